@@ -1,0 +1,12 @@
+//! Anxin core: the engine inside the aid stations' phone apps.
+//!
+//! Modules, from the bottom up (dependencies point down this list):
+//! - [`model`]: plain domain types and their validation;
+//! - [`doc`]: one automerge document per aggregate;
+//! - [`store`]: SQLite persistence, query index, audit, history;
+//! - [`fixture`]: a realistic synthetic community for demos, tests, benchmarks.
+//!
+//! See `ARCHITECTURE.md` at the top of the repository for the map.
+
+pub mod doc;
+pub mod model;

@@ -1,0 +1,691 @@
+//! The aggregates — what one automerge document holds — and their entities.
+//!
+//! Collections of entities are maps keyed by id, not lists: two phones that
+//! edit different residents of one household, or record visits at the same
+//! time, merge without either edit being lost, and an edit addresses the
+//! entity, not a position that may have shifted.
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use super::validate::{
+    in_range, notes_text, optional_text, phone, required_text, timestamp, Valid,
+};
+use super::*;
+
+/// Longest name of a person, in characters.
+pub const MAX_NAME: usize = 40;
+/// Longest short label (station, grid, address part, course...), in characters.
+pub const MAX_LABEL: usize = 80;
+/// Longest free-text notes, in characters.
+pub const MAX_NOTES: usize = 4000;
+/// Most members in one household.
+pub const MAX_MEMBERS: usize = 30;
+/// Most needs recorded at one visit.
+pub const MAX_NEEDS: usize = 20;
+
+/// The kind of an aggregate document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// The station: communities, grids, policy choices.
+    Station,
+    /// A grid's roster: volunteer assignments and contact card.
+    Roster,
+    /// A household: address, members, canvass visits.
+    Household,
+    /// A service order (arrives with the orders work).
+    Request,
+    /// A resident's psychological case file (arrives with the screening work).
+    Case,
+    /// A worker: profile, role, skills, training.
+    Worker,
+    /// An activity with attendance.
+    Activity,
+}
+
+impl DocKind {
+    /// Every kind, in export order.
+    pub const ALL: &'static [DocKind] = &[
+        DocKind::Station,
+        DocKind::Roster,
+        DocKind::Worker,
+        DocKind::Household,
+        DocKind::Activity,
+        DocKind::Request,
+        DocKind::Case,
+    ];
+
+    /// The kind's spelling in the store and in exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Station => "station",
+            DocKind::Roster => "roster",
+            DocKind::Household => "household",
+            DocKind::Request => "request",
+            DocKind::Case => "case",
+            DocKind::Worker => "worker",
+            DocKind::Activity => "activity",
+        }
+    }
+
+    /// Parses a stored kind.
+    pub fn parse(text: &str) -> Option<DocKind> {
+        DocKind::ALL.iter().copied().find(|k| k.as_str() == text)
+    }
+
+    /// How sensitive documents of this kind are; decides where they may go.
+    pub fn class(self) -> DataClass {
+        match self {
+            DocKind::Station | DocKind::Roster | DocKind::Worker | DocKind::Activity => {
+                DataClass::Operational
+            }
+            DocKind::Household | DocKind::Request => DataClass::Personal,
+            DocKind::Case => DataClass::Sensitive,
+        }
+    }
+}
+
+/// How sensitive a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataClass {
+    /// Station organisation: grids, rosters, workers, activities.
+    Operational,
+    /// Personal data of residents: households and their orders.
+    Personal,
+    /// Psychological files: only the case team may hold them.
+    Sensitive,
+}
+
+/// Who may hold a document: the whole station, one grid, or a case team.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Every device of the station.
+    Station,
+    /// Devices that hold this grid.
+    Grid(GridId),
+    /// Devices of this case team.
+    CaseTeam(String),
+}
+
+impl Scope {
+    /// The scope's spelling in the store: `station`, `grid:<id>`, `case:<team>`.
+    pub fn to_key(&self) -> String {
+        match self {
+            Scope::Station => "station".to_string(),
+            Scope::Grid(g) => format!("grid:{g}"),
+            Scope::CaseTeam(t) => format!("case:{t}"),
+        }
+    }
+
+    /// Parses a stored scope.
+    pub fn from_key(text: &str) -> Option<Scope> {
+        if text == "station" {
+            Some(Scope::Station)
+        } else if let Some(g) = text.strip_prefix("grid:") {
+            Some(Scope::Grid(GridId(g.to_string())))
+        } else {
+            text.strip_prefix("case:")
+                .map(|t| Scope::CaseTeam(t.to_string()))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- station
+
+/// A neighbourhood aid station (安心小屋) and the area it serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Station {
+    /// The station's id.
+    pub id: StationId,
+    /// Its name, e.g. "武昌区中南路安心小屋".
+    pub name: String,
+    /// When it was set up.
+    pub created_at: Millis,
+    /// Communities it serves, by id.
+    pub communities: BTreeMap<String, Community>,
+    /// Grids of those communities, by id.
+    pub grids: BTreeMap<String, Grid>,
+}
+
+/// A community (社区) served by the station.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Community {
+    /// The community's id.
+    pub id: CommunityId,
+    /// Its name.
+    pub name: String,
+}
+
+/// A grid (网格): a block of buildings one volunteer team covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Grid {
+    /// The grid's id.
+    pub id: GridId,
+    /// The community it belongs to.
+    pub community_id: CommunityId,
+    /// Its name, e.g. "第3网格".
+    pub name: String,
+}
+
+impl Station {
+    /// A new station with no communities yet.
+    pub fn new(name: &str, now: Millis) -> Result<Self, ValidationError> {
+        let s = Station {
+            id: StationId::random(),
+            name: name.trim().to_string(),
+            created_at: now,
+            communities: BTreeMap::new(),
+            grids: BTreeMap::new(),
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Valid {
+        required_text("station.name", &self.name, MAX_LABEL)?;
+        timestamp("station.created_at", self.created_at)?;
+        for c in self.communities.values() {
+            required_text("community.name", &c.name, MAX_LABEL)?;
+        }
+        for g in self.grids.values() {
+            required_text("grid.name", &g.name, MAX_LABEL)?;
+            if !self.communities.contains_key(g.community_id.as_str()) {
+                return Err(ValidationError::new(
+                    "grid.community_id",
+                    Violation::NoSuchEntity,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The grid with this id, if the station has it.
+    pub fn grid(&self, id: &GridId) -> Option<&Grid> {
+        self.grids.get(id.as_str())
+    }
+}
+
+// ---------------------------------------------------------------- roster
+
+/// A grid's roster: who works there and the contact card residents see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Roster {
+    /// The roster's id.
+    pub id: RosterId,
+    /// The grid it serves.
+    pub grid_id: GridId,
+    /// Workers assigned to the grid, by worker id.
+    pub assignments: BTreeMap<String, Assignment>,
+    /// The card every household of the grid is given.
+    pub contact_card: ContactCard,
+}
+
+/// One worker's assignment to a grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Assignment {
+    /// The worker.
+    pub worker_id: WorkerId,
+    /// Lead or member.
+    pub role: RosterRole,
+    /// Since when.
+    pub since: Millis,
+}
+
+/// The grid's contact card (网格联系卡).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct ContactCard {
+    /// Who to call.
+    pub name: String,
+    /// Their phone.
+    pub phone: String,
+    /// When they answer, e.g. "8:00–20:00".
+    pub hours: String,
+}
+
+impl Roster {
+    /// Checks every field.
+    pub fn validate(&self) -> Valid {
+        for a in self.assignments.values() {
+            timestamp("roster.assignment.since", a.since)?;
+        }
+        let card = &self.contact_card;
+        optional_text("roster.contact_card.name", &card.name, MAX_NAME)?;
+        if !card.phone.is_empty() {
+            phone("roster.contact_card.phone", &card.phone)?;
+        }
+        optional_text("roster.contact_card.hours", &card.hours, MAX_LABEL)
+    }
+}
+
+// ---------------------------------------------------------------- household
+
+/// A household: where it lives, who lives there, and what canvassing found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Household {
+    /// The household's id.
+    pub id: HouseholdId,
+    /// The grid it belongs to (decides which devices hold it).
+    pub grid_id: GridId,
+    /// Its address inside the compound.
+    pub address: Address,
+    /// Its members, by resident id.
+    pub members: BTreeMap<String, Resident>,
+    /// Canvass visits, by visit id.
+    pub visits: BTreeMap<String, CanvassVisit>,
+    /// When it was first recorded.
+    pub created_at: Millis,
+}
+
+/// An address inside a locked compound: 小区, 楼栋, 单元, 房号.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Address {
+    /// The compound (小区).
+    pub compound: String,
+    /// The building (楼栋), e.g. "3栋".
+    pub building: String,
+    /// The entrance or unit (单元); may be empty.
+    pub unit: String,
+    /// The flat (房号), e.g. "502".
+    pub room: String,
+}
+
+impl Address {
+    /// A one-line label, e.g. "百步亭花园 3栋 2单元 502".
+    pub fn label(&self) -> String {
+        [&self.compound, &self.building, &self.unit, &self.room]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn validate(&self) -> Valid {
+        required_text("address.compound", &self.compound, MAX_LABEL)?;
+        required_text("address.building", &self.building, MAX_LABEL)?;
+        optional_text("address.unit", &self.unit, MAX_LABEL)?;
+        required_text("address.room", &self.room, MAX_LABEL)
+    }
+}
+
+/// A person living in a household.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Resident {
+    /// The resident's id.
+    pub id: ResidentId,
+    /// Their name.
+    pub name: String,
+    /// Their sex.
+    pub sex: Sex,
+    /// Year of birth.
+    pub birth_year: u32,
+    /// Phone number; may be empty.
+    pub phone: String,
+    /// Vulnerability tags.
+    pub tags: WordSet<VulnerabilityTag>,
+}
+
+/// A door-to-door canvass visit (摸排) and what it found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct CanvassVisit {
+    /// The visit's id.
+    pub id: VisitId,
+    /// Who visited.
+    pub worker_id: WorkerId,
+    /// When.
+    pub at: Millis,
+    /// What the household needs now.
+    pub needs: Vec<Need>,
+    /// Free notes.
+    pub notes: String,
+}
+
+/// One need found at a visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Need {
+    /// What kind of need.
+    pub kind: NeedKind,
+    /// For a medicine: which one (may be empty for other kinds).
+    pub item: String,
+    /// For a medicine: days of supply left.
+    pub days_left: Option<u32>,
+    /// More detail; required for `other`.
+    pub detail: String,
+}
+
+impl Need {
+    /// Days of medicine left at or below which a need is critical (P1 in the
+    /// household triage key of screening-reference §4: "≤3 days" is a
+    /// proposal there, so this is a default, not a law).
+    pub const CRITICAL_DAYS_LEFT: u32 = 3;
+
+    /// Whether this need threatens life if not met now: a medicine about to
+    /// run out, or no water or food.
+    pub fn is_critical(&self) -> bool {
+        match self.kind {
+            NeedKind::Medicine => self
+                .days_left
+                .is_some_and(|d| d <= Self::CRITICAL_DAYS_LEFT),
+            NeedKind::Water | NeedKind::Food => true,
+            _ => false,
+        }
+    }
+
+    fn validate(&self) -> Valid {
+        optional_text("need.item", &self.item, MAX_LABEL)?;
+        notes_text("need.detail", &self.detail, MAX_LABEL * 4)?;
+        match self.kind {
+            NeedKind::Medicine => {
+                required_text("need.item", &self.item, MAX_LABEL)?;
+                match self.days_left {
+                    None => return Err(ValidationError::new("need.days_left", Violation::Required)),
+                    Some(d) => in_range("need.days_left", d as i64, 0, 365)?,
+                }
+            }
+            NeedKind::Other => required_text("need.detail", &self.detail, MAX_LABEL * 4)?,
+            _ => {
+                if self.days_left.is_some() {
+                    return Err(ValidationError::new(
+                        "need.days_left",
+                        Violation::Inconsistent("only a medicine has days left"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The year of a timestamp (UTC, proleptic Gregorian).
+pub fn year_of(at: Millis) -> i64 {
+    let days = at.div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(month <= 2)
+}
+
+impl Resident {
+    /// Checks every field. `now` bounds the birth year.
+    pub fn validate(&self, now: Millis) -> Valid {
+        required_text("resident.name", &self.name, MAX_NAME)?;
+        in_range("resident.birth_year", self.birth_year as i64, 1900, year_of(now))?;
+        if !self.phone.is_empty() {
+            phone("resident.phone", &self.phone)?;
+        }
+        Ok(())
+    }
+
+    /// Age in whole years at `now` (approximate: birth month unknown).
+    pub fn age(&self, now: Millis) -> i64 {
+        year_of(now) - self.birth_year as i64
+    }
+}
+
+impl CanvassVisit {
+    /// Checks every field.
+    pub fn validate(&self) -> Valid {
+        timestamp("visit.at", self.at)?;
+        if self.needs.len() > MAX_NEEDS {
+            return Err(ValidationError::new(
+                "visit.needs",
+                Violation::OutOfRange {
+                    min: 0,
+                    max: MAX_NEEDS as i64,
+                },
+            ));
+        }
+        for need in &self.needs {
+            need.validate()?;
+        }
+        notes_text("visit.notes", &self.notes, MAX_NOTES)
+    }
+}
+
+impl Household {
+    /// Checks every field. `now` bounds birth years.
+    pub fn validate(&self, now: Millis) -> Valid {
+        self.address.validate()?;
+        timestamp("household.created_at", self.created_at)?;
+        if self.members.len() > MAX_MEMBERS {
+            return Err(ValidationError::new(
+                "household.members",
+                Violation::OutOfRange {
+                    min: 0,
+                    max: MAX_MEMBERS as i64,
+                },
+            ));
+        }
+        for m in self.members.values() {
+            m.validate(now)?;
+        }
+        for v in self.visits.values() {
+            v.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The most recent canvass visit.
+    pub fn latest_visit(&self) -> Option<&CanvassVisit> {
+        self.visits
+            .values()
+            .max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)))
+    }
+
+    /// How vulnerable the household is, for ordering a grid's list "most
+    /// vulnerable first": whether the latest visit found a critical need, the
+    /// summed weight of its members' tags, and how many members carry any tag.
+    pub fn vulnerability(&self) -> Vulnerability {
+        let critical_need = self
+            .latest_visit()
+            .is_some_and(|v| v.needs.iter().any(Need::is_critical));
+        let weight = self
+            .members
+            .values()
+            .flat_map(|m| m.tags.iter())
+            .map(VulnerabilityTag::weight)
+            .sum();
+        let vulnerable_members = self
+            .members
+            .values()
+            .filter(|m| !m.tags.is_empty())
+            .count() as u32;
+        Vulnerability {
+            critical_need,
+            weight,
+            vulnerable_members,
+        }
+    }
+}
+
+/// How vulnerable a household is (see [`Household::vulnerability`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Vulnerability {
+    /// The latest visit found a need that threatens life now.
+    pub critical_need: bool,
+    /// The summed weight of every member's vulnerability tags.
+    pub weight: u32,
+    /// How many members carry at least one tag.
+    pub vulnerable_members: u32,
+}
+
+// ---------------------------------------------------------------- worker
+
+/// A worker of the station: volunteer, social worker, counselor, ...
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Worker {
+    /// The worker's id.
+    pub id: WorkerId,
+    /// Their name.
+    pub name: String,
+    /// Their phone; may be empty.
+    pub phone: String,
+    /// What they do.
+    pub role: Role,
+    /// The grid they work in, if any (station staff may have none).
+    pub grid_id: Option<GridId>,
+    /// Skills, e.g. `psychological_first_aid`, `driving`, `nursing`.
+    pub skills: WordSet<String>,
+    /// Training they completed, by record id.
+    pub training: BTreeMap<String, TrainingRecord>,
+    /// Whether they are active.
+    pub active: bool,
+}
+
+/// A training a worker completed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct TrainingRecord {
+    /// The record's id.
+    pub id: TrainingId,
+    /// The course, e.g. "心理急救 (PFA)".
+    pub course: String,
+    /// When it was completed.
+    pub completed_at: Millis,
+    /// Hours of training, in tenths of an hour.
+    pub tenths_of_hours: u32,
+}
+
+impl Worker {
+    /// Checks every field.
+    pub fn validate(&self) -> Valid {
+        required_text("worker.name", &self.name, MAX_NAME)?;
+        if !self.phone.is_empty() {
+            phone("worker.phone", &self.phone)?;
+        }
+        for skill in self.skills.iter() {
+            if skill.is_empty()
+                || skill.len() > 40
+                || !skill
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(ValidationError::new(
+                    "worker.skills",
+                    Violation::BadCharacters,
+                ));
+            }
+        }
+        for t in self.training.values() {
+            required_text("training.course", &t.course, MAX_LABEL)?;
+            timestamp("training.completed_at", t.completed_at)?;
+            in_range("training.tenths_of_hours", t.tenths_of_hours as i64, 1, 10_000)?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- activity
+
+/// A group session, cultural activity or training, with attendance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Activity {
+    /// The activity's id.
+    pub id: ActivityId,
+    /// What kind.
+    pub kind: ActivityKind,
+    /// Its title.
+    pub title: String,
+    /// The grid it is held for; none for a station-wide activity.
+    pub grid_id: Option<GridId>,
+    /// When it starts.
+    pub starts_at: Millis,
+    /// How long it lasts, in minutes.
+    pub duration_minutes: u32,
+    /// Who runs it.
+    pub facilitator_id: WorkerId,
+    /// Who attended, by person id (a worker's or a resident's).
+    pub attendance: BTreeMap<String, Attendance>,
+}
+
+/// One person's attendance at an activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Attendance {
+    /// A worker or a resident.
+    pub kind: AttendeeKind,
+    /// Whether they came.
+    pub present: bool,
+}
+
+impl Activity {
+    /// Checks every field.
+    pub fn validate(&self) -> Valid {
+        required_text("activity.title", &self.title, MAX_LABEL)?;
+        timestamp("activity.starts_at", self.starts_at)?;
+        in_range("activity.duration_minutes", self.duration_minutes as i64, 1, 24 * 60)?;
+        if self.attendance.len() > 500 {
+            return Err(ValidationError::new(
+                "activity.attendance",
+                Violation::OutOfRange { min: 0, max: 500 },
+            ));
+        }
+        Ok(())
+    }
+
+    /// The scope of the activity's document: its grid, or the station.
+    pub fn scope(&self) -> Scope {
+        match &self.grid_id {
+            Some(g) => Scope::Grid(g.clone()),
+            None => Scope::Station,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_of_known_dates() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(1_795_000_000_000), 2026); // 2026-11-18
+        assert_eq!(year_of(951_782_400_000), 2000); // 2000-02-29
+        assert_eq!(year_of(946_684_799_999), 1999);
+    }
+
+    #[test]
+    fn critical_needs() {
+        let med = |d| Need {
+            kind: NeedKind::Medicine,
+            item: "insulin".into(),
+            days_left: Some(d),
+            detail: String::new(),
+        };
+        assert!(med(3).is_critical());
+        assert!(!med(4).is_critical());
+        let water = Need {
+            kind: NeedKind::Water,
+            item: String::new(),
+            days_left: None,
+            detail: String::new(),
+        };
+        assert!(water.is_critical());
+        let mut bad = water.clone();
+        bad.days_left = Some(2);
+        assert_eq!(bad.validate().unwrap_err().field, "need.days_left");
+        let mut no_days = med(1);
+        no_days.days_left = None;
+        assert_eq!(no_days.validate().unwrap_err().violation, Violation::Required);
+    }
+
+    #[test]
+    fn scope_keys_round_trip() {
+        for s in [
+            Scope::Station,
+            Scope::Grid(GridId("g1".into())),
+            Scope::CaseTeam("t".into()),
+        ] {
+            assert_eq!(Scope::from_key(&s.to_key()), Some(s));
+        }
+        assert_eq!(Scope::from_key("planet:x"), None);
+    }
+}

@@ -1,0 +1,102 @@
+//! Typed identifiers. Every aggregate and entity is named by a random UUID
+//! (text form), wrapped in its own type so that a worker id cannot be passed
+//! where a household id is expected.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+            autosurgeon::Reconcile, autosurgeon::Hydrate,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// A fresh random identifier.
+            pub fn random() -> Self {
+                Self(uuid::Uuid::new_v4().to_string())
+            }
+
+            /// An identifier drawn from a seeded generator (fixtures, tests):
+            /// the same seed gives the same ids.
+            pub fn from_rng<R: rand::Rng>(rng: &mut R) -> Self {
+                Self(uuid::Builder::from_random_bytes(rng.gen()).into_uuid().to_string())
+            }
+
+            /// Parses an identifier given from outside (a command line, a
+            /// binding). Only canonical UUID text is accepted.
+            pub fn parse(text: &str, field: &'static str) -> Result<Self, super::ValidationError> {
+                uuid::Uuid::parse_str(text.trim())
+                    .map(|u| Self(u.to_string()))
+                    .map_err(|_| super::ValidationError::new(field, super::Violation::NotAnId))
+            }
+
+            /// The identifier's text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Identifies a station (安心小屋).
+    StationId
+);
+id_type!(
+    /// Identifies a community (社区) served by a station.
+    CommunityId
+);
+id_type!(
+    /// Identifies a grid (网格), the unit a volunteer team covers.
+    GridId
+);
+id_type!(
+    /// Identifies a household document.
+    HouseholdId
+);
+id_type!(
+    /// Identifies a resident inside a household.
+    ResidentId
+);
+id_type!(
+    /// Identifies a worker (volunteer, social worker, counselor, ...).
+    WorkerId
+);
+id_type!(
+    /// Identifies a canvass visit inside a household.
+    VisitId
+);
+id_type!(
+    /// Identifies an activity document.
+    ActivityId
+);
+id_type!(
+    /// Identifies a grid's roster document.
+    RosterId
+);
+id_type!(
+    /// Identifies a training record inside a worker document.
+    TrainingId
+);
