@@ -245,7 +245,11 @@ impl Document {
                 paths,
             });
         }
-        out.sort_by(|a, b| a.at.cmp(&b.at).then(a.actor.cmp(&b.actor)).then(a.seq.cmp(&b.seq)));
+        out.sort_by(|a, b| {
+            a.at.cmp(&b.at)
+                .then(a.actor.cmp(&b.actor))
+                .then(a.seq.cmp(&b.seq))
+        });
         out
     }
 
@@ -351,7 +355,10 @@ mod tests {
         let mut doc = Document::new(&actor);
         let mut h = household();
         h.members.insert("r".into(), resident("王秀英"));
-        assert!(doc.write(&h, &note("household.create"), 1).unwrap().is_some());
+        assert!(doc
+            .write(&h, &note("household.create"), 1)
+            .unwrap()
+            .is_some());
         assert_eq!(doc.read::<Household>().unwrap(), h);
         assert!(doc.write(&h, &note("household.noop"), 2).unwrap().is_none());
     }
@@ -390,7 +397,8 @@ mod tests {
     fn history_names_action_worker_and_paths_but_no_values() {
         let mut doc = Document::new(&ActorId::random());
         let mut h = household();
-        doc.write(&h, &note("household.create"), 1_790_000_000_000).unwrap();
+        doc.write(&h, &note("household.create"), 1_790_000_000_000)
+            .unwrap();
         let r = resident("CANARY_NAME");
         h.members.insert(r.id.to_string(), r.clone());
         doc.write(&h, &note("household.add_resident"), 1_790_000_100_000)

@@ -10,3 +10,4 @@
 
 pub mod doc;
 pub mod model;
+pub mod store;

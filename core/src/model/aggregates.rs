@@ -383,7 +383,9 @@ impl Need {
             NeedKind::Medicine => {
                 required_text("need.item", &self.item, MAX_LABEL)?;
                 match self.days_left {
-                    None => return Err(ValidationError::new("need.days_left", Violation::Required)),
+                    None => {
+                        return Err(ValidationError::new("need.days_left", Violation::Required))
+                    }
                     Some(d) => in_range("need.days_left", d as i64, 0, 365)?,
                 }
             }
@@ -419,7 +421,12 @@ impl Resident {
     /// Checks every field. `now` bounds the birth year.
     pub fn validate(&self, now: Millis) -> Valid {
         required_text("resident.name", &self.name, MAX_NAME)?;
-        in_range("resident.birth_year", self.birth_year as i64, 1900, year_of(now))?;
+        in_range(
+            "resident.birth_year",
+            self.birth_year as i64,
+            1900,
+            year_of(now),
+        )?;
         if !self.phone.is_empty() {
             phone("resident.phone", &self.phone)?;
         }
@@ -495,11 +502,8 @@ impl Household {
             .flat_map(|m| m.tags.iter())
             .map(VulnerabilityTag::weight)
             .sum();
-        let vulnerable_members = self
-            .members
-            .values()
-            .filter(|m| !m.tags.is_empty())
-            .count() as u32;
+        let vulnerable_members =
+            self.members.values().filter(|m| !m.tags.is_empty()).count() as u32;
         Vulnerability {
             critical_need,
             weight,
@@ -578,7 +582,12 @@ impl Worker {
         for t in self.training.values() {
             required_text("training.course", &t.course, MAX_LABEL)?;
             timestamp("training.completed_at", t.completed_at)?;
-            in_range("training.tenths_of_hours", t.tenths_of_hours as i64, 1, 10_000)?;
+            in_range(
+                "training.tenths_of_hours",
+                t.tenths_of_hours as i64,
+                1,
+                10_000,
+            )?;
         }
         Ok(())
     }
@@ -621,7 +630,12 @@ impl Activity {
     pub fn validate(&self) -> Valid {
         required_text("activity.title", &self.title, MAX_LABEL)?;
         timestamp("activity.starts_at", self.starts_at)?;
-        in_range("activity.duration_minutes", self.duration_minutes as i64, 1, 24 * 60)?;
+        in_range(
+            "activity.duration_minutes",
+            self.duration_minutes as i64,
+            1,
+            24 * 60,
+        )?;
         if self.attendance.len() > 500 {
             return Err(ValidationError::new(
                 "activity.attendance",
@@ -674,7 +688,10 @@ mod tests {
         assert_eq!(bad.validate().unwrap_err().field, "need.days_left");
         let mut no_days = med(1);
         no_days.days_left = None;
-        assert_eq!(no_days.validate().unwrap_err().violation, Violation::Required);
+        assert_eq!(
+            no_days.validate().unwrap_err().violation,
+            Violation::Required
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(
             Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-            autosurgeon::Reconcile, autosurgeon::Hydrate,
         )]
         #[serde(transparent)]
         pub struct $name(pub String);
@@ -37,6 +36,21 @@ macro_rules! id_type {
             /// The identifier's text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        // By hand rather than derived: the derived newtype mapping cannot
+        // hydrate inside an `Option` (it lacks `hydrate_string`).
+        impl autosurgeon::Reconcile for $name {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
+                r.str(&self.0)
+            }
+        }
+
+        impl autosurgeon::Hydrate for $name {
+            fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
+                Ok(Self(s.to_string()))
             }
         }
 

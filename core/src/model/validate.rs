@@ -125,7 +125,10 @@ pub fn notes_text(field: &str, value: &str, max: usize) -> Valid {
 /// A number within `min..=max`.
 pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Valid {
     if value < min || value > max {
-        return Err(ValidationError::new(field, Violation::OutOfRange { min, max }));
+        return Err(ValidationError::new(
+            field,
+            Violation::OutOfRange { min, max },
+        ));
     }
     Ok(())
 }

@@ -373,8 +373,9 @@ impl<T: Word> Hydrate for WordSet<T> {
         map.into_iter()
             .filter(|(_, present)| *present)
             .map(|(w, _)| {
-                T::from_word(&w)
-                    .ok_or_else(|| HydrateError::unexpected("a known word", "an unknown word".into()))
+                T::from_word(&w).ok_or_else(|| {
+                    HydrateError::unexpected("a known word", "an unknown word".into())
+                })
             })
             .collect()
     }

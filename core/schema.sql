@@ -1,0 +1,95 @@
+-- The current schema, created in one step for a new store. A store created
+-- by an older version reaches the same schema through migrations/; the test
+-- `migrated_store_equals_fresh` proves the two agree.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE docs (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    snapshot    BLOB NOT NULL,
+    heads       TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    updated_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX docs_by_scope ON docs (scope, id);
+CREATE INDEX docs_by_kind ON docs (kind, id);
+
+CREATE TABLE doc_chunks (
+    doc_id TEXT NOT NULL REFERENCES docs (id),
+    seq    INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+) STRICT;
+
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    worker_id TEXT,
+    doc_id    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    heads     TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_by_doc ON audit (doc_id, seq);
+
+CREATE TABLE idx_household (
+    id                 TEXT PRIMARY KEY,
+    grid_id            TEXT NOT NULL,
+    address            TEXT NOT NULL,
+    members            INTEGER NOT NULL,
+    critical_need      INTEGER NOT NULL,
+    vulnerability      INTEGER NOT NULL,
+    last_visit_at      INTEGER,
+    vulnerable_members INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX idx_household_by_grid
+    ON idx_household (grid_id, critical_need DESC, vulnerability DESC, vulnerable_members DESC, last_visit_at);
+
+CREATE TABLE idx_resident_tag (
+    tag          TEXT NOT NULL,
+    resident_id  TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    grid_id      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    birth_year   INTEGER NOT NULL,
+    PRIMARY KEY (tag, resident_id)
+) STRICT;
+CREATE INDEX idx_resident_tag_by_household ON idx_resident_tag (household_id);
+CREATE INDEX idx_resident_tag_by_grid ON idx_resident_tag (grid_id, tag);
+
+CREATE TABLE idx_worker (
+    id      TEXT PRIMARY KEY,
+    grid_id TEXT,
+    role    TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    active  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX idx_worker_by_grid ON idx_worker (grid_id, role);
+
+CREATE TABLE idx_visit (
+    id           TEXT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    grid_id      TEXT NOT NULL,
+    worker_id    TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    needs        INTEGER NOT NULL,
+    critical     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX idx_visit_by_at ON idx_visit (at DESC);
+CREATE INDEX idx_visit_by_household ON idx_visit (household_id);
+
+CREATE TABLE idx_activity (
+    id        TEXT PRIMARY KEY,
+    grid_id   TEXT,
+    kind      TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    attendees INTEGER NOT NULL
+) STRICT;
+CREATE INDEX idx_activity_by_start ON idx_activity (starts_at DESC);

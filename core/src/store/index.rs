@@ -1,0 +1,339 @@
+//! The query index: small tables that answer a volunteer's screens without
+//! loading documents — households of a grid with the most vulnerable first,
+//! residents by tag, workers by grid and role, recent canvass visits.
+//!
+//! Every row is derived from one document and rewritten with it in the same
+//! transaction; `reindex` rebuilds all of it from the documents, and `check`
+//! proves a rebuild equals what is stored.
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+use crate::doc::Aggregate;
+use crate::model::*;
+
+/// An aggregate that keeps index rows.
+pub trait Indexed: Aggregate {
+    /// Replaces this aggregate's rows in the index.
+    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()>;
+}
+
+impl Indexed for Station {
+    fn write_index(&self, _conn: &Connection) -> rusqlite::Result<()> {
+        // Grids and communities are few and live in one document that every
+        // device holds; screens read them from the document.
+        Ok(())
+    }
+}
+
+impl Indexed for Roster {
+    fn write_index(&self, _conn: &Connection) -> rusqlite::Result<()> {
+        Ok(())
+    }
+}
+
+impl Indexed for Household {
+    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let id = self.id.as_str();
+        conn.execute("DELETE FROM idx_resident_tag WHERE household_id = ?1", [id])?;
+        conn.execute("DELETE FROM idx_visit WHERE household_id = ?1", [id])?;
+        let v = self.vulnerability();
+        conn.execute(
+            "INSERT OR REPLACE INTO idx_household \
+             (id, grid_id, address, members, critical_need, vulnerability, last_visit_at, vulnerable_members) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id,
+                self.grid_id.as_str(),
+                self.address.label(),
+                self.members.len() as i64,
+                v.critical_need,
+                v.weight,
+                self.latest_visit().map(|v| v.at),
+                v.vulnerable_members,
+            ],
+        )?;
+        let mut tag_stmt = conn.prepare_cached(
+            "INSERT INTO idx_resident_tag (tag, resident_id, household_id, grid_id, name, birth_year) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for m in self.members.values() {
+            for tag in m.tags.iter() {
+                tag_stmt.execute(params![
+                    tag.as_str(),
+                    m.id.as_str(),
+                    id,
+                    self.grid_id.as_str(),
+                    m.name,
+                    m.birth_year
+                ])?;
+            }
+        }
+        let mut visit_stmt = conn.prepare_cached(
+            "INSERT INTO idx_visit (id, household_id, grid_id, worker_id, at, needs, critical) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for visit in self.visits.values() {
+            visit_stmt.execute(params![
+                visit.id.as_str(),
+                id,
+                self.grid_id.as_str(),
+                visit.worker_id.as_str(),
+                visit.at,
+                visit.needs.len() as i64,
+                visit.needs.iter().any(Need::is_critical),
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+impl Indexed for Worker {
+    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT OR REPLACE INTO idx_worker (id, grid_id, role, name, active) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                self.id.as_str(),
+                self.grid_id.as_ref().map(|g| g.as_str()),
+                self.role.as_str(),
+                self.name,
+                self.active
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl Indexed for Activity {
+    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT OR REPLACE INTO idx_activity (id, grid_id, kind, starts_at, attendees) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                self.id.as_str(),
+                self.grid_id.as_ref().map(|g| g.as_str()),
+                self.kind.as_str(),
+                self.starts_at,
+                self.attendance.values().filter(|a| a.present).count() as i64
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// The index tables, in a fixed order (for rebuilds and comparisons).
+pub(super) const INDEX_TABLES: &[&str] = &[
+    "idx_household",
+    "idx_resident_tag",
+    "idx_worker",
+    "idx_visit",
+    "idx_activity",
+];
+
+/// Every row of every index table, as text, in a stable order.
+pub(super) fn dump(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for table in INDEX_TABLES {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let mut line = format!("{table}:");
+            for i in 0..columns {
+                let v: rusqlite::types::Value = row.get(i)?;
+                line.push_str(&format!(" {v:?}"));
+            }
+            out.push(line);
+        }
+    }
+    Ok(out)
+}
+
+/// A household in a grid's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HouseholdRow {
+    /// The household's id.
+    pub id: HouseholdId,
+    /// Its address, on one line.
+    pub address: String,
+    /// How many members.
+    pub members: u32,
+    /// How many members carry a vulnerability tag.
+    pub vulnerable_members: u32,
+    /// Whether the latest visit found a life-threatening need.
+    pub critical_need: bool,
+    /// The summed weight of members' vulnerability tags.
+    pub vulnerability: u32,
+    /// When it was last visited, if ever.
+    pub last_visit_at: Option<Millis>,
+}
+
+/// A resident found by tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResidentRow {
+    /// The resident's id.
+    pub resident_id: ResidentId,
+    /// Their household.
+    pub household_id: HouseholdId,
+    /// Their grid.
+    pub grid_id: GridId,
+    /// Their name.
+    pub name: String,
+    /// Their year of birth.
+    pub birth_year: u32,
+}
+
+/// A worker in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerRow {
+    /// The worker's id.
+    pub id: WorkerId,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Their grid, if any.
+    pub grid_id: Option<GridId>,
+    /// Whether they are active.
+    pub active: bool,
+}
+
+/// A canvass visit in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitRow {
+    /// The visit's id.
+    pub id: VisitId,
+    /// The household visited.
+    pub household_id: HouseholdId,
+    /// Its grid.
+    pub grid_id: GridId,
+    /// Who visited.
+    pub worker_id: WorkerId,
+    /// When.
+    pub at: Millis,
+    /// How many needs were found.
+    pub needs: u32,
+    /// Whether any was life-threatening.
+    pub critical: bool,
+}
+
+impl Store {
+    /// The households of a grid, most vulnerable first: a life-threatening
+    /// need at the latest visit, then the weight of members' vulnerability
+    /// tags, then how many members are vulnerable, then the longest since a
+    /// visit (never visited first). Reads the index only.
+    pub fn households_in_grid(
+        &self,
+        grid: &GridId,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<HouseholdRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, address, members, vulnerable_members, critical_need, vulnerability, last_visit_at \
+             FROM idx_household WHERE grid_id = ?1 \
+             ORDER BY critical_need DESC, vulnerability DESC, vulnerable_members DESC, \
+                      last_visit_at IS NOT NULL, last_visit_at, id \
+             LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![grid.as_str(), limit, offset], |r| {
+                Ok(HouseholdRow {
+                    id: HouseholdId(r.get(0)?),
+                    address: r.get(1)?,
+                    members: r.get(2)?,
+                    vulnerable_members: r.get(3)?,
+                    critical_need: r.get(4)?,
+                    vulnerability: r.get(5)?,
+                    last_visit_at: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Residents carrying `tag`, optionally only in one grid.
+    pub fn residents_with_tag(
+        &self,
+        tag: &VulnerabilityTag,
+        grid: Option<&GridId>,
+    ) -> Result<Vec<ResidentRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT resident_id, household_id, grid_id, name, birth_year FROM idx_resident_tag \
+             WHERE tag = ?1 AND (?2 IS NULL OR grid_id = ?2) ORDER BY grid_id, household_id, resident_id",
+        )?;
+        let rows = stmt
+            .query_map(params![tag.as_str(), grid.map(|g| g.as_str())], |r| {
+                Ok(ResidentRow {
+                    resident_id: ResidentId(r.get(0)?),
+                    household_id: HouseholdId(r.get(1)?),
+                    grid_id: GridId(r.get(2)?),
+                    name: r.get(3)?,
+                    birth_year: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Workers, optionally of one grid and/or one role.
+    pub fn workers(
+        &self,
+        grid: Option<&GridId>,
+        role: Option<Role>,
+    ) -> Result<Vec<WorkerRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, role, grid_id, active FROM idx_worker \
+             WHERE (?1 IS NULL OR grid_id = ?1) AND (?2 IS NULL OR role = ?2) ORDER BY role, name, id",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![grid.map(|g| g.as_str()), role.map(|r| r.as_str())],
+                |r| {
+                    let role: String = r.get(2)?;
+                    Ok(WorkerRow {
+                        id: WorkerId(r.get(0)?),
+                        name: r.get(1)?,
+                        role: Role::parse(&role, "role").map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                2,
+                                rusqlite::types::Type::Text,
+                                Box::new(e),
+                            )
+                        })?,
+                        grid_id: r.get::<_, Option<String>>(3)?.map(GridId),
+                        active: r.get(4)?,
+                    })
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The most recent canvass visits, optionally of one grid.
+    pub fn recent_visits(
+        &self,
+        grid: Option<&GridId>,
+        limit: u32,
+    ) -> Result<Vec<VisitRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, household_id, grid_id, worker_id, at, needs, critical FROM idx_visit \
+             WHERE (?1 IS NULL OR grid_id = ?1) ORDER BY at DESC, id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![grid.map(|g| g.as_str()), limit], |r| {
+                Ok(VisitRow {
+                    id: VisitId(r.get(0)?),
+                    household_id: HouseholdId(r.get(1)?),
+                    grid_id: GridId(r.get(2)?),
+                    worker_id: WorkerId(r.get(3)?),
+                    at: r.get(4)?,
+                    needs: r.get(5)?,
+                    critical: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}

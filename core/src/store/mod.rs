@@ -1,0 +1,505 @@
+//! The SQLite store: SQLite is the disk, automerge is the truth.
+//!
+//! Owns: opening a store file (SQLCipher-encrypted when a key is given), the
+//! schema and its migrations, the device's identity (device id and automerge
+//! actor id), document persistence (snapshot + incremental chunks, compacted
+//! past a threshold), the derived query index, the hash-chained audit log,
+//! history, integrity checks and the canonical export.
+//!
+//! The write path: every API write is one `Batch` — one SQLite transaction
+//! that holds the automerge change bytes, the updated index rows and an audit
+//! row, never one without the others. `synchronous = FULL` in WAL mode, so a
+//! write that returned `Ok` is on disk (the crash test kills writers with
+//! SIGKILL and checks this).
+
+mod audit;
+mod check;
+mod index;
+mod ops;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use automerge::ActorId;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::doc::{heads_text, Aggregate, Author, ChangeNote, DocError, Document};
+use crate::model::*;
+
+pub use audit::AuditEntry;
+pub use check::{CheckReport, Stats};
+pub use index::{HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
+pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
+
+/// What can go wrong in the store. Messages never carry personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An input broke a rule; nothing was written.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The named thing does not exist in this store.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What kind of thing.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The key is missing or wrong, or the file is not an Anxin store.
+    #[error("cannot open the store: it is encrypted and the key is missing or wrong, or the file is not an Anxin store")]
+    KeyRejected,
+    /// The store was written by a newer version of Anxin.
+    #[error("the store was written by a newer version of Anxin (schema {found}; this build knows up to {known})")]
+    TooNew {
+        /// The store's schema version.
+        found: u32,
+        /// The newest this build knows.
+        known: u32,
+    },
+    /// The store has no station yet.
+    #[error("this store has no station yet: run `init` first")]
+    NotInitialised,
+    /// The store already belongs to a station.
+    #[error("this store already belongs to a station")]
+    AlreadyInitialised,
+    /// A stored document cannot be read.
+    #[error("document {id} is damaged: {source}")]
+    Corrupt {
+        /// The document's id.
+        id: String,
+        /// Why.
+        source: DocError,
+    },
+    /// SQLite failed (disk full, I/O error, locked...).
+    #[error("storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A file could not be read or written.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The encryption key (a passphrase). `None` opens an unencrypted store.
+    pub key: Option<String>,
+    /// After how many incremental chunks a document is compacted into one
+    /// snapshot. Small values save disk and load time, large ones write time.
+    pub compact_after_chunks: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            key: None,
+            compact_after_chunks: 16,
+        }
+    }
+}
+
+/// This device's identity in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    /// The device's id (a UUID), named in audit rows.
+    pub device_id: String,
+    /// The automerge actor id this device writes changes with.
+    pub actor: ActorId,
+}
+
+/// The result of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// A change was stored; the document's new heads.
+    Changed {
+        /// The new heads, as stored.
+        heads: String,
+    },
+    /// The value equalled what was stored; nothing was written.
+    Unchanged,
+}
+
+/// An Anxin store: one SQLite file holding one device's documents.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    device: DeviceIdentity,
+    options: StoreOptions,
+}
+
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    ///
+    /// With a key, the file is SQLCipher-encrypted; a wrong or missing key
+    /// gives [`StoreError::KeyRejected`], never a crash. An older schema is
+    /// migrated; a newer one is refused.
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // SQLCipher would print decryption failures to stderr; the caller
+        // gets KeyRejected instead, which says what to do.
+        let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
+        if let Some(key) = &options.key {
+            if key.is_empty() {
+                return Err(ValidationError::new("key", Violation::Required).into());
+            }
+            conn.pragma_update(None, "key", key)?;
+        }
+        // The first read proves the key (or the absence of one) is right.
+        let probe: Result<i64, _> =
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+        match probe {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(StoreError::KeyRejected)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        debug_assert_eq!(mode.to_lowercase(), "wal");
+        // FULL: the WAL is synced at every commit, so an acknowledged write
+        // survives power loss, not only a process crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // Temporary tables and sort spills stay in memory: never on disk
+        // unencrypted.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+
+        let needs_reindex = schema::upgrade(&mut conn, schema::LATEST)?;
+        let device = load_or_create_identity(&conn)?;
+        let mut store = Store {
+            conn,
+            path,
+            device,
+            options,
+        };
+        if needs_reindex {
+            store.reindex()?;
+        }
+        Ok(store)
+    }
+
+    /// Opens a store at a given older schema version, for the migration tests
+    /// only: creates it by walking the migrations up to `version`.
+    #[doc(hidden)]
+    pub fn create_at_version(path: impl AsRef<Path>, version: u32) -> Result<(), StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        schema::upgrade(&mut conn, version)?;
+        if version >= 1 {
+            load_or_create_identity(&conn)?;
+        }
+        Ok(())
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This device's identity.
+    pub fn device(&self) -> &DeviceIdentity {
+        &self.device
+    }
+
+    /// The schema version.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        schema::version(&self.conn)
+    }
+
+    /// The station this store belongs to.
+    pub fn station(&self) -> Result<Station, StoreError> {
+        let id = self.meta("station_id")?.ok_or(StoreError::NotInitialised)?;
+        self.get::<Station>(&id)
+    }
+
+    /// Reads one aggregate.
+    pub fn get<T: Aggregate>(&self, id: &str) -> Result<T, StoreError> {
+        let doc = self
+            .load_document(id, Some(T::KIND))?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: T::KIND.as_str(),
+                id: id.to_string(),
+            })?;
+        doc.read::<T>().map_err(|source| StoreError::Corrupt {
+            id: id.to_string(),
+            source,
+        })
+    }
+
+    /// Runs `f` as one write: everything it puts commits together, or —
+    /// if it returns an error — nothing does.
+    pub fn batch<R>(
+        &mut self,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut batch = Batch {
+            tx,
+            device: &self.device,
+            compact_after: self.options.compact_after_chunks.max(1),
+            now: now_millis(),
+        };
+        let out = f(&mut batch)?;
+        batch.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Writes one aggregate: `mutate` receives the current value (`None` if
+    /// the document does not exist yet) and returns the new one.
+    pub fn put<T: Indexed>(
+        &mut self,
+        author: &Author,
+        action: &str,
+        id: &str,
+        mutate: impl FnOnce(Option<T>) -> Result<T, StoreError>,
+    ) -> Result<Written, StoreError> {
+        self.batch(|b| b.put(author, action, id, mutate))
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn load_document(
+        &self,
+        id: &str,
+        kind: Option<DocKind>,
+    ) -> Result<Option<Document>, StoreError> {
+        load_document(&self.conn, &self.device.actor, id, kind)
+    }
+}
+
+fn load_or_create_identity(conn: &Connection) -> Result<DeviceIdentity, StoreError> {
+    let get = |key: &str| -> Result<Option<String>, StoreError> {
+        Ok(conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    };
+    if let (Some(device_id), Some(actor)) = (get("device_id")?, get("actor_id")?) {
+        let actor = ActorId::try_from(actor.as_str()).map_err(|_| StoreError::Corrupt {
+            id: "meta".into(),
+            source: DocError::Undecodable,
+        })?;
+        return Ok(DeviceIdentity { device_id, actor });
+    }
+    let device_id = uuid::Uuid::new_v4().to_string();
+    let actor = ActorId::random();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('device_id', ?1), ('actor_id', ?2)",
+        params![device_id, actor.to_hex_string()],
+    )?;
+    Ok(DeviceIdentity { device_id, actor })
+}
+
+/// Loads a stored document (snapshot then chunks in order). `kind`, if
+/// given, must match: a household id is never read as a worker.
+fn load_document(
+    conn: &Connection,
+    actor: &ActorId,
+    id: &str,
+    kind: Option<DocKind>,
+) -> Result<Option<Document>, StoreError> {
+    let row: Option<(String, Vec<u8>)> = conn
+        .query_row("SELECT kind, snapshot FROM docs WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((stored_kind, snapshot)) = row else {
+        return Ok(None);
+    };
+    if let Some(kind) = kind {
+        if stored_kind != kind.as_str() {
+            return Ok(None);
+        }
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let chunks: Vec<Vec<u8>> = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Document::load(actor, &snapshot, chunks.iter().map(|c| c.as_slice()))
+        .map(Some)
+        .map_err(|source| StoreError::Corrupt {
+            id: id.to_string(),
+            source,
+        })
+}
+
+/// One write in progress: a SQLite transaction. See [`Store::batch`].
+pub struct Batch<'s> {
+    tx: rusqlite::Transaction<'s>,
+    device: &'s DeviceIdentity,
+    compact_after: u32,
+    now: Millis,
+}
+
+impl Batch<'_> {
+    /// The time this write is stamped with.
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// Reads an aggregate as this write sees it.
+    pub fn get<T: Aggregate>(&self, id: &str) -> Result<T, StoreError> {
+        let doc =
+            load_document(&self.tx, &self.device.actor, id, Some(T::KIND))?.ok_or_else(|| {
+                StoreError::NotFound {
+                    kind: T::KIND.as_str(),
+                    id: id.to_string(),
+                }
+            })?;
+        doc.read::<T>().map_err(|source| StoreError::Corrupt {
+            id: id.to_string(),
+            source,
+        })
+    }
+
+    /// Sets a meta value (station id...).
+    pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Writes one aggregate within this batch; see [`Store::put`].
+    pub fn put<T: Indexed>(
+        &mut self,
+        author: &Author,
+        action: &str,
+        id: &str,
+        mutate: impl FnOnce(Option<T>) -> Result<T, StoreError>,
+    ) -> Result<Written, StoreError> {
+        if let Author::Worker(w) = author {
+            let known: bool = self.tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM idx_worker WHERE id = ?1)",
+                [w.as_str()],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::NotFound {
+                    kind: "worker",
+                    id: w.to_string(),
+                });
+            }
+        }
+        let existing = load_document(&self.tx, &self.device.actor, id, None)?;
+        let is_new = existing.is_none();
+        let mut doc = match existing {
+            Some(doc) => {
+                let kind: String =
+                    self.tx
+                        .query_row("SELECT kind FROM docs WHERE id = ?1", [id], |r| r.get(0))?;
+                if kind != T::KIND.as_str() {
+                    return Err(StoreError::NotFound {
+                        kind: T::KIND.as_str(),
+                        id: id.to_string(),
+                    });
+                }
+                doc
+            }
+            None => Document::new(&self.device.actor),
+        };
+        let current = if is_new {
+            None
+        } else {
+            Some(doc.read::<T>().map_err(|source| StoreError::Corrupt {
+                id: id.to_string(),
+                source,
+            })?)
+        };
+        let value = mutate(current)?;
+        value.validate(self.now)?;
+        if value.doc_id() != id {
+            return Err(ValidationError::new(
+                "id",
+                Violation::Inconsistent("an aggregate's id cannot change"),
+            )
+            .into());
+        }
+        let note = ChangeNote {
+            action: action.to_string(),
+            worker: author.worker().cloned(),
+        };
+        let Some(change) =
+            doc.write(&value, &note, self.now)
+                .map_err(|source| StoreError::Corrupt {
+                    id: id.to_string(),
+                    source,
+                })?
+        else {
+            return Ok(Written::Unchanged);
+        };
+        let heads = heads_text(&doc.heads());
+        let scope = value.scope().to_key();
+        if is_new {
+            self.tx.execute(
+                "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+                params![id, T::KIND.as_str(), scope, doc.save(), heads, self.now],
+            )?;
+        } else {
+            let chunks: u32 =
+                self.tx
+                    .query_row("SELECT chunk_count FROM docs WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?;
+            if chunks + 1 >= self.compact_after {
+                // Compaction: the chunks are folded into one snapshot in the
+                // same transaction as the write that crossed the threshold.
+                self.tx
+                    .execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])?;
+                self.tx.execute(
+                    "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
+                     updated_at = ?5 WHERE id = ?1",
+                    params![id, doc.save(), heads, scope, self.now],
+                )?;
+            } else {
+                self.tx.execute(
+                    "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
+                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+                    params![id, change],
+                )?;
+                self.tx.execute(
+                    "UPDATE docs SET heads = ?2, scope = ?3, chunk_count = chunk_count + 1, \
+                     updated_at = ?4 WHERE id = ?1",
+                    params![id, heads, scope, self.now],
+                )?;
+            }
+        }
+        value.write_index(&self.tx)?;
+        audit::append(
+            &self.tx,
+            &audit::NewEntry {
+                at: self.now,
+                device_id: &self.device.device_id,
+                worker_id: author.worker().map(|w| w.as_str()),
+                doc_id: id,
+                kind: T::KIND.as_str(),
+                action,
+                heads: &heads,
+            },
+        )?;
+        Ok(Written::Changed { heads })
+    }
+}
+
+#[cfg(test)]
+mod tests;
