@@ -1,1 +1,411 @@
-fn main() {}
+//! `anxin`: the aid station's command line.
+//!
+//! Thin by design: every command parses its input, calls `anxin-core`, and
+//! prints the result for people or (`--json`) for programs. Errors are one
+//! readable line on stderr and a non-zero exit: 2 for bad input, 1 for
+//! anything else. No business logic lives here.
+
+mod bench;
+mod demo;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anxin_core::fixture::{self, FixtureSpec};
+use anxin_core::model::{GridId, ValidationError};
+use anxin_core::store::{Store, StoreError, StoreOptions};
+use clap::{Parser, Subcommand};
+
+/// Anxin (安心): offline-first records for neighbourhood aid stations.
+#[derive(Parser, Debug)]
+#[command(name = "anxin", version, about, long_about = None)]
+struct Cli {
+    /// The store file (an SQLite database).
+    #[arg(long, global = true, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// A file holding the store's encryption key (a passphrase).
+    #[arg(long, global = true, value_name = "PATH")]
+    key_file: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a new store for a station.
+    Init {
+        /// The station's name.
+        #[arg(long)]
+        station: String,
+    },
+    /// Fill the store with a realistic synthetic community.
+    Fixture {
+        /// How many households.
+        #[arg(long)]
+        households: u32,
+        /// The seed: the same seed gives the same community.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print every document as canonical JSON (stable order).
+    Export,
+    /// Count documents per kind and rows per index table.
+    Stats,
+    /// Show who changed a document, what and when.
+    History {
+        /// The document's id.
+        id: String,
+    },
+    /// Check the store's integrity; exits non-zero on any fault.
+    Check,
+    /// Rebuild the query index from the documents.
+    Reindex,
+    /// List the station's grids.
+    Grids,
+    /// List a grid's households, most vulnerable first.
+    Households {
+        /// The grid's id (see `anxin grids`).
+        #[arg(long)]
+        grid: String,
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Run the station demo on temporary stores.
+    Demo,
+    /// Benchmarks (figures, not pass/fail).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Durable writes against raw SQLite, and opening a large store.
+    Store {
+        /// Households in the store that is opened.
+        #[arg(long, default_value_t = 5000)]
+        households: u32,
+        /// Acknowledged writes timed.
+        #[arg(long, default_value_t = 300)]
+        writes: u32,
+    },
+}
+
+/// A command failed: what to print, and the exit code.
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn input(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 2,
+        }
+    }
+    fn other(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(_) | StoreError::NotFound { .. } => Failure::input(e.to_string()),
+            _ => Failure::other(e.to_string()),
+        }
+    }
+}
+
+impl From<ValidationError> for Failure {
+    fn from(e: ValidationError) -> Self {
+        Failure::input(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("anxin: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn read_key(path: &Option<PathBuf>) -> Result<Option<String>, Failure> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("cannot read the key file {}: {e}", path.display())))?;
+    let key = text.trim_end_matches(['\n', '\r']).to_string();
+    if key.is_empty() {
+        return Err(Failure::input(format!(
+            "the key file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Some(key))
+}
+
+/// Opens the store named by `--store`. `create` allows a new file.
+fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
+    let path = cli.store.as_ref().ok_or_else(|| {
+        Failure::input("this command needs --store PATH (the station's store file)")
+    })?;
+    if !create && !path.exists() {
+        return Err(Failure::input(format!(
+            "no store at {}: create one with `anxin --store {} init --station NAME`",
+            path.display(),
+            path.display()
+        )));
+    }
+    let options = StoreOptions {
+        key: read_key(&cli.key_file)?,
+        ..Default::default()
+    };
+    Ok(Store::open(path, options)?)
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())
+    );
+}
+
+/// Formats milliseconds since the epoch as `YYYY-MM-DD HH:MM` UTC.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Init { station } => {
+            if let Some(path) = &cli.store {
+                if path.exists() {
+                    return Err(Failure::input(format!(
+                        "{} already exists: init creates a new store",
+                        path.display()
+                    )));
+                }
+            }
+            let mut store = open(&cli, true)?;
+            let s = store.init_station(station).inspect_err(|_| {
+                // Leave no half-made file behind on bad input.
+                remove_store_files(store.path());
+            })?;
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "station_id": s.id,
+                    "device_id": store.device().device_id,
+                }));
+            } else {
+                println!("Created the store of station {} ({})", s.name, s.id);
+            }
+        }
+        Command::Fixture { households, seed } => {
+            if *households == 0 || *households > 200_000 {
+                return Err(Failure::input(
+                    "invalid --households: must be between 1 and 200000",
+                ));
+            }
+            let mut store = open(&cli, true)?;
+            let bar = indicatif::ProgressBar::new(u64::from(*households));
+            if *households < 1000 || cli.json {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} households {pos}/{len} [{bar:40}] {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let summary = fixture::generate(
+                &mut store,
+                FixtureSpec {
+                    households: *households,
+                    seed: *seed,
+                },
+                |done, _| bar.set_position(done),
+            )?;
+            bar.finish_and_clear();
+            if cli.json {
+                print_json(&summary);
+            } else {
+                println!(
+                    "Generated {} households ({} residents, {} vulnerable) in {} grids, {} workers, {} visits, {} activities",
+                    summary.households,
+                    summary.residents,
+                    summary.vulnerable_residents,
+                    summary.grids.len(),
+                    summary.workers,
+                    summary.visits,
+                    summary.activities
+                );
+            }
+        }
+        Command::Export => {
+            let store = open(&cli, false)?;
+            println!("{}", store.export_json()?);
+        }
+        Command::Stats => {
+            let store = open(&cli, false)?;
+            let stats = store.stats()?;
+            if cli.json {
+                print_json(&stats);
+            } else {
+                println!("schema version {}", stats.schema_version);
+                println!("device {}", stats.device_id);
+                for (kind, n) in &stats.documents {
+                    println!("{kind:>10}: {n} documents");
+                }
+                println!("pending chunks: {}", stats.pending_chunks);
+                println!("audit rows: {}", stats.audit_rows);
+                for (table, n) in &stats.index {
+                    println!("{table:>17}: {n} rows");
+                }
+            }
+        }
+        Command::History { id } => {
+            let store = open(&cli, false)?;
+            let h = store.history(id.trim())?;
+            if cli.json {
+                print_json(&h);
+            } else {
+                println!("{} {}", h.kind, h.id);
+                for c in &h.changes {
+                    println!(
+                        "{}  device {}…  {}  by {}  touched: {}",
+                        format_time(c.at),
+                        &c.actor[..8.min(c.actor.len())],
+                        c.action.as_deref().unwrap_or("(no action recorded)"),
+                        c.worker
+                            .as_ref()
+                            .map(|w| format!("worker {w}"))
+                            .unwrap_or_else(|| "the system".into()),
+                        c.paths.join(", ")
+                    );
+                }
+                println!("{} audit rows on this device", h.audit.len());
+            }
+        }
+        Command::Check => {
+            let mut store = open(&cli, false)?;
+            let report = store.check()?;
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "ok": report.is_ok(),
+                    "report": report,
+                    "faults": report.faults(),
+                }));
+            } else if report.is_ok() {
+                println!(
+                    "ok: {} documents decode, the index equals a rebuild, the audit chain verifies",
+                    report.documents
+                );
+            }
+            if !report.is_ok() {
+                return Err(Failure::other(format!(
+                    "check failed: {}",
+                    report.faults().join("; ")
+                )));
+            }
+        }
+        Command::Reindex => {
+            let mut store = open(&cli, false)?;
+            let damaged = store.reindex()?;
+            if cli.json {
+                print_json(&serde_json::json!({ "damaged_documents": damaged }));
+            } else {
+                println!("index rebuilt");
+            }
+            if !damaged.is_empty() {
+                return Err(Failure::other(format!(
+                    "{} documents could not be read and were left out of the index",
+                    damaged.len()
+                )));
+            }
+        }
+        Command::Grids => {
+            let store = open(&cli, false)?;
+            let station = store.station()?;
+            if cli.json {
+                print_json(&station.grids.values().collect::<Vec<_>>());
+            } else {
+                for g in station.grids.values() {
+                    let community = station
+                        .communities
+                        .get(g.community_id.as_str())
+                        .map(|c| c.name.as_str())
+                        .unwrap_or("?");
+                    println!("{}  {} ({community})", g.id, g.name);
+                }
+            }
+        }
+        Command::Households { grid, limit } => {
+            let store = open(&cli, false)?;
+            let grid = GridId::parse(grid, "grid")?;
+            let rows = store.households_in_grid(&grid, *limit, 0)?;
+            if cli.json {
+                print_json(&rows);
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {}  members {} (vulnerable {})  weight {}{}",
+                        r.id,
+                        r.address,
+                        r.members,
+                        r.vulnerable_members,
+                        r.vulnerability,
+                        if r.critical_need {
+                            "  CRITICAL NEED"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        Command::Demo => demo::run(cli.json)?,
+        Command::Bench { what } => match what {
+            BenchCommand::Store { households, writes } => {
+                bench::store(*households, *writes, cli.json)?
+            }
+        },
+    }
+    Ok(())
+}
+
+fn remove_store_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}

@@ -9,5 +9,6 @@
 //! See `ARCHITECTURE.md` at the top of the repository for the map.
 
 pub mod doc;
+pub mod fixture;
 pub mod model;
 pub mod store;

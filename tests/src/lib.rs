@@ -1,1 +1,28 @@
+//! Cross-crate integration tests of Anxin: the crash test (a real child
+//! process killed with SIGKILL), and helpers shared by the test files.
 
+use std::path::Path;
+
+use anxin_core::doc::Author;
+use anxin_core::model::*;
+use anxin_core::store::{NewWorker, Store, StoreError, StoreOptions};
+
+/// Makes a store with a station, one grid and one volunteer; returns the
+/// grid and the volunteer.
+pub fn prepare_store(path: &Path, options: StoreOptions) -> Result<(GridId, WorkerId), StoreError> {
+    let mut store = Store::open(path, options)?;
+    store.init_station("崩溃测试站")?;
+    let community = store.add_community(&Author::System, "测试社区")?;
+    let grid = store.add_grid(&Author::System, &community, "第1网格")?;
+    let volunteer = store.add_worker(
+        &Author::System,
+        NewWorker {
+            name: "测试志愿者".into(),
+            phone: String::new(),
+            role: Role::Volunteer,
+            grid_id: Some(grid.clone()),
+            skills: vec![],
+        },
+    )?;
+    Ok((grid, volunteer))
+}

@@ -219,7 +219,68 @@ pub struct VisitRow {
     pub critical: bool,
 }
 
+/// Counts for one grid, from the index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GridSummary {
+    /// Households recorded.
+    pub households: u64,
+    /// Households visited at least once.
+    pub canvassed: u64,
+    /// Households whose latest visit found a life-threatening need.
+    pub critical: u64,
+    /// Residents carrying at least one vulnerability tag.
+    pub vulnerable_residents: u64,
+}
+
 impl Store {
+    /// Counts for a grid: households, canvassed, critical, vulnerable residents.
+    pub fn grid_summary(&self, grid: &GridId) -> Result<GridSummary, StoreError> {
+        let (households, canvassed, critical): (i64, i64, i64) = self.conn.query_row(
+            "SELECT count(*), count(last_visit_at), COALESCE(sum(critical_need), 0) \
+             FROM idx_household WHERE grid_id = ?1",
+            [grid.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let vulnerable: i64 = self.conn.query_row(
+            "SELECT count(DISTINCT resident_id) FROM idx_resident_tag WHERE grid_id = ?1",
+            [grid.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(GridSummary {
+            households: households as u64,
+            canvassed: canvassed as u64,
+            critical: critical as u64,
+            vulnerable_residents: vulnerable as u64,
+        })
+    }
+
+    /// How many residents carry each tag, optionally in one grid.
+    pub fn tag_counts(
+        &self,
+        grid: Option<&GridId>,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tag, count(*) FROM idx_resident_tag WHERE (?1 IS NULL OR grid_id = ?1) GROUP BY tag",
+        )?;
+        let rows = stmt
+            .query_map([grid.map(|g| g.as_str())], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The ids of every document of a kind, sorted.
+    pub fn doc_ids(&self, kind: DocKind) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let ids = stmt
+            .query_map([kind.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// The households of a grid, most vulnerable first: a life-threatening
     /// need at the latest visit, then the weight of members' vulnerability
     /// tags, then how many members are vulnerable, then the longest since a

@@ -28,7 +28,7 @@ use crate::model::*;
 
 pub use audit::AuditEntry;
 pub use check::{CheckReport, Stats};
-pub use index::{HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
+pub use index::{GridSummary, HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
 pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
 
 /// What can go wrong in the store. Messages never carry personal data.

@@ -1,0 +1,295 @@
+//! The `anxin` binary, run as a user would: every command, good and bad
+//! input, exit codes, one-line errors, JSON output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+fn anxin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = anxin(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail with `code` and one readable line.
+fn fails(args: &[&str], code: i32, needle: &str) -> String {
+    let out = anxin(args);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(needle), "{args:?}: {err}");
+    if code != 2 || !err.starts_with("error:") {
+        // Our own errors (not clap's usage text) are exactly one line.
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("anxin: "), "{err}");
+    }
+    err
+}
+
+fn store_path(dir: &Path) -> String {
+    dir.join("station.db").to_str().unwrap().to_string()
+}
+
+fn fixture_store(households: &str, seed: &str) -> (TempDir, String) {
+    let dir = TempDir::new().unwrap();
+    let s = store_path(dir.path());
+    ok(&[
+        "--store",
+        &s,
+        "fixture",
+        "--households",
+        households,
+        "--seed",
+        seed,
+    ]);
+    (dir, s)
+}
+
+#[test]
+fn help_everywhere() {
+    for cmd in [
+        vec!["--help"],
+        vec!["init", "--help"],
+        vec!["fixture", "--help"],
+        vec!["export", "--help"],
+        vec!["stats", "--help"],
+        vec!["history", "--help"],
+        vec!["check", "--help"],
+        vec!["reindex", "--help"],
+        vec!["demo", "--help"],
+        vec!["grids", "--help"],
+        vec!["households", "--help"],
+        vec!["bench", "store", "--help"],
+    ] {
+        let out = ok(&cmd);
+        assert!(out.contains("Usage:"), "{cmd:?}");
+    }
+}
+
+#[test]
+fn init_then_stats_and_bad_init() {
+    let dir = TempDir::new().unwrap();
+    let s = store_path(dir.path());
+    let out = ok(&[
+        "--store",
+        &s,
+        "--json",
+        "init",
+        "--station",
+        "中南路安心小屋",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["station_id"].as_str().unwrap().len() == 36);
+    fails(
+        &["--store", &s, "init", "--station", "again"],
+        2,
+        "already exists",
+    );
+
+    // A blank name is refused and leaves no file behind.
+    let other = dir.path().join("blank.db");
+    let other = other.to_str().unwrap();
+    fails(
+        &["--store", other, "init", "--station", "  "],
+        2,
+        "station.name",
+    );
+    assert!(!Path::new(other).exists());
+
+    let stats: serde_json::Value =
+        serde_json::from_str(&ok(&["--store", &s, "stats", "--json"])).unwrap();
+    assert_eq!(stats["documents"]["station"], 1);
+    assert_eq!(stats["schema_version"], 3);
+}
+
+#[test]
+fn commands_without_a_store_say_what_to_do() {
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("none.db");
+    let missing = missing.to_str().unwrap();
+    for cmd in ["export", "stats", "check", "reindex", "grids"] {
+        fails(&[cmd], 2, "needs --store");
+        fails(&["--store", missing, cmd], 2, "no store at");
+        assert!(!Path::new(missing).exists(), "{cmd} created a file");
+    }
+    fails(&["--store", missing, "history", "x"], 2, "no store at");
+    fails(
+        &["--store", missing, "households", "--grid", "x"],
+        2,
+        "no store at",
+    );
+}
+
+#[test]
+fn bad_arguments_are_rejected() {
+    let (_d, s) = fixture_store("30", "3");
+    fails(
+        &["--store", &s, "fixture", "--households", "0"],
+        2,
+        "--households",
+    );
+    fails(
+        &["--store", &s, "fixture", "--households", "many"],
+        2,
+        "invalid value",
+    );
+    fails(
+        &["--store", &s, "households", "--grid", "not-a-grid"],
+        2,
+        "invalid grid",
+    );
+    let unknown_grid = "00000000-0000-4000-8000-000000000000";
+    let out = ok(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        unknown_grid,
+        "--json",
+    ]);
+    assert_eq!(out.trim(), "[]");
+    fails(
+        &["--store", &s, "history", "nope"],
+        2,
+        "document nope not found",
+    );
+    fails(&["--store", &s, "frobnicate"], 2, "unrecognized subcommand");
+    fails(&["init"], 2, "--station");
+    fails(&["bench", "store", "--households", "0"], 2, "at least 1");
+}
+
+#[test]
+fn key_file_problems_are_clear() {
+    let dir = TempDir::new().unwrap();
+    let s = store_path(dir.path());
+    let key = dir.path().join("key");
+    std::fs::write(&key, "a good passphrase\n").unwrap();
+    let key = key.to_str().unwrap();
+    ok(&[
+        "--store",
+        &s,
+        "--key-file",
+        key,
+        "init",
+        "--station",
+        "加密站",
+    ]);
+    ok(&["--store", &s, "--key-file", key, "check"]);
+    fails(&["--store", &s, "stats"], 1, "key is missing or wrong");
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "another").unwrap();
+    fails(
+        &[
+            "--store",
+            &s,
+            "--key-file",
+            wrong.to_str().unwrap(),
+            "stats",
+        ],
+        1,
+        "key is missing or wrong",
+    );
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    fails(
+        &[
+            "--store",
+            &s,
+            "--key-file",
+            empty.to_str().unwrap(),
+            "stats",
+        ],
+        2,
+        "is empty",
+    );
+    fails(
+        &["--store", &s, "--key-file", "/nonexistent/key", "stats"],
+        2,
+        "cannot read the key file",
+    );
+}
+
+#[test]
+fn same_seed_exports_the_same_bytes() {
+    let (_a, a) = fixture_store("80", "42");
+    let (_b, b) = fixture_store("80", "42");
+    let (_c, c) = fixture_store("80", "43");
+    let ea = ok(&["--store", &a, "export", "--json"]);
+    assert_eq!(ea, ok(&["--store", &b, "export", "--json"]));
+    assert_ne!(ea, ok(&["--store", &c, "export", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&ea).unwrap();
+    assert!(v["documents"].as_array().unwrap().len() > 80);
+}
+
+#[test]
+fn check_reindex_history_and_lists() {
+    let (_d, s) = fixture_store("150", "9");
+    assert!(ok(&["--store", &s, "check"]).starts_with("ok"));
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&["--store", &s, "check", "--json"])).unwrap();
+    assert_eq!(report["ok"], true);
+    ok(&["--store", &s, "reindex"]);
+    let grids: serde_json::Value =
+        serde_json::from_str(&ok(&["--store", &s, "grids", "--json"])).unwrap();
+    let grid = grids[0]["id"].as_str().unwrap().to_string();
+    let list: serde_json::Value = serde_json::from_str(&ok(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "5",
+        "--json",
+    ]))
+    .unwrap();
+    let first = list[0]["id"].as_str().unwrap().to_string();
+    let history = ok(&["--store", &s, "history", &first]);
+    assert!(history.contains("fixture.household"), "{history}");
+    let h: serde_json::Value =
+        serde_json::from_str(&ok(&["--store", &s, "history", &first, "--json"])).unwrap();
+    assert_eq!(h["kind"], "household");
+    assert_eq!(h["changes"].as_array().unwrap().len(), 1);
+
+    // Damage the index behind the store's back: check fails, reindex repairs.
+    assert!(damage_index(&s));
+    let out = anxin(&["--store", &s, "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("index differs"));
+    ok(&["--store", &s, "reindex"]);
+    ok(&["--store", &s, "check"]);
+}
+
+/// Changes index rows with plain SQL, as a bug or a careless tool might.
+fn damage_index(path: &str) -> bool {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute(
+        "UPDATE idx_household SET vulnerability = vulnerability + 7",
+        [],
+    )
+    .unwrap()
+        > 0
+}
+
+#[test]
+fn demo_runs_and_reports() {
+    let out = ok(&["demo"]);
+    assert!(out.contains("check ok"), "{out}");
+    assert!(out.contains("第1网格") && out.contains("第2网格"));
+    assert!(out.contains("elderly_alone"));
+    let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json"])).unwrap();
+    assert_eq!(v["check_ok"], true);
+    assert_eq!(v["grids"].as_array().unwrap().len(), 2);
+    assert!(v["insulin_household_rank"].as_u64().unwrap() >= 1);
+}
