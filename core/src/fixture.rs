@@ -152,13 +152,13 @@ pub fn generate(
     };
     let first_grid_number = station.grids.len() + 1;
     let mut community_ids = Vec::new();
-    for c in 0..communities {
+    for community_name in &COMMUNITIES[..communities] {
         let id = CommunityId::from_rng(&mut rng);
         station.communities.insert(
             id.to_string(),
             Community {
                 id: id.clone(),
-                name: COMMUNITIES[c].to_string(),
+                name: community_name.to_string(),
             },
         );
         community_ids.push(id);
