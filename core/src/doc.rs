@@ -80,6 +80,19 @@ impl Aggregate for Worker {
     }
 }
 
+impl Aggregate for Request {
+    const KIND: DocKind = DocKind::Request;
+    fn doc_id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn scope(&self) -> Scope {
+        Scope::Grid(self.grid_id.clone())
+    }
+    fn validate(&self, _now: Millis) -> Result<(), ValidationError> {
+        Request::validate(self)
+    }
+}
+
 impl Aggregate for Activity {
     const KIND: DocKind = DocKind::Activity;
     fn doc_id(&self) -> &str {
@@ -100,6 +113,9 @@ impl Aggregate for Activity {
 pub enum Author {
     /// A worker acting through an app or the command line.
     Worker(WorkerId),
+    /// A resident acting for their own household (rating an order,
+    /// acknowledging hours), through a worker's phone or their own.
+    Resident(ResidentId),
     /// The software itself.
     System,
 }
@@ -109,7 +125,15 @@ impl Author {
     pub fn worker(&self) -> Option<&WorkerId> {
         match self {
             Author::Worker(w) => Some(w),
-            Author::System => None,
+            Author::Resident(_) | Author::System => None,
+        }
+    }
+
+    /// The resident id, if a resident acted.
+    pub fn resident(&self) -> Option<&ResidentId> {
+        match self {
+            Author::Resident(r) => Some(r),
+            Author::Worker(_) | Author::System => None,
         }
     }
 }
@@ -125,6 +149,9 @@ pub struct ChangeNote {
     /// Who did it (a worker id), absent for the system.
     #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<WorkerId>,
+    /// The acting resident, when a resident acted.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub resident: Option<ResidentId>,
 }
 
 /// A document failed to load, decode or update.
@@ -346,6 +373,7 @@ mod tests {
         ChangeNote {
             action: action.into(),
             worker: Some(WorkerId::random()),
+            resident: None,
         }
     }
 
@@ -431,6 +459,7 @@ mod tests {
             skills: WordSet::default(),
             training: BTreeMap::new(),
             active: true,
+            hours: BTreeMap::new(),
         };
         doc.write(&w, &note("w"), 1).unwrap();
         assert!(matches!(

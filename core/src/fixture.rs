@@ -359,6 +359,7 @@ fn worker(rng: &mut ChaCha8Rng, role: Role, grid: Option<GridId>) -> Worker {
         skills: skills.into_iter().collect(),
         training,
         active: true,
+        hours: BTreeMap::new(),
     }
 }
 
@@ -546,11 +547,20 @@ mod tests {
         let grid = &s.grids[0];
         let list = store.households_in_grid(grid, 500, 0).unwrap();
         assert!(!list.is_empty());
-        // Most vulnerable first: the sort keys never increase down the list.
+        // Triage order: the priority never rises again down the list, and
+        // every priority above P4 says why.
         for pair in list.windows(2) {
-            let key = |r: &crate::store::HouseholdRow| (r.critical_need, r.vulnerability);
-            assert!(key(&pair[0]) >= key(&pair[1]));
+            assert!(pair[0].priority <= pair[1].priority);
         }
+        assert!(list
+            .iter()
+            .all(|r| (r.priority == Priority::P4) == r.reasons.is_empty()));
+        let p1 = list.iter().filter(|r| r.priority == Priority::P1).count();
+        assert!(
+            p1 > 0 && p1 < list.len() / 2,
+            "{p1} of {} at P1",
+            list.len()
+        );
         let report = store.check().unwrap();
         assert!(report.is_ok(), "{:?}", report.faults());
         let stats = store.stats().unwrap();

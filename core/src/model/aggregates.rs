@@ -544,6 +544,45 @@ pub struct Worker {
     pub training: BTreeMap<String, TrainingRecord>,
     /// Whether they are active.
     pub active: bool,
+    /// The hours ledger (志愿服务时长), by entry id. Append-only. Absent in
+    /// documents written before the ledger existed, hence the default.
+    #[autosurgeon(missing = "BTreeMap::new")]
+    #[serde(default)]
+    pub hours: BTreeMap<String, HoursEntry>,
+}
+
+/// One credit of service time in a worker's ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct HoursEntry {
+    /// The entry's id.
+    pub id: HoursEntryId,
+    /// The work it is for.
+    pub source: HoursSource,
+    /// Minutes credited.
+    pub minutes: u32,
+    /// When the work was done.
+    pub at: Millis,
+    /// Acknowledgements by the resident served or a coordinator, by actor id.
+    pub acknowledgements: BTreeMap<String, Acknowledgement>,
+}
+
+/// What an hours entry is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum HoursSource {
+    /// A completed order.
+    Order(RequestId),
+    /// An activity the worker ran or attended.
+    Activity(ActivityId),
+}
+
+/// Someone confirmed the work behind an hours entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Acknowledgement {
+    /// Who: the resident served or a coordinator.
+    pub by: Actor,
+    /// When.
+    pub at: Millis,
 }
 
 /// A training a worker completed.

@@ -114,3 +114,15 @@ id_type!(
     /// Identifies a training record inside a worker document.
     TrainingId
 );
+id_type!(
+    /// Identifies a service order (request document).
+    RequestId
+);
+id_type!(
+    /// Identifies one event in an order's log.
+    EventId
+);
+id_type!(
+    /// Identifies an entry in a worker's hours ledger.
+    HoursEntryId
+);

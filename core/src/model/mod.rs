@@ -16,9 +16,11 @@ mod validate;
 mod vocab;
 
 pub mod aggregates;
+pub mod request;
 
 pub use aggregates::*;
 pub use ids::*;
+pub use request::*;
 pub use validate::{ValidationError, Violation};
 pub use vocab::*;
 

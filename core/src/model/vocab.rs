@@ -415,3 +415,86 @@ mod tests {
         assert!(err.to_string().contains("station_admin"));
     }
 }
+
+str_enum!(
+    /// What a service order is for.
+    OrderKind {
+        /// Pick up and deliver medicine.
+        MedicineDelivery = "medicine_delivery",
+        /// Groceries and supplies.
+        Groceries = "groceries",
+        /// Antigen test kits.
+        TestKits = "test_kits",
+        /// Escort or transport to hospital.
+        HospitalEscort = "hospital_escort",
+        /// A psychological support contact (needs a trained worker).
+        PsychologicalSupport = "psychological_support",
+        /// A home visit.
+        HomeVisit = "home_visit",
+        /// Anything else.
+        Other = "other",
+    }
+);
+
+str_enum!(
+    /// How urgent an order is.
+    Urgency {
+        /// Next round.
+        Routine = "routine",
+        /// Within the day.
+        Urgent = "urgent",
+        /// Now: life may depend on it.
+        Critical = "critical",
+    }
+);
+
+str_enum!(
+    /// Where an order stands, as folded from its events.
+    OrderStatus {
+        /// Recorded (点单), not yet dispatched.
+        Requested = "requested",
+        /// Dispatched (派单) to a worker or a grid.
+        Dispatched = "dispatched",
+        /// Accepted (接单) by a worker.
+        Accepted = "accepted",
+        /// Under way.
+        Started = "started",
+        /// Done, with handover proof.
+        Completed = "completed",
+        /// Rated (评单).
+        Rated = "rated",
+        /// Cancelled, with a reason.
+        Cancelled = "cancelled",
+    }
+);
+
+str_enum!(
+    /// A household's triage priority (screening-reference §4): life first,
+    /// the most vulnerable first, the most urgent first.
+    Priority {
+        /// Life-threatening: act within hours.
+        P1 = "p1",
+        /// High vulnerability without support: act within 24 h.
+        P2 = "p2",
+        /// Vulnerable with support, or a mental-health T1/T2 result: 72 h.
+        P3 = "p3",
+        /// Routine: next round.
+        P4 = "p4",
+    }
+);
+
+str_enum!(
+    /// A person's mental-health risk tier (screening-reference §2).
+    RiskTier {
+        /// Emergency: act on this visit.
+        Crisis = "crisis",
+        /// Psychiatrist or hospital.
+        T3 = "t3",
+        /// Counselor.
+        T2 = "t2",
+        /// Volunteer or social worker follow-up.
+        T1 = "t1",
+        /// Self-help.
+        T0 = "t0",
+    }
+);

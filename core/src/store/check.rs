@@ -105,9 +105,10 @@ fn reindex_document(
         DocKind::Household => put::<Household>(conn, doc),
         DocKind::Worker => put::<Worker>(conn, doc),
         DocKind::Activity => put::<Activity>(conn, doc),
-        // Requests and cases are kept and exported but not yet indexed: their
-        // index tables arrive with the orders and screening work.
-        DocKind::Request | DocKind::Case => Ok(false),
+        DocKind::Request => put::<Request>(conn, doc),
+        // Cases are kept and exported but not yet indexed: their index
+        // arrives with the screening work.
+        DocKind::Case => Ok(false),
     }
 }
 

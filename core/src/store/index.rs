@@ -10,6 +10,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::{Store, StoreError};
+use crate::dispatch::{fold, triage, ConflictKind};
 use crate::doc::Aggregate;
 use crate::model::*;
 
@@ -39,10 +40,19 @@ impl Indexed for Household {
         conn.execute("DELETE FROM idx_resident_tag WHERE household_id = ?1", [id])?;
         conn.execute("DELETE FROM idx_visit WHERE household_id = ?1", [id])?;
         let v = self.vulnerability();
+        // Triage as of the household's own latest date (not the wall clock),
+        // so that a rebuild of the index always equals the index.
+        let as_of = self
+            .latest_visit()
+            .map(|v| v.at)
+            .unwrap_or(self.created_at)
+            .max(self.created_at);
+        let t = triage(self, as_of, &[]);
         conn.execute(
             "INSERT OR REPLACE INTO idx_household \
-             (id, grid_id, address, members, critical_need, vulnerability, last_visit_at, vulnerable_members) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             (id, grid_id, address, members, critical_need, vulnerability, last_visit_at, vulnerable_members, \
+              priority, flags, reasons) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 id,
                 self.grid_id.as_str(),
@@ -52,6 +62,9 @@ impl Indexed for Household {
                 v.weight,
                 self.latest_visit().map(|v| v.at),
                 v.vulnerable_members,
+                t.priority.as_str(),
+                t.flags,
+                t.reasons.join(","),
             ],
         )?;
         let mut tag_stmt = conn.prepare_cached(
@@ -91,6 +104,33 @@ impl Indexed for Household {
 
 impl Indexed for Worker {
     fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let id = self.id.as_str();
+        conn.execute("DELETE FROM idx_worker_skill WHERE worker_id = ?1", [id])?;
+        conn.execute("DELETE FROM idx_hours WHERE worker_id = ?1", [id])?;
+        let mut skill =
+            conn.prepare_cached("INSERT INTO idx_worker_skill (worker_id, skill) VALUES (?1, ?2)")?;
+        for s in self.skills.iter() {
+            skill.execute(params![id, s])?;
+        }
+        let mut hours = conn.prepare_cached(
+            "INSERT INTO idx_hours (entry_id, worker_id, source_kind, source_id, minutes, at, acknowledged) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in self.hours.values() {
+            let (kind, source) = match &e.source {
+                HoursSource::Order(r) => ("order", r.as_str()),
+                HoursSource::Activity(a) => ("activity", a.as_str()),
+            };
+            hours.execute(params![
+                e.id.as_str(),
+                id,
+                kind,
+                source,
+                e.minutes,
+                e.at,
+                !e.acknowledgements.is_empty()
+            ])?;
+        }
         conn.execute(
             "INSERT OR REPLACE INTO idx_worker (id, grid_id, role, name, active) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -102,6 +142,83 @@ impl Indexed for Worker {
                 self.active
             ],
         )?;
+        Ok(())
+    }
+}
+
+impl Indexed for Request {
+    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let id = self.id.as_str();
+        let state = fold(self);
+        let (assignee_worker, assignee_grid) = match &state.assignee {
+            Some(Assignee::Worker(w)) => (Some(w.as_str()), None),
+            Some(Assignee::Grid(g)) => (None, Some(g.as_str())),
+            None => (None, None),
+        };
+        let requested_by = state.requested_by.as_ref().map(|a| match a {
+            Actor::Worker(w) => w.to_string(),
+            Actor::Resident(r) => format!("resident:{r}"),
+        });
+        conn.execute(
+            "INSERT OR REPLACE INTO idx_request (id, grid_id, household_id, kind, status, urgency, \
+             assignee_worker, assignee_grid, accepted_by, requested_by, created_at, deadline, \
+             completed_at, stars, items_changed, needs_training) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                id,
+                self.grid_id.as_str(),
+                self.household_id.as_str(),
+                self.kind.as_str(),
+                state.status.as_str(),
+                state.urgency.as_str(),
+                assignee_worker,
+                assignee_grid,
+                state.accepted_by.as_ref().map(|w| w.as_str()),
+                requested_by,
+                self.created_at,
+                state.deadline,
+                state.completed_at,
+                state.stars,
+                state.items_changed_after_acceptance,
+                self.kind == OrderKind::PsychologicalSupport,
+            ],
+        )?;
+        conn.execute("DELETE FROM idx_order_conflict WHERE request_id = ?1", [id])?;
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO idx_order_conflict (request_id, event_id, kind, worker_a, worker_b, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for c in &state.conflicts {
+            let (kind, a, b, detail) = match &c.kind {
+                ConflictKind::AcceptanceLost {
+                    winner,
+                    loser,
+                    loser_did_work,
+                } => (
+                    "acceptance_lost",
+                    winner.to_string(),
+                    Some(loser.to_string()),
+                    if *loser_did_work {
+                        "the losing worker had already started or completed the work"
+                    } else {
+                        "the losing worker had not started"
+                    },
+                ),
+                ConflictKind::CompletedAndCancelled {
+                    completed_by,
+                    cancelled_by,
+                } => (
+                    "completed_and_cancelled",
+                    completed_by.to_string(),
+                    match cancelled_by {
+                        Actor::Worker(w) => Some(w.to_string()),
+                        Actor::Resident(r) => Some(format!("resident:{r}")),
+                    },
+                    "completion wins; the cancellation was set aside",
+                ),
+            };
+            stmt.execute(params![id, c.event.as_str(), kind, a, b, detail])?;
+        }
         Ok(())
     }
 }
@@ -130,6 +247,10 @@ pub(super) const INDEX_TABLES: &[&str] = &[
     "idx_worker",
     "idx_visit",
     "idx_activity",
+    "idx_request",
+    "idx_order_conflict",
+    "idx_worker_skill",
+    "idx_hours",
 ];
 
 /// Every row of every index table, as text, in a stable order.
@@ -168,6 +289,28 @@ pub struct HouseholdRow {
     pub vulnerability: u32,
     /// When it was last visited, if ever.
     pub last_visit_at: Option<Millis>,
+    /// Its triage priority.
+    pub priority: Priority,
+    /// Why (reason codes, most serious first).
+    pub reasons: Vec<String>,
+}
+
+pub(super) fn split_reasons(text: String) -> Vec<String> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split(',').map(str::to_string).collect()
+    }
+}
+
+pub(super) fn parse_word<T>(
+    text: String,
+    column: usize,
+    parse: impl Fn(&str, &str) -> Result<T, ValidationError>,
+) -> rusqlite::Result<T> {
+    parse(&text, "index").map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// A resident found by tag.
@@ -281,10 +424,9 @@ impl Store {
         Ok(ids)
     }
 
-    /// The households of a grid, most vulnerable first: a life-threatening
-    /// need at the latest visit, then the weight of members' vulnerability
-    /// tags, then how many members are vulnerable, then the longest since a
-    /// visit (never visited first). Reads the index only.
+    /// The households of a grid in triage order: priority P1 to P4, then
+    /// more vulnerability flags, then the longest since the last visit
+    /// (never visited first). Reads the index only.
     pub fn households_in_grid(
         &self,
         grid: &GridId,
@@ -292,10 +434,10 @@ impl Store {
         offset: u32,
     ) -> Result<Vec<HouseholdRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, address, members, vulnerable_members, critical_need, vulnerability, last_visit_at \
+            "SELECT id, address, members, vulnerable_members, critical_need, vulnerability, last_visit_at, \
+                    priority, reasons \
              FROM idx_household WHERE grid_id = ?1 \
-             ORDER BY critical_need DESC, vulnerability DESC, vulnerable_members DESC, \
-                      last_visit_at IS NOT NULL, last_visit_at, id \
+             ORDER BY priority, flags DESC, last_visit_at IS NOT NULL, last_visit_at, id \
              LIMIT ?2 OFFSET ?3",
         )?;
         let rows = stmt
@@ -308,6 +450,8 @@ impl Store {
                     critical_need: r.get(4)?,
                     vulnerability: r.get(5)?,
                     last_visit_at: r.get(6)?,
+                    priority: parse_word(r.get(7)?, 7, Priority::parse)?,
+                    reasons: split_reasons(r.get(8)?),
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -356,13 +500,7 @@ impl Store {
                     Ok(WorkerRow {
                         id: WorkerId(r.get(0)?),
                         name: r.get(1)?,
-                        role: Role::parse(&role, "role").map_err(|e| {
-                            rusqlite::Error::FromSqlConversionFailure(
-                                2,
-                                rusqlite::types::Type::Text,
-                                Box::new(e),
-                            )
-                        })?,
+                        role: parse_word(role, 2, Role::parse)?,
                         grid_id: r.get::<_, Option<String>>(3)?.map(GridId),
                         active: r.get(4)?,
                     })

@@ -70,6 +70,9 @@ pub enum StoreError {
         /// Why.
         source: DocError,
     },
+    /// The order workflow refused the action; nothing was written.
+    #[error(transparent)]
+    Dispatch(#[from] crate::dispatch::DispatchError),
     /// SQLite failed (disk full, I/O error, locked...).
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -437,6 +440,7 @@ impl Batch<'_> {
         let note = ChangeNote {
             action: action.to_string(),
             worker: author.worker().cloned(),
+            resident: author.resident().cloned(),
         };
         let Some(change) =
             doc.write(&value, &note, self.now)
@@ -485,12 +489,18 @@ impl Batch<'_> {
             }
         }
         value.write_index(&self.tx)?;
+        // The audit row names who acted: a worker id, or `resident:<id>`.
+        let who = match author {
+            Author::Worker(w) => Some(w.to_string()),
+            Author::Resident(r) => Some(format!("resident:{r}")),
+            Author::System => None,
+        };
         audit::append(
             &self.tx,
             &audit::NewEntry {
                 at: self.now,
                 device_id: &self.device.device_id,
-                worker_id: author.worker().map(|w| w.as_str()),
+                worker_id: who.as_deref(),
                 doc_id: id,
                 kind: T::KIND.as_str(),
                 action,

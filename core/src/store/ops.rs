@@ -253,6 +253,7 @@ impl Store {
                 skills: new.skills.into_iter().collect(),
                 training: BTreeMap::new(),
                 active: true,
+                hours: BTreeMap::new(),
             })
         })?;
         Ok(id)

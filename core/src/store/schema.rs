@@ -37,10 +37,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0003_activities_and_members.sql"),
         needs_reindex: true,
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../../migrations/0004_orders_and_triage.sql"),
+        needs_reindex: true,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 3;
+pub const LATEST: u32 = 4;
 
 const FRESH: &str = include_str!("../../schema.sql");
 
