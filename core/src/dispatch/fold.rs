@@ -456,3 +456,411 @@ fn set_aside(state: &mut OrderState, e: &OrderEvent, err: DispatchError) {
         reason: err.to_string(),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    //! Partition tests: replicas of one order document edited while out of
+    //! contact, merged through automerge in every order.
+    use super::*;
+    use crate::doc::{ChangeNote, Document};
+    use automerge::ActorId;
+
+    const T0: Millis = 1_790_000_000_000;
+
+    struct Replica {
+        doc: Document,
+    }
+
+    impl Replica {
+        fn event(&mut self, at: Millis, by: &Actor, action: OrderAction) {
+            let mut r: Request = self.doc.read().unwrap();
+            let e = OrderEvent {
+                id: EventId::random(),
+                at,
+                by: by.clone(),
+                action,
+            };
+            r.events.insert(e.id.to_string(), e);
+            let note = ChangeNote {
+                action: "test".into(),
+                worker: None,
+                resident: None,
+            };
+            self.doc.write(&r, &note, at).unwrap();
+        }
+    }
+
+    fn w(name: &str) -> Actor {
+        Actor::Worker(WorkerId(name.into()))
+    }
+
+    fn base(grid_dispatch: bool) -> (Vec<u8>, Actor) {
+        let dispatcher = w("dispatcher");
+        let mut doc = Document::new(&ActorId::random());
+        let mut r = Request {
+            id: RequestId::random(),
+            grid_id: GridId("g".into()),
+            household_id: HouseholdId("h".into()),
+            resident_id: None,
+            kind: OrderKind::MedicineDelivery,
+            created_at: T0,
+            events: Default::default(),
+        };
+        let mut push = |at, by: &Actor, action| {
+            let e = OrderEvent {
+                id: EventId::random(),
+                at,
+                by: by.clone(),
+                action,
+            };
+            r.events.insert(e.id.to_string(), e);
+        };
+        push(
+            T0,
+            &w("requester"),
+            OrderAction::Requested {
+                items: vec![Item {
+                    name: "insulin".into(),
+                    quantity: 2,
+                    unit: "pen".into(),
+                }],
+                urgency: Urgency::Critical,
+                deadline: None,
+                note: String::new(),
+            },
+        );
+        if grid_dispatch {
+            push(
+                T0 + 10,
+                &dispatcher,
+                OrderAction::Dispatched {
+                    to: Assignee::Grid(GridId("g".into())),
+                },
+            );
+        }
+        let note = ChangeNote {
+            action: "base".into(),
+            worker: None,
+            resident: None,
+        };
+        doc.write(&r, &note, T0).unwrap();
+        (doc.save(), dispatcher)
+    }
+
+    fn replicas(base: &[u8], n: usize) -> Vec<Replica> {
+        (0..n)
+            .map(|_| Replica {
+                doc: Document::load(&ActorId::random(), base, []).unwrap(),
+            })
+            .collect()
+    }
+
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        if n == 1 {
+            return vec![vec![0]];
+        }
+        let mut out = Vec::new();
+        for p in permutations(n - 1) {
+            for i in 0..=p.len() {
+                let mut q = p.clone();
+                q.insert(i, n - 1);
+                out.push(q);
+            }
+        }
+        out
+    }
+
+    /// Merges the replicas in every order; asserts all folds agree; returns it.
+    fn merged_fold(replicas: &mut [Replica]) -> OrderState {
+        let saved: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.doc.save()).collect();
+        let mut result: Option<(OrderState, serde_json::Value)> = None;
+        for order in permutations(saved.len()) {
+            let mut doc = Document::load(&ActorId::random(), &saved[order[0]], []).unwrap();
+            for &i in &order[1..] {
+                doc.automerge().load_incremental(&saved[i]).unwrap();
+            }
+            let state = fold(&doc.read::<Request>().unwrap());
+            let json = doc.to_json();
+            match &result {
+                None => result = Some((state, json)),
+                Some((s, j)) => {
+                    assert_eq!(&state, s, "fold differs for merge order {order:?}");
+                    assert_eq!(&json, j, "document differs for merge order {order:?}");
+                }
+            }
+        }
+        result.unwrap().0
+    }
+
+    #[test]
+    fn two_volunteers_accept_offline_first_acceptance_wins() {
+        let (base, _) = base(true);
+        let mut r = replicas(&base, 2);
+        r[0].event(T0 + 100, &w("a"), OrderAction::Accepted);
+        r[1].event(T0 + 101, &w("b"), OrderAction::Accepted);
+        let s = merged_fold(&mut r);
+        assert_eq!(s.status, OrderStatus::Accepted);
+        assert_eq!(s.accepted_by, Some(WorkerId("a".into())));
+        assert_eq!(
+            s.conflicts.iter().map(|c| &c.kind).collect::<Vec<_>>(),
+            vec![&ConflictKind::AcceptanceLost {
+                winner: WorkerId("a".into()),
+                loser: WorkerId("b".into()),
+                loser_did_work: false
+            }]
+        );
+        // Both can find it.
+        assert_eq!(
+            s.workers_in_conflicts(),
+            vec![WorkerId("a".into()), WorkerId("b".into())]
+        );
+    }
+
+    #[test]
+    fn the_loser_who_already_worked_is_flagged_for_the_dispatcher() {
+        let (base, _) = base(true);
+        let mut r = replicas(&base, 2);
+        r[0].event(T0 + 200, &w("a"), OrderAction::Accepted);
+        r[1].event(T0 + 100, &w("b"), OrderAction::Accepted);
+        r[1].event(T0 + 150, &w("b"), OrderAction::Started);
+        r[1].event(
+            T0 + 300,
+            &w("b"),
+            OrderAction::Completed {
+                handed_over: vec![],
+                confirmation_code: "1234".into(),
+                minutes: 30,
+            },
+        );
+        r[0].event(T0 + 250, &w("a"), OrderAction::Started);
+        let s = merged_fold(&mut r);
+        // b accepted first (by timestamp): b wins and its completion stands.
+        assert_eq!(s.status, OrderStatus::Completed);
+        assert_eq!(s.completed_by, Some(WorkerId("b".into())));
+        assert!(matches!(
+            &s.conflicts[0].kind,
+            ConflictKind::AcceptanceLost { winner, loser, loser_did_work: true }
+                if winner.as_str() == "b" && loser.as_str() == "a"
+        ));
+        assert_eq!(s.set_aside.len(), 2); // a's acceptance and a's start
+    }
+
+    #[test]
+    fn completion_beats_a_concurrent_cancellation_either_way_round() {
+        for cancel_at in [T0 + 250, T0 + 400] {
+            let (base, dispatcher) = base(true);
+            let mut shared = replicas(&base, 1).pop().unwrap();
+            shared.event(T0 + 100, &w("a"), OrderAction::Accepted);
+            let snapshot = shared.doc.save();
+            let mut r = replicas(&snapshot, 2);
+            r[0].event(T0 + 200, &w("a"), OrderAction::Started);
+            r[0].event(
+                T0 + 300,
+                &w("a"),
+                OrderAction::Completed {
+                    handed_over: vec![],
+                    confirmation_code: "8642".into(),
+                    minutes: 40,
+                },
+            );
+            r[1].event(
+                cancel_at,
+                &dispatcher,
+                OrderAction::Cancelled {
+                    reason: "duplicate".into(),
+                },
+            );
+            let s = merged_fold(&mut r);
+            assert_eq!(s.status, OrderStatus::Completed, "cancel at {cancel_at}");
+            assert_eq!(s.cancel_reason, None);
+            assert!(matches!(
+                &s.conflicts[..],
+                [Conflict {
+                    kind: ConflictKind::CompletedAndCancelled { .. },
+                    ..
+                }]
+            ));
+        }
+    }
+
+    #[test]
+    fn cancel_then_reopen_then_complete_is_no_conflict() {
+        let (base, dispatcher) = base(true);
+        let mut r = replicas(&base, 1);
+        let a = w("a");
+        r[0].event(T0 + 100, &a, OrderAction::Accepted);
+        r[0].event(
+            T0 + 110,
+            &dispatcher,
+            OrderAction::Cancelled { reason: "x".into() },
+        );
+        r[0].event(
+            T0 + 120,
+            &dispatcher,
+            OrderAction::Reopened { reason: "y".into() },
+        );
+        r[0].event(
+            T0 + 130,
+            &dispatcher,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(WorkerId("a".into())),
+            },
+        );
+        r[0].event(T0 + 140, &a, OrderAction::Accepted);
+        r[0].event(T0 + 150, &a, OrderAction::Started);
+        r[0].event(
+            T0 + 160,
+            &a,
+            OrderAction::Completed {
+                handed_over: vec![],
+                confirmation_code: "1111".into(),
+                minutes: 5,
+            },
+        );
+        let s = merged_fold(&mut r);
+        assert_eq!(s.status, OrderStatus::Completed);
+        assert!(s.conflicts.is_empty());
+        assert!(s.set_aside.is_empty());
+    }
+
+    #[test]
+    fn three_replicas_two_acceptances_and_an_item_change_agree_in_every_order() {
+        let (base, dispatcher) = base(true);
+        let mut r = replicas(&base, 3);
+        r[0].event(T0 + 100, &w("a"), OrderAction::Accepted);
+        r[1].event(T0 + 100, &w("b"), OrderAction::Accepted);
+        r[2].event(
+            T0 + 150,
+            &dispatcher,
+            OrderAction::ItemsChanged {
+                items: vec![Item {
+                    name: "insulin".into(),
+                    quantity: 3,
+                    unit: "pen".into(),
+                }],
+            },
+        );
+        let s = merged_fold(&mut r);
+        // Same timestamp: the event id decides, the same way everywhere.
+        assert_eq!(s.status, OrderStatus::Accepted);
+        assert_eq!(s.conflicts.len(), 1);
+        assert!(s.items_changed_after_acceptance);
+        assert_eq!(s.items[0].quantity, 3);
+    }
+
+    #[test]
+    fn a_change_before_acceptance_is_not_flagged() {
+        let (base, dispatcher) = base(true);
+        let mut r = replicas(&base, 2);
+        r[0].event(
+            T0 + 50,
+            &dispatcher,
+            OrderAction::ItemsChanged { items: vec![] },
+        );
+        r[1].event(T0 + 100, &w("a"), OrderAction::Accepted);
+        let s = merged_fold(&mut r);
+        assert!(!s.items_changed_after_acceptance);
+        assert!(s.items.is_empty());
+    }
+
+    #[test]
+    fn every_forbidden_transition_is_refused_by_check() {
+        let (base, dispatcher) = base(false);
+        let mut r = replicas(&base, 1);
+        let a = w("a");
+        let complete = OrderAction::Completed {
+            handed_over: vec![],
+            confirmation_code: "1234".into(),
+            minutes: 1,
+        };
+        let rate = OrderAction::Rated {
+            stars: 5,
+            comment: String::new(),
+        };
+        let s = fold(&r[0].doc.read().unwrap());
+        assert_eq!(s.status, OrderStatus::Requested);
+        for bad in [
+            OrderAction::Accepted,
+            OrderAction::Started,
+            complete.clone(),
+            rate.clone(),
+        ] {
+            assert!(
+                matches!(
+                    check(&s, &a, &bad),
+                    Err(DispatchError::Forbidden {
+                        status: "requested",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        r[0].event(
+            T0 + 1,
+            &dispatcher,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(WorkerId("a".into())),
+            },
+        );
+        let s = fold(&r[0].doc.read().unwrap());
+        assert!(check(
+            &s,
+            &dispatcher,
+            &OrderAction::Dispatched {
+                to: Assignee::Grid(GridId("g".into()))
+            }
+        )
+        .is_err());
+        assert!(matches!(
+            check(&s, &w("b"), &OrderAction::Accepted),
+            Err(DispatchError::PermissionDenied { .. })
+        ));
+        assert!(check(&s, &a, &OrderAction::Started).is_err());
+        r[0].event(T0 + 2, &a, OrderAction::Accepted);
+        let s = fold(&r[0].doc.read().unwrap());
+        assert!(matches!(
+            check(&s, &w("b"), &OrderAction::Started),
+            Err(DispatchError::PermissionDenied { .. })
+        ));
+        assert!(check(&s, &a, &complete).is_err());
+        r[0].event(T0 + 3, &a, OrderAction::Started);
+        r[0].event(T0 + 4, &a, complete.clone());
+        let s = fold(&r[0].doc.read().unwrap());
+        for bad in [
+            OrderAction::Cancelled { reason: "x".into() },
+            OrderAction::ItemsChanged { items: vec![] },
+            OrderAction::Reassigned {
+                to: Assignee::Grid(GridId("g".into())),
+            },
+            OrderAction::Accepted,
+            complete,
+        ] {
+            assert!(
+                matches!(
+                    check(&s, &dispatcher, &bad),
+                    Err(DispatchError::Forbidden {
+                        status: "completed",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(check(&s, &Actor::Resident(ResidentId("r".into())), &rate).is_ok());
+        r[0].event(
+            T0 + 5,
+            &Actor::Resident(ResidentId("r".into())),
+            rate.clone(),
+        );
+        let s = fold(&r[0].doc.read().unwrap());
+        assert_eq!(s.status, OrderStatus::Rated);
+        assert!(check(&s, &dispatcher, &rate).is_err());
+        assert!(check(
+            &s,
+            &dispatcher,
+            &OrderAction::Reopened { reason: "x".into() }
+        )
+        .is_err());
+    }
+}

@@ -16,6 +16,7 @@ mod audit;
 mod check;
 mod index;
 mod ops;
+mod orders;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use audit::AuditEntry;
 pub use check::{CheckReport, Stats};
 pub use index::{GridSummary, HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
 pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
+pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
 
 /// What can go wrong in the store. Messages never carry personal data.
 #[derive(Debug, thiserror::Error)]
@@ -511,5 +513,7 @@ impl Batch<'_> {
     }
 }
 
+#[cfg(test)]
+mod order_tests;
 #[cfg(test)]
 mod tests;
