@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use anxin_core::doc::Author;
 use anxin_core::fixture::{self, FixtureSpec};
 use anxin_core::model::*;
-use anxin_core::store::{NewResident, NewVisit, Store, StoreOptions};
+use anxin_core::store::{NewOrder, NewResident, NewVisit, Store, StoreOptions};
 
 use crate::Failure;
 
@@ -116,6 +116,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         ),
     ];
     let mut first = None;
+    let mut first_resident = None;
     for (room, resident, needs) in visits {
         let address = Address {
             compound: "百步亭花园".into(),
@@ -127,7 +128,8 @@ pub fn run(json: bool) -> Result<(), Failure> {
         let h = store.add_household(&by, &grid, address)?;
         let tags: Vec<String> = resident.tags.iter().map(|t| t.to_string()).collect();
         let name = resident.name.clone();
-        store.add_resident(&by, &h, resident)?;
+        let r = store.add_resident(&by, &h, resident)?;
+        first_resident.get_or_insert(r);
         let critical = needs.iter().any(Need::is_critical);
         let need_words: Vec<String> = needs
             .iter()
@@ -154,6 +156,126 @@ pub fn run(json: bool) -> Result<(), Failure> {
         first.get_or_insert(h);
     }
 
+    // The insulin becomes an order, and goes through the whole workflow.
+    let household = first
+        .clone()
+        .ok_or_else(|| Failure::other("no household"))?;
+    let resident = first_resident
+        .clone()
+        .ok_or_else(|| Failure::other("no resident"))?;
+    let dispatcher = store
+        .workers(None, Some(Role::Dispatcher))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::other("the fixture made no dispatcher"))?;
+    let dispatcher_by = Author::Worker(dispatcher.id.clone());
+    say("\nOrders (点单 → 派单 → 接单 → 评单):".into());
+    let order = store.create_order(
+        &by,
+        NewOrder {
+            household_id: household.clone(),
+            resident_id: Some(resident.clone()),
+            kind: OrderKind::MedicineDelivery,
+            items: vec![Item {
+                name: "胰岛素".into(),
+                quantity: 2,
+                unit: "支".into(),
+            }],
+            urgency: Urgency::Critical,
+            deadline: Some(now + 12 * 3_600_000),
+            note: String::new(),
+        },
+    )?;
+    let queue = store.dispatch_queue(Some(&grid))?;
+    let place = queue
+        .iter()
+        .position(|r| r.id == order)
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    if let Some(row) = queue.iter().find(|r| r.id == order) {
+        say(format!(
+            "  {} records it; the dispatcher's queue for {grid_name} has {} open orders, this one is number {place}: {} [{}]",
+            volunteer.name,
+            queue.len(),
+            row.priority,
+            row.reasons.join(", ")
+        ));
+    }
+    store.order_action(
+        &dispatcher_by,
+        &order,
+        OrderAction::Dispatched {
+            to: Assignee::Grid(grid.clone()),
+        },
+    )?;
+    let suggestions = store.suggest_workers(&order, 3)?;
+    say(format!(
+        "  dispatcher {} sends it to {grid_name}; suggested: {}",
+        dispatcher.name,
+        suggestions
+            .iter()
+            .map(|s| format!("{} (load {})", s.name, s.load))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    store.order_action(&by, &order, OrderAction::Accepted)?;
+    store.order_action(&by, &order, OrderAction::Started)?;
+    store.order_action(
+        &by,
+        &order,
+        OrderAction::Completed {
+            handed_over: vec![Item {
+                name: "胰岛素".into(),
+                quantity: 2,
+                unit: "支".into(),
+            }],
+            confirmation_code: "4821".into(),
+            minutes: 50,
+        },
+    )?;
+    let resident_by = Author::Resident(resident.clone());
+    let state = store.order_action(
+        &resident_by,
+        &order,
+        OrderAction::Rated {
+            stars: 5,
+            comment: "及时".into(),
+        },
+    )?;
+    say(format!(
+        "  {} accepts, starts, hands over 2 支 against code 4821; 王秀英 rates it {} stars: {}",
+        volunteer.name,
+        state.stars.unwrap_or(0),
+        state.status
+    ));
+    let worker: Worker = store.get(volunteer.id.as_str())?;
+    if let Some(entry) = worker
+        .hours
+        .values()
+        .find(|e| e.source == HoursSource::Order(order.clone()))
+    {
+        store.acknowledge_hours(&resident_by, &volunteer.id, &entry.id)?;
+    }
+    let hours = store.hours_totals(Some(&volunteer.id), 0, i64::MAX)?;
+    if let Some(h) = hours.first() {
+        say(format!(
+            "  {} now has {:.1} volunteer hours ({:.1} acknowledged by residents or coordinators)",
+            volunteer.name,
+            h.minutes as f64 / 60.0,
+            h.acknowledged_minutes as f64 / 60.0
+        ));
+    }
+    let conflicts = store.order_conflicts(None)?;
+    if let Some(c) = conflicts.iter().find(|c| c.kind == "acceptance_lost") {
+        say(format!(
+            "  {} order(s) were accepted by two volunteers while offline; e.g. order {}: first acceptance wins, the other volunteer is told ({}).",
+            conflicts.iter().filter(|c| c.kind == "acceptance_lost").count(),
+            &c.request_id.as_str()[..8],
+            c.detail
+        ));
+    }
+    let order_report = store.report()?;
+
     // Reopen: what was acknowledged is on disk, and the store is sound.
     drop(store);
     let mut store = Store::open(&path, options)?;
@@ -168,18 +290,16 @@ pub fn run(json: bool) -> Result<(), Failure> {
             s.households, s.canvassed, s.critical, s.vulnerable_residents
         ));
         let top = store.households_in_grid(g, 5, 0)?;
-        say("  most vulnerable first:".into());
+        say(
+            "  triage order (life first, the most vulnerable first, the most urgent first):".into(),
+        );
         for r in &top {
             say(format!(
-                "    {}  members {} (vulnerable {}){}",
+                "    {} {}  members {}  [{}]",
+                r.priority,
                 r.address,
                 r.members,
-                r.vulnerable_members,
-                if r.critical_need {
-                    "  critical need"
-                } else {
-                    ""
-                }
+                r.reasons.join(", ")
             ));
         }
         grids_out.push(serde_json::json!({
@@ -209,7 +329,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    // Where the household with insulin running out now stands in its grid.
+    // Where the household with insulin running out stands in its grid.
     let rank = store
         .households_in_grid(&grid, 10_000, 0)?
         .iter()
@@ -220,6 +340,23 @@ pub fn run(json: bool) -> Result<(), Failure> {
         rank.unwrap_or(0),
         store.grid_summary(&grid)?.households
     ));
+    say("\nOrders across the station (from the report, de-identified):".into());
+    for (kind, by_status) in &order_report.station.orders {
+        say(format!(
+            "  {kind:>22}: {}",
+            by_status
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(m) = order_report.station.median_minutes_to_completion {
+        say(format!(
+            "  median time from request to completion: {:.0} minutes",
+            m
+        ));
+    }
     say(format!(
         "\nAfter reopening the encrypted store: check {}.",
         if report.is_ok() { "ok" } else { "FAILED" }
@@ -233,6 +370,10 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 "tags": tags,
                 "workers_by_role": by_role,
                 "insulin_household_rank": rank,
+                "insulin_order": state.status,
+                "hours": hours,
+                "order_conflicts": conflicts.len(),
+                "report": order_report,
                 "check_ok": report.is_ok(),
             }))
             .unwrap_or_default()

@@ -7,12 +7,13 @@
 
 mod bench;
 mod demo;
+mod orders;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anxin_core::fixture::{self, FixtureSpec};
-use anxin_core::model::{GridId, ValidationError};
+use anxin_core::model::{GridId, Role, ValidationError, WorkerId};
 use anxin_core::store::{Store, StoreError, StoreOptions};
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,12 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The worker acting (their id): recorded with every change.
+    #[arg(long = "as", global = true, value_name = "WORKER_ID")]
+    acting: Option<String>,
+    /// A resident acting for their household (to rate an order).
+    #[arg(long, global = true, value_name = "RESIDENT_ID")]
+    as_resident: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,7 +72,7 @@ enum Command {
     Reindex,
     /// List the station's grids.
     Grids,
-    /// List a grid's households, most vulnerable first.
+    /// List a grid's households in triage order (P1 first), with reasons.
     Households {
         /// The grid's id (see `anxin grids`).
         #[arg(long)]
@@ -73,6 +80,52 @@ enum Command {
         /// How many to show.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+    /// Service orders: new, dispatch, accept, start, complete, rate, cancel…
+    Order {
+        #[command(subcommand)]
+        what: orders::OrderCommand,
+    },
+    /// The dispatch queue (most urgent first), or a worker's tasks.
+    Queue {
+        /// Only this grid.
+        #[arg(long)]
+        grid: Option<String>,
+        /// Show this worker's tasks instead.
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// Volunteer service hours per worker.
+    Hours {
+        /// Only this worker.
+        #[arg(long)]
+        worker: Option<String>,
+        /// From this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to this date, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// Certificate CSV.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Conflicts between phones that people must settle.
+    Conflicts {
+        /// Only those this worker is part of.
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// De-identified aggregates per grid and station.
+    Report,
+    /// List workers.
+    Workers {
+        /// Only this grid.
+        #[arg(long)]
+        grid: Option<String>,
+        /// Only this role.
+        #[arg(long, value_parser = Role::WORDS.to_vec())]
+        role: Option<String>,
     },
     /// Run the station demo on temporary stores.
     Demo,
@@ -120,7 +173,9 @@ impl Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Invalid(_) | StoreError::NotFound { .. } => Failure::input(e.to_string()),
+            StoreError::Invalid(_) | StoreError::NotFound { .. } | StoreError::Dispatch(_) => {
+                Failure::input(e.to_string())
+            }
             _ => Failure::other(e.to_string()),
         }
     }
@@ -389,6 +444,79 @@ fn run(cli: Cli) -> Result<(), Failure> {
                             ""
                         }
                     );
+                }
+            }
+        }
+        Command::Order { what } => {
+            let mut store = open(&cli, false)?;
+            orders::run_order(&mut store, what, &cli.acting, &cli.as_resident, cli.json)?
+        }
+        Command::Queue { grid, worker } => {
+            let store = open(&cli, false)?;
+            let rows = match worker {
+                Some(w) => store.my_tasks(&WorkerId::parse(w, "--worker")?)?,
+                None => {
+                    let grid = grid
+                        .as_ref()
+                        .map(|g| GridId::parse(g, "--grid"))
+                        .transpose()?;
+                    store.dispatch_queue(grid.as_ref())?
+                }
+            };
+            orders::print_rows(&rows, cli.json);
+        }
+        Command::Hours {
+            worker,
+            from,
+            to,
+            csv,
+        } => {
+            let store = open(&cli, false)?;
+            orders::hours(&store, worker, from, to, *csv, cli.json)?
+        }
+        Command::Conflicts { worker } => {
+            let store = open(&cli, false)?;
+            let worker = worker
+                .as_ref()
+                .map(|w| WorkerId::parse(w, "--worker"))
+                .transpose()?;
+            let rows = store.order_conflicts(worker.as_ref())?;
+            if cli.json {
+                print_json(&rows);
+            } else {
+                for c in rows {
+                    println!(
+                        "order {}: {} — {} vs {}: {}",
+                        c.request_id,
+                        c.kind,
+                        c.worker_a,
+                        c.worker_b.unwrap_or_default(),
+                        c.detail
+                    );
+                }
+            }
+        }
+        Command::Report => {
+            let store = open(&cli, false)?;
+            let report = store.report()?;
+            print_json(&report);
+        }
+        Command::Workers { grid, role } => {
+            let store = open(&cli, false)?;
+            let grid = grid
+                .as_ref()
+                .map(|g| GridId::parse(g, "--grid"))
+                .transpose()?;
+            let role = role
+                .as_ref()
+                .map(|r| Role::parse(r, "--role"))
+                .transpose()?;
+            let rows = store.workers(grid.as_ref(), role)?;
+            if cli.json {
+                print_json(&rows);
+            } else {
+                for w in rows {
+                    println!("{}  {}  {}", w.id, w.role, w.name);
                 }
             }
         }

@@ -50,6 +50,10 @@ pub struct FixtureSummary {
     pub visits: u32,
     /// Activities created.
     pub activities: u32,
+    /// Orders created, by status.
+    pub orders: BTreeMap<String, u32>,
+    /// Hours entries credited.
+    pub hours_entries: u32,
 }
 
 /// 2026-03-01 00:00 UTC: the fixture's clock starts here.
@@ -251,17 +255,47 @@ pub fn generate(
         Ok(())
     })?;
 
-    // Households, in batches.
+    // Households and their orders, in batches.
+    let staff = Staff {
+        dispatcher: workers
+            .iter()
+            .find(|w| w.role == Role::Dispatcher)
+            .map(|w| w.id.clone())
+            .unwrap_or_else(|| workers[0].id.clone()),
+        counselors: workers
+            .iter()
+            .filter(|w| w.role == Role::Counselor)
+            .map(|w| w.id.clone())
+            .collect(),
+    };
+    let mut hours: BTreeMap<WorkerId, Vec<HoursEntry>> = BTreeMap::new();
     let mut households = Vec::with_capacity(BATCH);
+    let mut requests = Vec::new();
     let total = n as u64;
     progress(0, total);
     for i in 0..n {
         let gi = i % grids.len();
         let h = household(&mut rng, &grids[gi], &grid_workers[gi], &mut summary);
+        if rng.gen_bool(0.3) {
+            let r = order(&mut rng, &h, &grid_workers[gi], &staff, &mut hours);
+            *summary
+                .orders
+                .entry(crate::dispatch::fold(&r).status.to_string())
+                .or_default() += 1;
+            requests.push(r);
+        }
         households.push(h);
         if households.len() == BATCH || i + 1 == n {
             let chunk = std::mem::take(&mut households);
-            store.batch(|b| write_households(b, &system, chunk))?;
+            let orders = std::mem::take(&mut requests);
+            store.batch(|b| {
+                write_households(b, &system, chunk)?;
+                for r in orders {
+                    let id = r.id.to_string();
+                    b.put::<Request>(&system, "fixture.order", &id, |_| Ok(r))?;
+                }
+                Ok(())
+            })?;
             progress(i as u64 + 1, total);
         }
     }
@@ -305,14 +339,253 @@ pub fn generate(
         });
     }
     summary.activities = activities.len() as u32;
+    for a in &activities {
+        for w in &all_workers {
+            if let Some(minutes) = crate::dispatch::hours::activity_minutes(a, w) {
+                hours.entry(w.clone()).or_default().push(HoursEntry {
+                    id: HoursEntryId::from_rng(&mut rng),
+                    source: HoursSource::Activity(a.id.clone()),
+                    minutes,
+                    at: a.starts_at,
+                    acknowledgements: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    summary.hours_entries = hours.values().map(|v| v.len() as u32).sum();
     store.batch(|b| {
         for a in activities {
             let id = a.id.to_string();
             b.put::<Activity>(&system, "fixture.activity", &id, |_| Ok(a))?;
         }
+        for (worker, entries) in hours {
+            b.put::<Worker>(&system, "fixture.hours", worker.as_str(), |w| {
+                let mut w = w.ok_or(StoreError::NotInitialised)?;
+                for e in entries {
+                    w.hours.insert(e.id.to_string(), e);
+                }
+                Ok(w)
+            })?;
+        }
         Ok(())
     })?;
     Ok(summary)
+}
+
+struct Staff {
+    dispatcher: WorkerId,
+    counselors: Vec<WorkerId>,
+}
+
+/// One order for a household, carried to a random point of its workflow.
+fn order(
+    rng: &mut ChaCha8Rng,
+    household: &Household,
+    volunteers: &[WorkerId],
+    staff: &Staff,
+    hours: &mut BTreeMap<WorkerId, Vec<HoursEntry>>,
+) -> Request {
+    let needs: Vec<&Need> = household
+        .latest_visit()
+        .map(|v| v.needs.iter().collect())
+        .unwrap_or_default();
+    let (kind, items, urgency) =
+        if let Some(m) = needs.iter().find(|n| n.kind == NeedKind::Medicine) {
+            let urgency = if m.is_critical() {
+                Urgency::Critical
+            } else {
+                Urgency::Urgent
+            };
+            (
+                OrderKind::MedicineDelivery,
+                vec![Item {
+                    name: m.item.clone(),
+                    quantity: 2,
+                    unit: "盒".into(),
+                }],
+                urgency,
+            )
+        } else if needs
+            .iter()
+            .any(|n| n.kind == NeedKind::PsychologicalSupport)
+        {
+            (OrderKind::PsychologicalSupport, vec![], Urgency::Urgent)
+        } else {
+            match rng.gen_range(0..4) {
+                0 => (
+                    OrderKind::TestKits,
+                    vec![Item {
+                        name: "抗原检测试剂".into(),
+                        quantity: rng.gen_range(2..8),
+                        unit: "份".into(),
+                    }],
+                    Urgency::Routine,
+                ),
+                1 => (OrderKind::HospitalEscort, vec![], Urgency::Urgent),
+                _ => (
+                    OrderKind::Groceries,
+                    vec![
+                        Item {
+                            name: "大米".into(),
+                            quantity: 5,
+                            unit: "kg".into(),
+                        },
+                        Item {
+                            name: "鸡蛋".into(),
+                            quantity: rng.gen_range(10..31),
+                            unit: "个".into(),
+                        },
+                    ],
+                    Urgency::Routine,
+                ),
+            }
+        };
+    let requester = volunteers.choose(rng).unwrap().clone();
+    let doer = if kind == OrderKind::PsychologicalSupport {
+        staff.counselors.choose(rng).unwrap_or(&requester).clone()
+    } else {
+        volunteers.choose(rng).unwrap().clone()
+    };
+    let start = household
+        .latest_visit()
+        .map(|v| v.at)
+        .unwrap_or(household.created_at)
+        + 3_600_000;
+    let mut log = EventLog {
+        at: start,
+        events: BTreeMap::new(),
+    };
+    let mut push = |rng: &mut ChaCha8Rng, by: Actor, action: OrderAction| {
+        let gap = rng.gen_range(5..240) * 60_000;
+        log.push(rng, gap, by, action)
+    };
+    push(
+        rng,
+        Actor::Worker(requester),
+        OrderAction::Requested {
+            items: items.clone(),
+            urgency,
+            deadline: None,
+            note: String::new(),
+        },
+    );
+    // How far this order got: requested, dispatched, accepted, started,
+    // completed, rated, or cancelled along the way.
+    let stage = rng.gen_range(0..100);
+    let dispatcher = Actor::Worker(staff.dispatcher.clone());
+    if stage >= 15 {
+        let to = if kind == OrderKind::PsychologicalSupport {
+            Assignee::Worker(doer.clone())
+        } else {
+            Assignee::Grid(household.grid_id.clone())
+        };
+        push(rng, dispatcher.clone(), OrderAction::Dispatched { to });
+    }
+    if (15..25).contains(&stage) {
+        push(
+            rng,
+            dispatcher.clone(),
+            OrderAction::Cancelled {
+                reason: "居民已自行解决".into(),
+            },
+        );
+    }
+    if stage >= 30 {
+        push(rng, Actor::Worker(doer.clone()), OrderAction::Accepted);
+        // Now and then two volunteers accepted the same order offline.
+        if stage % 17 == 0 && volunteers.len() > 1 {
+            let other = volunteers.iter().find(|v| **v != doer).unwrap().clone();
+            push(rng, Actor::Worker(other), OrderAction::Accepted);
+        }
+    }
+    if stage >= 40 {
+        push(rng, Actor::Worker(doer.clone()), OrderAction::Started);
+    }
+    if stage >= 50 {
+        let minutes = rng.gen_range(15..120);
+        let code = format!("{:04}", rng.gen_range(0..10_000));
+        let done = push(
+            rng,
+            Actor::Worker(doer.clone()),
+            OrderAction::Completed {
+                handed_over: items,
+                confirmation_code: code,
+                minutes,
+            },
+        );
+        let mut acknowledgements = BTreeMap::new();
+        if stage >= 75 {
+            if let Some(r) = household.members.values().next() {
+                acknowledgements.insert(
+                    r.id.to_string(),
+                    Acknowledgement {
+                        by: Actor::Resident(r.id.clone()),
+                        at: done + 600_000,
+                    },
+                );
+            }
+        }
+        hours.entry(doer.clone()).or_default().push(HoursEntry {
+            id: HoursEntryId::from_rng(rng),
+            source: HoursSource::Order(RequestId(String::new())),
+            minutes,
+            at: done,
+            acknowledgements,
+        });
+    }
+    if stage >= 75 {
+        if let Some(r) = household.members.values().next() {
+            let stars = *[3, 4, 5, 5, 5].choose(rng).unwrap();
+            push(
+                rng,
+                Actor::Resident(r.id.clone()),
+                OrderAction::Rated {
+                    stars,
+                    comment: String::new(),
+                },
+            );
+        }
+    }
+    let id = RequestId::from_rng(rng);
+    if let Some(last) = hours.get_mut(&doer).and_then(|v| v.last_mut()) {
+        if last.source == HoursSource::Order(RequestId(String::new())) {
+            last.source = HoursSource::Order(id.clone());
+        }
+    }
+    Request {
+        id,
+        grid_id: household.grid_id.clone(),
+        household_id: household.id.clone(),
+        resident_id: None,
+        kind,
+        created_at: start,
+        events: log.events,
+    }
+}
+
+struct EventLog {
+    at: Millis,
+    events: BTreeMap<String, OrderEvent>,
+}
+
+impl EventLog {
+    fn push(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        gap: Millis,
+        by: Actor,
+        action: OrderAction,
+    ) -> Millis {
+        self.at += gap;
+        let e = OrderEvent {
+            id: EventId::from_rng(rng),
+            at: self.at,
+            by,
+            action,
+        };
+        self.events.insert(e.id.to_string(), e);
+        self.at
+    }
 }
 
 fn write_households(
@@ -565,5 +838,16 @@ mod tests {
         assert!(report.is_ok(), "{:?}", report.faults());
         let stats = store.stats().unwrap();
         assert_eq!(stats.documents["household"], 400);
+        // Orders in every state, hours credited, a conflict or two.
+        for status in OrderStatus::WORDS {
+            assert!(
+                s.orders.get(*status).copied().unwrap_or(0) > 0,
+                "no {status} order"
+            );
+        }
+        assert!(s.hours_entries > 0);
+        assert!(!store.hours_totals(None, 0, i64::MAX).unwrap().is_empty());
+        assert!(!store.order_conflicts(None).unwrap().is_empty());
+        assert!(!store.dispatch_queue(None).unwrap().is_empty());
     }
 }

@@ -1,0 +1,471 @@
+//! `anxin order …`, `queue`, `hours`, `conflicts`, `report`, `workers`:
+//! parse, call the core, print. The acting person is `--as WORKER_ID` (or
+//! `--as-resident RESIDENT_ID` for a rating), because every action on an
+//! order records who did it.
+
+use anxin_core::dispatch::hours::certificate_csv;
+use anxin_core::doc::Author;
+use anxin_core::model::*;
+use anxin_core::store::{NewOrder, Store};
+use clap::{Args, Subcommand};
+
+use crate::{format_time, print_json, Failure};
+
+/// Order commands.
+#[derive(Subcommand, Debug)]
+pub enum OrderCommand {
+    /// Record a new order (点单).
+    New {
+        /// The household served.
+        #[arg(long)]
+        household: String,
+        /// The resident served, if one in particular.
+        #[arg(long)]
+        resident: Option<String>,
+        /// What it is for.
+        #[arg(long, value_parser = OrderKind::WORDS.to_vec())]
+        kind: String,
+        /// An item, as NAME:QUANTITY[:UNIT]; repeat for more.
+        #[arg(long = "item")]
+        items: Vec<String>,
+        /// How urgent.
+        #[arg(long, default_value = "routine", value_parser = Urgency::WORDS.to_vec())]
+        urgency: String,
+        /// A deadline, in hours from now.
+        #[arg(long)]
+        deadline_hours: Option<u32>,
+        /// Free notes.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Dispatch an order (派单) to a worker or a grid.
+    Dispatch(Target),
+    /// Give an order to another worker or grid.
+    Reassign(Target),
+    /// Accept an order (接单).
+    Accept {
+        /// The order.
+        id: String,
+    },
+    /// Decline an order dispatched to you or accepted by you.
+    Decline {
+        /// The order.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Start work on an accepted order.
+    Start {
+        /// The order.
+        id: String,
+    },
+    /// Complete an order with handover proof.
+    Complete {
+        /// The order.
+        id: String,
+        /// What was handed over, as NAME:QUANTITY[:UNIT]; repeat for more.
+        #[arg(long = "handed")]
+        handed: Vec<String>,
+        /// The confirmation code the recipient gave (4 to 8 digits).
+        #[arg(long)]
+        code: String,
+        /// Minutes the work took.
+        #[arg(long)]
+        minutes: u32,
+    },
+    /// Rate a completed order (评单).
+    Rate {
+        /// The order.
+        id: String,
+        /// 1 to 5.
+        #[arg(long)]
+        stars: u32,
+        /// A comment.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Cancel an order.
+    Cancel {
+        /// The order.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen a cancelled or completed order.
+    Reopen {
+        /// The order.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace an order's items.
+    Items {
+        /// The order.
+        id: String,
+        /// An item, as NAME:QUANTITY[:UNIT]; repeat for more.
+        #[arg(long = "item")]
+        items: Vec<String>,
+    },
+    /// List orders.
+    List {
+        /// Only this grid.
+        #[arg(long)]
+        grid: Option<String>,
+        /// Only this status.
+        #[arg(long, value_parser = OrderStatus::WORDS.to_vec())]
+        status: Option<String>,
+    },
+    /// Show one order, its state, events and conflicts.
+    Show {
+        /// The order.
+        id: String,
+    },
+    /// Suggest workers for an order.
+    Suggest {
+        /// The order.
+        id: String,
+    },
+}
+
+/// Where to dispatch.
+#[derive(Args, Debug)]
+pub struct Target {
+    /// The order.
+    id: String,
+    /// To this worker.
+    #[arg(long, conflicts_with = "to_grid", required_unless_present = "to_grid")]
+    to_worker: Option<String>,
+    /// To anyone of this grid.
+    #[arg(long)]
+    to_grid: Option<String>,
+}
+
+fn author(acting: &Option<String>, resident: &Option<String>) -> Result<Author, Failure> {
+    match (acting, resident) {
+        (Some(w), None) => Ok(Author::Worker(WorkerId::parse(w, "--as")?)),
+        (None, Some(r)) => Ok(Author::Resident(ResidentId::parse(r, "--as-resident")?)),
+        (None, None) => Err(Failure::input(
+            "this command records who acted: give --as WORKER_ID (see `anxin workers`)",
+        )),
+        (Some(_), Some(_)) => Err(Failure::input("give --as or --as-resident, not both")),
+    }
+}
+
+/// Parses `NAME:QUANTITY[:UNIT]`.
+fn parse_items(texts: &[String], field: &'static str) -> Result<Vec<Item>, Failure> {
+    texts
+        .iter()
+        .map(|t| {
+            let mut parts = t.splitn(3, ':');
+            let name = parts.next().unwrap_or("").trim().to_string();
+            let quantity = parts
+                .next()
+                .and_then(|q| q.trim().parse::<u32>().ok())
+                .ok_or_else(|| {
+                    Failure::input(format!(
+                        "invalid {field}: write NAME:QUANTITY[:UNIT], e.g. 胰岛素:2:支"
+                    ))
+                })?;
+            let unit = parts.next().unwrap_or("").trim().to_string();
+            Ok(Item {
+                name,
+                quantity,
+                unit,
+            })
+        })
+        .collect()
+}
+
+fn target(t: &Target) -> Result<(RequestId, Assignee), Failure> {
+    let id = RequestId::parse(&t.id, "order")?;
+    let to = match (&t.to_worker, &t.to_grid) {
+        (Some(w), _) => Assignee::Worker(WorkerId::parse(w, "--to-worker")?),
+        (None, Some(g)) => Assignee::Grid(GridId::parse(g, "--to-grid")?),
+        (None, None) => return Err(Failure::input("give --to-worker or --to-grid")),
+    };
+    Ok((id, to))
+}
+
+/// Parses `YYYY-MM-DD` as midnight UTC, in milliseconds.
+pub fn parse_date(text: &str, field: &str) -> Result<Millis, Failure> {
+    let bad = || Failure::input(format!("invalid {field}: write a date as YYYY-MM-DD"));
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    if !(1970..=2100).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    // Days from civil (Howard Hinnant).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+}
+
+pub fn run_order(
+    store: &mut Store,
+    cmd: &OrderCommand,
+    acting: &Option<String>,
+    as_resident: &Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let act = |store: &mut Store, id: &str, action: OrderAction| -> Result<(), Failure> {
+        let id = RequestId::parse(id, "order")?;
+        let by = author(acting, as_resident)?;
+        let state = store.order_action(&by, &id, action)?;
+        if json {
+            print_json(&state);
+        } else {
+            println!("order {id}: {}", state.status);
+        }
+        Ok(())
+    };
+    match cmd {
+        OrderCommand::New {
+            household,
+            resident,
+            kind,
+            items,
+            urgency,
+            deadline_hours,
+            note,
+        } => {
+            let by = author(acting, as_resident)?;
+            let new = NewOrder {
+                household_id: HouseholdId::parse(household, "--household")?,
+                resident_id: resident
+                    .as_ref()
+                    .map(|r| ResidentId::parse(r, "--resident"))
+                    .transpose()?,
+                kind: OrderKind::parse(kind, "--kind")?,
+                items: parse_items(items, "--item")?,
+                urgency: Urgency::parse(urgency, "--urgency")?,
+                deadline: deadline_hours.map(|h| now_millis() + i64::from(h) * 3_600_000),
+                note: note.clone(),
+            };
+            let id = store.create_order(&by, new)?;
+            if json {
+                print_json(&serde_json::json!({ "id": id }));
+            } else {
+                println!("order {id}: requested");
+            }
+        }
+        OrderCommand::Dispatch(t) => {
+            let (id, to) = target(t)?;
+            act(store, id.as_str(), OrderAction::Dispatched { to })?
+        }
+        OrderCommand::Reassign(t) => {
+            let (id, to) = target(t)?;
+            act(store, id.as_str(), OrderAction::Reassigned { to })?
+        }
+        OrderCommand::Accept { id } => act(store, id, OrderAction::Accepted)?,
+        OrderCommand::Start { id } => act(store, id, OrderAction::Started)?,
+        OrderCommand::Decline { id, reason } => act(
+            store,
+            id,
+            OrderAction::Declined {
+                reason: reason.clone(),
+            },
+        )?,
+        OrderCommand::Complete {
+            id,
+            handed,
+            code,
+            minutes,
+        } => act(
+            store,
+            id,
+            OrderAction::Completed {
+                handed_over: parse_items(handed, "--handed")?,
+                confirmation_code: code.clone(),
+                minutes: *minutes,
+            },
+        )?,
+        OrderCommand::Rate { id, stars, comment } => act(
+            store,
+            id,
+            OrderAction::Rated {
+                stars: *stars,
+                comment: comment.clone(),
+            },
+        )?,
+        OrderCommand::Cancel { id, reason } => act(
+            store,
+            id,
+            OrderAction::Cancelled {
+                reason: reason.clone(),
+            },
+        )?,
+        OrderCommand::Reopen { id, reason } => act(
+            store,
+            id,
+            OrderAction::Reopened {
+                reason: reason.clone(),
+            },
+        )?,
+        OrderCommand::Items { id, items } => act(
+            store,
+            id,
+            OrderAction::ItemsChanged {
+                items: parse_items(items, "--item")?,
+            },
+        )?,
+        OrderCommand::List { grid, status } => {
+            let grid = grid
+                .as_ref()
+                .map(|g| GridId::parse(g, "--grid"))
+                .transpose()?;
+            let status = status
+                .as_ref()
+                .map(|s| OrderStatus::parse(s, "--status"))
+                .transpose()?;
+            let rows = store.orders(grid.as_ref(), status)?;
+            print_rows(&rows, json);
+        }
+        OrderCommand::Show { id } => {
+            let id = RequestId::parse(id, "order")?;
+            let (request, state) = store.order(&id)?;
+            if json {
+                print_json(&serde_json::json!({ "order": request, "state": state }));
+            } else {
+                println!(
+                    "order {id}: {} {} ({}), household {}",
+                    request.kind, state.status, state.urgency, request.household_id
+                );
+                for item in &state.items {
+                    println!("  item: {} × {} {}", item.name, item.quantity, item.unit);
+                }
+                for e in request.ordered_events() {
+                    println!("  {}  {}", format_time(e.at), e.action.name());
+                }
+                for c in &state.conflicts {
+                    println!(
+                        "  CONFLICT: {}",
+                        serde_json::to_string(&c.kind).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        OrderCommand::Suggest { id } => {
+            let id = RequestId::parse(id, "order")?;
+            let rows = store.suggest_workers(&id, 10)?;
+            if json {
+                print_json(&rows);
+            } else {
+                for s in rows {
+                    println!(
+                        "{}  {} ({}){}{}  load {}",
+                        s.worker_id,
+                        s.name,
+                        s.role,
+                        if s.same_grid { "  same grid" } else { "" },
+                        if s.trained { "  trained" } else { "" },
+                        s.load
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn print_rows(rows: &[anxin_core::store::QueueRow], json: bool) {
+    if json {
+        print_json(&rows);
+        return;
+    }
+    for r in rows {
+        println!(
+            "{}  {} {:>10} {:>8}  {}  {}  [{}]{}",
+            r.id,
+            r.priority,
+            r.status,
+            r.urgency,
+            r.kind,
+            r.address,
+            r.reasons.join(", "),
+            if r.items_changed {
+                "  ITEMS CHANGED"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+pub fn hours(
+    store: &Store,
+    worker: &Option<String>,
+    from: &Option<String>,
+    to: &Option<String>,
+    csv: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    let worker = worker
+        .as_ref()
+        .map(|w| WorkerId::parse(w, "--worker"))
+        .transpose()?;
+    let from = from
+        .as_ref()
+        .map(|d| parse_date(d, "--from"))
+        .transpose()?
+        .unwrap_or(0);
+    let to = to
+        .as_ref()
+        .map(|d| parse_date(d, "--to"))
+        .transpose()?
+        .unwrap_or(i64::MAX);
+    if from >= to {
+        return Err(Failure::input("invalid period: --from must be before --to"));
+    }
+    let totals = store.hours_totals(worker.as_ref(), from, to)?;
+    if csv {
+        print!("{}", certificate_csv(&totals, from, to));
+    } else if json {
+        print_json(&totals);
+    } else {
+        for t in totals {
+            println!(
+                "{}  {}  {:.1} h ({:.1} h acknowledged, {} entries)",
+                t.worker_id,
+                t.name,
+                t.minutes as f64 / 60.0,
+                t.acknowledged_minutes as f64 / 60.0,
+                t.entries
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_items_parse() {
+        assert_eq!(parse_date("1970-01-01", "d").ok(), Some(0));
+        assert_eq!(parse_date("2026-11-24", "d").ok(), Some(1_795_478_400_000));
+        assert!(parse_date("2026-13-01", "d").is_err());
+        assert!(parse_date("yesterday", "d").is_err());
+        let items = parse_items(&["胰岛素:2:支".into(), "米:5".into()], "--item")
+            .ok()
+            .unwrap();
+        assert_eq!(items[0].unit, "支");
+        assert_eq!(items[1].quantity, 5);
+        assert!(parse_items(&["米".into()], "--item").is_err());
+        assert!(parse_items(&["米:lots".into()], "--item").is_err());
+    }
+}
