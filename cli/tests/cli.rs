@@ -305,7 +305,16 @@ fn an_order_through_the_command_line() {
         .as_str()
         .unwrap()
         .to_string();
-    let volunteer = json(&["--store", &s, "workers", "--grid", &grid, "--role", "volunteer", "--json"])[0]["id"]
+    let volunteer = json(&[
+        "--store",
+        &s,
+        "workers",
+        "--grid",
+        &grid,
+        "--role",
+        "volunteer",
+        "--json",
+    ])[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -318,49 +327,189 @@ fn an_order_through_the_command_line() {
         .unwrap()
         .to_string();
 
-    fails(&["--store", &s, "order", "new", "--household", &household, "--kind", "groceries"], 2, "--as WORKER_ID");
     fails(
-        &["--store", &s, "--as", &volunteer, "order", "new", "--household", &household, "--kind", "groceries", "--item", "米"],
+        &[
+            "--store",
+            &s,
+            "order",
+            "new",
+            "--household",
+            &household,
+            "--kind",
+            "groceries",
+        ],
+        2,
+        "--as WORKER_ID",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "order",
+            "new",
+            "--household",
+            &household,
+            "--kind",
+            "groceries",
+            "--item",
+            "米",
+        ],
         2,
         "NAME:QUANTITY",
     );
     fails(
-        &["--store", &s, "--as", &volunteer, "order", "new", "--household", &household, "--kind", "pizza"],
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "order",
+            "new",
+            "--household",
+            &household,
+            "--kind",
+            "pizza",
+        ],
         2,
         "invalid value",
     );
     let id = json(&[
-        "--store", &s, "--as", &volunteer, "order", "new", "--household", &household, "--kind",
-        "groceries", "--item", "大米:5:kg", "--item", "鸡蛋:20:个", "--urgency", "urgent", "--json",
+        "--store",
+        &s,
+        "--as",
+        &volunteer,
+        "order",
+        "new",
+        "--household",
+        &household,
+        "--kind",
+        "groceries",
+        "--item",
+        "大米:5:kg",
+        "--item",
+        "鸡蛋:20:个",
+        "--urgency",
+        "urgent",
+        "--json",
     ])["id"]
         .as_str()
         .unwrap()
         .to_string();
     let queue = json(&["--store", &s, "queue", "--grid", &grid, "--json"]);
-    assert!(queue.as_array().unwrap().iter().any(|r| r["id"] == id.as_str()));
+    assert!(queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
 
     // A volunteer cannot dispatch; accepting before dispatch is forbidden.
-    fails(&["--store", &s, "--as", &volunteer, "order", "dispatch", &id, "--to-grid", &grid], 2, "only a dispatcher");
-    fails(&["--store", &s, "--as", &volunteer, "order", "accept", &id], 2, "cannot accept an order that is requested");
-    ok(&["--store", &s, "--as", &dispatcher, "order", "dispatch", &id, "--to-worker", &volunteer]);
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "order",
+            "dispatch",
+            &id,
+            "--to-grid",
+            &grid,
+        ],
+        2,
+        "only a dispatcher",
+    );
+    fails(
+        &["--store", &s, "--as", &volunteer, "order", "accept", &id],
+        2,
+        "cannot accept an order that is requested",
+    );
+    ok(&[
+        "--store",
+        &s,
+        "--as",
+        &dispatcher,
+        "order",
+        "dispatch",
+        &id,
+        "--to-worker",
+        &volunteer,
+    ]);
     let tasks = json(&["--store", &s, "queue", "--worker", &volunteer, "--json"]);
-    assert!(tasks.as_array().unwrap().iter().any(|r| r["id"] == id.as_str()));
+    assert!(tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
     let suggested = json(&["--store", &s, "order", "suggest", &id, "--json"]);
     assert!(!suggested.as_array().unwrap().is_empty());
     ok(&["--store", &s, "--as", &volunteer, "order", "accept", &id]);
     ok(&["--store", &s, "--as", &volunteer, "order", "start", &id]);
     fails(
-        &["--store", &s, "--as", &volunteer, "order", "complete", &id, "--handed", "大米:5:kg", "--code", "12", "--minutes", "30"],
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "order",
+            "complete",
+            &id,
+            "--handed",
+            "大米:5:kg",
+            "--code",
+            "12",
+            "--minutes",
+            "30",
+        ],
         2,
         "order.confirmation_code",
     );
     let state = json(&[
-        "--store", &s, "--as", &volunteer, "order", "complete", &id, "--handed", "大米:5:kg",
-        "--handed", "鸡蛋:20:个", "--code", "4821", "--minutes", "30", "--json",
+        "--store",
+        &s,
+        "--as",
+        &volunteer,
+        "order",
+        "complete",
+        &id,
+        "--handed",
+        "大米:5:kg",
+        "--handed",
+        "鸡蛋:20:个",
+        "--code",
+        "4821",
+        "--minutes",
+        "30",
+        "--json",
     ]);
     assert_eq!(state["status"], "completed");
-    ok(&["--store", &s, "--as", &dispatcher, "order", "rate", &id, "--stars", "4"]);
-    fails(&["--store", &s, "--as", &dispatcher, "order", "rate", &id, "--stars", "4"], 2, "rated");
+    ok(&[
+        "--store",
+        &s,
+        "--as",
+        &dispatcher,
+        "order",
+        "rate",
+        &id,
+        "--stars",
+        "4",
+    ]);
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &dispatcher,
+            "order",
+            "rate",
+            &id,
+            "--stars",
+            "4",
+        ],
+        2,
+        "rated",
+    );
     let shown = json(&["--store", &s, "order", "show", &id, "--json"]);
     assert_eq!(shown["state"]["status"], "rated");
     assert_eq!(shown["order"]["events"].as_object().unwrap().len(), 6);
@@ -368,16 +517,53 @@ fn an_order_through_the_command_line() {
     let hours = json(&["--store", &s, "hours", "--worker", &volunteer, "--json"]);
     assert!(hours[0]["minutes"].as_u64().unwrap() >= 30);
     let csv = ok(&["--store", &s, "hours", "--csv"]);
-    assert!(csv.starts_with("worker_id,name,period_from_ms,period_to_ms,hours,acknowledged_hours,entries\n"));
+    assert!(csv.starts_with(
+        "worker_id,name,period_from_ms,period_to_ms,hours,acknowledged_hours,entries\n"
+    ));
     assert!(csv.contains(&volunteer));
-    fails(&["--store", &s, "hours", "--from", "2026-02-30x"], 2, "YYYY-MM-DD");
-    fails(&["--store", &s, "hours", "--from", "2026-05-01", "--to", "2026-04-01"], 2, "before --to");
+    fails(
+        &["--store", &s, "hours", "--from", "2026-02-30x"],
+        2,
+        "YYYY-MM-DD",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "hours",
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-04-01",
+        ],
+        2,
+        "before --to",
+    );
     let report = json(&["--store", &s, "report", "--json"]);
-    assert!(report["station"]["orders"]["groceries"]["rated"].as_u64().unwrap() >= 1);
+    assert!(
+        report["station"]["orders"]["groceries"]["rated"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
     assert!(!report.to_string().contains(&household));
     let conflicts = json(&["--store", &s, "conflicts", "--json"]);
     assert!(conflicts.is_array());
     ok(&["--store", &s, "check"]);
-    fails(&["--store", &s, "--as", "nobody", "order", "accept", &id], 2, "invalid --as");
-    fails(&["--store", &s, "order", "show", "00000000-0000-4000-8000-000000000000"], 2, "not found");
+    fails(
+        &["--store", &s, "--as", "nobody", "order", "accept", &id],
+        2,
+        "invalid --as",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "order",
+            "show",
+            "00000000-0000-4000-8000-000000000000",
+        ],
+        2,
+        "not found",
+    );
 }
