@@ -145,3 +145,14 @@ CREATE TABLE idx_hours (
     acknowledged INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX idx_hours_by_worker ON idx_hours (worker_id, at);
+
+CREATE TABLE quarantine (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    peer      TEXT NOT NULL,
+    doc_id    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    bytes     BLOB NOT NULL
+) STRICT;
+CREATE INDEX quarantine_by_doc ON quarantine (doc_id);

@@ -17,6 +17,7 @@ mod check;
 mod index;
 mod ops;
 mod orders;
+mod replica;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub use check::{CheckReport, Stats};
 pub use index::{GridSummary, HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
 pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
 pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
+pub use replica::{heads_digest, Applied, Refusal};
 
 /// What can go wrong in the store. Messages never carry personal data.
 #[derive(Debug, thiserror::Error)]

@@ -42,10 +42,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0004_orders_and_triage.sql"),
         needs_reindex: true,
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../../migrations/0005_sync.sql"),
+        needs_reindex: false,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 4;
+pub const LATEST: u32 = 5;
 
 const FRESH: &str = include_str!("../../schema.sql");
 

@@ -1,0 +1,460 @@
+//! What sync needs from the store: the device's scopes, per-scope digests
+//! and inventories, a document's bytes, and applying what a peer sent — a
+//! whole document or an automerge sync message — under the same transaction
+//! rules as any write (change, index and audit together), with anything
+//! that cannot be applied quarantined with its reason.
+
+use automerge::sync::{Message, State, SyncDoc};
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::index::Indexed;
+use super::{audit, load_document, Store, StoreError};
+use crate::doc::{heads_text, Document};
+use crate::model::*;
+
+/// Why a document from a peer was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The bytes are not an automerge document or message.
+    Undecodable,
+    /// The document does not have the shape of its kind, or its content
+    /// breaks a rule.
+    Invalid(String),
+    /// The document's scope is not one this device holds, or differs from
+    /// what the peer claimed.
+    OutOfScope,
+    /// A document of another kind already has this id.
+    KindMismatch,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Undecodable => write!(f, "cannot be decoded"),
+            Refusal::Invalid(why) => write!(f, "invalid content: {why}"),
+            Refusal::OutOfScope => write!(f, "outside the scopes this device holds"),
+            Refusal::KindMismatch => write!(f, "another kind of document has this id"),
+        }
+    }
+}
+
+/// What applying a peer's document or message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// New changes were stored.
+    Changed,
+    /// Nothing new.
+    Unchanged,
+    /// Not applied: quarantined with the reason.
+    Quarantined(Refusal),
+}
+
+/// Checks a merged document: it has its kind's shape, valid content, and the
+/// scope its content implies is the claimed one and one this device holds.
+fn verify(
+    kind: DocKind,
+    doc: &Document,
+    claimed_scope: &str,
+    allowed: &[String],
+    now: Millis,
+) -> Result<
+    (
+        String,
+        Box<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()>>,
+    ),
+    Refusal,
+> {
+    fn typed<T: Indexed + 'static>(
+        doc: &Document,
+        now: Millis,
+    ) -> Result<
+        (
+            String,
+            Box<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()>>,
+        ),
+        Refusal,
+    > {
+        let value: T = doc.read().map_err(|e| Refusal::Invalid(e.to_string()))?;
+        value
+            .validate(now)
+            .map_err(|e| Refusal::Invalid(e.to_string()))?;
+        let scope = value.scope().to_key();
+        Ok((scope, Box::new(move |conn| value.write_index(conn))))
+    }
+    let (scope, index) = match kind {
+        DocKind::Station => typed::<Station>(doc, now)?,
+        DocKind::Roster => typed::<Roster>(doc, now)?,
+        DocKind::Household => typed::<Household>(doc, now)?,
+        DocKind::Worker => typed::<Worker>(doc, now)?,
+        DocKind::Activity => typed::<Activity>(doc, now)?,
+        DocKind::Request => typed::<Request>(doc, now)?,
+        DocKind::Case => return Err(Refusal::Invalid("case documents are not synced yet".into())),
+    };
+    if scope != claimed_scope || !allowed.iter().any(|s| *s == scope) {
+        return Err(Refusal::OutOfScope);
+    }
+    Ok((scope, index))
+}
+
+/// A short digest of a document's heads, for inventories.
+pub fn heads_digest(heads: &str) -> [u8; 8] {
+    let d = Sha256::digest(heads.as_bytes());
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
+}
+
+impl Store {
+    /// The scopes this device holds. A store that never set them holds
+    /// every scope of its station (the station's laptop).
+    pub fn scopes(&self) -> Result<Vec<String>, StoreError> {
+        if let Some(text) = self.meta("scopes")? {
+            let scopes: Vec<String> =
+                serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+                    id: "meta.scopes".into(),
+                    source: crate::doc::DocError::Undecodable,
+                })?;
+            return Ok(scopes);
+        }
+        let mut scopes = vec![Scope::Station.to_key()];
+        if let Ok(station) = self.station() {
+            scopes.extend(station.grids.keys().map(|g| format!("grid:{g}")));
+        }
+        Ok(scopes)
+    }
+
+    /// Sets the scopes this device holds (e.g. `station` and one grid).
+    pub fn set_scopes(&mut self, scopes: &[String]) -> Result<(), StoreError> {
+        for s in scopes {
+            if Scope::from_key(s).is_none() {
+                return Err(ValidationError::new("scopes", Violation::BadCharacters).into());
+            }
+        }
+        let mut sorted = scopes.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        let text = serde_json::to_string(&sorted).unwrap_or_default();
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('scopes', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [text],
+        )?;
+        Ok(())
+    }
+
+    /// The station id this store belongs to, if any.
+    pub fn station_id(&self) -> Result<Option<String>, StoreError> {
+        self.meta("station_id")
+    }
+
+    /// Records the station id (a new device joining a station).
+    pub fn adopt_station(&mut self, station_id: &str) -> Result<(), StoreError> {
+        match self.meta("station_id")? {
+            Some(existing) if existing != station_id => Err(StoreError::AlreadyInitialised),
+            Some(_) => Ok(()),
+            None => {
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('station_id', ?1)",
+                    [station_id],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A digest of a scope's documents and their heads, and how many there
+    /// are: equal digests mean the two devices hold the same documents in
+    /// the same state.
+    pub fn scope_digest(&self, scope: &str) -> Result<([u8; 32], u32), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([scope])?;
+        let mut h = Sha256::new();
+        let mut n = 0u32;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let heads: String = r.get(1)?;
+            h.update((id.len() as u32).to_le_bytes());
+            h.update(id.as_bytes());
+            h.update((heads.len() as u32).to_le_bytes());
+            h.update(heads.as_bytes());
+            n += 1;
+        }
+        Ok((h.finalize().into(), n))
+    }
+
+    /// Every document of a scope with a short digest of its heads.
+    pub fn inventory(&self, scope: &str) -> Result<Vec<(String, [u8; 8])>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([scope], |r| {
+                let heads: String = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, heads_digest(&heads)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// A document's kind, scope and whole compacted bytes, to send to a peer.
+    pub fn document_bytes(&self, id: &str) -> Result<(DocKind, String, Vec<u8>), StoreError> {
+        let (kind, scope): (String, String) = self
+            .conn
+            .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            })?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            source: crate::doc::DocError::Undecodable,
+        })?;
+        let mut doc = self
+            .load_document(id, Some(kind))?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            })?;
+        Ok((kind, scope, doc.save()))
+    }
+
+    /// Whether the store holds a document.
+    pub fn has_document(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn quarantine(
+        &mut self,
+        peer: &str,
+        id: &str,
+        kind: &str,
+        reason: &Refusal,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO quarantine (at, peer, doc_id, kind, reason, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now_millis(), peer, id, kind, reason.to_string(), bytes],
+        )?;
+        Ok(())
+    }
+
+    /// How many documents are in quarantine.
+    pub fn quarantined(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, reason FROM quarantine ORDER BY seq")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Merges a whole document sent by `peer` (automerge bytes) into the
+    /// store: new or known, it is verified (shape, content, scope) before
+    /// anything is written, and written as one transaction.
+    pub fn apply_document(
+        &mut self,
+        peer: &str,
+        id: &str,
+        kind: DocKind,
+        claimed_scope: &str,
+        bytes: &[u8],
+    ) -> Result<Applied, StoreError> {
+        let allowed = self.scopes()?;
+        let existing = self.load_document(id, None)?;
+        if existing.is_some() && !self.has_kind(id, kind)? {
+            let r = Refusal::KindMismatch;
+            self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+            return Ok(Applied::Quarantined(r));
+        }
+        let (mut doc, before) = match existing {
+            Some(mut d) => {
+                let before = d.heads();
+                if d.automerge().load_incremental(bytes).is_err() {
+                    let r = Refusal::Undecodable;
+                    self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+                    return Ok(Applied::Quarantined(r));
+                }
+                (d, Some(before))
+            }
+            None => match Document::load(&self.device.actor, bytes, []) {
+                Ok(d) => (d, None),
+                Err(_) => {
+                    let r = Refusal::Undecodable;
+                    self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+                    return Ok(Applied::Quarantined(r));
+                }
+            },
+        };
+        self.persist_merged(
+            peer,
+            id,
+            kind,
+            claimed_scope,
+            &allowed,
+            &mut doc,
+            before,
+            bytes,
+        )
+    }
+
+    fn has_kind(&self, id: &str, kind: DocKind) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1 AND kind = ?2)",
+            params![id, kind.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn persist_merged(
+        &mut self,
+        peer: &str,
+        id: &str,
+        kind: DocKind,
+        claimed_scope: &str,
+        allowed: &[String],
+        doc: &mut Document,
+        before: Option<Vec<automerge::ChangeHash>>,
+        received: &[u8],
+    ) -> Result<Applied, StoreError> {
+        let after = doc.heads();
+        if before.as_ref() == Some(&after) {
+            return Ok(Applied::Unchanged);
+        }
+        let now = now_millis();
+        let (scope, index) = match verify(kind, doc, claimed_scope, allowed, now) {
+            Ok(v) => v,
+            Err(r) => {
+                self.quarantine(peer, id, kind.as_str(), &r, received)?;
+                return Ok(Applied::Quarantined(r));
+            }
+        };
+        let heads = heads_text(&after);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        match &before {
+            None => {
+                tx.execute(
+                    "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+                    params![id, kind.as_str(), scope, doc.save(), heads, now],
+                )?;
+            }
+            Some(old) => {
+                let chunks: u32 =
+                    tx.query_row("SELECT chunk_count FROM docs WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?;
+                if chunks + 1 >= self.options.compact_after_chunks.max(1) {
+                    tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])?;
+                    tx.execute(
+                        "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
+                         updated_at = ?5 WHERE id = ?1",
+                        params![id, doc.save(), heads, scope, now],
+                    )?;
+                } else {
+                    let change = doc.automerge().save_after(old);
+                    tx.execute(
+                        "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
+                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+                        params![id, change],
+                    )?;
+                    tx.execute(
+                        "UPDATE docs SET heads = ?2, scope = ?3, chunk_count = chunk_count + 1, \
+                         updated_at = ?4 WHERE id = ?1",
+                        params![id, heads, scope, now],
+                    )?;
+                }
+            }
+        }
+        index(&tx)?;
+        audit::append(
+            &tx,
+            &audit::NewEntry {
+                at: now,
+                device_id: &self.device.device_id,
+                worker_id: Some(&format!("peer:{peer}")),
+                doc_id: id,
+                kind: kind.as_str(),
+                action: "sync.receive",
+                heads: &heads,
+            },
+        )?;
+        tx.commit()?;
+        Ok(Applied::Changed)
+    }
+
+    /// Runs one step of automerge's sync protocol for a document both sides
+    /// hold: applies `incoming` (if any) under the same rules as
+    /// [`Store::apply_document`], then returns the message to send, if any.
+    pub fn sync_document(
+        &mut self,
+        peer: &str,
+        id: &str,
+        state: &mut State,
+        incoming: Option<&[u8]>,
+    ) -> Result<(Option<Vec<u8>>, Option<Applied>), StoreError> {
+        let (kind, scope): (String, String) =
+            self.conn
+                .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            source: crate::doc::DocError::Undecodable,
+        })?;
+        let mut doc =
+            load_document(&self.conn, &self.device.actor, id, Some(kind))?.ok_or_else(|| {
+                StoreError::NotFound {
+                    kind: "document",
+                    id: id.to_string(),
+                }
+            })?;
+        let mut applied = None;
+        if let Some(bytes) = incoming {
+            let before = doc.heads();
+            let outcome = Message::decode(bytes)
+                .ok()
+                .and_then(|m| doc.automerge().sync().receive_sync_message(state, m).ok());
+            if outcome.is_none() {
+                let r = Refusal::Undecodable;
+                self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+                return Ok((None, Some(Applied::Quarantined(r))));
+            }
+            let allowed = self.scopes()?;
+            let result = self.persist_merged(
+                peer,
+                id,
+                kind,
+                &scope,
+                &allowed,
+                &mut doc,
+                Some(before),
+                bytes,
+            )?;
+            if let Applied::Quarantined(_) = result {
+                // Do not answer from a state that includes refused changes.
+                return Ok((None, Some(result)));
+            }
+            applied = Some(result);
+        }
+        let reply = doc
+            .automerge()
+            .sync()
+            .generate_sync_message(state)
+            .map(|m| m.encode());
+        Ok((reply, applied))
+    }
+}
