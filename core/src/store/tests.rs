@@ -596,9 +596,36 @@ fn migrated_store_equals_fresh() {
                  INSERT INTO doc_chunks SELECT * FROM fresh.doc_chunks;
                  INSERT INTO audit SELECT * FROM fresh.audit;
                  INSERT OR REPLACE INTO meta SELECT * FROM fresh.meta WHERE key = 'station_id';
-                 DETACH DATABASE fresh;",
+",
             )
             .unwrap();
+            // And the index rows an old app would have written, for the index
+            // tables (and columns) that existed at that version.
+            let tables: Vec<String> = conn
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'idx_%'",
+                )
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for table in tables {
+                let columns: Vec<String> = conn
+                    .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let columns = columns.join(", ");
+                conn.execute(
+                    &format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM fresh.{table}"),
+                    [],
+                )
+                .unwrap();
+            }
+            conn.execute_batch("DETACH DATABASE fresh;").unwrap();
         }
         let mut migrated = Store::open(&old, StoreOptions::default()).unwrap();
         assert_eq!(migrated.schema_version().unwrap(), schema::LATEST);
