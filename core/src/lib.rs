@@ -13,3 +13,4 @@ pub mod doc;
 pub mod fixture;
 pub mod model;
 pub mod store;
+pub mod sync;

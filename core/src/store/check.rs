@@ -189,6 +189,18 @@ impl Store {
         Ok(serde_json::to_string_pretty(&export).unwrap_or_default())
     }
 
+    /// A digest of every row of the query index: two replicas holding the
+    /// same documents have the same fingerprint.
+    pub fn index_fingerprint(&self) -> Result<String, StoreError> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for line in dump(&self.conn)? {
+            h.update(line.as_bytes());
+            h.update(b"\n");
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
     /// Counts per kind and per index table.
     pub fn stats(&self) -> Result<Stats, StoreError> {
         let mut documents = BTreeMap::new();

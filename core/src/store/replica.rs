@@ -50,6 +50,12 @@ pub enum Applied {
     Quarantined(Refusal),
 }
 
+/// A verified document: its scope, and how to write its index rows.
+type Verified = (
+    String,
+    Box<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()>>,
+);
+
 /// Checks a merged document: it has its kind's shape, valid content, and the
 /// scope its content implies is the claimed one and one this device holds.
 fn verify(
@@ -58,23 +64,8 @@ fn verify(
     claimed_scope: &str,
     allowed: &[String],
     now: Millis,
-) -> Result<
-    (
-        String,
-        Box<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()>>,
-    ),
-    Refusal,
-> {
-    fn typed<T: Indexed + 'static>(
-        doc: &Document,
-        now: Millis,
-    ) -> Result<
-        (
-            String,
-            Box<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()>>,
-        ),
-        Refusal,
-    > {
+) -> Result<Verified, Refusal> {
+    fn typed<T: Indexed + 'static>(doc: &Document, now: Millis) -> Result<Verified, Refusal> {
         let value: T = doc.read().map_err(|e| Refusal::Invalid(e.to_string()))?;
         value
             .validate(now)
@@ -91,7 +82,7 @@ fn verify(
         DocKind::Request => typed::<Request>(doc, now)?,
         DocKind::Case => return Err(Refusal::Invalid("case documents are not synced yet".into())),
     };
-    if scope != claimed_scope || !allowed.iter().any(|s| *s == scope) {
+    if scope != claimed_scope || !allowed.contains(&scope) {
         return Err(Refusal::OutOfScope);
     }
     Ok((scope, index))
@@ -122,6 +113,11 @@ impl Store {
             scopes.extend(station.grids.keys().map(|g| format!("grid:{g}")));
         }
         Ok(scopes)
+    }
+
+    /// Whether this device's scopes were set explicitly.
+    pub fn has_explicit_scopes(&self) -> Result<bool, StoreError> {
+        Ok(self.meta("scopes")?.is_some())
     }
 
     /// Sets the scopes this device holds (e.g. `station` and one grid).

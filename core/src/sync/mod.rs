@@ -1,0 +1,16 @@
+//! Sync between devices with no network: sans-IO sessions, scopes, and the
+//! drivers that carry frames for tests and the command line.
+//!
+//! Owns: the wire format ([`protocol`]), the session state machine
+//! ([`session`]), and drivers — an in-memory link with loss, duplication,
+//! reordering, latency and bandwidth ([`link`]). Uses the store's replica
+//! API (digests, inventories, verified merges).
+
+pub mod link;
+pub mod protocol;
+pub mod session;
+
+pub use session::{Progress, SessionReport, SyncConfig, SyncError, SyncSession};
+
+#[cfg(test)]
+mod tests;

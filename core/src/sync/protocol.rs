@@ -1,0 +1,202 @@
+//! The wire format of a sync session: frames of items, encoded with
+//! postcard. A frame never exceeds the session's frame-size cap; an item too
+//! large for one frame travels as numbered pieces.
+
+use serde::{Deserialize, Serialize};
+
+/// The oldest protocol version this build speaks.
+pub const PROTOCOL_MIN: u16 = 1;
+/// The newest protocol version this build speaks.
+pub const PROTOCOL_MAX: u16 = 1;
+
+/// One frame: part `index` of `count` of a turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The session it belongs to (chosen by the initiator).
+    pub session: u64,
+    /// The turn: even turns are the initiator's, odd ones the responder's.
+    pub turn: u32,
+    /// This frame's position in its turn.
+    pub index: u16,
+    /// How many frames the turn has.
+    pub count: u16,
+    /// What it carries.
+    pub items: Vec<Item>,
+}
+
+/// A digest of one scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDigest {
+    /// The scope (`station`, `grid:<id>`, ...).
+    pub scope: String,
+    /// SHA-256 over the sorted (document id, heads) pairs.
+    pub digest: [u8; 32],
+    /// How many documents.
+    pub docs: u32,
+}
+
+/// Everything an item of a turn can be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Item {
+    /// The initiator introduces itself.
+    Hello {
+        /// Lowest protocol version spoken.
+        min: u16,
+        /// Highest protocol version spoken.
+        max: u16,
+        /// Device id.
+        device: String,
+        /// Station id; empty for a device that is joining.
+        station: String,
+        /// Scopes held.
+        scopes: Vec<String>,
+        /// Digests of those scopes.
+        digests: Vec<ScopeDigest>,
+    },
+    /// The responder accepts.
+    Welcome {
+        /// The version both speak.
+        version: u16,
+        /// Device id.
+        device: String,
+        /// Station id.
+        station: String,
+        /// The scopes both hold (or, for a joining peer, those offered).
+        shared: Vec<String>,
+    },
+    /// The responder refuses the session.
+    Refuse {
+        /// Why, for people.
+        reason: String,
+    },
+    /// The documents of a scope whose digests differ, with heads digests.
+    Inventory {
+        /// The scope.
+        scope: String,
+        /// (document id, heads digest), sorted by id.
+        docs: Vec<(String, [u8; 8])>,
+    },
+    /// Please send these whole documents.
+    Want {
+        /// Document ids.
+        ids: Vec<String>,
+    },
+    /// A whole document the peer lacks.
+    Snapshot {
+        /// Its id.
+        id: String,
+        /// Its kind.
+        kind: String,
+        /// Its scope.
+        scope: String,
+        /// Its automerge bytes (compressed by automerge).
+        bytes: Vec<u8>,
+    },
+    /// An automerge sync message for a document both hold.
+    Sync {
+        /// The document.
+        id: String,
+        /// The encoded message.
+        bytes: Vec<u8>,
+    },
+    /// Part of an item too large for one frame.
+    Piece {
+        /// Which large item.
+        key: u32,
+        /// Which part.
+        index: u16,
+        /// How many parts.
+        total: u16,
+        /// The bytes of this part of the encoded item.
+        bytes: Vec<u8>,
+    },
+    /// The session is over.
+    Done,
+}
+
+/// Encodes a frame.
+pub fn encode(frame: &Frame) -> Vec<u8> {
+    postcard::to_stdvec(frame).unwrap_or_default()
+}
+
+/// Decodes a frame, refusing anything larger than `max_bytes`.
+pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<Frame, &'static str> {
+    if bytes.len() > max_bytes {
+        return Err("frame larger than the agreed cap");
+    }
+    postcard::from_bytes(bytes).map_err(|_| "frame cannot be decoded")
+}
+
+/// Encodes one item (for pieces).
+pub fn encode_item(item: &Item) -> Vec<u8> {
+    postcard::to_stdvec(item).unwrap_or_default()
+}
+
+/// Decodes one item (reassembled from pieces).
+pub fn decode_item(bytes: &[u8]) -> Result<Item, &'static str> {
+    postcard::from_bytes(bytes).map_err(|_| "item cannot be decoded")
+}
+
+/// Packs items into frames of at most `cap` bytes; items that do not fit in
+/// one frame are split into pieces. `next_key` numbers large items.
+pub fn pack(
+    session: u64,
+    turn: u32,
+    items: Vec<Item>,
+    cap: usize,
+    next_key: &mut u32,
+) -> Vec<Vec<u8>> {
+    // Room for the frame header and the length prefixes around an item.
+    const OVERHEAD: usize = 48;
+    let budget = cap.saturating_sub(OVERHEAD).max(64);
+    let mut small = Vec::new();
+    for item in items {
+        let encoded = encode_item(&item);
+        if encoded.len() <= budget {
+            small.push((encoded.len(), item));
+            continue;
+        }
+        let part = budget - 16;
+        let total = encoded.len().div_ceil(part);
+        let key = *next_key;
+        *next_key += 1;
+        for (i, chunk) in encoded.chunks(part).enumerate() {
+            small.push((
+                chunk.len() + 16,
+                Item::Piece {
+                    key,
+                    index: i as u16,
+                    total: total as u16,
+                    bytes: chunk.to_vec(),
+                },
+            ));
+        }
+    }
+    let mut groups: Vec<Vec<Item>> = Vec::new();
+    let mut size = 0;
+    for (len, item) in small {
+        if groups.is_empty() || size + len > budget {
+            groups.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        groups.last_mut().unwrap().push(item);
+    }
+    if groups.is_empty() {
+        groups.push(Vec::new());
+    }
+    let count = groups.len() as u16;
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, items)| {
+            encode(&Frame {
+                session,
+                turn,
+                index: index as u16,
+                count,
+                items,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,667 @@
+//! `SyncSession`: a sans-IO state machine. The host feeds it received frames
+//! and sends the frames it returns, over whatever it has (Bluetooth, Nearby,
+//! TCP, a file). It never opens a socket.
+//!
+//! A session, turn by turn (even turns are the initiator's):
+//! 0. Hello: protocol version range, device, station, scopes and a digest
+//!    per scope.
+//! 1. Welcome (or Refuse): the agreed version and the shared scopes; for
+//!    each shared scope whose digest differs, the responder's inventory. An
+//!    unchanged scope costs nothing more: one round trip in all.
+//! 2. The initiator compares inventories: snapshots of documents the
+//!    responder lacks, a Want list of those it lacks itself, and the first
+//!    automerge sync message of each document both hold in different states.
+//! 3. and on: wanted snapshots and sync replies, until a turn each way is
+//!    empty; then Done.
+//!
+//! Everything received is committed as it arrives (one transaction per
+//! document), so a broken link loses at most what was in flight and the
+//! next session resumes. A document that cannot be applied is quarantined
+//! and the session goes on. Caps on frame size, turns, bytes and time stop a
+//! broken or hostile peer.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use automerge::sync::State;
+use serde::Serialize;
+
+use super::protocol::{self, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
+use crate::model::DocKind;
+use crate::store::{Applied, Store, StoreError};
+
+/// Limits of one session.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Largest frame sent or accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Most turns before the session gives up.
+    pub max_turns: u32,
+    /// Most bytes sent plus received.
+    pub max_bytes: u64,
+    /// Longest a session may last.
+    pub max_duration: Duration,
+    /// Protocol versions spoken (an older or newer app sets other values).
+    pub versions: (u16, u16),
+    /// A device joining a station: adopt the peer's station and, when it
+    /// holds no scopes yet, the scopes the peer offers.
+    pub join: bool,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            max_turns: 200,
+            max_bytes: 512 * 1024 * 1024,
+            max_duration: Duration::from_secs(600),
+            versions: (PROTOCOL_MIN, PROTOCOL_MAX),
+            join: false,
+        }
+    }
+}
+
+impl SyncConfig {
+    /// Small frames for a Bluetooth LE link.
+    pub fn bluetooth() -> Self {
+        Self {
+            max_frame_bytes: 4 * 1024,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a session stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The peer refused, or this side refused the peer.
+    #[error("session refused: {0}")]
+    Refused(String),
+    /// The peer broke the protocol (bad or foreign frame, unexpected item).
+    #[error("protocol error: {0}")]
+    Protocol(&'static str),
+    /// A cap was reached.
+    #[error("session stopped: {0}")]
+    Cap(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a session did, for the host to show.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionReport {
+    /// The peer's device id.
+    pub peer: String,
+    /// The protocol version used.
+    pub version: u16,
+    /// Scopes exchanged.
+    pub shared_scopes: Vec<String>,
+    /// Scopes whose digests already matched.
+    pub unchanged_scopes: usize,
+    /// Documents sent whole.
+    pub snapshots_sent: u32,
+    /// Automerge sync messages sent.
+    pub sync_messages_sent: u32,
+    /// Documents received that changed this store.
+    pub documents_received: u32,
+    /// Frames sent and received.
+    pub frames_sent: u32,
+    /// Frames received.
+    pub frames_received: u32,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Turns taken.
+    pub turns: u32,
+    /// Documents refused (outside the shared scopes), with the reason.
+    pub refused: Vec<(String, String)>,
+    /// Documents quarantined, with the reason.
+    pub quarantined: Vec<(String, String)>,
+    /// Whether the session finished.
+    pub completed: bool,
+    /// Why it stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// Progress for a progress bar: documents done out of known total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Progress {
+    /// Documents exchanged so far.
+    pub done: u64,
+    /// Documents known to need exchanging.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Running,
+    Finished,
+    Failed,
+}
+
+/// One sync session with one peer. See the module documentation.
+pub struct SyncSession {
+    config: SyncConfig,
+    initiator: bool,
+    session: u64,
+    phase: Phase,
+    started: Instant,
+    peer: String,
+    shared: Vec<String>,
+    /// The turn expected next from the peer, and the frames of it seen.
+    expecting: u32,
+    seen: BTreeSet<u16>,
+    expected_count: Option<u16>,
+    /// What goes into this side's next turn.
+    outbox: Vec<Item>,
+    next_key: u32,
+    pieces: HashMap<u32, BTreeMap<u16, Vec<u8>>>,
+    piece_bytes: u64,
+    states: HashMap<String, State>,
+    refusing: bool,
+    progress: Progress,
+    report: SessionReport,
+}
+
+impl SyncSession {
+    /// A session that this side starts.
+    pub fn initiate(config: SyncConfig) -> Self {
+        Self::new(config, true, rand::random())
+    }
+
+    /// A session that answers a peer's Hello.
+    pub fn respond(config: SyncConfig) -> Self {
+        Self::new(config, false, 0)
+    }
+
+    fn new(config: SyncConfig, initiator: bool, session: u64) -> Self {
+        SyncSession {
+            config,
+            initiator,
+            session,
+            phase: Phase::Start,
+            started: Instant::now(),
+            peer: String::new(),
+            shared: Vec::new(),
+            expecting: if initiator { 1 } else { 0 },
+            seen: BTreeSet::new(),
+            expected_count: None,
+            outbox: Vec::new(),
+            next_key: 0,
+            pieces: HashMap::new(),
+            piece_bytes: 0,
+            states: HashMap::new(),
+            refusing: false,
+            progress: Progress::default(),
+            report: SessionReport::default(),
+        }
+    }
+
+    /// Whether the session has finished (successfully or not).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Finished | Phase::Failed)
+    }
+
+    /// What the session did so far.
+    pub fn report(&self) -> &SessionReport {
+        &self.report
+    }
+
+    /// Documents done out of known total.
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// The initiator's first frames (Hello). A responder returns none.
+    pub fn start(&mut self, store: &Store) -> Result<Vec<Vec<u8>>, SyncError> {
+        if !self.initiator || self.phase != Phase::Start {
+            return Ok(Vec::new());
+        }
+        self.phase = Phase::Running;
+        let scopes = store.scopes()?;
+        let mut digests = Vec::new();
+        for s in &scopes {
+            let (digest, docs) = store.scope_digest(s)?;
+            digests.push(ScopeDigest {
+                scope: s.clone(),
+                digest,
+                docs,
+            });
+        }
+        let hello = Item::Hello {
+            min: self.config.versions.0,
+            max: self.config.versions.1,
+            device: store.device().device_id.clone(),
+            station: store.station_id()?.unwrap_or_default(),
+            scopes,
+            digests,
+        };
+        Ok(self.send_turn(0, vec![hello]))
+    }
+
+    fn send_turn(&mut self, turn: u32, items: Vec<Item>) -> Vec<Vec<u8>> {
+        let frames_items_done = matches!(items.as_slice(), [Item::Done]);
+        for item in &items {
+            match item {
+                Item::Snapshot { .. } => self.report.snapshots_sent += 1,
+                Item::Sync { .. } => self.report.sync_messages_sent += 1,
+                _ => {}
+            }
+        }
+        let frames = protocol::pack(
+            self.session,
+            turn,
+            items,
+            self.config.max_frame_bytes,
+            &mut self.next_key,
+        );
+        // The closing Done is a notice, not a turn anyone waits on.
+        if !frames_items_done {
+            self.report.turns = turn + 1;
+        }
+        self.report.frames_sent += frames.len() as u32;
+        self.report.bytes_sent += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+        frames
+    }
+
+    /// Feeds one received frame; returns the frames to send (possibly
+    /// none). After an error the session is finished and its report says why.
+    pub fn receive(&mut self, store: &mut Store, bytes: &[u8]) -> Result<Vec<Vec<u8>>, SyncError> {
+        if self.is_finished() {
+            return Ok(Vec::new());
+        }
+        match self.receive_inner(store, bytes) {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                self.phase = Phase::Failed;
+                self.report.error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends a session whose link broke, recording why.
+    pub fn abandon(&mut self, why: &str) {
+        if !self.is_finished() {
+            self.phase = Phase::Failed;
+            self.report.error = Some(why.to_string());
+        }
+    }
+
+    fn receive_inner(
+        &mut self,
+        store: &mut Store,
+        bytes: &[u8],
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        if self.started.elapsed() > self.config.max_duration {
+            return Err(SyncError::Cap("the session took too long"));
+        }
+        self.report.bytes_received += bytes.len() as u64;
+        if self.report.bytes_received + self.report.bytes_sent > self.config.max_bytes {
+            return Err(SyncError::Cap("too many bytes"));
+        }
+        let frame =
+            protocol::decode(bytes, self.config.max_frame_bytes).map_err(SyncError::Protocol)?;
+        self.report.frames_received += 1;
+        if !self.initiator && self.phase == Phase::Start && frame.turn == 0 {
+            self.session = frame.session;
+            self.phase = Phase::Running;
+        }
+        if frame.session != self.session {
+            return Err(SyncError::Protocol("a frame of another session"));
+        }
+        if frame.turn != self.expecting {
+            // A duplicate of an earlier turn, or a frame from the future of
+            // a broken peer: ignored either way.
+            return Ok(Vec::new());
+        }
+        if frame.count == 0 || frame.index >= frame.count {
+            return Err(SyncError::Protocol("bad frame numbering"));
+        }
+        match self.expected_count {
+            Some(c) if c != frame.count => return Err(SyncError::Protocol("bad frame numbering")),
+            _ => self.expected_count = Some(frame.count),
+        }
+        if !self.seen.insert(frame.index) {
+            return Ok(Vec::new()); // duplicate
+        }
+        for item in frame.items {
+            self.handle(store, item)?;
+            if self.is_finished() {
+                return Ok(Vec::new());
+            }
+        }
+        if self.seen.len() as u16 == frame.count {
+            return self.take_turn(store);
+        }
+        Ok(Vec::new())
+    }
+
+    /// The peer's turn is complete: answer with ours.
+    fn take_turn(&mut self, store: &mut Store) -> Result<Vec<Vec<u8>>, SyncError> {
+        let turn = self.expecting + 1;
+        self.expecting += 2;
+        self.seen.clear();
+        self.expected_count = None;
+        if self.refusing {
+            // Tell the peer why, then stop.
+            let items = std::mem::take(&mut self.outbox);
+            let frames = self.send_turn(turn, items);
+            self.phase = Phase::Failed;
+            return Ok(frames);
+        }
+        if self.is_finished() {
+            return Ok(Vec::new());
+        }
+        if turn >= self.config.max_turns {
+            return Err(SyncError::Cap("too many turns"));
+        }
+        let items = std::mem::take(&mut self.outbox);
+        // The responder only ever answers what it receives: when the
+        // initiator has nothing to send, nothing is left to do.
+        if self.initiator && items.is_empty() {
+            self.phase = Phase::Finished;
+            self.report.completed = true;
+            return Ok(self.send_turn(turn, vec![Item::Done]));
+        }
+        let _ = store;
+        Ok(self.send_turn(turn, items))
+    }
+
+    fn handle(&mut self, store: &mut Store, item: Item) -> Result<(), SyncError> {
+        match item {
+            Item::Hello {
+                min,
+                max,
+                device,
+                station,
+                scopes,
+                digests,
+            } => self.on_hello(store, min, max, device, station, scopes, digests),
+            Item::Welcome {
+                version,
+                device,
+                station,
+                shared,
+            } => {
+                if !self.initiator {
+                    return Err(SyncError::Protocol("unexpected welcome"));
+                }
+                self.peer = device.clone();
+                self.report.peer = device;
+                self.report.version = version;
+                self.adopt(store, &station, &shared)?;
+                self.shared = shared.clone();
+                self.report.shared_scopes = shared;
+                Ok(())
+            }
+            Item::Refuse { reason } => Err(SyncError::Refused(reason)),
+            Item::Inventory { scope, docs } => self.on_inventory(store, scope, docs),
+            Item::Want { ids } => {
+                for id in ids {
+                    self.send_snapshot(store, &id)?;
+                }
+                Ok(())
+            }
+            Item::Snapshot {
+                id,
+                kind,
+                scope,
+                bytes,
+            } => {
+                if !self.shared.contains(&scope) {
+                    self.report
+                        .refused
+                        .push((id, "outside the shared scopes".into()));
+                    return Ok(());
+                }
+                let Some(kind) = DocKind::parse(&kind) else {
+                    self.report.quarantined.push((id, "unknown kind".into()));
+                    return Ok(());
+                };
+                let applied = store.apply_document(&self.peer, &id, kind, &scope, &bytes)?;
+                self.count(id, applied);
+                Ok(())
+            }
+            Item::Sync { id, bytes } => {
+                if !store.has_document(&id)? {
+                    self.outbox.push(Item::Want { ids: vec![id] });
+                    return Ok(());
+                }
+                let state = self.states.entry(id.clone()).or_default();
+                let (reply, applied) = store.sync_document(&self.peer, &id, state, Some(&bytes))?;
+                if let Some(a) = applied {
+                    self.count(id.clone(), a);
+                }
+                if let Some(reply) = reply {
+                    self.outbox.push(Item::Sync { id, bytes: reply });
+                }
+                Ok(())
+            }
+            Item::Piece {
+                key,
+                index,
+                total,
+                bytes,
+            } => {
+                self.piece_bytes += bytes.len() as u64;
+                if self.piece_bytes > self.config.max_bytes || total == 0 || index >= total {
+                    return Err(SyncError::Protocol("bad pieces"));
+                }
+                let parts = self.pieces.entry(key).or_default();
+                parts.insert(index, bytes);
+                if parts.len() == total as usize {
+                    let parts = self.pieces.remove(&key).unwrap_or_default();
+                    let whole: Vec<u8> = parts.into_values().flatten().collect();
+                    self.piece_bytes = self.piece_bytes.saturating_sub(whole.len() as u64);
+                    let item = protocol::decode_item(&whole).map_err(SyncError::Protocol)?;
+                    if matches!(item, Item::Piece { .. }) {
+                        return Err(SyncError::Protocol("nested pieces"));
+                    }
+                    self.handle(store, item)?;
+                }
+                Ok(())
+            }
+            Item::Done => {
+                self.phase = Phase::Finished;
+                self.report.completed = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn count(&mut self, id: String, applied: Applied) {
+        match applied {
+            Applied::Changed => {
+                self.report.documents_received += 1;
+                self.progress.done += 1;
+            }
+            Applied::Unchanged => {}
+            Applied::Quarantined(r) => self.report.quarantined.push((id, r.to_string())),
+        }
+    }
+
+    fn adopt(
+        &mut self,
+        store: &mut Store,
+        station: &str,
+        offered: &[String],
+    ) -> Result<(), SyncError> {
+        match store.station_id()? {
+            Some(mine) if mine == station => Ok(()),
+            Some(_) => Err(SyncError::Refused(
+                "the peer belongs to another station".into(),
+            )),
+            None if self.config.join && !station.is_empty() => {
+                store.adopt_station(station)?;
+                if store.has_explicit_scopes()? {
+                    Ok(())
+                } else {
+                    store.set_scopes(offered)?;
+                    Ok(())
+                }
+            }
+            None => Err(SyncError::Refused(
+                "this device belongs to no station: join one first".into(),
+            )),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_hello(
+        &mut self,
+        store: &mut Store,
+        min: u16,
+        max: u16,
+        device: String,
+        station: String,
+        scopes: Vec<String>,
+        digests: Vec<ScopeDigest>,
+    ) -> Result<(), SyncError> {
+        if self.initiator {
+            return Err(SyncError::Protocol("unexpected hello"));
+        }
+        self.peer = device.clone();
+        self.report.peer = device;
+        let version = max.min(self.config.versions.1);
+        if version < min.max(self.config.versions.0) {
+            let reason = format!(
+                "no common protocol version (peer speaks {min}–{max}, this device {}–{})",
+                self.config.versions.0, self.config.versions.1
+            );
+            self.outbox.push(Item::Refuse {
+                reason: reason.clone(),
+            });
+            self.report.error = Some(reason);
+            self.refusing = true;
+            return Ok(());
+        }
+        let mine = store.scopes()?;
+        let my_station = store.station_id()?.unwrap_or_default();
+        if my_station.is_empty() {
+            let reason = "this device belongs to no station".to_string();
+            self.outbox.push(Item::Refuse {
+                reason: reason.clone(),
+            });
+            self.report.error = Some(reason);
+            self.refusing = true;
+            return Ok(());
+        }
+        if !station.is_empty() && station != my_station {
+            let reason = "the devices belong to different stations".to_string();
+            self.outbox.push(Item::Refuse {
+                reason: reason.clone(),
+            });
+            self.report.error = Some(reason);
+            self.refusing = true;
+            return Ok(());
+        }
+        // A joining device (no station yet) is offered every scope this
+        // device holds that it asked for, or all of them if it asked none.
+        let joining = station.is_empty();
+        let shared: Vec<String> = if joining && scopes.iter().all(|s| s == "station") {
+            mine.clone()
+        } else {
+            mine.iter()
+                .filter(|s| scopes.contains(s))
+                .cloned()
+                .collect()
+        };
+        self.report.version = version;
+        self.report.shared_scopes = shared.clone();
+        self.shared = shared.clone();
+        self.outbox.push(Item::Welcome {
+            version,
+            device: store.device().device_id.clone(),
+            station: my_station,
+            shared: shared.clone(),
+        });
+        let theirs: HashMap<&str, &ScopeDigest> =
+            digests.iter().map(|d| (d.scope.as_str(), d)).collect();
+        for scope in &shared {
+            let (digest, _) = store.scope_digest(scope)?;
+            if theirs.get(scope.as_str()).map(|d| d.digest) == Some(digest) {
+                self.report.unchanged_scopes += 1;
+                continue;
+            }
+            let docs = store.inventory(scope)?;
+            self.outbox.push(Item::Inventory {
+                scope: scope.clone(),
+                docs,
+            });
+        }
+        Ok(())
+    }
+
+    fn on_inventory(
+        &mut self,
+        store: &mut Store,
+        scope: String,
+        theirs: Vec<(String, [u8; 8])>,
+    ) -> Result<(), SyncError> {
+        if !self.initiator || !self.shared.contains(&scope) {
+            return Err(SyncError::Protocol("unexpected inventory"));
+        }
+        let mine: HashMap<String, [u8; 8]> = store.inventory(&scope)?.into_iter().collect();
+        let theirs_map: HashMap<&str, [u8; 8]> =
+            theirs.iter().map(|(id, h)| (id.as_str(), *h)).collect();
+        let mut want = Vec::new();
+        for (id, their_heads) in &theirs {
+            match mine.get(id) {
+                None => want.push(id.clone()),
+                Some(h) if h != their_heads => {
+                    let state = self.states.entry(id.clone()).or_default();
+                    let (msg, _) = store.sync_document(&self.peer, id, state, None)?;
+                    if let Some(bytes) = msg {
+                        self.outbox.push(Item::Sync {
+                            id: id.clone(),
+                            bytes,
+                        });
+                        self.progress.total += 1;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let mut missing: Vec<&String> = mine
+            .keys()
+            .filter(|id| !theirs_map.contains_key(id.as_str()))
+            .collect();
+        missing.sort();
+        for id in missing {
+            self.send_snapshot(store, id)?;
+        }
+        self.progress.total += want.len() as u64;
+        if !want.is_empty() {
+            self.outbox.push(Item::Want { ids: want });
+        }
+        Ok(())
+    }
+
+    fn send_snapshot(&mut self, store: &Store, id: &str) -> Result<(), SyncError> {
+        match store.document_bytes(id) {
+            Ok((kind, scope, bytes)) => {
+                if self.shared.contains(&scope) {
+                    self.outbox.push(Item::Snapshot {
+                        id: id.to_string(),
+                        kind: kind.as_str().to_string(),
+                        scope,
+                        bytes,
+                    });
+                    self.progress.done += 1;
+                    self.progress.total += 1;
+                } else {
+                    self.report
+                        .refused
+                        .push((id.to_string(), "asked for outside the shared scopes".into()));
+                }
+                Ok(())
+            }
+            Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Sync sessions between real stores over the simulated link.
+
+use super::link::{run, run_with, LinkConfig};
+use super::protocol;
+use super::*;
+use crate::doc::Author;
+use crate::fixture::{generate, FixtureSpec};
+use crate::model::*;
+use crate::store::{NewResident, NewVisit, Store, StoreOptions};
+
+fn memory_store() -> Store {
+    Store::open(":memory:", StoreOptions::default()).unwrap()
+}
+
+fn station(households: u32) -> (Store, Vec<GridId>) {
+    let mut s = memory_store();
+    let f = generate(
+        &mut s,
+        FixtureSpec {
+            households,
+            seed: 11,
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    (s, f.grids)
+}
+
+fn join() -> SyncConfig {
+    SyncConfig {
+        join: true,
+        ..SyncConfig::default()
+    }
+}
+
+fn same(a: &Store, b: &Store) {
+    assert_eq!(a.export_json().unwrap(), b.export_json().unwrap());
+    assert_eq!(
+        a.index_fingerprint().unwrap(),
+        b.index_fingerprint().unwrap()
+    );
+}
+
+#[test]
+fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
+    let (mut a, _) = station(60);
+    let mut b = memory_store();
+    let r = run(&mut b, &mut a, &join(), &LinkConfig::perfect());
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert!(r.initiator.documents_received > 60);
+    same(&a, &b);
+    let mut b_check = b;
+    assert!(b_check.check().unwrap().is_ok());
+
+    let r = run(
+        &mut b_check,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed());
+    assert_eq!(r.round_trips, 1, "{r:?}");
+    assert_eq!(
+        r.initiator.documents_received + r.responder.documents_received,
+        0
+    );
+    assert!(
+        r.bytes() < 2_000,
+        "{} bytes for an unchanged exchange",
+        r.bytes()
+    );
+}
+
+#[test]
+fn concurrent_edits_on_two_devices_converge() {
+    let (mut a, grids) = station(30);
+    let mut b = memory_store();
+    assert!(run(&mut b, &mut a, &join(), &LinkConfig::perfect()).completed());
+    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
+    let worker = a.workers(Some(&grids[0]), Some(Role::Volunteer)).unwrap()[0]
+        .id
+        .clone();
+    let by = Author::Worker(worker);
+    a.add_resident(
+        &by,
+        &h,
+        NewResident {
+            name: "新成员".into(),
+            sex: Sex::Female,
+            birth_year: 2001,
+            phone: String::new(),
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    b.record_visit(
+        &by,
+        &h,
+        NewVisit {
+            at: now_millis(),
+            needs: vec![],
+            notes: "离线记录".into(),
+        },
+    )
+    .unwrap();
+    let new_household = b
+        .add_household(
+            &by,
+            &grids[1],
+            Address {
+                compound: "c".into(),
+                building: "1栋".into(),
+                unit: String::new(),
+                room: "101".into(),
+            },
+        )
+        .unwrap();
+    let r = run(
+        &mut a,
+        &mut b,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    same(&a, &b);
+    let merged: Household = a.get(h.as_str()).unwrap();
+    assert!(merged.members.values().any(|m| m.name == "新成员"));
+    assert!(merged.visits.values().any(|v| v.notes == "离线记录"));
+    a.get::<Household>(new_household.as_str()).unwrap();
+    assert!(r.round_trips <= 3, "{} round trips", r.round_trips);
+    assert!(a.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_volunteer_of_one_grid_never_receives_another_grids_households() {
+    let (mut a, grids) = station(40);
+    let mut c = memory_store();
+    c.set_scopes(&["station".into(), format!("grid:{}", grids[0])])
+        .unwrap();
+    let r = run(&mut c, &mut a, &join(), &LinkConfig::perfect());
+    assert!(r.completed());
+    assert!(c.households_in_grid(&grids[1], 1000, 0).unwrap().is_empty());
+    assert_eq!(
+        c.households_in_grid(&grids[0], 1000, 0).unwrap().len(),
+        a.households_in_grid(&grids[0], 1000, 0).unwrap().len()
+    );
+    // Nothing of grid 1 came, even in the index.
+    let other = format!("grid:{}", grids[1]);
+    assert_eq!(c.scope_digest(&other).unwrap().1, 0);
+    // And asking for a document out of scope gets nothing.
+    assert!(c.workers(None, None).unwrap().len() > 1);
+}
+
+#[test]
+fn mismatched_versions_and_stations_are_refused_clearly() {
+    let (mut a, _) = station(5);
+    let mut b = memory_store();
+    let newer = SyncConfig {
+        versions: (2, 3),
+        ..join()
+    };
+    let r = run_with(
+        &mut b,
+        &mut a,
+        &newer,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!r.completed(), "{r:?}");
+    let err = r.initiator.error.unwrap();
+    assert!(err.contains("no common protocol version"), "{err}");
+
+    let (mut other, _) = {
+        let mut s = memory_store();
+        generate(
+            &mut s,
+            FixtureSpec {
+                households: 3,
+                seed: 99,
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        (s, ())
+    };
+    let r = run(
+        &mut other,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!r.completed());
+    assert!(r.initiator.error.unwrap().contains("different stations"));
+    // An empty device that is not joining is refused too.
+    let mut empty = memory_store();
+    let r = run(
+        &mut empty,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!r.completed());
+}
+
+#[test]
+fn lossy_links_may_cut_sessions_but_repeated_sessions_converge() {
+    let (mut a, grids) = station(40);
+    let mut b = memory_store();
+    let mut joined = false;
+    for seed in 0..30 {
+        let r = run(&mut b, &mut a, &join(), &LinkConfig::lossy(seed));
+        if r.completed() {
+            joined = true;
+            break;
+        }
+    }
+    assert!(joined || b.station_id().unwrap().is_some());
+    let worker = a.workers(Some(&grids[0]), None).unwrap()[0].id.clone();
+    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
+    a.record_visit(
+        &Author::Worker(worker),
+        &h,
+        NewVisit {
+            at: now_millis(),
+            needs: vec![],
+            notes: String::new(),
+        },
+    )
+    .unwrap();
+    for seed in 100..110 {
+        run(
+            &mut b,
+            &mut a,
+            &SyncConfig::default(),
+            &LinkConfig::lossy(seed),
+        );
+    }
+    let r = run(
+        &mut b,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed());
+    same(&a, &b);
+}
+
+#[test]
+fn bluetooth_frames_stay_under_the_cap_and_big_documents_travel_in_pieces() {
+    let (mut a, _) = station(30);
+    let mut b = memory_store();
+    let ble = SyncConfig {
+        join: true,
+        max_frame_bytes: 1024,
+        ..SyncConfig::bluetooth()
+    };
+    let r = run(&mut b, &mut a, &ble, &LinkConfig::bluetooth_le());
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    same(&a, &b);
+    assert!(r.seconds > 0.1);
+    // Every frame under the cap: the average says so, decode enforces it.
+    assert!(r.responder.bytes_sent / u64::from(r.responder.frames_sent) <= 1024);
+}
+
+#[test]
+fn garbage_frames_are_errors_not_panics() {
+    let (mut a, _) = station(3);
+    let mut s = SyncSession::respond(SyncConfig::default());
+    assert!(matches!(
+        s.receive(&mut a, b"\xff\xff\xff"),
+        Err(SyncError::Protocol(_))
+    ));
+    assert!(s.is_finished());
+    assert!(s.report().error.is_some());
+    let mut s = SyncSession::respond(SyncConfig {
+        max_frame_bytes: 16,
+        ..SyncConfig::default()
+    });
+    assert!(s.receive(&mut a, &[0u8; 64]).is_err());
+    // Bounded arbitrary bytes: never a panic.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    use rand::{Rng, SeedableRng};
+    for _ in 0..2000 {
+        let len = rng.gen_range(0..200);
+        let bytes: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        let mut s = SyncSession::respond(SyncConfig::default());
+        let _ = s.receive(&mut a, &bytes);
+        let _ = protocol::decode(&bytes, 1 << 20);
+    }
+    assert!(a.check().unwrap().is_ok());
+}
+
+#[test]
+fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
+    let (mut a, grids) = station(10);
+    let mut b = memory_store();
+    assert!(run(&mut b, &mut a, &join(), &LinkConfig::perfect()).completed());
+    // A peer (here: a direct call, as a broken app would) sends a household
+    // whose content breaks the rules.
+    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
+    let mut bad: Household = a.get(h.as_str()).unwrap();
+    bad.id = HouseholdId::random();
+    bad.address.room = String::new();
+    let mut doc = crate::doc::Document::new(&automerge::ActorId::random());
+    doc.write(
+        &bad,
+        &crate::doc::ChangeNote {
+            action: "x".into(),
+            worker: None,
+            resident: None,
+        },
+        now_millis(),
+    )
+    .unwrap();
+    let out = b
+        .apply_document(
+            "peer",
+            bad.id.as_str(),
+            DocKind::Household,
+            &format!("grid:{}", grids[0]),
+            &doc.save(),
+        )
+        .unwrap();
+    assert!(matches!(out, crate::store::Applied::Quarantined(_)));
+    assert!(!b.has_document(bad.id.as_str()).unwrap());
+    assert_eq!(b.quarantined().unwrap().len(), 1);
+    // Undecodable bytes too.
+    let out = b
+        .apply_document("peer", "x", DocKind::Household, "station", b"junk")
+        .unwrap();
+    assert!(matches!(out, crate::store::Applied::Quarantined(_)));
+    let r = run(
+        &mut b,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed());
+    same(&a, &b);
+}
