@@ -3,12 +3,15 @@
 //!
 //! Owns: the wire format ([`protocol`]), the session state machine
 //! ([`session`]), and drivers — an in-memory link with loss, duplication,
-//! reordering, latency and bandwidth ([`link`]). Uses the store's replica
-//! API (digests, inventories, verified merges).
+//! reordering, latency and bandwidth ([`link`]), TCP ([`tcp`]) and bundle
+//! files ([`bundle`]). Uses the store's replica API (digests, inventories,
+//! verified merges).
 
+pub mod bundle;
 pub mod link;
 pub mod protocol;
 pub mod session;
+pub mod tcp;
 
 pub use session::{Progress, SessionReport, SyncConfig, SyncError, SyncSession};
 

@@ -205,6 +205,11 @@ impl SyncSession {
         matches!(self.phase, Phase::Finished | Phase::Failed)
     }
 
+    /// The largest frame this session sends or accepts.
+    pub fn max_frame_bytes(&self) -> usize {
+        self.config.max_frame_bytes
+    }
+
     /// What the session did so far.
     pub fn report(&self) -> &SessionReport {
         &self.report

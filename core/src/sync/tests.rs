@@ -343,3 +343,145 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
     assert!(r.completed());
     same(&a, &b);
 }
+
+#[test]
+fn two_stores_converge_over_real_tcp_on_loopback() {
+    let (a, _) = station(40);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let mut a = a;
+        let mut reports = Vec::new();
+        tcp::serve(
+            &mut a,
+            &listener,
+            SyncConfig::default(),
+            Some(2),
+            &mut |r| reports.push(r.clone()),
+        )
+        .unwrap();
+        (a, reports)
+    });
+    let mut b = memory_store();
+    let mut last = Progress::default();
+    let r = tcp::connect(&mut b, addr, join(), &mut |p| last = p).unwrap();
+    assert!(r.completed, "{:?}", r.error);
+    assert!(last.done > 0);
+    let again = tcp::connect(&mut b, addr, SyncConfig::default(), &mut |_| {}).unwrap();
+    assert!(again.completed);
+    assert_eq!(again.documents_received, 0);
+    let (a, reports) = server.join().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| r.completed));
+    same(&a, &b);
+}
+
+#[test]
+fn bundles_carry_a_scope_and_refuse_damage_without_changing_anything() {
+    let (mut a, grids) = station(30);
+    let scopes = vec!["station".to_string(), format!("grid:{}", grids[0])];
+    let bytes = bundle::export(&a, &scopes).unwrap();
+
+    // A new device joins from the bundle and holds exactly those scopes.
+    let mut b = memory_store();
+    let report = bundle::import(&mut b, &bytes, true).unwrap();
+    assert!(report.applied > 0 && report.quarantined.is_empty());
+    assert!(b.households_in_grid(&grids[1], 10, 0).unwrap().is_empty());
+    assert!(!b.households_in_grid(&grids[0], 10, 0).unwrap().is_empty());
+    let before = b.export_json().unwrap();
+    // Twice is harmless.
+    let again = bundle::import(&mut b, &bytes, false).unwrap();
+    assert_eq!((again.applied, again.unchanged), (0, report.applied));
+    assert_eq!(b.export_json().unwrap(), before);
+
+    // Truncated, corrupted, garbage, foreign: refused, nothing changes.
+    let truncated = &bytes[..bytes.len() / 2];
+    assert!(matches!(
+        bundle::import(&mut b, truncated, false),
+        Err(bundle::BundleError::Corrupted)
+    ));
+    assert!(matches!(
+        bundle::import(&mut b, &bytes[..10], false),
+        Err(bundle::BundleError::Truncated)
+    ));
+    let mut corrupted = bytes.clone();
+    let mid = corrupted.len() / 2;
+    corrupted[mid] ^= 0x55;
+    assert!(matches!(
+        bundle::import(&mut b, &corrupted, false),
+        Err(bundle::BundleError::Corrupted)
+    ));
+    assert!(matches!(
+        bundle::import(&mut b, &[7u8; 100], false),
+        Err(bundle::BundleError::NotABundle)
+    ));
+    let mut other = memory_store();
+    generate(
+        &mut other,
+        FixtureSpec {
+            households: 2,
+            seed: 3,
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let foreign = bundle::export(&other, &["station".to_string()]).unwrap();
+    assert!(matches!(
+        bundle::import(&mut b, &foreign, false),
+        Err(bundle::BundleError::Foreign)
+    ));
+    let mut empty = memory_store();
+    assert!(matches!(
+        bundle::import(&mut empty, &bytes, false),
+        Err(bundle::BundleError::NoStation)
+    ));
+    assert_eq!(b.export_json().unwrap(), before);
+    assert!(b.check().unwrap().is_ok());
+
+    // An edit carried back by bundle merges.
+    let worker = b.workers(Some(&grids[0]), None).unwrap()[0].id.clone();
+    let h = b.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
+    b.record_visit(
+        &Author::Worker(worker),
+        &h,
+        NewVisit {
+            at: now_millis(),
+            needs: vec![],
+            notes: "带出".into(),
+        },
+    )
+    .unwrap();
+    let back = bundle::export(&b, &scopes).unwrap();
+    let r = bundle::import(&mut a, &back, false).unwrap();
+    assert_eq!(r.applied, 1);
+    let merged: Household = a.get(h.as_str()).unwrap();
+    assert!(merged.visits.values().any(|v| v.notes == "带出"));
+    // A scope the device does not hold cannot be exported.
+    assert!(matches!(
+        bundle::export(&b, &[format!("grid:{}", grids[1])]),
+        Err(bundle::BundleError::UnknownScope(_))
+    ));
+}
+
+#[test]
+fn bundle_import_of_arbitrary_bytes_never_panics() {
+    use rand::{Rng, SeedableRng};
+    let (mut a, _) = station(3);
+    let good = bundle::export(&a, &["station".to_string()]).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    for i in 0..1000 {
+        let mut bytes = if i % 2 == 0 {
+            good.clone()
+        } else {
+            (0..rng.gen_range(0..300)).map(|_| rng.gen()).collect()
+        };
+        if !bytes.is_empty() {
+            for _ in 0..rng.gen_range(1..4) {
+                let at = rng.gen_range(0..bytes.len());
+                bytes[at] = rng.gen();
+            }
+        }
+        let _ = bundle::import(&mut a, &bytes, false);
+    }
+    assert!(a.check().unwrap().is_ok());
+}
