@@ -8,6 +8,7 @@
 mod bench;
 mod demo;
 mod orders;
+mod syncing;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -126,6 +127,26 @@ enum Command {
         /// Only this role.
         #[arg(long, value_parser = Role::WORDS.to_vec())]
         role: Option<String>,
+    },
+    /// Make an empty store a new device of the station served at ADDR or
+    /// carried in the bundle FILE.
+    Join {
+        /// A peer's address (host:port) or a bundle file.
+        target: String,
+        /// Scopes to hold (`station`, grid ids), comma-separated; default:
+        /// all that the peer offers.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+    },
+    /// Sync with another device over the network.
+    Sync {
+        #[command(subcommand)]
+        what: syncing::SyncCommand,
+    },
+    /// Carry documents in a file.
+    Bundle {
+        #[command(subcommand)]
+        what: syncing::BundleCommand,
     },
     /// Run the station demo on temporary stores.
     Demo,
@@ -519,6 +540,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     println!("{}  {}  {}", w.id, w.role, w.name);
                 }
             }
+        }
+        Command::Join { target, scopes } => {
+            let existed = cli.store.as_ref().is_some_and(|p| p.exists());
+            let mut store = open(&cli, true)?;
+            if let Err(e) = syncing::join(&mut store, target, scopes, cli.json) {
+                if !existed {
+                    // Leave no empty store behind a failed join.
+                    let path = store.path().to_path_buf();
+                    drop(store);
+                    remove_store_files(&path);
+                }
+                return Err(e);
+            }
+        }
+        Command::Sync { what } => {
+            let mut store = open(&cli, false)?;
+            syncing::run_sync(&mut store, what, cli.json)?
+        }
+        Command::Bundle { what } => {
+            let mut store = open(&cli, false)?;
+            syncing::run_bundle(&mut store, what, cli.json)?
         }
         Command::Demo => demo::run(cli.json)?,
         Command::Bench { what } => match what {

@@ -567,3 +567,93 @@ fn an_order_through_the_command_line() {
         "not found",
     );
 }
+
+#[test]
+fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
+    use std::io::BufRead;
+    let (dir, a) = fixture_store("60", "8");
+    let b = dir.path().join("phone.db");
+    let b = b.to_str().unwrap().to_string();
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args([
+            "--store",
+            &a,
+            "sync",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sessions",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("serving sync on ").unwrap().to_string();
+
+    fails(&["--store", &b, "sync", "connect", &addr], 2, "no store at");
+    let joined = json(&["--store", &b, "join", &addr, "--json"]);
+    assert_eq!(joined["completed"], true);
+    fails(
+        &["--store", &b, "join", &addr],
+        2,
+        "already belongs to a station",
+    );
+    let again = json(&["--store", &b, "sync", "connect", &addr, "--json"]);
+    assert_eq!(again["completed"], true);
+    assert_eq!(again["documents_received"], 0);
+    assert!(server.wait().unwrap().success());
+    let reports: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(reports.iter().all(|l| l.starts_with("sync complete")));
+    assert_eq!(
+        ok(&["--store", &a, "export", "--json"]),
+        ok(&["--store", &b, "export", "--json"])
+    );
+
+    // A bundle of one grid, into a new device; then damage is refused.
+    let grid = json(&["--store", &a, "grids", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = dir.path().join("grid.bundle");
+    let file = file.to_str().unwrap().to_string();
+    ok(&[
+        "--store", &a, "bundle", "export", "--scope", "station", "--scope", &grid, "--out", &file,
+    ]);
+    let c = dir.path().join("carried.db");
+    let c = c.to_str().unwrap().to_string();
+    let r = json(&["--store", &c, "join", &file, "--json"]);
+    assert!(r["applied"].as_u64().unwrap() > 0);
+    let r = json(&["--store", &c, "bundle", "import", &file, "--json"]);
+    assert_eq!(r["applied"], 0);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() - 100);
+    std::fs::write(&file, &bytes).unwrap();
+    let before = ok(&["--store", &c, "export", "--json"]);
+    fails(&["--store", &c, "bundle", "import", &file], 2, "corrupted");
+    assert_eq!(ok(&["--store", &c, "export", "--json"]), before);
+    ok(&["--store", &c, "check"]);
+
+    // Joining an address where nobody listens fails and leaves no file.
+    let d = dir.path().join("nobody.db");
+    let d = d.to_str().unwrap().to_string();
+    fails(&["--store", &d, "join", "127.0.0.1:1"], 1, "cannot connect");
+    assert!(!Path::new(&d).exists());
+    fails(
+        &[
+            "--store",
+            &a,
+            "bundle",
+            "export",
+            "--scope",
+            "grid:nope",
+            "--out",
+            &file,
+        ],
+        2,
+        "holds no scope",
+    );
+}

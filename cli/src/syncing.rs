@@ -1,0 +1,244 @@
+//! `anxin join`, `anxin sync serve|connect`, `anxin bundle export|import`:
+//! thin wrappers over the core's sync drivers that print session reports.
+
+use std::path::Path;
+
+use anxin_core::store::Store;
+use anxin_core::sync::bundle::{self, BundleError};
+use anxin_core::sync::{tcp, Progress, SessionReport, SyncConfig};
+use clap::Subcommand;
+
+use crate::{print_json, Failure};
+
+/// Sync commands.
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Serve sync sessions to phones and laptops on the network.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:7420.
+        #[arg(long)]
+        listen: String,
+        /// Stop after this many sessions (default: serve until stopped).
+        #[arg(long)]
+        sessions: Option<u32>,
+    },
+    /// Sync with a device that serves.
+    Connect {
+        /// Its address, e.g. 192.168.1.10:7420.
+        addr: String,
+    },
+}
+
+/// Bundle commands.
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// Write the documents of a scope to a file.
+    Export {
+        /// The scope: `station`, a grid id, or `grid:<id>`; repeat for more.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// The file to write.
+        #[arg(long)]
+        out: String,
+    },
+    /// Merge a bundle file into the store.
+    Import {
+        /// The bundle file.
+        file: String,
+    },
+}
+
+/// Accepts `station`, `grid:<id>` or a bare grid id.
+pub fn parse_scopes(list: &[String]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for item in list.iter().flat_map(|s| s.split(',')) {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let scope = if item == "station" || item.starts_with("grid:") {
+            item.to_string()
+        } else {
+            format!(
+                "grid:{}",
+                anxin_core::model::GridId::parse(item, "--scopes")?
+            )
+        };
+        if anxin_core::model::Scope::from_key(&scope).is_none() {
+            return Err(Failure::input(format!("invalid scope {scope}")));
+        }
+        out.push(scope);
+    }
+    if out.is_empty() {
+        return Err(Failure::input("give at least one scope"));
+    }
+    Ok(out)
+}
+
+fn print_report(r: &SessionReport, json: bool) {
+    if json {
+        print_json(r);
+        return;
+    }
+    println!(
+        "{}: peer {}, scopes {} ({} unchanged), sent {} documents + {} sync messages, received {} documents; {} bytes out, {} bytes in, {} turns{}{}",
+        if r.completed { "sync complete" } else { "sync incomplete" },
+        if r.peer.is_empty() { "?" } else { &r.peer[..8.min(r.peer.len())] },
+        r.shared_scopes.len(),
+        r.unchanged_scopes,
+        r.snapshots_sent,
+        r.sync_messages_sent,
+        r.documents_received,
+        r.bytes_sent,
+        r.bytes_received,
+        r.turns,
+        if r.quarantined.is_empty() {
+            String::new()
+        } else {
+            format!(", {} quarantined", r.quarantined.len())
+        },
+        r.error.as_ref().map(|e| format!(" — {e}")).unwrap_or_default()
+    );
+}
+
+fn bar(json: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} documents {pos}/{len} [{bar:40}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn bundle_failure(e: BundleError) -> Failure {
+    match e {
+        BundleError::Store(s) => s.into(),
+        other => Failure::input(other.to_string()),
+    }
+}
+
+/// `join ADDR|FILE`.
+pub fn join(
+    store: &mut Store,
+    target: &str,
+    scopes: &Option<Vec<String>>,
+    json: bool,
+) -> Result<(), Failure> {
+    if store.station_id()?.is_some() {
+        return Err(Failure::input(
+            "this store already belongs to a station: use `sync connect` or `bundle import`",
+        ));
+    }
+    if let Some(list) = scopes {
+        store.set_scopes(&parse_scopes(list)?)?;
+    }
+    if Path::new(target).is_file() {
+        let bytes = std::fs::read(target)
+            .map_err(|e| Failure::input(format!("cannot read {target}: {e}")))?;
+        let report = bundle::import(store, &bytes, true).map_err(bundle_failure)?;
+        if json {
+            print_json(&report);
+        } else {
+            println!(
+                "joined from bundle: {} documents, {} applied",
+                report.documents, report.applied
+            );
+        }
+        return Ok(());
+    }
+    connect(
+        store,
+        target,
+        SyncConfig {
+            join: true,
+            ..SyncConfig::default()
+        },
+        json,
+    )
+}
+
+/// `sync connect ADDR` (and `join ADDR`).
+pub fn connect(
+    store: &mut Store,
+    addr: &str,
+    config: SyncConfig,
+    json: bool,
+) -> Result<(), Failure> {
+    let bar = bar(json);
+    let report = tcp::connect(store, addr, config, &mut |p: Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    })
+    .map_err(|e| Failure::other(format!("{e} ({addr})")))?;
+    bar.finish_and_clear();
+    print_report(&report, json);
+    if !report.completed {
+        return Err(Failure::other(format!(
+            "the session did not finish: {}",
+            report.error.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+pub fn run_sync(store: &mut Store, cmd: &SyncCommand, json: bool) -> Result<(), Failure> {
+    match cmd {
+        SyncCommand::Serve { listen, sessions } => {
+            let listener = std::net::TcpListener::bind(listen.as_str())
+                .map_err(|e| Failure::input(format!("cannot listen on {listen}: {e}")))?;
+            if !json {
+                if let Ok(addr) = listener.local_addr() {
+                    println!("serving sync on {addr}");
+                }
+            }
+            tcp::serve(
+                store,
+                &listener,
+                SyncConfig::default(),
+                *sessions,
+                &mut |r| print_report(r, json),
+            )
+            .map_err(|e| Failure::other(e.to_string()))
+        }
+        SyncCommand::Connect { addr } => connect(store, addr, SyncConfig::default(), json),
+    }
+}
+
+pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<(), Failure> {
+    match cmd {
+        BundleCommand::Export { scopes, out } => {
+            let scopes = parse_scopes(scopes)?;
+            let bytes = bundle::export(store, &scopes).map_err(bundle_failure)?;
+            std::fs::write(out, &bytes)
+                .map_err(|e| Failure::other(format!("cannot write {out}: {e}")))?;
+            if json {
+                print_json(
+                    &serde_json::json!({ "file": out, "bytes": bytes.len(), "scopes": scopes }),
+                );
+            } else {
+                println!("wrote {} bytes to {out}", bytes.len());
+            }
+        }
+        BundleCommand::Import { file } => {
+            let bytes = std::fs::read(file)
+                .map_err(|e| Failure::input(format!("cannot read {file}: {e}")))?;
+            let report = bundle::import(store, &bytes, false).map_err(bundle_failure)?;
+            if json {
+                print_json(&report);
+            } else {
+                println!(
+                    "imported {file}: {} documents, {} applied, {} unchanged, {} outside this device's scopes, {} quarantined",
+                    report.documents,
+                    report.applied,
+                    report.unchanged,
+                    report.refused,
+                    report.quarantined.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
