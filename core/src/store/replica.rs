@@ -395,12 +395,18 @@ impl Store {
     /// Runs one step of automerge's sync protocol for a document both sides
     /// hold: applies `incoming` (if any) under the same rules as
     /// [`Store::apply_document`], then returns the message to send, if any.
+    ///
+    /// `cached` carries the document between steps of one session (loaded
+    /// from the store when `None`): received changes that wait for their
+    /// dependencies live only in it. It comes back `None` when the document
+    /// must be reloaded (after a quarantine).
     pub fn sync_document(
         &mut self,
         peer: &str,
         id: &str,
         state: &mut State,
         incoming: Option<&[u8]>,
+        cached: &mut Option<Document>,
     ) -> Result<(Option<Vec<u8>>, Option<Applied>), StoreError> {
         let (kind, scope): (String, String) =
             self.conn
@@ -441,16 +447,26 @@ impl Store {
                 bytes,
             )?;
             if let Applied::Quarantined(_) = result {
-                // Do not answer from a state that includes refused changes.
+                // Do not answer from a state that includes refused changes;
+                // the next step reloads the document from the store.
                 return Ok((None, Some(result)));
             }
             applied = Some(result);
+        }
+        // A hash the peer says it needs did not reach it (or was dropped
+        // there): forget having sent it, so it goes again. Automerge would
+        // otherwise never resend it within this session.
+        if let Some(need) = state.their_need.clone() {
+            for hash in need {
+                state.sent_hashes.remove(&hash);
+            }
         }
         let reply = doc
             .automerge()
             .sync()
             .generate_sync_message(state)
             .map(|m| m.encode());
+        *cached = Some(doc);
         Ok((reply, applied))
     }
 }

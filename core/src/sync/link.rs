@@ -28,6 +28,9 @@ pub struct LinkConfig {
     pub bandwidth: Option<f64>,
     /// Seed of the link's randomness.
     pub seed: u64,
+    /// Cut the link for good after this many frames were delivered (a phone
+    /// walking out of range).
+    pub cut_after_frames: Option<u32>,
 }
 
 impl LinkConfig {
@@ -40,6 +43,7 @@ impl LinkConfig {
             latency_ms: 0.0,
             bandwidth: None,
             seed: 0,
+            cut_after_frames: None,
         }
     }
 
@@ -61,6 +65,7 @@ impl LinkConfig {
             latency_ms: 20.0,
             bandwidth: None,
             seed,
+            cut_after_frames: None,
         }
     }
 }
@@ -197,7 +202,7 @@ pub fn run_with(
     while let Some(f) = wire.queue.pop() {
         now = f.at;
         steps += 1;
-        if steps > 1_000_000 {
+        if steps > 1_000_000 || link.cut_after_frames.is_some_and(|n| steps > u64::from(n)) {
             break;
         }
         let out = if f.to_responder {

@@ -16,4 +16,6 @@ pub mod tcp;
 pub use session::{Progress, SessionReport, SyncConfig, SyncError, SyncSession};
 
 #[cfg(test)]
+mod convergence_tests;
+#[cfg(test)]
 mod tests;

@@ -161,6 +161,11 @@ pub struct SyncSession {
     pieces: HashMap<u32, BTreeMap<u16, Vec<u8>>>,
     piece_bytes: u64,
     states: HashMap<String, State>,
+    /// Documents being synced, kept in memory for the whole session:
+    /// automerge queues a received change whose dependencies have not
+    /// arrived yet inside the document, and reloading it from the store
+    /// would drop that queue while the peer believes it delivered.
+    docs: HashMap<String, crate::doc::Document>,
     refusing: bool,
     progress: Progress,
     report: SessionReport,
@@ -194,6 +199,7 @@ impl SyncSession {
             pieces: HashMap::new(),
             piece_bytes: 0,
             states: HashMap::new(),
+            docs: HashMap::new(),
             refusing: false,
             progress: Progress::default(),
             report: SessionReport::default(),
@@ -437,7 +443,12 @@ impl SyncSession {
                     return Ok(());
                 }
                 let state = self.states.entry(id.clone()).or_default();
-                let (reply, applied) = store.sync_document(&self.peer, &id, state, Some(&bytes))?;
+                let mut cached = self.docs.remove(&id);
+                let (reply, applied) =
+                    store.sync_document(&self.peer, &id, state, Some(&bytes), &mut cached)?;
+                if let Some(doc) = cached {
+                    self.docs.insert(id.clone(), doc);
+                }
                 if let Some(a) = applied {
                     self.count(id.clone(), a);
                 }
@@ -619,7 +630,11 @@ impl SyncSession {
                 None => want.push(id.clone()),
                 Some(h) if h != their_heads => {
                     let state = self.states.entry(id.clone()).or_default();
-                    let (msg, _) = store.sync_document(&self.peer, id, state, None)?;
+                    let mut cached = None;
+                    let (msg, _) = store.sync_document(&self.peer, id, state, None, &mut cached)?;
+                    if let Some(doc) = cached {
+                        self.docs.insert(id.clone(), doc);
+                    }
                     if let Some(bytes) = msg {
                         self.outbox.push(Item::Sync {
                             id: id.clone(),
