@@ -159,6 +159,12 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
+    /// Sync against plain per-document automerge sync, on a fixture.
+    Sync {
+        /// Households in the fixture.
+        #[arg(long, default_value_t = 500)]
+        households: u32,
+    },
     /// Durable writes against raw SQLite, and opening a large store.
     Store {
         /// Households in the store that is opened.
@@ -564,6 +570,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Demo => demo::run(cli.json)?,
         Command::Bench { what } => match what {
+            BenchCommand::Sync { households } => {
+                if *households == 0 || *households > 200_000 {
+                    return Err(Failure::input(
+                        "invalid --households: must be between 1 and 200000",
+                    ));
+                }
+                let dir = tempfile::TempDir::new().map_err(|e| Failure::other(e.to_string()))?;
+                let figures = anxin_core::sync::bench::run_bench(dir.path(), *households)?;
+                print_json(&figures);
+            }
             BenchCommand::Store { households, writes } => {
                 bench::store(*households, *writes, cli.json)?
             }

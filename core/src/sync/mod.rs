@@ -7,6 +7,7 @@
 //! files ([`bundle`]). Uses the store's replica API (digests, inventories,
 //! verified merges).
 
+pub mod bench;
 pub mod bundle;
 pub mod link;
 pub mod protocol;

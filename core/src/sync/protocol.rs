@@ -85,10 +85,10 @@ pub enum Item {
     Snapshot {
         /// Its id.
         id: String,
-        /// Its kind.
-        kind: String,
-        /// Its scope.
-        scope: String,
+        /// Its kind, as its position in `DocKind::ALL`.
+        kind: u8,
+        /// Its scope, as its position in the session's shared scopes.
+        scope: u32,
         /// Its automerge bytes (compressed by automerge).
         bytes: Vec<u8>,
     },

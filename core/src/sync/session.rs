@@ -423,13 +423,13 @@ impl SyncSession {
                 scope,
                 bytes,
             } => {
-                if !self.shared.contains(&scope) {
+                let Some(scope) = self.shared.get(scope as usize).cloned() else {
                     self.report
                         .refused
                         .push((id, "outside the shared scopes".into()));
                     return Ok(());
-                }
-                let Some(kind) = DocKind::parse(&kind) else {
+                };
+                let Some(kind) = DocKind::ALL.get(kind as usize).copied() else {
                     self.report.quarantined.push((id, "unknown kind".into()));
                     return Ok(());
                 };
@@ -494,6 +494,7 @@ impl SyncSession {
             Applied::Changed => {
                 self.report.documents_received += 1;
                 self.progress.done += 1;
+                self.progress.total = self.progress.total.max(self.progress.done);
             }
             Applied::Unchanged => {}
             Applied::Quarantined(r) => self.report.quarantined.push((id, r.to_string())),
@@ -599,11 +600,20 @@ impl SyncSession {
             digests.iter().map(|d| (d.scope.as_str(), d)).collect();
         for scope in &shared {
             let (digest, _) = store.scope_digest(scope)?;
-            if theirs.get(scope.as_str()).map(|d| d.digest) == Some(digest) {
+            let their = theirs.get(scope.as_str());
+            if their.map(|d| d.digest) == Some(digest) {
                 self.report.unchanged_scopes += 1;
                 continue;
             }
             let docs = store.inventory(scope)?;
+            if their.is_none_or(|d| d.docs == 0) {
+                // The peer holds nothing of this scope (a new device): send
+                // the documents at once, no inventory or Want list needed.
+                for (id, _) in docs {
+                    self.send_snapshot(store, &id)?;
+                }
+                continue;
+            }
             self.outbox.push(Item::Inventory {
                 scope: scope.clone(),
                 docs,
@@ -664,11 +674,13 @@ impl SyncSession {
     fn send_snapshot(&mut self, store: &Store, id: &str) -> Result<(), SyncError> {
         match store.document_bytes(id) {
             Ok((kind, scope, bytes)) => {
-                if self.shared.contains(&scope) {
+                let position = self.shared.iter().position(|s| *s == scope);
+                let kind_index = DocKind::ALL.iter().position(|k| *k == kind);
+                if let (Some(scope), Some(kind)) = (position, kind_index) {
                     self.outbox.push(Item::Snapshot {
                         id: id.to_string(),
-                        kind: kind.as_str().to_string(),
-                        scope,
+                        kind: kind as u8,
+                        scope: scope as u32,
                         bytes,
                     });
                     self.progress.done += 1;
