@@ -148,6 +148,14 @@ enum Command {
         #[command(subcommand)]
         what: syncing::BundleCommand,
     },
+    /// Move a household (and its orders) to another grid.
+    MoveHousehold {
+        /// The household.
+        id: String,
+        /// The grid it moves to.
+        #[arg(long)]
+        to_grid: String,
+    },
     /// Run the station demo on temporary stores.
     Demo,
     /// Benchmarks (figures, not pass/fail).
@@ -567,6 +575,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Bundle { what } => {
             let mut store = open(&cli, false)?;
             syncing::run_bundle(&mut store, what, cli.json)?
+        }
+        Command::MoveHousehold { id, to_grid } => {
+            let mut store = open(&cli, false)?;
+            let by = match &cli.acting {
+                Some(w) => anxin_core::doc::Author::Worker(WorkerId::parse(w, "--as")?),
+                None => return Err(Failure::input("give --as WORKER_ID (a coordinator)")),
+            };
+            let household = anxin_core::model::HouseholdId::parse(id, "household")?;
+            store.move_household(&by, &household, &GridId::parse(to_grid, "--to-grid")?)?;
+            if !cli.json {
+                println!("household {household} moved");
+            }
         }
         Command::Demo => demo::run(cli.json)?,
         Command::Bench { what } => match what {

@@ -151,6 +151,7 @@ pub fn generate(
             created_at: EPOCH,
             communities: BTreeMap::new(),
             grids: BTreeMap::new(),
+            moves: BTreeMap::new(),
         },
         Err(e) => return Err(e),
     };

@@ -149,6 +149,23 @@ pub struct Station {
     pub communities: BTreeMap<String, Community>,
     /// Grids of those communities, by id.
     pub grids: BTreeMap<String, Grid>,
+    /// Households moved between grids, by household id: every device learns
+    /// of a move through this station-wide document, so one that no longer
+    /// holds the new grid can hand its copy on and purge it.
+    #[autosurgeon(missing = "BTreeMap::new")]
+    #[serde(default)]
+    pub moves: BTreeMap<String, Move>,
+}
+
+/// A household moved to another grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Move {
+    /// The grid it left.
+    pub from_grid: GridId,
+    /// The grid it now belongs to.
+    pub to_grid: GridId,
+    /// When.
+    pub at: Millis,
 }
 
 /// A community (社区) served by the station.
@@ -180,6 +197,7 @@ impl Station {
             created_at: now,
             communities: BTreeMap::new(),
             grids: BTreeMap::new(),
+            moves: BTreeMap::new(),
         };
         s.validate()?;
         Ok(s)

@@ -337,6 +337,76 @@ impl Store {
         self.batch(|b| b.add_household(author, grid, address))
     }
 
+    /// Moves a household to another grid, with its orders: their documents
+    /// change scope, and the move is recorded in the station document so
+    /// devices of the old grid hand their copies on and purge them (see
+    /// `sync`). Coordinators only.
+    pub fn move_household(
+        &mut self,
+        author: &Author,
+        household: &HouseholdId,
+        to: &GridId,
+    ) -> Result<(), StoreError> {
+        let orders: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM idx_request WHERE household_id = ?1 ORDER BY id")?;
+            let rows = stmt
+                .query_map([household.as_str()], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            rows
+        };
+        self.batch(|b| {
+            let Author::Worker(w) = author else {
+                return Err(crate::dispatch::DispatchError::PermissionDenied {
+                    action: "move a household",
+                    reason: "only a coordinator moves households",
+                }
+                .into());
+            };
+            if !crate::dispatch::is_coordinator(b.get::<Worker>(w.as_str())?.role) {
+                return Err(crate::dispatch::DispatchError::PermissionDenied {
+                    action: "move a household",
+                    reason: "only a coordinator moves households",
+                }
+                .into());
+            }
+            b.require_grid(to)?;
+            let current = b.get::<Household>(household.as_str())?;
+            if current.grid_id == *to {
+                return Ok(());
+            }
+            let from = current.grid_id.clone();
+            let at = b.now();
+            b.put::<Household>(author, "household.move", household.as_str(), |h| {
+                let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
+                h.grid_id = to.clone();
+                Ok(h)
+            })?;
+            for id in &orders {
+                b.put::<Request>(author, "order.move", id, |r| {
+                    let mut r = r.ok_or_else(|| not_found("request", id))?;
+                    r.grid_id = to.clone();
+                    Ok(r)
+                })?;
+            }
+            let station = b.station()?;
+            b.put::<Station>(author, "station.record_move", station.id.as_str(), |s| {
+                let mut s = s.ok_or(StoreError::NotInitialised)?;
+                s.moves.insert(
+                    household.to_string(),
+                    Move {
+                        from_grid: from,
+                        to_grid: to.clone(),
+                        at,
+                    },
+                );
+                Ok(s)
+            })?;
+            Ok(())
+        })
+    }
+
     /// Adds a resident to a household.
     pub fn add_resident(
         &mut self,

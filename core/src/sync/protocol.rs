@@ -63,6 +63,9 @@ pub enum Item {
         station: String,
         /// The scopes both hold (or, for a joining peer, those offered).
         shared: Vec<String>,
+        /// Every scope the responder holds (so a device can tell whether the
+        /// peer may take over a household that moved out of its own grids).
+        scopes: Vec<String>,
     },
     /// The responder refuses the session.
     Refuse {

@@ -119,6 +119,9 @@ pub struct SessionReport {
     pub refused: Vec<(String, String)>,
     /// Documents quarantined, with the reason.
     pub quarantined: Vec<(String, String)>,
+    /// Local copies purged because their household moved to a grid this
+    /// device does not hold (after handing them to this peer).
+    pub purged: Vec<String>,
     /// Whether the session finished.
     pub completed: bool,
     /// Why it stopped early, if it did.
@@ -166,6 +169,10 @@ pub struct SyncSession {
     /// arrived yet inside the document, and reloading it from the store
     /// would drop that queue while the peer believes it delivered.
     docs: HashMap<String, crate::doc::Document>,
+    /// Every scope the peer holds.
+    peer_scopes: Vec<String>,
+    /// Documents sent whole in this session.
+    sent: BTreeSet<String>,
     refusing: bool,
     progress: Progress,
     report: SessionReport,
@@ -200,6 +207,8 @@ impl SyncSession {
             piece_bytes: 0,
             states: HashMap::new(),
             docs: HashMap::new(),
+            peer_scopes: Vec::new(),
+            sent: BTreeSet::new(),
             refusing: false,
             progress: Progress::default(),
             report: SessionReport::default(),
@@ -376,9 +385,9 @@ impl SyncSession {
         if self.initiator && items.is_empty() {
             self.phase = Phase::Finished;
             self.report.completed = true;
+            self.purge_departed(store)?;
             return Ok(self.send_turn(turn, vec![Item::Done]));
         }
-        let _ = store;
         Ok(self.send_turn(turn, items))
     }
 
@@ -397,7 +406,9 @@ impl SyncSession {
                 device,
                 station,
                 shared,
+                scopes,
             } => {
+                self.peer_scopes = scopes;
                 if !self.initiator {
                     return Err(SyncError::Protocol("unexpected welcome"));
                 }
@@ -484,7 +495,7 @@ impl SyncSession {
             Item::Done => {
                 self.phase = Phase::Finished;
                 self.report.completed = true;
-                Ok(())
+                self.purge_departed(store)
             }
         }
     }
@@ -590,11 +601,13 @@ impl SyncSession {
         self.report.version = version;
         self.report.shared_scopes = shared.clone();
         self.shared = shared.clone();
+        self.peer_scopes = scopes.clone();
         self.outbox.push(Item::Welcome {
             version,
             device: store.device().device_id.clone(),
             station: my_station,
             shared: shared.clone(),
+            scopes: mine.clone(),
         });
         let theirs: HashMap<&str, &ScopeDigest> =
             digests.iter().map(|d| (d.scope.as_str(), d)).collect();
@@ -671,12 +684,33 @@ impl SyncSession {
         Ok(())
     }
 
+    /// After a completed session: documents that moved to a grid this
+    /// device does not hold, and that went whole to this peer, which holds
+    /// that grid, are now safe there: purge the local copies.
+    fn purge_departed(&mut self, store: &mut Store) -> Result<(), SyncError> {
+        for (id, to) in store.departed()? {
+            if self.sent.contains(&id) && self.peer_scopes.contains(&to) {
+                store.purge_document(&id, "sync.purge_moved")?;
+                self.report.purged.push(id);
+            }
+        }
+        Ok(())
+    }
+
     fn send_snapshot(&mut self, store: &Store, id: &str) -> Result<(), SyncError> {
+        // A household that moved out of this device's grids goes only to a
+        // peer that holds its new grid.
+        if let Some((_, to)) = store.departed()?.into_iter().find(|(d, _)| d == id) {
+            if !self.peer_scopes.contains(&to) {
+                return Ok(());
+            }
+        }
         match store.document_bytes(id) {
             Ok((kind, scope, bytes)) => {
                 let position = self.shared.iter().position(|s| *s == scope);
                 let kind_index = DocKind::ALL.iter().position(|k| *k == kind);
                 if let (Some(scope), Some(kind)) = (position, kind_index) {
+                    self.sent.insert(id.to_string());
                     self.outbox.push(Item::Snapshot {
                         id: id.to_string(),
                         kind: kind as u8,

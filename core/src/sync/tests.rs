@@ -485,3 +485,115 @@ fn bundle_import_of_arbitrary_bytes_never_panics() {
     }
     assert!(a.check().unwrap().is_ok());
 }
+
+#[test]
+fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
+    let (mut station, grids) = station(30);
+    let grid1 = format!("grid:{}", grids[0]);
+    let grid2 = format!("grid:{}", grids[1]);
+    let phone_of = |station: &mut Store| {
+        let mut p = memory_store();
+        p.set_scopes(&["station".into(), grid1.clone()]).unwrap();
+        assert!(run(&mut p, station, &join(), &LinkConfig::perfect()).completed());
+        p
+    };
+    let mut phone = phone_of(&mut station);
+    let mut other_phone = phone_of(&mut station);
+    let h = phone.households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
+    let volunteer = phone
+        .workers(Some(&grids[0]), Some(Role::Volunteer))
+        .unwrap()[0]
+        .id
+        .clone();
+    let dispatcher = station.workers(None, Some(Role::Dispatcher)).unwrap()[0]
+        .id
+        .clone();
+
+    // Offline: the volunteer records a visit; the coordinator moves the household.
+    phone
+        .record_visit(
+            &Author::Worker(volunteer.clone()),
+            &h,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![],
+                notes: "搬走前".into(),
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        station
+            .move_household(&Author::Worker(volunteer.clone()), &h, &grids[1])
+            .unwrap_err(),
+        crate::store::StoreError::Dispatch(_)
+    ));
+    station
+        .move_household(&Author::Worker(dispatcher), &h, &grids[1])
+        .unwrap();
+    assert_eq!(
+        station.get::<Household>(h.as_str()).unwrap().grid_id,
+        grids[1]
+    );
+
+    // The phones meet each other: the move is learned, but neither holds
+    // grid 2, so nothing is handed on and nothing is purged.
+    let r = run(
+        &mut other_phone,
+        &mut station,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed());
+    let r = run(
+        &mut phone,
+        &mut other_phone,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert!(phone.has_document(h.as_str()).unwrap());
+    assert!(r.initiator.purged.is_empty());
+
+    // The phone meets the station: its edit goes to the station, then the
+    // copy is purged from the phone.
+    let r = run(
+        &mut phone,
+        &mut station,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert!(
+        r.responder.quarantined.is_empty(),
+        "{:?}",
+        r.responder.quarantined
+    );
+    // The household and its orders, which moved with it.
+    assert!(r.initiator.purged.contains(&h.to_string()));
+    for id in r.initiator.purged.iter().filter(|id| **id != h.to_string()) {
+        let (order, _) = station.order(&RequestId(id.clone())).unwrap();
+        assert_eq!(
+            (order.household_id.clone(), order.grid_id.clone()),
+            (h.clone(), grids[1].clone())
+        );
+    }
+    assert!(!phone.has_document(h.as_str()).unwrap());
+    let merged: Household = station.get(h.as_str()).unwrap();
+    assert_eq!(merged.grid_id, grids[1]);
+    assert!(merged.visits.values().any(|v| v.notes == "搬走前"));
+    assert!(phone.check().unwrap().is_ok());
+    assert!(station.check().unwrap().is_ok());
+    // A device of grid 2 now receives it.
+    let mut grid2_phone = memory_store();
+    grid2_phone.set_scopes(&["station".into(), grid2]).unwrap();
+    assert!(run(
+        &mut grid2_phone,
+        &mut station,
+        &join(),
+        &LinkConfig::perfect()
+    )
+    .completed());
+    assert!(grid2_phone.has_document(h.as_str()).unwrap());
+}
