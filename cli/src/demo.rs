@@ -12,6 +12,8 @@ use anxin_core::doc::Author;
 use anxin_core::fixture::{self, FixtureSpec};
 use anxin_core::model::*;
 use anxin_core::store::{NewOrder, NewResident, NewVisit, Store, StoreOptions};
+use anxin_core::sync::link::{run as meet, LinkConfig};
+use anxin_core::sync::SyncConfig;
 
 use crate::Failure;
 
@@ -275,6 +277,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         ));
     }
     let order_report = store.report()?;
+    let phones = phones(dir.path(), &mut store, &grid, &say)?;
 
     // Reopen: what was acknowledged is on disk, and the store is sound.
     drop(store);
@@ -374,6 +377,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 "hours": hours,
                 "order_conflicts": conflicts.len(),
                 "report": order_report,
+                "phones": phones,
                 "check_ok": report.is_ok(),
             }))
             .unwrap_or_default()
@@ -386,4 +390,188 @@ pub fn run(json: bool) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Three volunteers' phones: they join the station, go offline, work,
+/// meet each other over Bluetooth and the station over the LAN, and agree.
+fn phones(
+    dir: &std::path::Path,
+    station: &mut Store,
+    grid: &GridId,
+    say: &dyn Fn(String),
+) -> Result<serde_json::Value, Failure> {
+    say("\nPhones in the compound (sync without a network):".into());
+    let other_grid = station
+        .station()?
+        .grids
+        .keys()
+        .find(|g| g.as_str() != grid.as_str())
+        .cloned()
+        .map(GridId)
+        .ok_or_else(|| Failure::other("the fixture made one grid"))?;
+    let volunteers = station.workers(Some(grid), Some(Role::Volunteer))?;
+    let (va, vb) = (volunteers[0].clone(), volunteers[1].clone());
+    let vc = station.workers(Some(&other_grid), Some(Role::Volunteer))?[0].clone();
+    let dispatcher = station.workers(None, Some(Role::Dispatcher))?[0].id.clone();
+    let join = SyncConfig {
+        join: true,
+        ..SyncConfig::default()
+    };
+    let lan = LinkConfig::perfect();
+    let ble = LinkConfig::bluetooth_le();
+    let phone = |station: &mut Store, name: &str, g: &GridId| -> Result<Store, Failure> {
+        let mut p = Store::open(
+            dir.join(format!("{name}.db")),
+            StoreOptions {
+                key: Some(format!("{name} passphrase")),
+                ..Default::default()
+            },
+        )?;
+        p.set_scopes(&["station".to_string(), format!("grid:{g}")])?;
+        let r = meet(&mut p, station, &join, &lan);
+        if !r.completed() {
+            return Err(Failure::other("a phone could not join the station"));
+        }
+        Ok(p)
+    };
+    // The dispatcher sends an order to the grid before the phones leave.
+    let household = station.households_in_grid(grid, 1, 0)?[0].id.clone();
+    let order = station.create_order(
+        &Author::Worker(va.id.clone()),
+        NewOrder {
+            household_id: household.clone(),
+            resident_id: None,
+            kind: OrderKind::Groceries,
+            items: vec![Item {
+                name: "大米".into(),
+                quantity: 5,
+                unit: "kg".into(),
+            }],
+            urgency: Urgency::Urgent,
+            deadline: None,
+            note: String::new(),
+        },
+    )?;
+    station.order_action(
+        &Author::Worker(dispatcher),
+        &order,
+        OrderAction::Dispatched {
+            to: Assignee::Grid(grid.clone()),
+        },
+    )?;
+    let mut a = phone(station, "phone-a", grid)?;
+    let mut b = phone(station, "phone-b", grid)?;
+    let mut c = phone(station, "phone-c", &other_grid)?;
+    say(format!(
+        "  three phones join over the LAN: {} and {} hold one grid, {} the other; each holds only its grid's households",
+        va.name, vb.name, vc.name
+    ));
+
+    // Offline: both volunteers of the grid accept the same order.
+    a.order_action(
+        &Author::Worker(va.id.clone()),
+        &order,
+        OrderAction::Accepted,
+    )?;
+    b.order_action(
+        &Author::Worker(vb.id.clone()),
+        &order,
+        OrderAction::Accepted,
+    )?;
+    a.record_visit(
+        &Author::Worker(va.id.clone()),
+        &household,
+        NewVisit {
+            at: now_millis(),
+            needs: vec![],
+            notes: String::new(),
+        },
+    )?;
+    let c_home = c.households_in_grid(&other_grid, 1, 0)?[0].id.clone();
+    c.record_visit(
+        &Author::Worker(vc.id.clone()),
+        &c_home,
+        NewVisit {
+            at: now_millis(),
+            needs: vec![],
+            notes: String::new(),
+        },
+    )?;
+    say(format!(
+        "  offline, {} and {} both accept the same order (接单); each phone records visits",
+        va.name, vb.name
+    ));
+
+    // The two phones meet over Bluetooth.
+    let r = meet(&mut a, &mut b, &SyncConfig::bluetooth(), &ble);
+    let (_, state) = a.order(&order)?;
+    let winner = state
+        .accepted_by
+        .as_ref()
+        .map(|w| {
+            if *w == va.id {
+                va.name.clone()
+            } else {
+                vb.name.clone()
+            }
+        })
+        .unwrap_or_default();
+    let loser = if winner == va.name {
+        vb.name.clone()
+    } else {
+        va.name.clone()
+    };
+    let told_b = !b.order_conflicts(Some(&vb.id))?.is_empty();
+    say(format!(
+        "  they meet over Bluetooth ({} bytes, {:.1} s simulated): the first acceptance wins — {winner} keeps the order; {loser} is told through a conflict record ({})",
+        r.bytes(),
+        r.seconds,
+        if told_b { "both phones show it" } else { "not shown!" }
+    ));
+
+    // Everyone meets the station, twice round, and all agree.
+    for _ in 0..2 {
+        for p in [&mut a, &mut b, &mut c] {
+            let r = meet(p, station, &SyncConfig::default(), &lan);
+            if !r.completed() {
+                return Err(Failure::other(
+                    "a phone's session with the station did not finish",
+                ));
+            }
+        }
+    }
+    let mut holdings = Vec::new();
+    let mut all_agree = true;
+    for (name, p) in [(&va.name, &a), (&vb.name, &b), (&vc.name, &c)] {
+        let scopes = p.scopes()?;
+        let mut docs = 0;
+        for scope in &scopes {
+            let mine = p.scope_digest(scope)?;
+            let theirs = station.scope_digest(scope)?;
+            all_agree &= mine == theirs;
+            docs += mine.1;
+        }
+        let households = p.doc_ids(DocKind::Household)?.len();
+        say(format!(
+            "  {name}'s phone holds {docs} documents ({households} households) in {} scopes — same as the station: {}",
+            scopes.len(),
+            if all_agree { "yes" } else { "NO" }
+        ));
+        holdings.push(serde_json::json!({ "documents": docs, "households": households }));
+    }
+    if !all_agree {
+        return Err(Failure::other("the phones and the station do not agree"));
+    }
+    say(format!(
+        "  the station holds all {} documents; every phone agrees with it on every scope it holds",
+        DocKind::ALL
+            .iter()
+            .map(|k| station.doc_ids(*k).map(|v| v.len()).unwrap_or(0))
+            .sum::<usize>()
+    ));
+    Ok(serde_json::json!({
+        "phones": holdings,
+        "double_acceptance_winner_told_both": told_b,
+        "all_agree": all_agree,
+    }))
 }

@@ -292,6 +292,9 @@ fn demo_runs_and_reports() {
     assert_eq!(v["check_ok"], true);
     assert_eq!(v["grids"].as_array().unwrap().len(), 2);
     assert!(v["insulin_household_rank"].as_u64().unwrap() >= 1);
+    assert_eq!(v["phones"]["all_agree"], true);
+    assert_eq!(v["phones"]["double_acceptance_winner_told_both"], true);
+    assert!(out.contains("first acceptance wins"));
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
