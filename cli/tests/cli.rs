@@ -660,3 +660,92 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
         "holds no scope",
     );
 }
+
+/// Starts `sync serve` on a free loopback port; returns the child and address.
+fn serve(store: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args(["--store", store, "sync", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    // Keep draining reports so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let addr = first.strip_prefix("serving sync on ").unwrap().to_string();
+    (child, addr)
+}
+
+#[test]
+fn sigkill_mid_session_leaves_both_stores_intact_and_the_next_session_completes() {
+    let trials: u64 = std::env::var("ANXIN_SYNC_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let (dir, station) = fixture_store("600", "21");
+    let (mut server, mut addr) = serve(&station);
+    let mut mid_session = 0;
+    for trial in 0..trials {
+        let phone = dir.path().join(format!("phone{trial}.db"));
+        let phone = phone.to_str().unwrap().to_string();
+        let kill_server = trial % 2 == 1;
+        let mut client = Command::new(env!("CARGO_BIN_EXE_anxin"))
+            .args(["--store", &phone, "join", &addr])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Somewhere in the session (a join of 600 households takes a while).
+        std::thread::sleep(std::time::Duration::from_millis(50 + (trial * 97) % 600));
+        // Count only kills that landed while the session was running.
+        if client.try_wait().unwrap().is_none() {
+            mid_session += 1;
+        }
+        if kill_server {
+            server.kill().unwrap();
+            server.wait().unwrap();
+            let _ = client.wait();
+        } else {
+            client.kill().unwrap();
+            client.wait().unwrap();
+        }
+        // Both stores reopen and pass their checks.
+        ok(&["--store", &station, "check"]);
+        if Path::new(&phone).exists() {
+            ok(&["--store", &phone, "check"]);
+        }
+        if kill_server {
+            let (s, a) = serve(&station);
+            server = s;
+            addr = a;
+        }
+        // The next session completes: join again if the kill came before the
+        // phone learned its station, else an ordinary sync.
+        let joined = Path::new(&phone).exists()
+            && json(&["--store", &phone, "stats", "--json"])["documents"]
+                .as_object()
+                .is_some_and(|d| !d.is_empty());
+        if joined {
+            let r = json(&["--store", &phone, "sync", "connect", &addr, "--json"]);
+            assert_eq!(r["completed"], true, "trial {trial}: {r}");
+        } else {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{phone}{suffix}"));
+            }
+            let r = json(&["--store", &phone, "join", &addr, "--json"]);
+            assert_eq!(r["completed"], true, "trial {trial}: {r}");
+        }
+        assert_eq!(
+            ok(&["--store", &phone, "export", "--json"]),
+            ok(&["--store", &station, "export", "--json"]),
+            "trial {trial}: the phone and the station differ"
+        );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        mid_session * 2 >= trials,
+        "only {mid_session} of {trials} kills landed mid-session"
+    );
+}
