@@ -348,6 +348,63 @@ fn load_document(
         })
 }
 
+/// Where and how a document's new state is written.
+pub(crate) struct DocWrite<'a> {
+    pub id: &'a str,
+    pub kind: DocKind,
+    pub scope: &'a str,
+    pub heads: &'a str,
+    pub now: Millis,
+    pub compact_after: u32,
+}
+
+/// Stores a document's new state inside the caller's transaction: a new
+/// document as its snapshot (`change` is `None`); a known one by appending
+/// `change` as a chunk, or — when that would reach the compaction threshold
+/// — by replacing snapshot and chunks with one fresh snapshot. The one place
+/// documents reach the disk, for local writes and for sync alike.
+pub(crate) fn persist_change(
+    conn: &Connection,
+    w: &DocWrite<'_>,
+    doc: &mut Document,
+    change: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    let Some(change) = change else {
+        conn.execute(
+            "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+            params![w.id, w.kind.as_str(), w.scope, doc.save(), w.heads, w.now],
+        )?;
+        return Ok(());
+    };
+    let chunks: u32 =
+        conn.query_row("SELECT chunk_count FROM docs WHERE id = ?1", [w.id], |r| {
+            r.get(0)
+        })?;
+    if chunks + 1 >= w.compact_after.max(1) {
+        // Compaction: the chunks are folded into one snapshot in the same
+        // transaction as the write that crossed the threshold.
+        conn.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [w.id])?;
+        conn.execute(
+            "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
+             updated_at = ?5 WHERE id = ?1",
+            params![w.id, doc.save(), w.heads, w.scope, w.now],
+        )?;
+    } else {
+        conn.execute(
+            "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+            params![w.id, change],
+        )?;
+        conn.execute(
+            "UPDATE docs SET heads = ?2, scope = ?3, chunk_count = chunk_count + 1, \
+             updated_at = ?4 WHERE id = ?1",
+            params![w.id, w.heads, w.scope, w.now],
+        )?;
+    }
+    Ok(())
+}
+
 /// One write in progress: a SQLite transaction. See [`Store::batch`].
 pub struct Batch<'s> {
     tx: rusqlite::Transaction<'s>,
@@ -458,41 +515,19 @@ impl Batch<'_> {
         };
         let heads = heads_text(&doc.heads());
         let scope = value.scope().to_key();
-        if is_new {
-            self.tx.execute(
-                "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-                params![id, T::KIND.as_str(), scope, doc.save(), heads, self.now],
-            )?;
-        } else {
-            let chunks: u32 =
-                self.tx
-                    .query_row("SELECT chunk_count FROM docs WHERE id = ?1", [id], |r| {
-                        r.get(0)
-                    })?;
-            if chunks + 1 >= self.compact_after {
-                // Compaction: the chunks are folded into one snapshot in the
-                // same transaction as the write that crossed the threshold.
-                self.tx
-                    .execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])?;
-                self.tx.execute(
-                    "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
-                     updated_at = ?5 WHERE id = ?1",
-                    params![id, doc.save(), heads, scope, self.now],
-                )?;
-            } else {
-                self.tx.execute(
-                    "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
-                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
-                    params![id, change],
-                )?;
-                self.tx.execute(
-                    "UPDATE docs SET heads = ?2, scope = ?3, chunk_count = chunk_count + 1, \
-                     updated_at = ?4 WHERE id = ?1",
-                    params![id, heads, scope, self.now],
-                )?;
-            }
-        }
+        persist_change(
+            &self.tx,
+            &DocWrite {
+                id,
+                kind: T::KIND,
+                scope: &scope,
+                heads: &heads,
+                now: self.now,
+                compact_after: self.compact_after,
+            },
+            &mut doc,
+            if is_new { None } else { Some(&change) },
+        )?;
         value.write_index(&self.tx)?;
         // The audit row names who acted: a worker id, or `resident:<id>`.
         let who = match author {

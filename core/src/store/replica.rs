@@ -417,41 +417,20 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        match &before {
-            None => {
-                tx.execute(
-                    "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-                    params![id, kind.as_str(), scope, doc.save(), heads, now],
-                )?;
-            }
-            Some(old) => {
-                let chunks: u32 =
-                    tx.query_row("SELECT chunk_count FROM docs WHERE id = ?1", [id], |r| {
-                        r.get(0)
-                    })?;
-                if chunks + 1 >= self.options.compact_after_chunks.max(1) {
-                    tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])?;
-                    tx.execute(
-                        "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
-                         updated_at = ?5 WHERE id = ?1",
-                        params![id, doc.save(), heads, scope, now],
-                    )?;
-                } else {
-                    let change = doc.automerge().save_after(old);
-                    tx.execute(
-                        "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
-                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
-                        params![id, change],
-                    )?;
-                    tx.execute(
-                        "UPDATE docs SET heads = ?2, scope = ?3, chunk_count = chunk_count + 1, \
-                         updated_at = ?4 WHERE id = ?1",
-                        params![id, heads, scope, now],
-                    )?;
-                }
-            }
-        }
+        let change = before.as_ref().map(|old| doc.automerge().save_after(old));
+        super::persist_change(
+            &tx,
+            &super::DocWrite {
+                id,
+                kind,
+                scope: &scope,
+                heads: &heads,
+                now,
+                compact_after: self.options.compact_after_chunks,
+            },
+            doc,
+            change.as_deref(),
+        )?;
         index(&tx)?;
         audit::append(
             &tx,
