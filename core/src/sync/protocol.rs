@@ -52,6 +52,9 @@ pub enum Item {
         scopes: Vec<String>,
         /// Digests of those scopes.
         digests: Vec<ScopeDigest>,
+        /// Grids that households this device holds moved to: does the
+        /// responder hold them (may it take those households over)?
+        departing: Vec<String>,
     },
     /// The responder accepts.
     Welcome {
@@ -63,9 +66,8 @@ pub enum Item {
         station: String,
         /// The scopes both hold (or, for a joining peer, those offered).
         shared: Vec<String>,
-        /// Every scope the responder holds (so a device can tell whether the
-        /// peer may take over a household that moved out of its own grids).
-        scopes: Vec<String>,
+        /// Which of the initiator's `departing` grids the responder holds.
+        holds: Vec<String>,
     },
     /// The responder refuses the session.
     Refuse {

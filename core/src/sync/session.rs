@@ -251,6 +251,9 @@ impl SyncSession {
                 docs,
             });
         }
+        let mut departing: Vec<String> = store.departed()?.into_iter().map(|(_, to)| to).collect();
+        departing.sort();
+        departing.dedup();
         let hello = Item::Hello {
             min: self.config.versions.0,
             max: self.config.versions.1,
@@ -258,6 +261,7 @@ impl SyncSession {
             station: store.station_id()?.unwrap_or_default(),
             scopes,
             digests,
+            departing,
         };
         Ok(self.send_turn(0, vec![hello]))
     }
@@ -400,15 +404,16 @@ impl SyncSession {
                 station,
                 scopes,
                 digests,
-            } => self.on_hello(store, min, max, device, station, scopes, digests),
+                departing,
+            } => self.on_hello(store, min, max, device, station, scopes, digests, departing),
             Item::Welcome {
                 version,
                 device,
                 station,
                 shared,
-                scopes,
+                holds,
             } => {
-                self.peer_scopes = scopes;
+                self.peer_scopes = holds;
                 if !self.initiator {
                     return Err(SyncError::Protocol("unexpected welcome"));
                 }
@@ -548,6 +553,7 @@ impl SyncSession {
         station: String,
         scopes: Vec<String>,
         digests: Vec<ScopeDigest>,
+        departing: Vec<String>,
     ) -> Result<(), SyncError> {
         if self.initiator {
             return Err(SyncError::Protocol("unexpected hello"));
@@ -607,7 +613,7 @@ impl SyncSession {
             device: store.device().device_id.clone(),
             station: my_station,
             shared: shared.clone(),
-            scopes: mine.clone(),
+            holds: departing.into_iter().filter(|s| mine.contains(s)).collect(),
         });
         let theirs: HashMap<&str, &ScopeDigest> =
             digests.iter().map(|d| (d.scope.as_str(), d)).collect();
