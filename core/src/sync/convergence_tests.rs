@@ -339,15 +339,31 @@ fn check_world(w: &mut World, schedule: u64) {
     }
 }
 
-#[test]
-fn random_schedules_converge_and_lose_nothing() {
-    let schedules: u64 = std::env::var("ANXIN_SYNC_SCHEDULES")
+/// Schedules per half: two tests (so both cores work) of 5,000 each make
+/// the 10,000 of a CI run. `ANXIN_SYNC_SCHEDULES` overrides it.
+fn schedules_per_half() -> u64 {
+    std::env::var("ANXIN_SYNC_SCHEDULES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(5_000)
+}
+
+#[test]
+fn random_schedules_converge_and_lose_nothing_first_half() {
+    schedules(0..schedules_per_half());
+}
+
+#[test]
+fn random_schedules_converge_and_lose_nothing_second_half() {
+    let n = schedules_per_half();
+    schedules(1_000_000..1_000_000 + n);
+}
+
+fn schedules(range: std::ops::Range<u64>) {
+    let schedules = range.end - range.start;
     let base = base();
     let mut conflicts_seen = 0;
-    for schedule in 0..schedules {
+    for schedule in range {
         let mut rng = ChaCha8Rng::seed_from_u64(schedule);
         let n = rng.gen_range(3..=5);
         let mut w = world(&base, n);

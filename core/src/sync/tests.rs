@@ -175,6 +175,22 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
     let err = r.initiator.error.unwrap();
     assert!(err.contains("no common protocol version"), "{err}");
 
+    // An old app (version 1 only) and a new one (1 and 2) agree on 1.
+    let mut c = memory_store();
+    let newer_overlapping = SyncConfig {
+        versions: (1, 2),
+        ..join()
+    };
+    let r = run_with(
+        &mut c,
+        &mut a,
+        &newer_overlapping,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert_eq!((r.initiator.version, r.responder.version), (1, 1));
+
     let (mut other, _) = {
         let mut s = memory_store();
         generate(
