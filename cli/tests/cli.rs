@@ -749,3 +749,28 @@ fn sigkill_mid_session_leaves_both_stores_intact_and_the_next_session_completes(
         "only {mid_session} of {trials} kills landed mid-session"
     );
 }
+
+#[test]
+fn bench_sync_prints_every_figure() {
+    let v = json(&["bench", "sync", "--households", "40"]);
+    for field in [
+        "docs",
+        "unchanged_bytes",
+        "unchanged_round_trips",
+        "naive_unchanged_bytes",
+        "first_sync_bytes",
+        "snapshot_bytes",
+        "naive_first_sync_bytes",
+        "incremental_bytes",
+        "changed_json_bytes",
+        "incremental_round_trips",
+        "ble_seconds",
+        "ble_limit_seconds",
+        "peak_rss_bytes",
+    ] {
+        assert!(v[field].is_number(), "{field} missing: {v}");
+    }
+    assert_eq!(v["unchanged_round_trips"], 1);
+    assert!(v["unchanged_bytes"].as_u64().unwrap() < v["naive_unchanged_bytes"].as_u64().unwrap());
+    fails(&["bench", "sync", "--households", "0"], 2, "--households");
+}

@@ -29,6 +29,8 @@ pub struct SyncBench {
     pub unchanged_grid_bytes: u64,
     /// Its round trips.
     pub unchanged_grid_round_trips: u32,
+    /// The naive baseline's bytes for that grid alone.
+    pub naive_unchanged_grid_bytes: u64,
     /// The naive baseline's bytes for the unchanged exchange.
     pub naive_unchanged_bytes: u64,
     /// Bytes for a new device's first full sync.
@@ -79,8 +81,12 @@ fn all_ids(store: &Store) -> Result<Vec<String>, StoreError> {
 /// Plain per-document automerge sync of every document of `a` with `b`'s
 /// copy (empty where `b` lacks it): the bytes both sides send.
 fn naive(a: &Store, b: &Store) -> Result<u64, StoreError> {
+    naive_of(a, b, all_ids(a)?)
+}
+
+fn naive_of(a: &Store, b: &Store, ids: Vec<String>) -> Result<u64, StoreError> {
     let mut bytes = 0u64;
-    for id in all_ids(a)? {
+    for id in ids {
         let mut x =
             AutoCommit::load(&a.document_bytes(&id)?.2).map_err(|_| StoreError::NotFound {
                 kind: "document",
@@ -172,6 +178,12 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &SyncConfig::default(),
         &LinkConfig::perfect(),
     );
+    let grid_ids = station
+        .inventory(&format!("grid:{}", fixture.grids[0]))?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let naive_unchanged_grid_bytes = naive_of(&station, &grid_phone, grid_ids)?;
 
     // Incremental: a visit recorded at 1% of households.
     let worker = station.workers(None, Some(Role::Volunteer))?[0].id.clone();
@@ -223,6 +235,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         unchanged_round_trips: unchanged.round_trips,
         unchanged_grid_bytes: grid_unchanged.bytes(),
         unchanged_grid_round_trips: grid_unchanged.round_trips,
+        naive_unchanged_grid_bytes,
         naive_unchanged_bytes,
         first_sync_bytes,
         snapshot_bytes,

@@ -13,7 +13,7 @@ pub const PROTOCOL_MAX: u16 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Frame {
     /// The session it belongs to (chosen by the initiator).
-    pub session: u64,
+    pub session: u32,
     /// The turn: even turns are the initiator's, odd ones the responder's.
     pub turn: u32,
     /// This frame's position in its turn.
@@ -24,15 +24,71 @@ pub struct Frame {
     pub items: Vec<Item>,
 }
 
-/// A digest of one scope.
+/// A digest of one scope; `Hello.digests[i]` is the digest of
+/// `Hello.scopes[i]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeDigest {
-    /// The scope (`station`, `grid:<id>`, ...).
-    pub scope: String,
-    /// SHA-256 over the sorted (document id, heads) pairs.
-    pub digest: [u8; 32],
+    /// The first 16 bytes of SHA-256 over the sorted (document id, heads)
+    /// pairs.
+    pub digest: [u8; 16],
     /// How many documents.
     pub docs: u32,
+}
+
+/// An id on the wire: a UUID as its 16 bytes, anything else as UTF-8.
+pub fn pack_id(id: &str) -> Vec<u8> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) => u.as_bytes().to_vec(),
+        Err(_) => id.as_bytes().to_vec(),
+    }
+}
+
+/// A scope on the wire (see [`pack_scope`]): `station` as one byte, a grid
+/// as a tag and its 16 UUID bytes, anything else as a tag and UTF-8.
+pub fn pack_scope(scope: &str) -> Vec<u8> {
+    if scope == "station" {
+        return vec![0];
+    }
+    if let Some(g) = scope.strip_prefix("grid:") {
+        if let Ok(u) = uuid::Uuid::parse_str(g) {
+            let mut out = vec![1];
+            out.extend_from_slice(u.as_bytes());
+            return out;
+        }
+    }
+    let mut out = vec![2];
+    out.extend_from_slice(scope.as_bytes());
+    out
+}
+
+/// The text of a scope from the wire; `None` if malformed.
+pub fn unpack_scope(bytes: &[u8]) -> Option<String> {
+    match bytes.split_first()? {
+        (0, []) => Some("station".into()),
+        (1, rest) if rest.len() == 16 => uuid::Uuid::from_slice(rest)
+            .ok()
+            .map(|u| format!("grid:{u}")),
+        (2, rest) => String::from_utf8(rest.to_vec()).ok(),
+        _ => None,
+    }
+}
+
+/// Packs a list of scopes.
+pub fn pack_scopes(scopes: &[String]) -> Vec<Vec<u8>> {
+    scopes.iter().map(|s| pack_scope(s)).collect()
+}
+
+/// Unpacks a list of scopes; `None` if any is malformed.
+pub fn unpack_scopes(scopes: &[Vec<u8>]) -> Option<Vec<String>> {
+    scopes.iter().map(|s| unpack_scope(s)).collect()
+}
+
+/// The text of an id from the wire.
+pub fn unpack_id(bytes: &[u8]) -> String {
+    match uuid::Uuid::from_slice(bytes) {
+        Ok(u) if bytes.len() == 16 => u.to_string(),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// Everything an item of a turn can be.
@@ -44,30 +100,33 @@ pub enum Item {
         min: u16,
         /// Highest protocol version spoken.
         max: u16,
-        /// Device id.
-        device: String,
+        /// Device id (see [`pack_id`]).
+        device: Vec<u8>,
         /// Station id; empty for a device that is joining.
-        station: String,
+        station: Vec<u8>,
         /// Scopes held.
-        scopes: Vec<String>,
+        scopes: Vec<Vec<u8>>,
         /// Digests of those scopes.
         digests: Vec<ScopeDigest>,
         /// Grids that households this device holds moved to: does the
         /// responder hold them (may it take those households over)?
-        departing: Vec<String>,
+        departing: Vec<Vec<u8>>,
     },
     /// The responder accepts.
     Welcome {
         /// The version both speak.
         version: u16,
         /// Device id.
-        device: String,
-        /// Station id.
-        station: String,
-        /// The scopes both hold (or, for a joining peer, those offered).
-        shared: Vec<String>,
+        device: Vec<u8>,
+        /// Station id, sent only to a device that is joining (others proved
+        /// theirs matches in their Hello).
+        station: Vec<u8>,
+        /// The shared scopes, as positions in the Hello's scope list.
+        shared: Vec<u32>,
+        /// Scopes offered to a joining device beyond those it listed.
+        offered: Vec<Vec<u8>>,
         /// Which of the initiator's `departing` grids the responder holds.
-        holds: Vec<String>,
+        holds: Vec<Vec<u8>>,
     },
     /// The responder refuses the session.
     Refuse {
@@ -77,7 +136,7 @@ pub enum Item {
     /// The documents of a scope whose digests differ, with heads digests.
     Inventory {
         /// The scope.
-        scope: String,
+        scope: Vec<u8>,
         /// (document id, heads digest), sorted by id.
         docs: Vec<(String, [u8; 8])>,
     },
@@ -145,7 +204,7 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, &'static str> {
 /// Packs items into frames of at most `cap` bytes; items that do not fit in
 /// one frame are split into pieces. `next_key` numbers large items.
 pub fn pack(
-    session: u64,
+    session: u32,
     turn: u32,
     items: Vec<Item>,
     cap: usize,

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use automerge::sync::State;
 use serde::Serialize;
 
-use super::protocol::{self, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
+use super::protocol::{self, pack_id, unpack_id, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
 use crate::model::DocKind;
 use crate::store::{Applied, Store, StoreError};
 
@@ -149,7 +149,7 @@ enum Phase {
 pub struct SyncSession {
     config: SyncConfig,
     initiator: bool,
-    session: u64,
+    session: u32,
     phase: Phase,
     started: Instant,
     peer: String,
@@ -169,8 +169,11 @@ pub struct SyncSession {
     /// arrived yet inside the document, and reloading it from the store
     /// would drop that queue while the peer believes it delivered.
     docs: HashMap<String, crate::doc::Document>,
-    /// Every scope the peer holds.
+    /// Every scope the peer holds (or, for an initiator, those of its
+    /// departing grids the peer holds).
     peer_scopes: Vec<String>,
+    /// The scopes this initiator listed in its Hello, in order.
+    hello_scopes: Vec<String>,
     /// Documents sent whole in this session.
     sent: BTreeSet<String>,
     refusing: bool,
@@ -189,7 +192,7 @@ impl SyncSession {
         Self::new(config, false, 0)
     }
 
-    fn new(config: SyncConfig, initiator: bool, session: u64) -> Self {
+    fn new(config: SyncConfig, initiator: bool, session: u32) -> Self {
         SyncSession {
             config,
             initiator,
@@ -208,6 +211,7 @@ impl SyncSession {
             states: HashMap::new(),
             docs: HashMap::new(),
             peer_scopes: Vec::new(),
+            hello_scopes: Vec::new(),
             sent: BTreeSet::new(),
             refusing: false,
             progress: Progress::default(),
@@ -246,22 +250,22 @@ impl SyncSession {
         for s in &scopes {
             let (digest, docs) = store.scope_digest(s)?;
             digests.push(ScopeDigest {
-                scope: s.clone(),
-                digest,
+                digest: short(&digest),
                 docs,
             });
         }
+        self.hello_scopes = scopes.clone();
         let mut departing: Vec<String> = store.departed()?.into_iter().map(|(_, to)| to).collect();
         departing.sort();
         departing.dedup();
         let hello = Item::Hello {
             min: self.config.versions.0,
             max: self.config.versions.1,
-            device: store.device().device_id.clone(),
-            station: store.station_id()?.unwrap_or_default(),
-            scopes,
+            device: pack_id(&store.device().device_id),
+            station: store.station_id()?.map(|s| pack_id(&s)).unwrap_or_default(),
+            scopes: protocol::pack_scopes(&scopes),
             digests,
-            departing,
+            departing: protocol::pack_scopes(&departing),
         };
         Ok(self.send_turn(0, vec![hello]))
     }
@@ -405,18 +409,44 @@ impl SyncSession {
                 scopes,
                 digests,
                 departing,
-            } => self.on_hello(store, min, max, device, station, scopes, digests, departing),
+            } => self.on_hello(
+                store,
+                min,
+                max,
+                unpack_id(&device),
+                if station.is_empty() {
+                    String::new()
+                } else {
+                    unpack_id(&station)
+                },
+                protocol::unpack_scopes(&scopes).ok_or(BAD_SCOPE)?,
+                digests,
+                protocol::unpack_scopes(&departing).ok_or(BAD_SCOPE)?,
+            ),
             Item::Welcome {
                 version,
                 device,
                 station,
                 shared,
+                offered,
                 holds,
             } => {
-                self.peer_scopes = holds;
+                self.peer_scopes = protocol::unpack_scopes(&holds).ok_or(BAD_SCOPE)?;
                 if !self.initiator {
                     return Err(SyncError::Protocol("unexpected welcome"));
                 }
+                let mut shared: Vec<String> = shared
+                    .iter()
+                    .map(|i| self.hello_scopes.get(*i as usize).cloned())
+                    .collect::<Option<_>>()
+                    .ok_or(SyncError::Protocol("a shared scope that was not offered"))?;
+                shared.extend(protocol::unpack_scopes(&offered).ok_or(BAD_SCOPE)?);
+                let station = if station.is_empty() {
+                    store.station_id()?.unwrap_or_default()
+                } else {
+                    unpack_id(&station)
+                };
+                let device = unpack_id(&device);
                 self.peer = device.clone();
                 self.report.peer = device;
                 self.report.version = version;
@@ -426,7 +456,10 @@ impl SyncSession {
                 Ok(())
             }
             Item::Refuse { reason } => Err(SyncError::Refused(reason)),
-            Item::Inventory { scope, docs } => self.on_inventory(store, scope, docs),
+            Item::Inventory { scope, docs } => {
+                let scope = protocol::unpack_scope(&scope).ok_or(BAD_SCOPE)?;
+                self.on_inventory(store, scope, docs)
+            }
             Item::Want { ids } => {
                 for id in ids {
                     self.send_snapshot(store, &id)?;
@@ -608,19 +641,41 @@ impl SyncSession {
         self.report.shared_scopes = shared.clone();
         self.shared = shared.clone();
         self.peer_scopes = scopes.clone();
+        let positions: Vec<u32> = shared
+            .iter()
+            .filter_map(|s| scopes.iter().position(|x| x == s).map(|i| i as u32))
+            .collect();
+        let offered: Vec<String> = shared
+            .iter()
+            .filter(|s| !scopes.contains(s))
+            .cloned()
+            .collect();
         self.outbox.push(Item::Welcome {
             version,
-            device: store.device().device_id.clone(),
-            station: my_station,
-            shared: shared.clone(),
-            holds: departing.into_iter().filter(|s| mine.contains(s)).collect(),
+            device: pack_id(&store.device().device_id),
+            station: if joining {
+                pack_id(&my_station)
+            } else {
+                Vec::new()
+            },
+            shared: positions,
+            offered: protocol::pack_scopes(&offered),
+            holds: protocol::pack_scopes(
+                &departing
+                    .into_iter()
+                    .filter(|s| mine.contains(s))
+                    .collect::<Vec<_>>(),
+            ),
         });
-        let theirs: HashMap<&str, &ScopeDigest> =
-            digests.iter().map(|d| (d.scope.as_str(), d)).collect();
+        let theirs: HashMap<&str, &ScopeDigest> = scopes
+            .iter()
+            .map(|s| s.as_str())
+            .zip(digests.iter())
+            .collect();
         for scope in &shared {
             let (digest, _) = store.scope_digest(scope)?;
             let their = theirs.get(scope.as_str());
-            if their.map(|d| d.digest) == Some(digest) {
+            if their.map(|d| d.digest) == Some(short(&digest)) {
                 self.report.unchanged_scopes += 1;
                 continue;
             }
@@ -634,7 +689,7 @@ impl SyncSession {
                 continue;
             }
             self.outbox.push(Item::Inventory {
-                scope: scope.clone(),
+                scope: protocol::pack_scope(scope),
                 docs,
             });
         }
@@ -736,4 +791,13 @@ impl SyncSession {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+const BAD_SCOPE: SyncError = SyncError::Protocol("a malformed scope");
+
+/// The first 16 bytes of a scope digest: plenty to tell states apart.
+fn short(digest: &[u8; 32]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
 }
