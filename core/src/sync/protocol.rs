@@ -138,17 +138,17 @@ pub enum Item {
         /// The scope.
         scope: Vec<u8>,
         /// (document id, heads digest), sorted by id.
-        docs: Vec<(String, [u8; 8])>,
+        docs: Vec<(Vec<u8>, [u8; 8])>,
     },
     /// Please send these whole documents.
     Want {
         /// Document ids.
-        ids: Vec<String>,
+        ids: Vec<Vec<u8>>,
     },
     /// A whole document the peer lacks.
     Snapshot {
         /// Its id.
-        id: String,
+        id: Vec<u8>,
         /// Its kind, as its position in `DocKind::ALL`.
         kind: u8,
         /// Its scope, as its position in the session's shared scopes.
@@ -159,7 +159,7 @@ pub enum Item {
     /// An automerge sync message for a document both hold.
     Sync {
         /// The document.
-        id: String,
+        id: Vec<u8>,
         /// The encoded message.
         bytes: Vec<u8>,
     },

@@ -458,11 +458,15 @@ impl SyncSession {
             Item::Refuse { reason } => Err(SyncError::Refused(reason)),
             Item::Inventory { scope, docs } => {
                 let scope = protocol::unpack_scope(&scope).ok_or(BAD_SCOPE)?;
+                let docs = docs
+                    .into_iter()
+                    .map(|(id, h)| (unpack_id(&id), h))
+                    .collect();
                 self.on_inventory(store, scope, docs)
             }
             Item::Want { ids } => {
                 for id in ids {
-                    self.send_snapshot(store, &id)?;
+                    self.send_snapshot(store, &unpack_id(&id))?;
                 }
                 Ok(())
             }
@@ -472,6 +476,7 @@ impl SyncSession {
                 scope,
                 bytes,
             } => {
+                let id = unpack_id(&id);
                 let Some(scope) = self.shared.get(scope as usize).cloned() else {
                     self.report
                         .refused
@@ -487,8 +492,11 @@ impl SyncSession {
                 Ok(())
             }
             Item::Sync { id, bytes } => {
+                let id = unpack_id(&id);
                 if !store.has_document(&id)? {
-                    self.outbox.push(Item::Want { ids: vec![id] });
+                    self.outbox.push(Item::Want {
+                        ids: vec![pack_id(&id)],
+                    });
                     return Ok(());
                 }
                 let state = self.states.entry(id.clone()).or_default();
@@ -502,7 +510,10 @@ impl SyncSession {
                     self.count(id.clone(), a);
                 }
                 if let Some(reply) = reply {
-                    self.outbox.push(Item::Sync { id, bytes: reply });
+                    self.outbox.push(Item::Sync {
+                        id: pack_id(&id),
+                        bytes: reply,
+                    });
                 }
                 Ok(())
             }
@@ -690,7 +701,7 @@ impl SyncSession {
             }
             self.outbox.push(Item::Inventory {
                 scope: protocol::pack_scope(scope),
-                docs,
+                docs: docs.into_iter().map(|(id, h)| (pack_id(&id), h)).collect(),
             });
         }
         Ok(())
@@ -721,7 +732,7 @@ impl SyncSession {
                     }
                     if let Some(bytes) = msg {
                         self.outbox.push(Item::Sync {
-                            id: id.clone(),
+                            id: pack_id(id),
                             bytes,
                         });
                         self.progress.total += 1;
@@ -740,7 +751,9 @@ impl SyncSession {
         }
         self.progress.total += want.len() as u64;
         if !want.is_empty() {
-            self.outbox.push(Item::Want { ids: want });
+            self.outbox.push(Item::Want {
+                ids: want.iter().map(|id| pack_id(id)).collect(),
+            });
         }
         Ok(())
     }
@@ -773,7 +786,7 @@ impl SyncSession {
                 if let (Some(scope), Some(kind)) = (position, kind_index) {
                     self.sent.insert(id.to_string());
                     self.outbox.push(Item::Snapshot {
-                        id: id.to_string(),
+                        id: pack_id(id),
                         kind: kind as u8,
                         scope: scope as u32,
                         bytes,
