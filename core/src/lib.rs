@@ -12,5 +12,6 @@ pub mod dispatch;
 pub mod doc;
 pub mod fixture;
 pub mod model;
+pub mod screening;
 pub mod store;
 pub mod sync;

@@ -16,9 +16,11 @@ mod validate;
 mod vocab;
 
 pub mod aggregates;
+pub mod case;
 pub mod request;
 
 pub use aggregates::*;
+pub use case::*;
 pub use ids::*;
 pub use request::*;
 pub use validate::{ValidationError, Violation};

@@ -498,3 +498,62 @@ str_enum!(
         T0 = "t0",
     }
 );
+
+str_enum!(
+    /// A risk tier of stepped care (分级转介), lowest first, so `max` is the
+    /// most urgent.
+    Tier {
+        /// Self-help and psychoeducation.
+        T0 = "t0",
+        /// Volunteer or social-worker follow-up.
+        T1 = "t1",
+        /// Counselor.
+        T2 = "t2",
+        /// Psychiatrist or hospital.
+        T3 = "t3",
+        /// Emergency: do not leave the person alone.
+        Crisis = "crisis",
+    }
+);
+
+impl Tier {
+    /// Parses a tier word, `None` if unknown.
+    pub fn parse_word(text: &str) -> Option<Tier> {
+        Tier::ALL.iter().copied().find(|t| t.as_str() == text)
+    }
+}
+
+str_enum!(
+    /// Something done during a crisis (危机干预).
+    CrisisStep {
+        /// Stayed with the person; did not leave them alone.
+        StayedWithPerson = "stayed_with_person",
+        /// Means of self-harm removed.
+        MeansRemoved = "means_removed",
+        /// Emergency services (120/110) called.
+        EmergencyServicesCalled = "emergency_services_called",
+        /// Handed over to a counselor or clinician.
+        HandedToProfessional = "handed_to_professional",
+        /// Family or friends mobilised.
+        FamilyMobilised = "family_mobilised",
+        /// Something else (described in the note).
+        Other = "other",
+    }
+);
+
+str_enum!(
+    /// Where a referral stands. `escalated` is not stored: it is derived
+    /// when a deadline passes unacknowledged.
+    ReferralStatus {
+        /// Proposed by a worker.
+        Proposed = "proposed",
+        /// Sent to the service.
+        Sent = "sent",
+        /// The service acknowledged it.
+        Acknowledged = "acknowledged",
+        /// The person was seen.
+        Seen = "seen",
+        /// Closed (with the outcome in the note).
+        Closed = "closed",
+    }
+);
