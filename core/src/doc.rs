@@ -26,6 +26,14 @@ pub trait Aggregate: Reconcile + Hydrate + Serialize + Clone {
     fn scope(&self) -> Scope;
     /// Checks every field; `now` bounds dates such as birth years.
     fn validate(&self, now: Millis) -> Result<(), ValidationError>;
+    /// For aggregates that several devices may create while apart (a
+    /// resident's case file, whose id is derived from the resident's): the
+    /// skeleton written as the document's first change, byte-identical on
+    /// every device, so their later changes share one history instead of
+    /// two conflicting roots.
+    fn genesis(&self) -> Option<Self> {
+        None
+    }
 }
 
 impl Aggregate for Station {
@@ -106,6 +114,26 @@ impl Aggregate for Activity {
     }
 }
 
+impl Aggregate for Case {
+    const KIND: DocKind = DocKind::Case;
+    fn doc_id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn scope(&self) -> Scope {
+        Scope::CaseTeam(self.team.clone())
+    }
+    fn validate(&self, _now: Millis) -> Result<(), ValidationError> {
+        Case::validate(self)
+    }
+    fn genesis(&self) -> Option<Self> {
+        Some(Case::skeleton(
+            &self.resident_id,
+            &self.household_id,
+            &self.team,
+        ))
+    }
+}
+
 /// Who made a change: a worker of the station, or the system itself (setting
 /// up a store, a migration).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +210,23 @@ impl Document {
         Self {
             inner: AutoCommit::new().with_actor(actor.clone()),
         }
+    }
+
+    /// A new document whose first change is `skeleton`, written by an actor
+    /// derived from the document's kind and id at time 0 with no message:
+    /// the same bytes, hence the same change hash, on every device. Later
+    /// changes are written by `actor`.
+    pub fn genesis<T: Aggregate>(skeleton: &T, actor: &ActorId) -> Result<Self, DocError> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(
+            format!("anxin-genesis:{}:{}", T::KIND.as_str(), skeleton.doc_id()).as_bytes(),
+        );
+        let mut inner = AutoCommit::new().with_actor(ActorId::from(&digest[..16]));
+        autosurgeon::reconcile(&mut inner, skeleton).map_err(|_| DocError::Update)?;
+        inner.commit_with(automerge::transaction::CommitOptions::default().with_time(0));
+        Ok(Self {
+            inner: inner.with_actor(actor.clone()),
+        })
     }
 
     /// Loads a snapshot and the incremental chunks saved after it.

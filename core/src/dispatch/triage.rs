@@ -35,7 +35,7 @@ pub struct Triage {
 
 /// Triage of a household at `now`, given the risk tiers of its members
 /// (empty until they are screened).
-pub fn triage(household: &Household, now: Millis, tiers: &[RiskTier]) -> Triage {
+pub fn triage(household: &Household, now: Millis, tiers: &[Tier]) -> Triage {
     let mut p1 = Vec::new();
     let mut p2 = Vec::new();
     let mut p3 = Vec::new();
@@ -54,10 +54,7 @@ pub fn triage(household: &Household, now: Millis, tiers: &[RiskTier]) -> Triage 
     if !members.is_empty() && members.iter().all(|m| m.age(now) < 18) {
         p1.push("child_without_caregiver");
     }
-    if tiers
-        .iter()
-        .any(|t| matches!(t, RiskTier::Crisis | RiskTier::T3))
-    {
+    if tiers.iter().any(|t| matches!(t, Tier::Crisis | Tier::T3)) {
         p1.push("mental_health_crisis_or_t3");
     }
     let medical_need = needs
@@ -87,10 +84,7 @@ pub fn triage(household: &Household, now: Millis, tiers: &[RiskTier]) -> Triage 
     {
         p3.push("psychological_support_need".into());
     }
-    if tiers
-        .iter()
-        .any(|t| matches!(t, RiskTier::T2 | RiskTier::T1))
-    {
+    if tiers.iter().any(|t| matches!(t, Tier::T2 | Tier::T1)) {
         p3.push("mental_health_t1_t2".into());
     }
     let dedup = |v: &mut Vec<String>| {
@@ -198,13 +192,10 @@ mod tests {
         assert_eq!(t.reasons[0], "child_without_caregiver");
 
         let plain = household(vec![resident(1990, &[])], vec![]);
-        assert_eq!(
-            triage(&plain, NOW, &[RiskTier::Crisis]).priority,
-            Priority::P1
-        );
-        assert_eq!(triage(&plain, NOW, &[RiskTier::T3]).priority, Priority::P1);
-        assert_eq!(triage(&plain, NOW, &[RiskTier::T2]).priority, Priority::P3);
-        assert_eq!(triage(&plain, NOW, &[RiskTier::T0]).priority, Priority::P4);
+        assert_eq!(triage(&plain, NOW, &[Tier::Crisis]).priority, Priority::P1);
+        assert_eq!(triage(&plain, NOW, &[Tier::T3]).priority, Priority::P1);
+        assert_eq!(triage(&plain, NOW, &[Tier::T2]).priority, Priority::P3);
+        assert_eq!(triage(&plain, NOW, &[Tier::T0]).priority, Priority::P4);
 
         let alone = household(
             vec![resident(1940, &[VulnerabilityTag::ElderlyAlone])],

@@ -135,6 +135,11 @@ pub struct CaseEvent {
     pub at: Millis,
     /// The worker who did it.
     pub by: WorkerId,
+    /// Their role when they did it. Recorded in the event so that the fold
+    /// (who may lower a tier, review, close a crisis) needs no other
+    /// document and gives the same answer on every device, in any order
+    /// documents arrive.
+    pub role: Role,
     /// What happened.
     pub action: CaseAction,
 }

@@ -484,22 +484,6 @@ str_enum!(
 );
 
 str_enum!(
-    /// A person's mental-health risk tier (screening-reference §2).
-    RiskTier {
-        /// Emergency: act on this visit.
-        Crisis = "crisis",
-        /// Psychiatrist or hospital.
-        T3 = "t3",
-        /// Counselor.
-        T2 = "t2",
-        /// Volunteer or social worker follow-up.
-        T1 = "t1",
-        /// Self-help.
-        T0 = "t0",
-    }
-);
-
-str_enum!(
     /// A risk tier of stepped care (分级转介), lowest first, so `max` is the
     /// most urgent.
     Tier {

@@ -12,6 +12,7 @@
 //! is the most sensitive thing the app holds.
 
 mod administer;
+pub mod case;
 mod instrument;
 mod policy;
 mod score;

@@ -106,9 +106,7 @@ fn reindex_document(
         DocKind::Worker => put::<Worker>(conn, doc),
         DocKind::Activity => put::<Activity>(conn, doc),
         DocKind::Request => put::<Request>(conn, doc),
-        // Cases are kept and exported but not yet indexed: their index
-        // arrives with the screening work.
-        DocKind::Case => Ok(false),
+        DocKind::Case => put::<Case>(conn, doc),
     }
 }
 

@@ -251,6 +251,8 @@ pub(super) const INDEX_TABLES: &[&str] = &[
     "idx_order_conflict",
     "idx_worker_skill",
     "idx_hours",
+    "idx_case",
+    "idx_case_due",
 ];
 
 /// Every row of every index table, as text, in a stable order.
@@ -293,6 +295,25 @@ pub struct HouseholdRow {
     pub priority: Priority,
     /// Why (reason codes, most serious first).
     pub reasons: Vec<String>,
+}
+
+/// A resident of the household `h` is at crisis or t3 (from the case
+/// index): triage lifts the household to P1. Computed when read, so each
+/// document's index rows stay derived from that document alone.
+pub(super) const LIFTED: &str = "EXISTS (SELECT 1 FROM idx_case c WHERE c.household_id = h.id \
+     AND c.tier IN ('crisis', 't3'))";
+
+/// The household's priority with the lift applied.
+pub(super) fn priority_sql() -> String {
+    format!("CASE WHEN {LIFTED} THEN 'p1' ELSE h.priority END")
+}
+
+/// The household's reasons with the lift's reason added.
+pub(super) fn reasons_sql() -> String {
+    format!(
+        "CASE WHEN {LIFTED} AND instr(h.reasons, 'mental_health_crisis_or_t3') = 0 \
+         THEN ltrim(h.reasons || ',mental_health_crisis_or_t3', ',') ELSE h.reasons END"
+    )
 }
 
 pub(super) fn split_reasons(text: String) -> Vec<String> {
@@ -433,13 +454,16 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<HouseholdRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, address, members, vulnerable_members, critical_need, vulnerability, last_visit_at, \
-                    priority, reasons \
-             FROM idx_household WHERE grid_id = ?1 \
-             ORDER BY priority, flags DESC, last_visit_at IS NOT NULL, last_visit_at, id \
+        let sql = format!(
+            "SELECT h.id, h.address, h.members, h.vulnerable_members, h.critical_need, h.vulnerability, \
+                    h.last_visit_at, {} AS p, {} \
+             FROM idx_household h WHERE h.grid_id = ?1 \
+             ORDER BY p, h.flags DESC, h.last_visit_at IS NOT NULL, h.last_visit_at, h.id \
              LIMIT ?2 OFFSET ?3",
-        )?;
+            priority_sql(),
+            reasons_sql()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(params![grid.as_str(), limit, offset], |r| {
                 Ok(HouseholdRow {

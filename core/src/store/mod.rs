@@ -13,6 +13,7 @@
 //! SIGKILL and checks this).
 
 mod audit;
+mod cases;
 mod check;
 mod index;
 mod ops;
@@ -29,6 +30,7 @@ use crate::doc::{heads_text, Aggregate, Author, ChangeNote, DocError, Document};
 use crate::model::*;
 
 pub use audit::AuditEntry;
+pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
 pub use index::{GridSummary, HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
 pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
@@ -77,6 +79,9 @@ pub enum StoreError {
     /// The order workflow refused the action; nothing was written.
     #[error(transparent)]
     Dispatch(#[from] crate::dispatch::DispatchError),
+    /// A screening result could not be scored; nothing was written.
+    #[error(transparent)]
+    Screening(crate::screening::ScreeningError),
     /// SQLite failed (disk full, I/O error, locked...).
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -467,7 +472,7 @@ impl Batch<'_> {
         }
         let existing = load_document(&self.tx, &self.device.actor, id, None)?;
         let is_new = existing.is_none();
-        let mut doc = match existing {
+        let current = match &existing {
             Some(doc) => {
                 let kind: String =
                     self.tx
@@ -478,17 +483,12 @@ impl Batch<'_> {
                         id: id.to_string(),
                     });
                 }
-                doc
+                Some(doc.read::<T>().map_err(|source| StoreError::Corrupt {
+                    id: id.to_string(),
+                    source,
+                })?)
             }
-            None => Document::new(&self.device.actor),
-        };
-        let current = if is_new {
-            None
-        } else {
-            Some(doc.read::<T>().map_err(|source| StoreError::Corrupt {
-                id: id.to_string(),
-                source,
-            })?)
+            None => None,
         };
         let value = mutate(current)?;
         value.validate(self.now)?;
@@ -499,19 +499,35 @@ impl Batch<'_> {
             )
             .into());
         }
+        let genesis = if is_new { value.genesis() } else { None };
+        let mut doc = match (existing, &genesis) {
+            (Some(doc), _) => doc,
+            (None, Some(skeleton)) => {
+                Document::genesis(skeleton, &self.device.actor).map_err(|source| {
+                    StoreError::Corrupt {
+                        id: id.to_string(),
+                        source,
+                    }
+                })?
+            }
+            (None, None) => Document::new(&self.device.actor),
+        };
         let note = ChangeNote {
             action: action.to_string(),
             worker: author.worker().cloned(),
             resident: author.resident().cloned(),
         };
-        let Some(change) =
-            doc.write(&value, &note, self.now)
-                .map_err(|source| StoreError::Corrupt {
-                    id: id.to_string(),
-                    source,
-                })?
-        else {
-            return Ok(Written::Unchanged);
+        let written = doc
+            .write(&value, &note, self.now)
+            .map_err(|source| StoreError::Corrupt {
+                id: id.to_string(),
+                source,
+            })?;
+        let change = match written {
+            Some(change) => change,
+            // A new document that is only its skeleton is still new.
+            None if is_new && genesis.is_some() => Vec::new(),
+            None => return Ok(Written::Unchanged),
         };
         let heads = heads_text(&doc.heads());
         let scope = value.scope().to_key();
@@ -551,6 +567,8 @@ impl Batch<'_> {
     }
 }
 
+#[cfg(test)]
+mod case_tests;
 #[cfg(test)]
 mod order_tests;
 #[cfg(test)]

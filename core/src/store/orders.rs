@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::index::{parse_word, split_reasons};
+use super::index::{parse_word, priority_sql, reasons_sql, split_reasons};
 use super::{Batch, Store, StoreError};
 use crate::dispatch::{self, fold, Acting, OrderState};
 use crate::doc::Author;
@@ -108,6 +108,8 @@ pub struct ReportPart {
     pub median_minutes_to_completion: Option<f64>,
     /// Households by triage priority.
     pub households_by_priority: BTreeMap<String, u64>,
+    /// Residents with a case file, by risk tier (counts only).
+    pub cases_by_tier: BTreeMap<String, u64>,
     /// Residents per risk tier: not available until screening lands.
     pub tiers: Option<BTreeMap<String, u64>>,
 }
@@ -423,12 +425,13 @@ impl Store {
         where_sql: &str,
         args: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<QueueRow>, StoreError> {
+        let (p, reasons) = (priority_sql(), reasons_sql());
         let sql = format!(
-            "SELECT r.id, r.kind, r.status, r.urgency, COALESCE(h.priority, 'p4'), COALESCE(h.reasons, ''), \
+            "SELECT r.id, r.kind, r.status, r.urgency, COALESCE({p}, 'p4') AS p, COALESCE({reasons}, ''), \
                     COALESCE(h.address, ''), r.grid_id, r.created_at, r.deadline, r.items_changed \
              FROM idx_request r LEFT JOIN idx_household h ON h.id = r.household_id \
              WHERE {where_sql} \
-             ORDER BY COALESCE(h.priority, 'p4'), \
+             ORDER BY p, \
                       CASE r.urgency WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, \
                       r.deadline IS NULL, r.deadline, r.created_at, r.id"
         );
@@ -635,13 +638,26 @@ impl Store {
             .collect::<Result<_, _>>()?;
         part.median_minutes_to_completion = median(&durations).map(|ms| ms / 60_000.0);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT priority, count(*) FROM idx_household WHERE ?1 IS NULL OR grid_id = ?1 GROUP BY priority",
+            &format!(
+                "SELECT {} AS p, count(*) FROM idx_household h WHERE ?1 IS NULL OR h.grid_id = ?1 GROUP BY p",
+                priority_sql()
+            ),
         )?;
         for row in stmt.query_map([grid], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })? {
             let (p, n) = row?;
             part.households_by_priority.insert(p, n as u64);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.tier, count(*) FROM idx_case c LEFT JOIN idx_household h ON h.id = c.household_id \
+             WHERE ?1 IS NULL OR h.grid_id = ?1 GROUP BY c.tier",
+        )?;
+        for row in stmt.query_map([grid], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })? {
+            let (t, n) = row?;
+            part.cases_by_tier.insert(t, n as u64);
         }
         Ok(part)
     }

@@ -80,7 +80,7 @@ fn verify(
         DocKind::Worker => typed::<Worker>(doc, now)?,
         DocKind::Activity => typed::<Activity>(doc, now)?,
         DocKind::Request => typed::<Request>(doc, now)?,
-        DocKind::Case => return Err(Refusal::Invalid("case documents are not synced yet".into())),
+        DocKind::Case => typed::<Case>(doc, now)?,
     };
     // The content decides the scope. It may differ from the scope the peer
     // filed it under when the household moved grids and the peer is handing
@@ -115,6 +115,7 @@ impl Store {
         let mut scopes = vec![Scope::Station.to_key()];
         if let Ok(station) = self.station() {
             scopes.extend(station.grids.keys().map(|g| format!("grid:{g}")));
+            scopes.push(Scope::CaseTeam(DEFAULT_CASE_TEAM.into()).to_key());
         }
         Ok(scopes)
     }
@@ -224,15 +225,26 @@ impl Store {
         Ok((kind, scope, doc.save()))
     }
 
-    /// Documents this device holds that moved to a grid it does not hold,
-    /// with the grid they moved to: to hand on to a peer that holds it, then
-    /// purge.
+    /// Documents this device holds but may not keep, with the scope they
+    /// belong to: households (and their orders) that moved to a grid it does
+    /// not hold, and case files written here by a worker outside the case
+    /// team (a volunteer who screened a resident). Each is handed on whole
+    /// to a peer that holds that scope, then purged.
     pub fn departed(&self) -> Result<Vec<(String, String)>, StoreError> {
         let Ok(station) = self.station() else {
             return Ok(Vec::new());
         };
         let held = self.scopes()?;
         let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, scope FROM docs WHERE kind = 'case' ORDER BY id")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, scope) = row?;
+            if !held.contains(&scope) {
+                out.push((id, scope));
+            }
+        }
         for (id, m) in &station.moves {
             let to = format!("grid:{}", m.to_grid);
             if held.contains(&to) {
@@ -276,6 +288,8 @@ impl Store {
             "DELETE FROM idx_worker_skill WHERE worker_id = ?1",
             "DELETE FROM idx_hours WHERE worker_id = ?1",
             "DELETE FROM idx_activity WHERE id = ?1",
+            "DELETE FROM idx_case WHERE id = ?1",
+            "DELETE FROM idx_case_due WHERE case_id = ?1",
             "DELETE FROM doc_chunks WHERE doc_id = ?1",
             "DELETE FROM docs WHERE id = ?1",
         ] {

@@ -47,10 +47,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0005_sync.sql"),
         needs_reindex: false,
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../../migrations/0006_cases.sql"),
+        needs_reindex: true,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 5;
+pub const LATEST: u32 = 6;
 
 const FRESH: &str = include_str!("../../schema.sql");
 

@@ -453,6 +453,23 @@ impl SyncSession {
                 self.adopt(store, &station, &shared)?;
                 self.shared = shared.clone();
                 self.report.shared_scopes = shared;
+                for s in self.peer_scopes.clone() {
+                    if !self.shared.contains(&s) {
+                        self.shared.push(s);
+                    }
+                }
+                // Documents filed under a scope this device does not hold
+                // (case files a volunteer wrote) go whole to a peer that
+                // holds it; no inventory is exchanged for such a scope.
+                for (id, to) in store.departed()? {
+                    let (_, scope, _) = store.document_bytes(&id)?;
+                    if scope == to
+                        && self.peer_scopes.contains(&to)
+                        && !self.report.shared_scopes.contains(&to)
+                    {
+                        self.send_snapshot(store, &id)?;
+                    }
+                }
                 Ok(())
             }
             Item::Refuse { reason } => Err(SyncError::Refused(reason)),
@@ -661,6 +678,10 @@ impl SyncSession {
             .filter(|s| !scopes.contains(s))
             .cloned()
             .collect();
+        // Scopes the initiator is handing documents on to (a moved
+        // household's new grid, the case team of a volunteer's screenings)
+        // that this device holds.
+        let holds: Vec<String> = departing.into_iter().filter(|s| mine.contains(s)).collect();
         self.outbox.push(Item::Welcome {
             version,
             device: pack_id(&store.device().device_id),
@@ -671,12 +692,7 @@ impl SyncSession {
             },
             shared: positions,
             offered: protocol::pack_scopes(&offered),
-            holds: protocol::pack_scopes(
-                &departing
-                    .into_iter()
-                    .filter(|s| mine.contains(s))
-                    .collect::<Vec<_>>(),
-            ),
+            holds: protocol::pack_scopes(&holds),
         });
         let theirs: HashMap<&str, &ScopeDigest> = scopes
             .iter()
@@ -703,6 +719,13 @@ impl SyncSession {
                 scope: protocol::pack_scope(scope),
                 docs: docs.into_iter().map(|(id, h)| (pack_id(&id), h)).collect(),
             });
+        }
+        // Held scopes come after the shared ones, in the same order on both
+        // sides, so snapshots handed on can name them by position.
+        for s in holds {
+            if !self.shared.contains(&s) {
+                self.shared.push(s);
+            }
         }
         Ok(())
     }

@@ -1,0 +1,628 @@
+//! Case files in the store: recording a screening sitting, professional
+//! review, referrals, crisis events, visits and notes, and the "what is due"
+//! queries — per worker and per station — from the index.
+//!
+//! Every action is one write that appends one event to the resident's case
+//! document (created on first use; see `Case`). Results are re-scored from
+//! their answers before they are stored, so a stored result always agrees
+//! with the instrument definition and policy it names. A refused action is a
+//! typed error and writes nothing.
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::index::{parse_word, Indexed};
+use super::{Batch, Store, StoreError};
+use crate::dispatch::DispatchError;
+use crate::doc::Author;
+use crate::model::*;
+use crate::screening::case::{fold, is_professional, CaseState};
+use crate::screening::{
+    score, Language, Library, Policy, ScoreOptions, ScreeningError, TierDecision,
+};
+
+impl From<ScreeningError> for StoreError {
+    fn from(e: ScreeningError) -> Self {
+        StoreError::Screening(e)
+    }
+}
+
+/// The default policy: it is compiled in and checked by tests, so failing
+/// to parse it is a build defect; surfaced as a screening error all the same.
+fn policy() -> Result<&'static Policy, StoreError> {
+    Ok(Policy::builtin()?)
+}
+
+impl Indexed for Case {
+    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let id = self.id.as_str();
+        conn.execute("DELETE FROM idx_case_due WHERE case_id = ?1", [id])?;
+        let Ok(policy) = Policy::builtin() else {
+            return Ok(());
+        };
+        // `now` only decides escalation flags, which are not indexed.
+        let state = fold(self, policy, 0);
+        let worker = state
+            .assigned
+            .clone()
+            .or_else(|| state.screenings.last().map(|s| s.by.clone()));
+        conn.execute(
+            "INSERT OR REPLACE INTO idx_case \
+             (id, resident_id, household_id, team, tier, assigned, open_crises, screenings, conflicts, last_screened) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                id,
+                self.resident_id.as_str(),
+                self.household_id.as_str(),
+                self.team,
+                state.tier.as_str(),
+                state.assigned.as_ref().map(|w| w.to_string()),
+                state.open_crises().count() as i64,
+                state.screenings.len() as i64,
+                state.conflicts.len() as i64,
+                state.screenings.last().map(|s| s.at),
+            ],
+        )?;
+        for d in &state.due {
+            conn.execute(
+                "INSERT OR REPLACE INTO idx_case_due (case_id, what, reference, due_at, worker_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, d.what, d.reference, d.due_at, worker.as_ref().map(|w| w.to_string())],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One thing due in a case, from the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DueRow {
+    /// The case.
+    pub case_id: String,
+    /// The resident (an id; names stay in the household document).
+    pub resident_id: String,
+    /// The household.
+    pub household_id: String,
+    /// The case's tier.
+    pub tier: Tier,
+    /// `review`, `rescreen`, `referral_ack`, `followup` or `crisis`.
+    pub what: String,
+    /// The screening, referral or crisis concerned.
+    pub reference: String,
+    /// When it is due.
+    pub due_at: Millis,
+    /// The worker responsible (assigned, or the last screener).
+    pub worker_id: Option<String>,
+    /// Already late at the time asked.
+    pub overdue: bool,
+}
+
+/// A case as listed, from the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseRow {
+    /// The case.
+    pub id: String,
+    /// The resident.
+    pub resident_id: String,
+    /// The household.
+    pub household_id: String,
+    /// The tier.
+    pub tier: Tier,
+    /// The worker responsible.
+    pub assigned: Option<String>,
+    /// Open crises.
+    pub open_crises: u32,
+    /// Screenings recorded.
+    pub screenings: u32,
+    /// Domain conflicts to look at.
+    pub conflicts: u32,
+}
+
+/// What recording a screening sitting gave.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recorded {
+    /// The case file.
+    pub case_id: CaseId,
+    /// The screening event.
+    pub screening: EventId,
+    /// The sitting's combined tier and reasons.
+    pub decision: TierDecision,
+    /// The case's tier after it.
+    pub case_tier: Tier,
+}
+
+impl Batch<'_> {
+    /// The acting worker and their role.
+    fn acting_worker(&self, author: &Author) -> Result<Worker, StoreError> {
+        let Some(w) = author.worker() else {
+            return Err(DispatchError::PermissionDenied {
+                action: "write a case file",
+                reason: "only workers of the station keep case files",
+            }
+            .into());
+        };
+        self.get::<Worker>(w.as_str())
+    }
+
+    /// Appends one event to a resident's case, creating the file on first
+    /// use. `check` sees the folded state and may refuse.
+    fn case_event(
+        &mut self,
+        author: &Author,
+        case_id: &CaseId,
+        create: Option<(&ResidentId, &HouseholdId, &str)>,
+        action: CaseAction,
+        check: impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError>,
+    ) -> Result<(EventId, CaseState), StoreError> {
+        let worker = self.acting_worker(author)?;
+        action.validate()?;
+        let policy = policy()?;
+        let now = self.now();
+        let event_id = EventId::random();
+        let name = format!("case.{}", action.name());
+        let mut folded = None;
+        let eid = event_id.clone();
+        self.put::<Case>(author, &name, case_id.as_str(), |current| {
+            let mut case = match (current, create) {
+                (Some(c), _) => c,
+                (None, Some((resident, household, team))) => {
+                    Case::skeleton(resident, household, team)
+                }
+                (None, None) => {
+                    return Err(StoreError::NotFound {
+                        kind: "case",
+                        id: case_id.to_string(),
+                    })
+                }
+            };
+            check(&fold(&case, policy, now), &worker)?;
+            let at = case.next_timestamp(now);
+            case.events.insert(
+                eid.to_string(),
+                CaseEvent {
+                    id: eid.clone(),
+                    at,
+                    by: worker.id.clone(),
+                    role: worker.role,
+                    action,
+                },
+            );
+            folded = Some(fold(&case, policy, now));
+            Ok(case)
+        })?;
+        let state = folded.ok_or_else(|| StoreError::NotFound {
+            kind: "case",
+            id: case_id.to_string(),
+        })?;
+        Ok((event_id, state))
+    }
+}
+
+fn professional_only(
+    action: &'static str,
+) -> impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError> {
+    move |_, w| {
+        if is_professional(Some(w.role)) {
+            Ok(())
+        } else {
+            Err(DispatchError::PermissionDenied {
+                action,
+                reason: "only a counselor or clinician may do this",
+            }
+            .into())
+        }
+    }
+}
+
+/// How a screening is to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewScreening {
+    /// The household of the resident.
+    pub household_id: HouseholdId,
+    /// The resident screened.
+    pub resident_id: ResidentId,
+    /// The case team (default `main`).
+    pub team: Option<String>,
+    /// The results of the sitting (as returned by `score` or
+    /// `Administration::finish`).
+    pub results: Vec<ScreeningResult>,
+}
+
+impl Store {
+    /// Records a screening sitting in the resident's case file (created on
+    /// first use). Each result is re-scored from its answers with the
+    /// instrument and cutoff set it names, and the sitting is graded as a
+    /// whole: highest tier wins, red flags override totals, a risk
+    /// assessment in the sitting grades them.
+    pub fn record_screening(
+        &mut self,
+        author: &Author,
+        s: NewScreening,
+        library: &Library,
+    ) -> Result<Recorded, StoreError> {
+        let policy = policy()?;
+        let mut results = Vec::with_capacity(s.results.len());
+        for r in &s.results {
+            let inst = library.get(&r.instrument)?;
+            if inst.version != r.version {
+                return Err(ValidationError::new(
+                    "screening.version",
+                    Violation::Inconsistent(
+                        "the result was scored with another version of the instrument",
+                    ),
+                )
+                .into());
+            }
+            let answers = r
+                .answers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        (*v).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+                    )
+                })
+                .collect();
+            let rescored = score(
+                inst,
+                &answers,
+                &ScoreOptions {
+                    cutoffs: r.cutoff_set.clone(),
+                    convention: r.convention.clone(),
+                    language: Language::parse(&r.language)?,
+                    policy,
+                },
+            )?;
+            results.push(rescored);
+        }
+        if results.is_empty() {
+            return Err(ValidationError::new("screening.results", Violation::Required).into());
+        }
+        let decision = policy.combine(&results);
+        let team = s.team.unwrap_or_else(|| DEFAULT_CASE_TEAM.to_string());
+        let case_id = CaseId::of(&s.resident_id);
+        let action = CaseAction::Screened {
+            results,
+            tier: decision.tier,
+            reasons: decision.reasons.clone(),
+        };
+        let (screening, state) = self.batch(|b| {
+            let household = b.get::<Household>(s.household_id.as_str())?;
+            if !household.members.contains_key(s.resident_id.as_str()) {
+                return Err(StoreError::NotFound {
+                    kind: "resident",
+                    id: s.resident_id.to_string(),
+                });
+            }
+            b.case_event(
+                author,
+                &case_id,
+                Some((&s.resident_id, &s.household_id, &team)),
+                action,
+                |_, _| Ok(()),
+            )
+        })?;
+        Ok(Recorded {
+            case_id,
+            screening,
+            decision,
+            case_tier: state.tier,
+        })
+    }
+
+    /// A professional re-reviews a screening (复核): confirms or changes its
+    /// tier, with a reason. Counselors and clinicians only.
+    pub fn review_screening(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        screening: &EventId,
+        tier: Tier,
+        reason: &str,
+    ) -> Result<CaseState, StoreError> {
+        let screening_id = screening.clone();
+        self.batch(|b| {
+            b.case_event(
+                author,
+                case,
+                None,
+                CaseAction::Reviewed {
+                    screening: screening.clone(),
+                    tier,
+                    reason: reason.to_string(),
+                },
+                move |state, w| {
+                    if !state.screenings.iter().any(|s| s.id == screening_id) {
+                        return Err(StoreError::NotFound {
+                            kind: "screening",
+                            id: screening_id.to_string(),
+                        });
+                    }
+                    professional_only("review a screening")(state, w)
+                },
+            )
+        })
+        .map(|(_, s)| s)
+    }
+
+    /// Proposes a referral at a tier to a service.
+    pub fn refer(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        tier: Tier,
+        to: &str,
+        reason: &str,
+    ) -> Result<EventId, StoreError> {
+        let referral = EventId::random();
+        self.batch(|b| {
+            b.case_event(
+                author,
+                case,
+                None,
+                CaseAction::ReferralProposed {
+                    referral: referral.clone(),
+                    tier,
+                    to: to.to_string(),
+                    reason: reason.to_string(),
+                },
+                |_, _| Ok(()),
+            )
+        })?;
+        Ok(referral)
+    }
+
+    /// Moves a referral on: sent, acknowledged, seen, closed. Statuses only
+    /// move forward; a volunteer may not close a referral.
+    pub fn update_referral(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        referral: &EventId,
+        status: ReferralStatus,
+        note: &str,
+    ) -> Result<CaseState, StoreError> {
+        let rid = referral.clone();
+        self.batch(|b| {
+            b.case_event(
+                author,
+                case,
+                None,
+                CaseAction::ReferralUpdated {
+                    referral: referral.clone(),
+                    status,
+                    note: note.to_string(),
+                },
+                move |state, w| {
+                    let r = state
+                        .referrals
+                        .iter()
+                        .find(|r| r.id == rid)
+                        .ok_or_else(|| StoreError::NotFound {
+                            kind: "referral",
+                            id: rid.to_string(),
+                        })?;
+                    if status <= r.status {
+                        return Err(DispatchError::Forbidden {
+                            action: "move a referral back",
+                            status: r.status.as_str(),
+                        }
+                        .into());
+                    }
+                    if w.role == Role::Volunteer && status == ReferralStatus::Closed {
+                        return Err(DispatchError::PermissionDenied {
+                            action: "close a referral",
+                            reason: "a volunteer may not close a referral",
+                        }
+                        .into());
+                    }
+                    Ok(())
+                },
+            )
+        })
+        .map(|(_, s)| s)
+    }
+
+    /// Opens a crisis (危机干预) in a resident's file — created on first use,
+    /// so a volunteer can open one at the door.
+    pub fn open_crisis(
+        &mut self,
+        author: &Author,
+        household: &HouseholdId,
+        resident: &ResidentId,
+        reason: &str,
+    ) -> Result<(CaseId, EventId), StoreError> {
+        let crisis = EventId::random();
+        let case_id = CaseId::of(resident);
+        self.batch(|b| {
+            let h = b.get::<Household>(household.as_str())?;
+            if !h.members.contains_key(resident.as_str()) {
+                return Err(StoreError::NotFound {
+                    kind: "resident",
+                    id: resident.to_string(),
+                });
+            }
+            b.case_event(
+                author,
+                &case_id,
+                Some((resident, household, DEFAULT_CASE_TEAM)),
+                CaseAction::CrisisOpened {
+                    crisis: crisis.clone(),
+                    reason: reason.to_string(),
+                },
+                |_, _| Ok(()),
+            )
+        })?;
+        Ok((case_id, crisis))
+    }
+
+    /// Records something done during an open crisis.
+    pub fn crisis_action(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        crisis: &EventId,
+        step: CrisisStep,
+        note: &str,
+    ) -> Result<CaseState, StoreError> {
+        let cid = crisis.clone();
+        self.batch(|b| {
+            b.case_event(
+                author,
+                case,
+                None,
+                CaseAction::CrisisAction {
+                    crisis: crisis.clone(),
+                    step,
+                    note: note.to_string(),
+                },
+                move |state, _| open_crisis_named(state, &cid),
+            )
+        })
+        .map(|(_, s)| s)
+    }
+
+    /// A professional closes a crisis, stating the tier after it.
+    pub fn close_crisis(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        crisis: &EventId,
+        tier_after: Tier,
+        note: &str,
+    ) -> Result<CaseState, StoreError> {
+        let cid = crisis.clone();
+        self.batch(|b| {
+            b.case_event(
+                author,
+                case,
+                None,
+                CaseAction::CrisisClosed {
+                    crisis: crisis.clone(),
+                    tier_after,
+                    note: note.to_string(),
+                },
+                move |state, w| {
+                    open_crisis_named(state, &cid)?;
+                    professional_only("close a crisis")(state, w)
+                },
+            )
+        })
+        .map(|(_, s)| s)
+    }
+
+    /// Records a follow-up visit, a note, or the worker responsible.
+    pub fn case_entry(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        action: CaseAction,
+    ) -> Result<CaseState, StoreError> {
+        match &action {
+            CaseAction::Visit { .. } | CaseAction::Note { .. } => {}
+            CaseAction::Assigned { worker } => {
+                let w = self.get::<Worker>(worker.as_str())?;
+                if !matches!(
+                    w.role,
+                    Role::Counselor | Role::Clinician | Role::SocialWorker
+                ) {
+                    return Err(DispatchError::PermissionDenied {
+                        action: "assign a case",
+                        reason: "a case is assigned to a social worker, counselor or clinician",
+                    }
+                    .into());
+                }
+            }
+            _ => {
+                return Err(ValidationError::new(
+                    "case.action",
+                    Violation::Inconsistent("use the dedicated operation"),
+                )
+                .into())
+            }
+        }
+        self.batch(|b| b.case_event(author, case, None, action, |_, _| Ok(())))
+            .map(|(_, s)| s)
+    }
+
+    /// A case file and its folded state at `now`.
+    pub fn case(&self, id: &CaseId, now: Millis) -> Result<(Case, CaseState), StoreError> {
+        let case = self.get::<Case>(id.as_str())?;
+        let state = fold(&case, policy()?, now);
+        Ok((case, state))
+    }
+
+    /// Cases from the index, highest tier first; optionally one household's.
+    pub fn cases(&self, household: Option<&HouseholdId>) -> Result<Vec<CaseRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, resident_id, household_id, tier, assigned, open_crises, screenings, conflicts \
+             FROM idx_case WHERE ?1 IS NULL OR household_id = ?1 \
+             ORDER BY CASE tier WHEN 'crisis' THEN 0 WHEN 't3' THEN 1 WHEN 't2' THEN 2 WHEN 't1' THEN 3 ELSE 4 END, id",
+        )?;
+        let rows = stmt
+            .query_map([household.map(|h| h.as_str())], |r| {
+                Ok(CaseRow {
+                    id: r.get(0)?,
+                    resident_id: r.get(1)?,
+                    household_id: r.get(2)?,
+                    tier: parse_word(r.get(3)?, 3, Tier::parse)?,
+                    assigned: r.get(4)?,
+                    open_crises: r.get(5)?,
+                    screenings: r.get(6)?,
+                    conflicts: r.get(7)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// What is due, soonest first, for one worker or the whole station:
+    /// open crises, reviews, unacknowledged referrals, follow-ups and
+    /// re-screens. `horizon` keeps items due up to that time (overdue ones
+    /// always appear).
+    pub fn cases_due(
+        &self,
+        worker: Option<&WorkerId>,
+        now: Millis,
+        horizon: Millis,
+    ) -> Result<Vec<DueRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.case_id, c.resident_id, c.household_id, c.tier, d.what, d.reference, d.due_at, d.worker_id \
+             FROM idx_case_due d JOIN idx_case c ON c.id = d.case_id \
+             WHERE (?1 IS NULL OR d.worker_id = ?1) AND d.due_at <= ?2 \
+             ORDER BY CASE d.what WHEN 'crisis' THEN 0 ELSE 1 END, d.due_at, d.case_id, d.what",
+        )?;
+        let rows = stmt
+            .query_map(params![worker.map(|w| w.as_str()), horizon], |r| {
+                let due_at: Millis = r.get(6)?;
+                Ok(DueRow {
+                    case_id: r.get(0)?,
+                    resident_id: r.get(1)?,
+                    household_id: r.get(2)?,
+                    tier: parse_word(r.get(3)?, 3, Tier::parse)?,
+                    what: r.get(4)?,
+                    reference: r.get(5)?,
+                    due_at,
+                    worker_id: r.get(7)?,
+                    overdue: due_at < now,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn open_crisis_named(state: &CaseState, crisis: &EventId) -> Result<(), StoreError> {
+    match state.crises.iter().find(|c| c.id == *crisis) {
+        None => Err(StoreError::NotFound {
+            kind: "crisis",
+            id: crisis.to_string(),
+        }),
+        Some(c) if c.closed.is_some() => Err(DispatchError::Forbidden {
+            action: "act on a crisis",
+            status: "closed",
+        }
+        .into()),
+        Some(_) => Ok(()),
+    }
+}
