@@ -25,6 +25,8 @@ struct Acked {
     visits: Vec<(HouseholdId, VisitId)>,
     /// Per order: events acknowledged (including the request itself).
     order_events: std::collections::BTreeMap<RequestId, usize>,
+    /// Per case file: events acknowledged (screenings and reviews).
+    case_events: std::collections::BTreeMap<CaseId, usize>,
 }
 
 struct World {
@@ -32,6 +34,7 @@ struct World {
     grids: Vec<GridId>,
     volunteers: Vec<WorkerId>,
     dispatcher: WorkerId,
+    counselor: WorkerId,
     acked: Acked,
 }
 
@@ -69,11 +72,15 @@ fn world(base: &[u8], n: usize) -> World {
     let dispatcher = replicas[0].workers(None, Some(Role::Dispatcher)).unwrap()[0]
         .id
         .clone();
+    let counselor = replicas[0].workers(None, Some(Role::Counselor)).unwrap()[0]
+        .id
+        .clone();
     World {
         replicas,
         grids,
         volunteers,
         dispatcher,
+        counselor,
         acked: Acked::default(),
     }
 }
@@ -90,7 +97,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
         .into_iter()
         .map(|r| r.id)
         .collect();
-    match rng.gen_range(0..12) {
+    match rng.gen_range(0..15) {
         0 => {
             let address = Address {
                 compound: "测试小区".into(),
@@ -150,6 +157,78 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                 )
                 .unwrap();
             w.acked.order_events.insert(o, 1);
+        }
+        12 | 13 => {
+            // A screening of a random resident, by a volunteer or the
+            // counselor: two replicas may open the same file apart.
+            let h = known.choose(rng).unwrap().clone();
+            let household: Household = store.get(h.as_str()).unwrap();
+            let Some(resident) = household
+                .members
+                .keys()
+                .collect::<Vec<_>>()
+                .choose(rng)
+                .map(|r| ResidentId((*r).clone()))
+            else {
+                return;
+            };
+            let lib = crate::screening::Library::builtin().unwrap();
+            let inst = lib.get("phq9").unwrap();
+            let answers = (1..=9)
+                .map(|i| (i.to_string(), rng.gen_range(0..4)))
+                .collect();
+            let result = crate::screening::score(
+                inst,
+                &answers,
+                &crate::screening::ScoreOptions {
+                    cutoffs: "international".into(),
+                    convention: None,
+                    language: crate::screening::Language::ZhHans,
+                    policy: crate::screening::Policy::builtin().unwrap(),
+                },
+            )
+            .unwrap();
+            let screener = if rng.gen_bool(0.5) {
+                by.clone()
+            } else {
+                Author::Worker(w.counselor.clone())
+            };
+            let rec = store
+                .record_screening(
+                    &screener,
+                    crate::store::NewScreening {
+                        household_id: h,
+                        resident_id: resident,
+                        team: None,
+                        results: vec![result],
+                    },
+                    lib,
+                )
+                .unwrap();
+            *w.acked.case_events.entry(rec.case_id).or_insert(0) += 1;
+        }
+        14 => {
+            // The counselor reviews a screening this replica knows.
+            let cases = store.cases(None).unwrap();
+            let Some(row) = cases.choose(rng) else {
+                return;
+            };
+            let case = CaseId(row.id.clone());
+            let (_, state) = store.case(&case, now_millis()).unwrap();
+            let Some(s) = state.screenings.choose(rng) else {
+                return;
+            };
+            let tier = *Tier::ALL.choose(rng).unwrap();
+            store
+                .review_screening(
+                    &Author::Worker(w.counselor.clone()),
+                    &case,
+                    &s.id,
+                    tier,
+                    "复核",
+                )
+                .unwrap();
+            *w.acked.case_events.entry(case).or_insert(0) += 1;
         }
         _ => {
             // Move an order this replica knows one step on, as whoever may:
@@ -336,6 +415,23 @@ fn check_world(w: &mut World, schedule: u64) {
             *n,
             "schedule {schedule}: order events lost"
         );
+    }
+    for (c, n) in &w.acked.case_events {
+        let case: Case = s.get(c.as_str()).unwrap();
+        assert_eq!(
+            case.events.len(),
+            *n,
+            "schedule {schedule}: case events lost"
+        );
+        // The fold agrees on every replica.
+        let state = s.case(c, 0).unwrap().1;
+        for r in &w.replicas[1..] {
+            assert_eq!(
+                r.case(c, 0).unwrap().1,
+                state,
+                "schedule {schedule}: case fold differs"
+            );
+        }
     }
 }
 
