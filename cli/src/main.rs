@@ -8,6 +8,7 @@
 mod bench;
 mod demo;
 mod orders;
+mod screening;
 mod syncing;
 
 use std::path::{Path, PathBuf};
@@ -156,6 +157,25 @@ enum Command {
         #[arg(long)]
         to_grid: String,
     },
+    /// The screening instruments: ids, items, languages, licences.
+    Instruments {
+        /// Show one instrument in full.
+        #[arg(long)]
+        id: Option<String>,
+        /// A deployment's licensed item texts (JSON) to load.
+        #[arg(long, value_name = "FILE")]
+        licensed_texts: Vec<PathBuf>,
+    },
+    /// Score questionnaires (nothing is saved).
+    Screen {
+        #[command(subcommand)]
+        what: screening::ScreenCommand,
+    },
+    /// Psychological case files: screenings, reviews, referrals, crises, what is due.
+    Case {
+        #[command(subcommand)]
+        what: screening::CaseCommand,
+    },
     /// Run the station demo on temporary stores.
     Demo,
     /// Benchmarks (figures, not pass/fail).
@@ -208,9 +228,10 @@ impl Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Invalid(_) | StoreError::NotFound { .. } | StoreError::Dispatch(_) => {
-                Failure::input(e.to_string())
-            }
+            StoreError::Invalid(_)
+            | StoreError::NotFound { .. }
+            | StoreError::Dispatch(_)
+            | StoreError::Screening(_) => Failure::input(e.to_string()),
             _ => Failure::other(e.to_string()),
         }
     }
@@ -530,6 +551,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     );
                 }
             }
+        }
+        Command::Instruments { id, licensed_texts } => {
+            screening::run_instruments(id, licensed_texts, cli.json)?
+        }
+        Command::Screen { what } => screening::run_screen(what, cli.json)?,
+        Command::Case { what } => {
+            let mut store = open(&cli, false)?;
+            screening::run_case(&mut store, what, &cli.acting, cli.json)?
         }
         Command::Report => {
             let store = open(&cli, false)?;

@@ -71,6 +71,11 @@ fn help_everywhere() {
         vec!["grids", "--help"],
         vec!["households", "--help"],
         vec!["bench", "store", "--help"],
+        vec!["instruments", "--help"],
+        vec!["screen", "score", "--help"],
+        vec!["case", "--help"],
+        vec!["case", "crisis", "open", "--help"],
+        vec!["case", "due", "--help"],
     ] {
         let out = ok(&cmd);
         assert!(out.contains("Usage:"), "{cmd:?}");
@@ -773,4 +778,560 @@ fn bench_sync_prints_every_figure() {
     assert_eq!(v["unchanged_round_trips"], 1);
     assert!(v["unchanged_bytes"].as_u64().unwrap() < v["naive_unchanged_bytes"].as_u64().unwrap());
     fails(&["bench", "sync", "--households", "0"], 2, "--households");
+}
+
+/// One valid answer list per shipped instrument, in form numbering.
+const VECTORS: &[(&str, &str, i64, &str)] = &[
+    ("phq9", "2,2,2,2,1,1,1,1,0", 12, "t2"),
+    ("phq2", "2,1", 3, "t1"),
+    ("gad7", "1,1,1,1,1,0,0", 5, "t1"),
+    ("gad2", "1,1", 2, "t0"),
+    ("phq4", "2,1,2,1", 6, "t2"),
+    ("pcl5", "2,0,0,0,0,2,0,2,2,0,0,0,0,0,2,2,0,0,0,0", 12, "t2"),
+    ("pcptsd5", "1,1,1,1,0,0", 3, "t2"),
+    ("k6", "3,3,3,2,1,1", 13, "t2"),
+    ("k10", "0,0,0,0,0,0,0,0,0,0", 0, "t0"),
+    ("who5", "2,2,2,3,3", 12, "t1"),
+    ("gds15", "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0", 5, "t1"),
+    ("srq20", "1,1,1,1,1,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0", 8, "t2"),
+    ("psc17", "0,1,0,0,0,1,0,0,1,0,1,0,0,0,1,0,0", 5, "t2"),
+    ("cries8", "3,3,3,3,3,1,1,0", 17, "t2"),
+    ("isi", "2,2,2,2,2,2,3", 15, "t2"),
+    ("epds", "0,0,3,0,3,3,3,3,3,3", 0, "t0"),
+    (
+        "sdq",
+        "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
+        10,
+        "t0",
+    ),
+];
+
+#[test]
+fn screen_score_answers_as_specified_for_every_instrument() {
+    let listed = json(&["instruments", "--json"]);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    for (id, answers, total, tier) in VECTORS {
+        assert!(ids.contains(id), "{id} not listed");
+        let r = json(&[
+            "screen",
+            "score",
+            "--instrument",
+            id,
+            "--answers",
+            answers,
+            "--json",
+        ]);
+        for field in [
+            "instrument",
+            "version",
+            "score",
+            "subscales",
+            "band",
+            "flags",
+            "tier",
+            "reasons",
+            "loinc",
+        ] {
+            assert!(r.get(field).is_some(), "{id}: no {field}");
+        }
+        assert_eq!(r["instrument"], *id);
+        assert_eq!(r["score"], *total, "{id}");
+        assert_eq!(r["tier"], *tier, "{id}: {}", r["reasons"]);
+        assert!(r["subscales"].is_object() && r["loinc"].is_object() && r["flags"].is_array());
+        assert!(!r["reasons"].as_array().unwrap().is_empty());
+    }
+    // The C-SSRS has no total; its flow skips Q3-Q5 when Q2 is No.
+    let r = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "cssrs",
+        "--answers",
+        "1,0,1,1",
+        "--json",
+    ]);
+    assert_eq!(
+        (r["score"].clone(), r["tier"].clone()),
+        (serde_json::Value::Null, "crisis".into())
+    );
+    assert_eq!(ids.len(), VECTORS.len() + 1);
+
+    // A red flag, the zh-CN cutoff set, the languages, K10 in 1-5 scoring.
+    let r = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "phq9",
+        "--answers",
+        "0,0,0,0,0,0,0,0,1",
+        "--json",
+    ]);
+    assert_eq!(r["flags"], serde_json::json!(["suicidal_ideation"]));
+    assert_eq!(r["tier"], "crisis");
+    let srq7 = "1,1,1,1,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0";
+    let zh = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "srq20",
+        "--answers",
+        srq7,
+        "--cutoffs",
+        "zh-CN",
+        "--json",
+    ]);
+    let intl = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "srq20",
+        "--answers",
+        srq7,
+        "--json",
+    ]);
+    assert_eq!(
+        (zh["tier"].as_str(), intl["tier"].as_str()),
+        (Some("t2"), Some("t0"))
+    );
+    let r = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "gad7",
+        "--answers",
+        "0,0,0,0,0,0,0",
+        "--language",
+        "zh-Hant",
+        "--json",
+    ]);
+    assert_eq!(r["language"], "zh-Hant");
+    let r = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "k10",
+        "--answers",
+        "3,3,3,3,3,2,2,2,2,2",
+        "--convention",
+        "1-5",
+        "--json",
+    ]);
+    assert_eq!(
+        (
+            r["score"].as_i64(),
+            r["convention"].as_str(),
+            r["tier"].as_str()
+        ),
+        (Some(25), Some("1-5"), Some("t2"))
+    );
+    assert_eq!(
+        json(&[
+            "screen",
+            "score",
+            "--instrument",
+            "who5",
+            "--answers",
+            "5,5,5,5,5",
+            "--json"
+        ])["percent"],
+        100
+    );
+
+    // Bad input: one readable line naming the item, exit 2.
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "phq9",
+            "--answers",
+            "0,1",
+        ],
+        2,
+        "2 answers given, 9 to 10 expected",
+    );
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "phq9",
+            "--answers",
+            "0,0,0,4,0,0,0,0,0",
+        ],
+        2,
+        "item 4",
+    );
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "cries8",
+            "--answers",
+            "2,0,0,0,0,0,0,0",
+        ],
+        2,
+        "0, 1, 3, 5",
+    );
+    fails(
+        &["screen", "score", "--instrument", "nope", "--answers", "1"],
+        2,
+        "unknown instrument",
+    );
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "gad7",
+            "--answers",
+            "1,1,,1,1,1,1",
+        ],
+        2,
+        "item 3 has no answer",
+    );
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "gad7",
+            "--answers",
+            "1,x,1,1,1,1,1",
+        ],
+        2,
+        "entry 2",
+    );
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "psc17",
+            "--answers",
+            ",,,,1,1,1,1,1,1,1,1,1,1,1,1,1",
+        ],
+        2,
+        "invalid",
+    );
+    fails(
+        &[
+            "screen",
+            "score",
+            "--instrument",
+            "phq9",
+            "--answers",
+            "0,0,0,0,0,0,0,0,0",
+            "--cutoffs",
+            "us",
+        ],
+        2,
+        "invalid value",
+    );
+}
+
+#[test]
+fn licensed_texts_load_from_a_file_and_a_bad_file_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let good = dir.path().join("isi.json");
+    let items: Vec<String> = (1..=7)
+        .map(|i| format!("\"{i}\": {{\"en\": \"ISI item {i}\"}}"))
+        .collect();
+    let options: Vec<String> = (1..=7)
+        .map(|i| format!("\"{i}\": [{{\"en\": \"a\"}}, {{\"en\": \"b\"}}, {{\"en\": \"c\"}}, {{\"en\": \"d\"}}, {{\"en\": \"e\"}}]"))
+        .collect();
+    std::fs::write(
+        &good,
+        format!(
+            "{{\"instrument\": \"isi\", \"version\": \"2026.1\", \"licence\": \"Mapi licence 42\", \"items\": {{{}}}, \"options\": {{{}}}}}",
+            items.join(","),
+            options.join(",")
+        ),
+    )
+    .unwrap();
+    let out = ok(&[
+        "instruments",
+        "--id",
+        "isi",
+        "--licensed-texts",
+        good.to_str().unwrap(),
+    ]);
+    assert!(out.contains("ISI item 7"), "{out}");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"instrument\": \"isi\"").unwrap();
+    fails(
+        &["instruments", "--licensed-texts", bad.to_str().unwrap()],
+        2,
+        "bad.json",
+    );
+}
+
+fn first_resident(s: &str, household: &str) -> String {
+    let export = json(&["--store", s, "export", "--json"]);
+    let doc = export["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == household)
+        .unwrap();
+    doc["content"]["members"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_case_through_the_command_line() {
+    let (_d, s) = fixture_store("40", "9");
+    let grid = json(&["--store", &s, "grids", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let households = json(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "40",
+        "--json",
+    ]);
+    let household = households.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        households.as_array().unwrap().last().unwrap()["priority"],
+        "p1"
+    );
+    let resident = first_resident(&s, &household);
+    let volunteer = json(&[
+        "--store",
+        &s,
+        "workers",
+        "--grid",
+        &grid,
+        "--role",
+        "volunteer",
+        "--json",
+    ])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let counselor = json(&["--store", &s, "workers", "--role", "counselor", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The volunteer screens; item 9 raises the red flag.
+    let rec = json(&[
+        "--store",
+        &s,
+        "--as",
+        &volunteer,
+        "case",
+        "screen",
+        "--household",
+        &household,
+        "--resident",
+        &resident,
+        "--instrument",
+        "phq9",
+        "--answers",
+        "1,1,1,1,0,0,0,0,2",
+        "--json",
+    ]);
+    assert_eq!(rec["tier"], "crisis");
+    let case = rec["case"].as_str().unwrap().to_string();
+    let screening = rec["screening"].as_str().unwrap().to_string();
+    // The household is lifted to P1 in its grid's triage list.
+    let all = json(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "40",
+        "--json",
+    ]);
+    let row = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == household.as_str())
+        .unwrap();
+    assert_eq!(row["priority"], "p1");
+    assert!(row["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "mental_health_crisis_or_t3"));
+    // Due: the review, station-wide and for the volunteer.
+    let due = json(&["--store", &s, "case", "due", "--json"]);
+    assert!(due
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["what"] == "review" && d["case_id"] == case.as_str()));
+    let due = json(&[
+        "--store", &s, "case", "due", "--worker", &volunteer, "--json",
+    ]);
+    assert!(due
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["what"] == "review"));
+    // The volunteer may not review; the counselor does.
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "case",
+            "review",
+            &case,
+            "--screening",
+            &screening,
+            "--tier",
+            "t1",
+            "--reason",
+            "x",
+        ],
+        2,
+        "counselor or clinician",
+    );
+    let state = json(&[
+        "--store",
+        &s,
+        "--as",
+        &counselor,
+        "case",
+        "review",
+        &case,
+        "--screening",
+        &screening,
+        "--tier",
+        "t2",
+        "--reason",
+        "passive ideation, no plan",
+        "--json",
+    ]);
+    assert_eq!(state["tier"], "t2");
+    // Referral and crisis.
+    let r = json(&[
+        "--store",
+        &s,
+        "--as",
+        &counselor,
+        "case",
+        "refer",
+        &case,
+        "--tier",
+        "t3",
+        "--to",
+        "区精神卫生中心",
+        "--reason",
+        "specialist",
+        "--json",
+    ]);
+    let referral = r["referral"].as_str().unwrap().to_string();
+    ok(&[
+        "--store", &s, "--as", &counselor, "case", "referral", &case, &referral, "--status", "sent",
+    ]);
+    fails(
+        &[
+            "--store", &s, "--as", &counselor, "case", "referral", &case, &referral, "--status",
+            "proposed",
+        ],
+        2,
+        "cannot",
+    );
+    let c = json(&[
+        "--store",
+        &s,
+        "--as",
+        &volunteer,
+        "case",
+        "crisis",
+        "open",
+        "--household",
+        &household,
+        "--resident",
+        &resident,
+        "--reason",
+        "plan disclosed",
+        "--json",
+    ]);
+    let crisis = c["crisis"].as_str().unwrap().to_string();
+    ok(&[
+        "--store",
+        &s,
+        "--as",
+        &volunteer,
+        "case",
+        "crisis",
+        "act",
+        &case,
+        &crisis,
+        "--step",
+        "stayed_with_person",
+    ]);
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "case",
+            "crisis",
+            "close",
+            &case,
+            &crisis,
+            "--tier-after",
+            "t2",
+        ],
+        2,
+        "not allowed",
+    );
+    let state = json(&[
+        "--store",
+        &s,
+        "--as",
+        &counselor,
+        "case",
+        "crisis",
+        "close",
+        &case,
+        &crisis,
+        "--tier-after",
+        "t3",
+        "--json",
+    ]);
+    assert_eq!(state["tier"], "t3");
+    let shown = ok(&["--store", &s, "case", "show", &case]);
+    assert!(shown.contains("tier t3") && shown.contains("referral"));
+    let list = json(&["--store", &s, "case", "list", "--json"]);
+    assert_eq!(list[0]["id"], case.as_str(), "{list}");
+    let report = json(&["--store", &s, "report", "--json"]);
+    assert_eq!(report["station"]["cases_by_tier"]["t3"], 1);
+    ok(&["--store", &s, "check"]);
+    // Bad ids and missing --as.
+    fails(&["--store", &s, "case", "show", "nope"], 2, "case");
+    fails(
+        &["--store", &s, "case", "note", &case, "--text", "x"],
+        2,
+        "--as",
+    );
 }

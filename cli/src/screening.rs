@@ -1,0 +1,706 @@
+//! `anxin instruments`, `anxin screen score` and `anxin case …`: parse,
+//! call the core, print. Scores and tiers are computed by `anxin-core`;
+//! nothing here decides anything.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anxin_core::doc::Author;
+use anxin_core::model::*;
+use anxin_core::screening::{
+    answers_from_list, score, Language, Library, Policy, ScoreOptions, ScreeningError,
+};
+use anxin_core::store::{NewScreening, Store};
+use clap::Subcommand;
+use serde::Serialize;
+
+use crate::{format_time, print_json, Failure};
+
+impl From<ScreeningError> for Failure {
+    fn from(e: ScreeningError) -> Self {
+        Failure::input(e.to_string())
+    }
+}
+
+/// `anxin screen …`.
+#[derive(Subcommand, Debug)]
+pub enum ScreenCommand {
+    /// Score one questionnaire's answers and grade them (nothing is saved).
+    Score(ScoreArgs),
+}
+
+/// The answers of one questionnaire and how to score them.
+#[derive(clap::Args, Debug)]
+pub struct ScoreArgs {
+    /// The instrument id (`phq9`, `gad7`, … see `anxin instruments`).
+    #[arg(long)]
+    instrument: String,
+    /// Each item's answer in form order, as the form numbers the chosen
+    /// option (PHQ-9 0-3, WHO-5 0-5, CRIES-8 0/1/3/5, yes/no 1/0); leave an
+    /// entry empty for a blank item. Items the skip logic hides take no entry.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    answers: Vec<String>,
+    /// The cutoff set chosen by the deployment.
+    #[arg(long, default_value = "international", value_parser = ["international", "zh-CN"])]
+    cutoffs: String,
+    /// The language the questionnaire was given in.
+    #[arg(long, default_value = "zh-Hans", value_parser = ["zh-Hans", "zh-Hant", "en"])]
+    language: String,
+    /// The scoring convention, for instruments that have several (K6/K10: `0-4` or `1-5`).
+    #[arg(long)]
+    convention: Option<String>,
+    /// A deployment's licensed item texts (JSON) to load first.
+    #[arg(long, value_name = "FILE")]
+    licensed_texts: Vec<PathBuf>,
+}
+
+/// Loads the library with any licensed texts files given.
+pub fn library(files: &[PathBuf]) -> Result<Library, Failure> {
+    let mut lib = Library::builtin()?.clone();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Failure::input(format!("cannot read {}: {e}", f.display())))?;
+        lib = lib.with_licensed_texts(&f.display().to_string(), &text)?;
+    }
+    Ok(lib)
+}
+
+fn parse_answers(raw: &[String]) -> Result<Vec<Option<i32>>, Failure> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let a = a.trim();
+            if a.is_empty() || a == "-" {
+                Ok(None)
+            } else {
+                a.parse::<i32>().map(Some).map_err(|_| {
+                    Failure::input(format!("--answers: entry {} is not a number", i + 1))
+                })
+            }
+        })
+        .collect()
+}
+
+/// Scores one questionnaire from command-line arguments.
+pub fn score_args(args: &ScoreArgs, lib: &Library) -> Result<ScreeningResult, Failure> {
+    let inst = lib.get(&args.instrument)?;
+    let answers = answers_from_list(inst, &parse_answers(&args.answers)?)?;
+    Ok(score(
+        inst,
+        &answers,
+        &ScoreOptions {
+            cutoffs: args.cutoffs.clone(),
+            convention: args.convention.clone(),
+            language: Language::parse(&args.language)?,
+            policy: Policy::builtin()?,
+        },
+    )?)
+}
+
+/// One line about a result, for people.
+pub fn describe(r: &ScreeningResult) -> String {
+    let mut line = match r.score {
+        Some(s) => format!("{} total {s}", r.instrument),
+        None => format!(
+            "{} risk {}",
+            r.instrument,
+            r.risk.as_deref().unwrap_or("none")
+        ),
+    };
+    if let Some(b) = &r.band {
+        line.push_str(&format!(" ({b})"));
+    }
+    if !r.red_flags.is_empty() {
+        line.push_str(&format!(" RED FLAG: {}", r.red_flags.join(", ")));
+    }
+    line.push_str(&format!(" → {}", r.tier));
+    line
+}
+
+pub fn run_screen(cmd: &ScreenCommand, json: bool) -> Result<(), Failure> {
+    match cmd {
+        ScreenCommand::Score(args) => {
+            let lib = library(&args.licensed_texts)?;
+            let r = score_args(args, &lib)?;
+            if json {
+                print_json(&r);
+            } else {
+                println!("{}", describe(&r));
+                for reason in &r.reasons {
+                    println!("  {reason}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct InstrumentSummary<'a> {
+    id: &'a str,
+    name: &'a str,
+    version: &'a str,
+    items: usize,
+    texts_shipped: bool,
+    languages: Vec<&'static str>,
+    conventions: Vec<&'a str>,
+    cutoff_sets: Vec<&'a str>,
+    loinc: &'a anxin_core::screening::Loinc,
+    licence: &'a str,
+}
+
+pub fn run_instruments(id: &Option<String>, files: &[PathBuf], json: bool) -> Result<(), Failure> {
+    let lib = library(files)?;
+    if let Some(id) = id {
+        let inst = lib.get(id)?;
+        if json {
+            print_json(inst);
+        } else {
+            println!(
+                "{} — {} (version {})",
+                inst.name,
+                inst.title.get("en").cloned().unwrap_or_default(),
+                inst.version
+            );
+            println!("  {}", inst.licence.notice);
+            for item in &inst.items {
+                let text = item.text.get("zh-Hans").or_else(|| item.text.get("en"));
+                println!(
+                    "  {:>4}  {}",
+                    item.id,
+                    text.map(String::as_str)
+                        .unwrap_or("(licensed text not loaded)")
+                );
+            }
+        }
+        return Ok(());
+    }
+    let rows: Vec<InstrumentSummary<'_>> = lib
+        .all()
+        .map(|i| InstrumentSummary {
+            id: &i.id,
+            name: &i.name,
+            version: &i.version,
+            items: i.items.len(),
+            texts_shipped: i.licence.texts_shipped,
+            languages: Language::ALL
+                .iter()
+                .filter(|l| i.has_texts(**l))
+                .map(|l| l.tag())
+                .collect(),
+            conventions: i.conventions.iter().map(|c| c.id.as_str()).collect(),
+            cutoff_sets: i.cutoffs.keys().map(String::as_str).collect(),
+            loinc: &i.loinc,
+            licence: &i.licence.notice,
+        })
+        .collect();
+    if json {
+        print_json(&rows);
+    } else {
+        for r in rows {
+            println!(
+                "{:<8} {:<16} {:>2} items  texts: {}",
+                r.id,
+                r.name,
+                r.items,
+                if r.languages.is_empty() {
+                    "licensed, load with --licensed-texts".to_string()
+                } else {
+                    r.languages.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `anxin case …`.
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// Record a screening sitting in a resident's case file (one or more
+    /// questionnaires, graded together).
+    Screen {
+        /// The resident's household.
+        #[arg(long)]
+        household: String,
+        /// The resident screened.
+        #[arg(long)]
+        resident: String,
+        /// An instrument; repeat with its --answers for several in one sitting.
+        #[arg(long = "instrument", required = true)]
+        instruments: Vec<String>,
+        /// The answers of the instrument at the same position (comma-separated).
+        #[arg(long = "answers", required = true, allow_hyphen_values = true)]
+        answers: Vec<String>,
+        /// The cutoff set.
+        #[arg(long, default_value = "international", value_parser = ["international", "zh-CN"])]
+        cutoffs: String,
+        /// The language used.
+        #[arg(long, default_value = "zh-Hans", value_parser = ["zh-Hans", "zh-Hant", "en"])]
+        language: String,
+        /// Licensed item texts to load (for the C-SSRS, EPDS, ISI, SDQ).
+        #[arg(long, value_name = "FILE")]
+        licensed_texts: Vec<PathBuf>,
+    },
+    /// A counselor or clinician reviews a screening (复核).
+    Review {
+        /// The case.
+        case: String,
+        /// The screening event.
+        #[arg(long)]
+        screening: String,
+        /// The tier after review.
+        #[arg(long, value_parser = Tier::WORDS.to_vec())]
+        tier: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Propose a referral.
+    Refer {
+        /// The case.
+        case: String,
+        /// The tier referred to.
+        #[arg(long, value_parser = Tier::WORDS.to_vec())]
+        tier: String,
+        /// To which service.
+        #[arg(long)]
+        to: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Move a referral on (sent, acknowledged, seen, closed).
+    Referral {
+        /// The case.
+        case: String,
+        /// The referral.
+        referral: String,
+        /// Its new status.
+        #[arg(long, value_parser = ReferralStatus::WORDS.to_vec())]
+        status: String,
+        /// A note (the outcome, when closing).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Crisis intervention (危机干预).
+    Crisis {
+        #[command(subcommand)]
+        what: CrisisCommand,
+    },
+    /// Record a follow-up visit or call.
+    Visit {
+        /// The case.
+        case: String,
+        /// Minutes spent.
+        #[arg(long)]
+        minutes: u32,
+        /// What happened.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Add a case note.
+    Note {
+        /// The case.
+        case: String,
+        /// The note.
+        #[arg(long)]
+        text: String,
+    },
+    /// Make a social worker, counselor or clinician responsible for a case.
+    Assign {
+        /// The case.
+        case: String,
+        /// The worker.
+        #[arg(long)]
+        worker: String,
+    },
+    /// Show a case file's state.
+    Show {
+        /// The case.
+        case: String,
+    },
+    /// List case files, highest tier first.
+    List {
+        /// Only this household's.
+        #[arg(long)]
+        household: Option<String>,
+    },
+    /// What is due: open crises, reviews, referrals, follow-ups, re-screens.
+    Due {
+        /// Only this worker's.
+        #[arg(long)]
+        worker: Option<String>,
+        /// Include what falls due within this many days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+}
+
+/// Crisis commands.
+#[derive(Subcommand, Debug)]
+pub enum CrisisCommand {
+    /// Open a crisis for a resident (creates the case file if needed).
+    Open {
+        /// The household.
+        #[arg(long)]
+        household: String,
+        /// The resident.
+        #[arg(long)]
+        resident: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record something done.
+    Act {
+        /// The case.
+        case: String,
+        /// The crisis.
+        crisis: String,
+        /// What was done.
+        #[arg(long, value_parser = CrisisStep::WORDS.to_vec())]
+        step: String,
+        /// Details.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// A counselor or clinician closes the crisis.
+    Close {
+        /// The case.
+        case: String,
+        /// The crisis.
+        crisis: String,
+        /// The tier after the crisis.
+        #[arg(long, value_parser = Tier::WORDS.to_vec())]
+        tier_after: String,
+        /// Details.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+fn worker_author(acting: &Option<String>) -> Result<Author, Failure> {
+    match acting {
+        Some(w) => Ok(Author::Worker(WorkerId::parse(w, "--as")?)),
+        None => Err(Failure::input(
+            "this command records who acted: give --as WORKER_ID (see `anxin workers`)",
+        )),
+    }
+}
+
+fn case_id(text: &str) -> Result<CaseId, Failure> {
+    // Case ids are UUIDs like every other id.
+    EventId::parse(text, "case")
+        .map(|e| CaseId(e.0))
+        .map_err(Failure::from)
+}
+
+fn print_state(state: &anxin_core::screening::case::CaseState, json: bool) {
+    if json {
+        print_json(state);
+        return;
+    }
+    println!("tier {}", state.tier);
+    for r in &state.tier_reasons {
+        println!("  {r}");
+    }
+    for s in &state.screenings {
+        let what: Vec<String> = s.results.iter().map(describe).collect();
+        println!(
+            "screening {} at {}: {}{}",
+            s.id,
+            format_time(s.at),
+            what.join("; "),
+            match (&s.review, s.review_due) {
+                (Some(r), _) => format!(" — reviewed: {}", r.tier),
+                (None, Some(due)) => format!(" — review due {}", format_time(due)),
+                _ => String::new(),
+            }
+        );
+    }
+    for r in &state.referrals {
+        println!(
+            "referral {} → {} ({}): {}{}",
+            r.id,
+            r.to,
+            r.tier,
+            r.status,
+            if r.escalated {
+                " ESCALATED: not acknowledged in time"
+            } else {
+                ""
+            }
+        );
+    }
+    for c in &state.crises {
+        println!(
+            "crisis {} opened {}: {} actions, {}",
+            c.id,
+            format_time(c.opened_at),
+            c.actions.len(),
+            match &c.closed {
+                Some((at, _, tier)) => format!("closed {} → {tier}", format_time(*at)),
+                None => "OPEN".into(),
+            }
+        );
+    }
+    for d in &state.due {
+        println!("due {} {}", d.what, format_time(d.due_at));
+    }
+    for c in &state.conflicts {
+        println!("conflict: {c}");
+    }
+}
+
+pub fn run_case(
+    store: &mut Store,
+    cmd: &CaseCommand,
+    acting: &Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let now = now_millis();
+    match cmd {
+        CaseCommand::Screen {
+            household,
+            resident,
+            instruments,
+            answers,
+            cutoffs,
+            language,
+            licensed_texts,
+        } => {
+            if instruments.len() != answers.len() {
+                return Err(Failure::input("give one --answers for each --instrument"));
+            }
+            let lib = library(licensed_texts)?;
+            let mut results = Vec::new();
+            for (i, a) in instruments.iter().zip(answers) {
+                let args = ScoreArgs {
+                    instrument: i.clone(),
+                    answers: a.split(',').map(String::from).collect(),
+                    cutoffs: cutoffs.clone(),
+                    language: language.clone(),
+                    convention: None,
+                    licensed_texts: Vec::new(),
+                };
+                results.push(score_args(&args, &lib)?);
+            }
+            let rec = store.record_screening(
+                &worker_author(acting)?,
+                NewScreening {
+                    household_id: HouseholdId::parse(household, "--household")?,
+                    resident_id: ResidentId::parse(resident, "--resident")?,
+                    team: None,
+                    results: results.clone(),
+                },
+                &lib,
+            )?;
+            if json {
+                print_json(&serde_json::json!({
+                    "case": rec.case_id,
+                    "screening": rec.screening,
+                    "tier": rec.decision.tier,
+                    "reasons": rec.decision.reasons,
+                    "case_tier": rec.case_tier,
+                    "results": results,
+                }));
+            } else {
+                for r in &results {
+                    println!("{}", describe(r));
+                }
+                println!(
+                    "case {} screening {}: {} (case {})",
+                    rec.case_id, rec.screening, rec.decision.tier, rec.case_tier
+                );
+                for r in &rec.decision.reasons {
+                    println!("  {r}");
+                }
+            }
+        }
+        CaseCommand::Review {
+            case,
+            screening,
+            tier,
+            reason,
+        } => {
+            let state = store.review_screening(
+                &worker_author(acting)?,
+                &case_id(case)?,
+                &EventId::parse(screening, "--screening")?,
+                Tier::parse(tier, "--tier")?,
+                reason,
+            )?;
+            print_state(&state, json);
+        }
+        CaseCommand::Refer {
+            case,
+            tier,
+            to,
+            reason,
+        } => {
+            let r = store.refer(
+                &worker_author(acting)?,
+                &case_id(case)?,
+                Tier::parse(tier, "--tier")?,
+                to,
+                reason,
+            )?;
+            if json {
+                print_json(&serde_json::json!({ "referral": r }));
+            } else {
+                println!("referral {r} proposed");
+            }
+        }
+        CaseCommand::Referral {
+            case,
+            referral,
+            status,
+            note,
+        } => {
+            let state = store.update_referral(
+                &worker_author(acting)?,
+                &case_id(case)?,
+                &EventId::parse(referral, "referral")?,
+                ReferralStatus::parse(status, "--status")?,
+                note,
+            )?;
+            print_state(&state, json);
+        }
+        CaseCommand::Crisis { what } => match what {
+            CrisisCommand::Open {
+                household,
+                resident,
+                reason,
+            } => {
+                let (case, crisis) = store.open_crisis(
+                    &worker_author(acting)?,
+                    &HouseholdId::parse(household, "--household")?,
+                    &ResidentId::parse(resident, "--resident")?,
+                    reason,
+                )?;
+                if json {
+                    print_json(&serde_json::json!({ "case": case, "crisis": crisis }));
+                } else {
+                    println!(
+                        "crisis {crisis} opened in case {case}: do not leave the person alone"
+                    );
+                }
+            }
+            CrisisCommand::Act {
+                case,
+                crisis,
+                step,
+                note,
+            } => {
+                let state = store.crisis_action(
+                    &worker_author(acting)?,
+                    &case_id(case)?,
+                    &EventId::parse(crisis, "crisis")?,
+                    CrisisStep::parse(step, "--step")?,
+                    note,
+                )?;
+                print_state(&state, json);
+            }
+            CrisisCommand::Close {
+                case,
+                crisis,
+                tier_after,
+                note,
+            } => {
+                let state = store.close_crisis(
+                    &worker_author(acting)?,
+                    &case_id(case)?,
+                    &EventId::parse(crisis, "crisis")?,
+                    Tier::parse(tier_after, "--tier-after")?,
+                    note,
+                )?;
+                print_state(&state, json);
+            }
+        },
+        CaseCommand::Visit {
+            case,
+            minutes,
+            note,
+        } => {
+            let state = store.case_entry(
+                &worker_author(acting)?,
+                &case_id(case)?,
+                CaseAction::Visit {
+                    minutes: *minutes,
+                    note: note.clone(),
+                },
+            )?;
+            print_state(&state, json);
+        }
+        CaseCommand::Note { case, text } => {
+            let state = store.case_entry(
+                &worker_author(acting)?,
+                &case_id(case)?,
+                CaseAction::Note { text: text.clone() },
+            )?;
+            print_state(&state, json);
+        }
+        CaseCommand::Assign { case, worker } => {
+            let state = store.case_entry(
+                &worker_author(acting)?,
+                &case_id(case)?,
+                CaseAction::Assigned {
+                    worker: WorkerId::parse(worker, "--worker")?,
+                },
+            )?;
+            print_state(&state, json);
+        }
+        CaseCommand::Show { case } => {
+            let (_, state) = store.case(&case_id(case)?, now)?;
+            print_state(&state, json);
+        }
+        CaseCommand::List { household } => {
+            let h = household
+                .as_deref()
+                .map(|h| HouseholdId::parse(h, "--household"))
+                .transpose()?;
+            let rows = store.cases(h.as_ref())?;
+            if json {
+                print_json(&rows);
+            } else {
+                for r in rows {
+                    println!(
+                        "{} {:<6} resident {} screenings {} open crises {}",
+                        r.id, r.tier, r.resident_id, r.screenings, r.open_crises
+                    );
+                }
+            }
+        }
+        CaseCommand::Due { worker, days } => {
+            let w = worker
+                .as_deref()
+                .map(|w| WorkerId::parse(w, "--worker"))
+                .transpose()?;
+            let horizon = now + i64::from(*days) * 86_400_000;
+            let rows = store.cases_due(w.as_ref(), now, horizon)?;
+            if json {
+                print_json(&rows);
+            } else if rows.is_empty() {
+                println!("nothing due");
+            } else {
+                let mut by_what: BTreeMap<&str, usize> = BTreeMap::new();
+                for r in &rows {
+                    *by_what.entry(r.what.as_str()).or_default() += 1;
+                    println!(
+                        "{:<12} {} case {} ({}){}",
+                        r.what,
+                        format_time(r.due_at),
+                        r.case_id,
+                        r.tier,
+                        if r.overdue { " OVERDUE" } else { "" }
+                    );
+                }
+                let summary: Vec<String> =
+                    by_what.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                println!("{}", summary.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
