@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use anxin_core::doc::Author;
 use anxin_core::fixture::{self, FixtureSpec};
 use anxin_core::model::*;
-use anxin_core::store::{NewOrder, NewResident, NewVisit, Store, StoreOptions};
+use anxin_core::screening::{Administration, Language, Library, Policy};
+use anxin_core::store::{
+    NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions, WorkerRow,
+};
 use anxin_core::sync::link::{run as meet, LinkConfig};
 use anxin_core::sync::SyncConfig;
 
@@ -119,6 +122,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
     ];
     let mut first = None;
     let mut first_resident = None;
+    let mut canvassed = Vec::new();
     for (room, resident, needs) in visits {
         let address = Address {
             compound: "百步亭花园".into(),
@@ -131,7 +135,8 @@ pub fn run(json: bool) -> Result<(), Failure> {
         let tags: Vec<String> = resident.tags.iter().map(|t| t.to_string()).collect();
         let name = resident.name.clone();
         let r = store.add_resident(&by, &h, resident)?;
-        first_resident.get_or_insert(r);
+        first_resident.get_or_insert(r.clone());
+        canvassed.push((h.clone(), r, name.clone()));
         let critical = needs.iter().any(Need::is_critical);
         let need_words: Vec<String> = needs
             .iter()
@@ -276,6 +281,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
             c.detail
         ));
     }
+    let screening = screenings(&mut store, &grid, &canvassed, &volunteer, &say)?;
     let order_report = store.report()?;
     let phones = phones(dir.path(), &mut store, &grid, &say)?;
 
@@ -378,6 +384,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 "order_conflicts": conflicts.len(),
                 "report": order_report,
                 "phones": phones,
+                "screening": screening,
                 "check_ok": report.is_ok(),
             }))
             .unwrap_or_default()
@@ -390,6 +397,199 @@ pub fn run(json: bool) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Screenings during canvassing: the volunteer administers questionnaires
+/// item by item; a red flag at PHQ-9 item 9 opens the crisis path at that
+/// answer; the counselor reviews, closes the crisis and refers; the lists of
+/// what is due change accordingly.
+fn screenings(
+    store: &mut Store,
+    grid: &GridId,
+    canvassed: &[(HouseholdId, ResidentId, String)],
+    volunteer: &WorkerRow,
+    say: &dyn Fn(String),
+) -> Result<serde_json::Value, Failure> {
+    let library = Library::builtin()?;
+    let policy = Policy::builtin()?;
+    let by = Author::Worker(volunteer.id.clone());
+    let counselor = store
+        .workers(None, Some(Role::Counselor))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::other("the fixture made no counselor"))?;
+    let counselor_by = Author::Worker(counselor.id.clone());
+    say("\nScreenings during canvassing (预警评估, zh-CN cutoffs):".into());
+    // Each resident answers one questionnaire, item by item, in Chinese.
+    let plans: [(&str, &[i32]); 3] = [
+        ("gds15", &[0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0]),
+        ("phq4", &[1, 1, 1, 1]),
+        ("phq9", &[2, 2, 1, 2, 1, 2, 1, 1, 2]),
+    ];
+    let mut out = Vec::new();
+    let mut crisis_case = None;
+    for ((household, resident, name), (instrument, answers)) in canvassed.iter().zip(plans) {
+        let inst = library.get(instrument)?;
+        let mut admin = Administration::start(inst, Language::ZhHans, None)?;
+        let mut flagged_at = None;
+        while let Some(prompt) = admin.current() {
+            // Item 10 of the PHQ-9 (difficulty) is optional: left out here.
+            let Some(&value) = answers.get(prompt.position - 1) else {
+                admin.decline(&prompt.item)?;
+                continue;
+            };
+            let step = admin.answer(&prompt.item, value)?;
+            if !step.red_flags.is_empty() && flagged_at.is_none() {
+                flagged_at = Some((
+                    prompt.item.clone(),
+                    prompt.text.clone(),
+                    step.red_flags.clone(),
+                ));
+                say(format!(
+                    "  {name}, {} item {} 「{}」: RED FLAG {} raised at this answer — the app opens the crisis path before anything is saved",
+                    inst.name,
+                    prompt.item,
+                    prompt.text,
+                    step.red_flags.join(", ")
+                ));
+                let (case, crisis) = store.open_crisis(
+                    &by,
+                    household,
+                    resident,
+                    "thoughts of being better off dead, disclosed at screening",
+                )?;
+                for s in [
+                    CrisisStep::StayedWithPerson,
+                    CrisisStep::MeansRemoved,
+                    CrisisStep::HandedToProfessional,
+                ] {
+                    store.crisis_action(&by, &case, &crisis, s, "")?;
+                }
+                say(format!(
+                    "    {} stays with him, removes the means, and calls counselor {} (crisis {})",
+                    volunteer.name,
+                    counselor.name,
+                    &crisis.as_str()[..8]
+                ));
+                crisis_case = Some((case, crisis));
+            }
+            if step.next.is_none() {
+                break;
+            }
+        }
+        let result = admin.finish("zh-CN", policy)?;
+        let rec = store.record_screening(
+            &by,
+            NewScreening {
+                household_id: household.clone(),
+                resident_id: resident.clone(),
+                team: None,
+                results: vec![result.clone()],
+            },
+            library,
+        )?;
+        say(format!(
+            "  {name}: {} total {} ({}) → tier {}; case tier {}",
+            inst.name,
+            result.score.unwrap_or(0),
+            result.band.clone().unwrap_or_default(),
+            rec.decision.tier,
+            rec.case_tier
+        ));
+        out.push(serde_json::json!({
+            "instrument": instrument,
+            "score": result.score,
+            "band": result.band,
+            "flags": result.flags,
+            "tier": rec.decision.tier,
+            "case": rec.case_id,
+            "screening": rec.screening,
+        }));
+    }
+    let now = now_millis();
+    let due = store.cases_due(None, now, now + 7 * 86_400_000)?;
+    say(format!(
+        "  what is due at the station now ({} items):",
+        due.len()
+    ));
+    for d in due.iter().filter(|d| d.what != "rescreen") {
+        say(format!(
+            "    {:<12} case {} ({}) by {}",
+            d.what,
+            &d.case_id[..8],
+            d.tier,
+            crate::format_time(d.due_at)
+        ));
+    }
+    let lifted = store
+        .households_in_grid(grid, 10_000, 0)?
+        .into_iter()
+        .find(|r| Some(&r.id) == canvassed.get(2).map(|c| &c.0));
+    if let Some(row) = &lifted {
+        say(format!(
+            "  刘建国's household is now {} [{}]: a crisis lifts the household to the top of triage",
+            row.priority,
+            row.reasons.join(", ")
+        ));
+    }
+    // The counselor arrives, reviews, refers, and closes the crisis.
+    if let Some((case, crisis)) = &crisis_case {
+        let (_, state) = store.case(case, now)?;
+        if let Some(s) = state.screenings.last() {
+            store.review_screening(
+                &counselor_by,
+                case,
+                &s.id,
+                Tier::T3,
+                "assessed in person: ideation without a plan; needs a psychiatrist",
+            )?;
+        }
+        let referral = store.refer(
+            &counselor_by,
+            case,
+            Tier::T3,
+            "区精神卫生中心",
+            "depression with suicidal ideation",
+        )?;
+        store.update_referral(&counselor_by, case, &referral, ReferralStatus::Sent, "")?;
+        let state = store.close_crisis(
+            &counselor_by,
+            case,
+            crisis,
+            Tier::T3,
+            "safety plan agreed with his sister",
+        )?;
+        say(format!(
+            "  counselor {} reviews (复核) → t3, refers him to 区精神卫生中心, closes the crisis; case tier {}; next follow-up {}",
+            counselor.name,
+            state.tier,
+            state
+                .due
+                .iter()
+                .find(|d| d.what == "followup")
+                .map(|d| crate::format_time(d.due_at))
+                .unwrap_or_default()
+        ));
+    }
+    let due_after = store.cases_due(None, now, now + 7 * 86_400_000)?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &due_after {
+        *counts.entry(d.what.clone()).or_default() += 1;
+    }
+    say(format!(
+        "  due this week now: {}",
+        counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(serde_json::json!({
+        "results": out,
+        "due_before_review": due.len(),
+        "due_after": counts,
+        "crisis_household_priority": lifted.map(|r| r.priority),
+    }))
 }
 
 /// Three volunteers' phones: they join the station, go offline, work,

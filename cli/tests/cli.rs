@@ -300,6 +300,15 @@ fn demo_runs_and_reports() {
     assert_eq!(v["phones"]["all_agree"], true);
     assert_eq!(v["phones"]["double_acceptance_winner_told_both"], true);
     assert!(out.contains("first acceptance wins"));
+    // The crisis path: a red flag at the answer, the household lifted, the
+    // review due, then reviewed, referred and followed up.
+    assert!(out.contains("RED FLAG suicidal_ideation raised at this answer"));
+    let s = &v["screening"];
+    assert_eq!(s["results"][2]["tier"], "crisis");
+    assert_eq!(s["crisis_household_priority"], "p1");
+    assert!(s["due_before_review"].as_u64().unwrap() >= 3);
+    assert_eq!(s["due_after"]["referral_ack"], 1);
+    assert_eq!(s["due_after"]["followup"], 1);
 }
 
 fn json(args: &[&str]) -> serde_json::Value {

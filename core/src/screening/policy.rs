@@ -263,7 +263,7 @@ fn decide(mut found: Vec<(Tier, String)>, name: &str) -> TierDecision {
         };
     }
     // Highest tier first; stable within a tier (policy order).
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     TierDecision {
         tier: found[0].0,
         reasons: found.into_iter().map(|(_, r)| r).collect(),
