@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the library, generates the Kotlin and Swift bindings, checks that
+# both expose the same API, compiles the Kotlin bindings and tests with
+# -Werror, and runs the JUnit tests on the JVM against the real library.
+#
+# Needs: the Kotlin compiler (KOTLIN_HOME, default: the npm package cached
+# by .ci/run), JNA and JUnit 5 jars (Debian: libjna-java junit5).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+out="${ANXIN_BINDINGS_OUT:-$target/anxin-bindings}"
+kotlin_home="${KOTLIN_HOME:-$HOME/.cache/anxin/kotlin/package}"
+java_dir=/usr/share/java
+
+cd "$repo"
+cargo build -p anxin-ffi --lib --bin uniffi-bindgen
+lib="$target/debug/libanxin_ffi.so"
+rm -rf "$out"
+mkdir -p "$out"
+"$target/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --no-format --out-dir "$out/kotlin" >/dev/null
+"$target/debug/uniffi-bindgen" generate --library "$lib" --language swift --no-format --out-dir "$out/swift" >/dev/null
+python3 "$here/../check-api-parity.py" "$out/kotlin" "$out/swift"
+
+cp="$java_dir/jna.jar:$java_dir/junit-platform-console-standalone.jar:$kotlin_home/lib/kotlin-test.jar:$kotlin_home/lib/kotlin-test-junit5.jar"
+"$kotlin_home/bin/kotlinc" -Werror -jvm-target 17 -cp "$cp" -d "$out/classes" \
+    "$out/kotlin" "$here/src/test/kotlin"
+
+java -Djna.library.path="$(dirname "$lib")" \
+    -jar "$java_dir/junit-platform-console-standalone.jar" \
+    --class-path "$out/classes:$cp:$kotlin_home/lib/kotlin-stdlib.jar" \
+    --scan-classpath --fail-if-no-tests --disable-banner --details=summary \
+    | tee "$out/junit.txt"
+grep -Eq '\[ +0 tests failed +\]' "$out/junit.txt" || { echo "Kotlin tests failed" >&2; exit 1; }
+echo "kotlin: $(grep -Eo '[0-9]+ tests successful' "$out/junit.txt")"

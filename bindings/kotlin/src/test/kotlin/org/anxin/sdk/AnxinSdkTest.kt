@@ -1,0 +1,250 @@
+package org.anxin.sdk
+
+import java.nio.file.Files
+import java.nio.file.Path
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+
+/** Passes frames between two sessions until both are done, as a phone's transport would. */
+fun sync(initiator: AnxinStore, responder: AnxinStore, join: Boolean = false, frame: UInt = 4096u): Pair<SyncReport, SyncReport> {
+    initiator.syncSession(SyncOptions(initiator = true, maxFrameBytes = frame, join = join)).use { a ->
+        responder.syncSession(SyncOptions(initiator = false, maxFrameBytes = frame, join = false)).use { b ->
+            var toB = a.start()
+            var rounds = 0
+            while (rounds < 1000) {
+                val toA = toB.flatMap { b.receive(it) }
+                toB = toA.flatMap { a.receive(it) }
+                rounds++
+                if (toA.isEmpty() && toB.isEmpty()) break
+            }
+            assertTrue(a.isFinished() && b.isFinished(), "the session ended")
+            return a.report() to b.report()
+        }
+    }
+}
+
+class AnxinSdkTest {
+    private lateinit var dir: Path
+    private lateinit var station: AnxinStore
+    private lateinit var grid: String
+
+    private fun path(name: String) = dir.resolve(name).toString()
+
+    private fun worker(role: WorkerRole, inGrid: Boolean = false): WorkerInfo =
+        station.workers(if (inGrid) grid else null, role).first()
+
+    private fun phone(name: String, key: String? = "phone key $name"): AnxinStore {
+        val p = AnxinStore.open(OpenOptions(path(name), key, listOf("station", "grid:$grid"), null))
+        val (mine, _) = sync(p, station, join = true)
+        assertTrue(mine.completed, "joined: ${mine.error}")
+        return p
+    }
+
+    @BeforeEach
+    fun setUp() {
+        dir = Files.createTempDirectory("anxin-kotlin")
+        station = AnxinStore.open(OpenOptions(path("station.db"), "station key", null, null))
+        station.loadFixture(30u, 7uL)
+        grid = station.grids().first().id
+    }
+
+    @AfterEach
+    fun tearDown() {
+        station.close()
+        dir.toFile().deleteRecursively()
+    }
+
+    @Test
+    fun recordsAreDataClassesAndEnums() {
+        val instruments = station.instruments()
+        assertEquals(18, instruments.size)
+        val phq9 = instruments.first { it.id == "phq9" }
+        assertEquals(listOf("zh-Hans", "zh-Hant", "en"), phq9.languages)
+        assertTrue(instruments.first { it.id == "cssrs" }.languages.isEmpty(), "licensed texts are not shipped")
+        assertEquals(phq9, phq9.copy())
+        val v = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        assertEquals(WorkerRole.VOLUNTEER, v.role)
+        assertEquals(grid, v.gridId)
+        assertTrue(station.households(grid, 100u).isNotEmpty())
+        assertTrue(anxinVersion().isNotEmpty())
+    }
+
+    @Test
+    fun everyErrorVariantIsATypedException() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        station.actAs(volunteer.id)
+        assertFailsWith<AnxinException.NotFound> { station.residents("6f1d0b8e-6a0c-4c39-9d3b-7d5f2a1c0e11") }
+        val household = station.households(grid, 1u).first().id
+        val bad = assertFailsWith<AnxinException.InvalidInput> {
+            station.addResident(household, ResidentInput("测试", "female", 1800u, "", listOf()))
+        }
+        assertEquals("resident.birth_year", bad.field)
+        assertFalse(bad.message.contains("测试"), "errors never carry names")
+        assertFailsWith<AnxinException.InvalidInput> { station.actAs("not-an-id") }
+        val q = station.startQuestionnaire("phq9", "en", household, station.residents(household).first().id)
+        val range = assertFailsWith<AnxinException.InvalidInput> { q.answer("1", 7) }
+        assertEquals("phq9 item 1", range.field)
+        // Permission: a volunteer may not review a screening.
+        val resident = station.residents(household).first().id
+        val crisis = station.openCrisis(household, resident, "test")
+        assertFailsWith<AnxinException.PermissionDenied> {
+            station.closeCrisis(crisis, RiskTier.T2, "")
+        }
+        // Conflict: acting on a closed crisis.
+        station.actAs(worker(WorkerRole.COUNSELOR).id)
+        station.closeCrisis(crisis, RiskTier.T1, "")
+        assertFailsWith<AnxinException.Conflict> {
+            station.crisisAction(crisis, CrisisStepKind.OTHER, "")
+        }
+        // Storage: the wrong key.
+        assertFailsWith<AnxinException.Storage> {
+            AnxinStore.open(OpenOptions(path("station.db"), "wrong key", null, null)).close()
+        }
+        // Sync: a damaged bundle, and nothing changes.
+        val before = station.exportJson()
+        assertFailsWith<AnxinException.Sync> { station.importBundle(byteArrayOf(1, 2, 3), false) }
+        assertEquals(before, station.exportJson())
+        // Internal: a panic inside Anxin becomes an exception, not a crash.
+        assertFailsWith<AnxinException.Internal> { diagnosticsPanicIsAnError() }
+    }
+
+    @Test
+    fun listenersHearChangesAndStopWhenClosed() {
+        station.actAs(worker(WorkerRole.VOLUNTEER, inGrid = true).id)
+        val changes = mutableListOf<StoreChange>()
+        val handle = station.addStoreListener(object : StoreChangeListener {
+            override fun onChange(change: StoreChange) { changes.add(change) }
+        })
+        val h = station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "101"))
+        assertEquals(StoreChange("household", h, "add_household"), changes.single())
+        handle.close()
+        station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "102"))
+        assertEquals(1, changes.size, "a closed handle unregisters its listener")
+    }
+
+    @Test
+    fun aVolunteersDay() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val dispatcher = worker(WorkerRole.DISPATCHER)
+        phone("phone.db").use { p ->
+            p.actAs(volunteer.id)
+            val alerts = mutableListOf<CrisisAlert>()
+            val crisisHandle = p.addCrisisListener(object : CrisisListener {
+                override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
+            })
+            // Canvass a household: insulin runs out in two days.
+            val h = p.addHousehold(grid, AddressInput("百步亭花园", "5栋", "1单元", "502"))
+            val r = p.addResident(h, ResidentInput("王秀英", "female", 1942u, "", listOf("elderly_alone", "chronic_illness")))
+            p.recordVisit(h, listOf(NeedInput("medicine", "胰岛素", 2u, "")), "")
+            val row = p.households(grid, 200u).first { it.id == h }
+            assertEquals("p1", row.priority)
+            assertTrue(row.reasons.contains("critical_medicine"))
+
+            // Screen her; the crisis alert arrives at the red-flag answer.
+            val q = p.startQuestionnaire("phq9", "zh-Hans", h, r)
+            val answers = listOf(1, 1, 1, 0, 0, 1, 0, 0, 2)
+            var step = q.current()
+            assertEquals("做事时提不起劲或没有兴趣", step!!.text)
+            for (value in answers) {
+                val result = q.answer(step!!.itemId, value)
+                if (step.itemId == "9") {
+                    assertEquals(listOf("suicidal_ideation"), result.redFlags)
+                    assertEquals(1, alerts.size, "the alert came with the answer, before anything was saved")
+                    assertEquals(listOf("suicidal_ideation"), alerts[0].flags)
+                } else {
+                    assertTrue(result.redFlags.isEmpty())
+                }
+                step = result.next
+            }
+            assertEquals("10", step!!.itemId, "the optional difficulty item comes last")
+            assertNull(q.decline("10"))
+            val recorded = p.recordScreening(listOf(q), "zh-CN")
+            assertEquals(RiskTier.CRISIS, recorded.tier)
+            val crisis = p.openCrisis(h, r, "stay with her; counselor called")
+            p.crisisAction(crisis, CrisisStepKind.STAYED_WITH_PERSON, "")
+            p.crisisAction(crisis, CrisisStepKind.HANDED_TO_PROFESSIONAL, "")
+            assertTrue(p.casesDue(null, 7u).any { it.what == "crisis" })
+            crisisHandle.close()
+
+            // An order: recorded, dispatched, accepted, completed.
+            val order = p.createOrder(OrderInput(h, r, "medicine_delivery", listOf(OrderItem("胰岛素", 2u, "支")), "critical", null, ""))
+            p.actAs(dispatcher.id)
+            p.orderAction(order, OrderStep.DispatchToGrid(grid))
+            p.actAs(volunteer.id)
+            assertEquals("accepted", p.orderAction(order, OrderStep.Accept).status)
+            p.orderAction(order, OrderStep.Start)
+            val done = p.orderAction(order, OrderStep.Complete(listOf(OrderItem("胰岛素", 2u, "支")), "4821", 40u))
+            assertEquals("completed", done.status)
+            assertTrue(p.hours(volunteer.id).first().minutes >= 40uL)
+
+            // Back at the station: everything goes over, the case file to the
+            // case team, and leaves the phone.
+            val progress = mutableListOf<ULong>()
+            p.addSyncListener(object : SyncProgressListener {
+                override fun onProgress(done: ULong, total: ULong) { progress.add(done) }
+            }).use {
+                val (mine, theirs) = sync(p, station)
+                assertTrue(mine.completed && theirs.completed, "${mine.error} ${theirs.error}")
+                assertTrue(mine.quarantined.isEmpty() && theirs.quarantined.isEmpty())
+            }
+            assertTrue(progress.isNotEmpty())
+            assertEquals(RiskTier.CRISIS, station.caseInfo(recorded.caseId).tier)
+            assertFailsWith<AnxinException.NotFound> { p.caseInfo(recorded.caseId) }
+            val (again, _) = sync(p, station)
+            assertTrue(again.completed)
+            assertEquals(0u, again.documentsReceived)
+            assertTrue(station.check() && p.check())
+        }
+    }
+
+    @Test
+    fun twoPhonesAcceptTheSameOrderAndTheLoserIsTold() {
+        val volunteers = station.workers(grid, WorkerRole.VOLUNTEER)
+        assertTrue(volunteers.size >= 2)
+        val dispatcher = worker(WorkerRole.DISPATCHER)
+        station.actAs(dispatcher.id)
+        val h = station.households(grid, 1u).first().id
+        val order = station.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("米", 1u, "袋")), "urgent", null, ""))
+        station.orderAction(order, OrderStep.DispatchToGrid(grid))
+        val first = phone("first.db")
+        val second = phone("second.db", key = null)
+        first.actAs(volunteers[0].id)
+        second.actAs(volunteers[1].id)
+        first.orderAction(order, OrderStep.Accept)
+        Thread.sleep(5)
+        second.orderAction(order, OrderStep.Accept)
+        val told = mutableListOf<OrderConflict>()
+        val handle = second.addConflictListener(object : ConflictListener {
+            override fun onConflict(conflict: OrderConflict) { told.add(conflict) }
+        })
+        sync(first, station)
+        sync(second, station)
+        assertEquals(1, told.size)
+        assertEquals("acceptance_lost", told[0].kind)
+        assertEquals(order, told[0].orderId)
+        handle.close()
+        sync(second, first)
+        assertEquals(first.exportJson(), second.exportJson())
+        first.close()
+        second.close()
+    }
+
+    @Test
+    fun bundlesCarryAScopeAndImportTwiceHarmlessly() {
+        val bundle = station.exportBundle(listOf("station", "grid:$grid"))
+        AnxinStore.open(OpenOptions(path("carried.db"), null, listOf("station", "grid:$grid"), null)).use { c ->
+            val first = c.importBundle(bundle, true)
+            assertTrue(first.applied > 0u)
+            val twice = c.importBundle(bundle, true)
+            assertEquals(0u, twice.applied)
+            assertEquals(first.documents, twice.unchanged + twice.applied)
+            assertTrue(c.households(grid, 500u).isNotEmpty())
+        }
+    }
+}

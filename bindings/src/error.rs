@@ -1,0 +1,160 @@
+//! The one public error of the SDK, shaped by what the caller can do, and
+//! the guard that keeps every panic on this side of the boundary.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use anxin_core::dispatch::DispatchError;
+use anxin_core::screening::ScreeningError;
+use anxin_core::store::StoreError;
+use anxin_core::sync::bundle::BundleError;
+use anxin_core::sync::SyncError;
+
+/// What went wrong, by what the app can do about it. Messages never carry
+/// names, answers or notes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum AnxinError {
+    /// The thing named does not exist (here): show "not found", refresh.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. `household 3f2…`.
+        what: String,
+    },
+    /// The input broke a rule: show `reason` next to `field`; nothing was saved.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The field, e.g. `resident.birth_year` or `phq9 item 4`.
+        field: String,
+        /// The rule broken.
+        reason: String,
+    },
+    /// The action does not fit the current state (an order already
+    /// completed, a referral moved back, a crisis already closed): refresh.
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// Why.
+        reason: String,
+    },
+    /// The acting worker's role may not do this.
+    #[error("permission denied: {reason}")]
+    PermissionDenied {
+        /// The rule.
+        reason: String,
+    },
+    /// The store could not be opened or written (wrong key, disk full, a
+    /// newer store): nothing of the call was saved.
+    #[error("storage: {reason}")]
+    Storage {
+        /// Why.
+        reason: String,
+    },
+    /// A sync session or bundle failed; what arrived before is kept.
+    #[error("sync: {reason}")]
+    Sync {
+        /// Why.
+        reason: String,
+    },
+    /// A bug in Anxin (a panic was caught): report it.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What is known.
+        reason: String,
+    },
+}
+
+/// The result of every exported call.
+pub type Result<T> = std::result::Result<T, AnxinError>;
+
+impl From<StoreError> for AnxinError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(v) => AnxinError::InvalidInput {
+                field: v.field.clone(),
+                reason: v.violation.to_string(),
+            },
+            StoreError::NotFound { kind, id } => AnxinError::NotFound {
+                what: format!("{kind} {id}"),
+            },
+            StoreError::Dispatch(d) => d.into(),
+            StoreError::Screening(s) => s.into(),
+            other => AnxinError::Storage {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<DispatchError> for AnxinError {
+    fn from(e: DispatchError) -> Self {
+        match e {
+            DispatchError::Forbidden { .. } => AnxinError::Conflict {
+                reason: e.to_string(),
+            },
+            DispatchError::PermissionDenied { .. } => AnxinError::PermissionDenied {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<ScreeningError> for AnxinError {
+    fn from(e: ScreeningError) -> Self {
+        let field = match &e {
+            ScreeningError::UnknownItem { instrument, item }
+            | ScreeningError::OutOfRange {
+                instrument, item, ..
+            }
+            | ScreeningError::MissingAnswer { instrument, item }
+            | ScreeningError::NotAsked { instrument, item } => format!("{instrument} item {item}"),
+            ScreeningError::WrongCount { instrument, .. }
+            | ScreeningError::TooManyMissing { instrument, .. }
+            | ScreeningError::NoTexts { instrument, .. } => instrument.clone(),
+            ScreeningError::UnknownInstrument(_) => "instrument".into(),
+            ScreeningError::UnknownOption { what, .. } => (*what).to_string(),
+            ScreeningError::BadFile { file, .. } => file.clone(),
+        };
+        AnxinError::InvalidInput {
+            field,
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<anxin_core::model::ValidationError> for AnxinError {
+    fn from(v: anxin_core::model::ValidationError) -> Self {
+        AnxinError::InvalidInput {
+            field: v.field.clone(),
+            reason: v.violation.to_string(),
+        }
+    }
+}
+
+impl From<SyncError> for AnxinError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Store(s) => s.into(),
+            other => AnxinError::Sync {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<BundleError> for AnxinError {
+    fn from(e: BundleError) -> Self {
+        AnxinError::Sync {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Runs `f`, turning a panic into `AnxinError::Internal`. The panic's own
+/// message is not passed on (it could quote data); the host gets a fixed
+/// text and can report the bug.
+pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(AnxinError::Internal {
+            reason: "a bug in Anxin stopped this call; nothing of it was saved".into(),
+        }),
+    }
+}

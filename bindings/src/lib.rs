@@ -1,0 +1,758 @@
+//! `anxin-ffi`: the Anxin SDK for Android and iOS, a thin uniffi layer over
+//! `anxin-core`.
+//!
+//! Owns: the exported objects (`AnxinStore`, `Questionnaire`,
+//! `SyncSessionHandle`, `ListenerHandle`), the records and enums they pass,
+//! the public error (`AnxinError`) and the listener traits the host
+//! implements. Every exported method converts its arguments, calls core in a
+//! few lines and converts the result; there is no business logic here. Every
+//! call runs inside `guard`, so no panic crosses the boundary.
+//!
+//! The bridging layer is not the API: names and shapes here follow what a
+//! Kotlin or Swift developer expects (records, enums, objects to close);
+//! core keeps its own.
+
+mod error;
+mod listeners;
+mod records;
+mod session;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anxin_core::doc::Author;
+use anxin_core::model::*;
+use anxin_core::screening::{Administration, Language, Library, Policy};
+use anxin_core::store::{NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions};
+
+use error::guard;
+pub use error::{AnxinError, Result};
+use listeners::Listeners;
+pub use listeners::{
+    ConflictListener, CrisisListener, ListenerHandle, StoreChangeListener, SyncProgressListener,
+};
+pub use records::*;
+pub use session::SyncSessionHandle;
+
+uniffi::setup_scaffolding!();
+
+/// Everything one open store shares with its questionnaires, sessions and
+/// listener handles.
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    acting: Mutex<Option<WorkerId>>,
+    pub(crate) listeners: Listeners,
+    conflicts_told: Mutex<BTreeSet<String>>,
+}
+
+impl Shared {
+    /// The store. A panic while it was held rolled its transaction back,
+    /// so a poisoned lock is safe to take over.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn author(&self) -> Result<Author> {
+        self.acting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .map(Author::Worker)
+            .ok_or_else(|| AnxinError::InvalidInput {
+                field: "acting_worker".into(),
+                reason: "no worker is acting on this device: call actAs(workerId) first".into(),
+            })
+    }
+
+    /// Tells listeners about order conflicts they have not heard of yet
+    /// (after a sync or an order action).
+    pub(crate) fn tell_conflicts(&self) -> Result<()> {
+        let rows = self.store().order_conflicts(None)?;
+        let mut told = self
+            .conflicts_told
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for c in rows {
+            if told.insert(format!("{}:{}", c.request_id, c.event_id)) {
+                self.listeners.conflict(&OrderConflict::from(c));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse<T>(r: std::result::Result<T, ValidationError>) -> Result<T> {
+    r.map_err(AnxinError::from)
+}
+
+/// An Anxin store on this device: the entry point of the SDK. Close it
+/// (`use {}` in Kotlin) when done.
+#[derive(uniffi::Object)]
+pub struct AnxinStore {
+    shared: Arc<Shared>,
+}
+
+#[uniffi::export]
+impl AnxinStore {
+    /// Opens (or creates) the store at `options.path`, encrypted with
+    /// `options.key` when given; sets the device's scopes when given, and
+    /// the acting worker.
+    #[uniffi::constructor]
+    pub fn open(options: OpenOptions) -> Result<Arc<Self>> {
+        guard(|| {
+            let mut store = Store::open(
+                &options.path,
+                StoreOptions {
+                    key: options.key.clone(),
+                    ..Default::default()
+                },
+            )?;
+            if let Some(scopes) = &options.scopes {
+                store.set_scopes(scopes)?;
+            }
+            let acting = options
+                .acting_worker
+                .as_deref()
+                .map(|w| WorkerId::parse(w, "acting_worker"))
+                .transpose()?;
+            Ok(Arc::new(Self {
+                shared: Arc::new(Shared {
+                    store: Mutex::new(store),
+                    acting: Mutex::new(acting),
+                    listeners: Listeners::default(),
+                    conflicts_told: Mutex::new(BTreeSet::new()),
+                }),
+            }))
+        })
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> String {
+        self.shared.store().device().device_id.clone()
+    }
+
+    /// The worker whose actions this device records from now on.
+    pub fn act_as(&self, worker_id: String) -> Result<()> {
+        guard(|| {
+            let id = parse(WorkerId::parse(&worker_id, "worker_id"))?;
+            self.shared.store().get::<Worker>(id.as_str())?;
+            *self.shared.acting.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+            Ok(())
+        })
+    }
+
+    /// Creates the station of a new store (the station's own device).
+    pub fn init_station(&self, name: String) -> Result<String> {
+        guard(|| Ok(self.shared.store().init_station(&name)?.id.to_string()))
+    }
+
+    /// Fills a new store with a synthetic community (demos and tests).
+    pub fn load_fixture(&self, households: u32, seed: u64) -> Result<()> {
+        guard(|| {
+            anxin_core::fixture::generate(
+                &mut self.shared.store(),
+                anxin_core::fixture::FixtureSpec { households, seed },
+                |_, _| {},
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The station's grids.
+    pub fn grids(&self) -> Result<Vec<GridInfo>> {
+        guard(|| {
+            let station = self.shared.store().station()?;
+            Ok(station
+                .grids
+                .values()
+                .map(|g| GridInfo {
+                    id: g.id.to_string(),
+                    name: g.name.clone(),
+                })
+                .collect())
+        })
+    }
+
+    /// Workers, optionally of one grid and one role.
+    pub fn workers(
+        &self,
+        grid_id: Option<String>,
+        role: Option<WorkerRole>,
+    ) -> Result<Vec<WorkerInfo>> {
+        guard(|| {
+            let grid = grid_id
+                .as_deref()
+                .map(|g| GridId::parse(g, "grid_id"))
+                .transpose()?;
+            let rows = self
+                .shared
+                .store()
+                .workers(grid.as_ref(), role.map(Role::from))?;
+            Ok(rows.into_iter().map(WorkerInfo::from).collect())
+        })
+    }
+
+    /// Records a household in a grid.
+    pub fn add_household(&self, grid_id: String, address: AddressInput) -> Result<String> {
+        guard(|| {
+            let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
+            let by = self.shared.author()?;
+            let id = self
+                .shared
+                .store()
+                .add_household(&by, &grid, address.into())?;
+            self.shared
+                .listeners
+                .changed("household", id.as_str(), "add_household");
+            Ok(id.to_string())
+        })
+    }
+
+    /// Adds a resident to a household.
+    pub fn add_resident(&self, household_id: String, resident: ResidentInput) -> Result<String> {
+        guard(|| {
+            let household = parse(HouseholdId::parse(&household_id, "household_id"))?;
+            let by = self.shared.author()?;
+            let new = NewResident::try_from(resident)?;
+            let id = self.shared.store().add_resident(&by, &household, new)?;
+            self.shared
+                .listeners
+                .changed("household", &household_id, "add_resident");
+            Ok(id.to_string())
+        })
+    }
+
+    /// Records a canvass visit with the needs found.
+    pub fn record_visit(
+        &self,
+        household_id: String,
+        needs: Vec<NeedInput>,
+        notes: String,
+    ) -> Result<String> {
+        guard(|| {
+            let household = parse(HouseholdId::parse(&household_id, "household_id"))?;
+            let by = self.shared.author()?;
+            let needs = needs
+                .into_iter()
+                .map(Need::try_from)
+                .collect::<Result<Vec<_>>>()?;
+            let id = self.shared.store().record_visit(
+                &by,
+                &household,
+                NewVisit {
+                    at: now_millis(),
+                    needs,
+                    notes,
+                },
+            )?;
+            self.shared
+                .listeners
+                .changed("household", &household_id, "record_visit");
+            Ok(id.to_string())
+        })
+    }
+
+    /// A grid's households in triage order (P1 first), with the reasons.
+    pub fn households(&self, grid_id: String, limit: u32) -> Result<Vec<HouseholdInfo>> {
+        guard(|| {
+            let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
+            let rows = self.shared.store().households_in_grid(&grid, limit, 0)?;
+            Ok(rows.into_iter().map(HouseholdInfo::from).collect())
+        })
+    }
+
+    /// A household's residents.
+    pub fn residents(&self, household_id: String) -> Result<Vec<ResidentInfo>> {
+        guard(|| {
+            let h: Household = self.shared.store().get(&household_id)?;
+            Ok(h.members.values().map(ResidentInfo::from).collect())
+        })
+    }
+
+    /// The screening instruments available (licensed ones need their texts).
+    pub fn instruments(&self) -> Result<Vec<InstrumentInfo>> {
+        guard(|| {
+            Ok(Library::builtin()?
+                .all()
+                .map(InstrumentInfo::from)
+                .collect())
+        })
+    }
+
+    /// Starts a questionnaire in a language. Red flags raised by an answer
+    /// are returned by `answer` and sent to the crisis listeners at once.
+    pub fn start_questionnaire(
+        &self,
+        instrument: String,
+        language: String,
+        household_id: String,
+        resident_id: String,
+    ) -> Result<Arc<Questionnaire>> {
+        guard(|| {
+            let inst = Library::builtin()?.get(&instrument)?;
+            let admin = Administration::start(inst, Language::parse(&language)?, None)?;
+            Ok(Arc::new(Questionnaire {
+                shared: self.shared.clone(),
+                admin: Mutex::new(admin),
+                household_id,
+                resident_id,
+            }))
+        })
+    }
+
+    /// Scores and records a sitting of finished questionnaires in the
+    /// resident's case file; the crisis listeners hear of a crisis tier.
+    pub fn record_screening(
+        &self,
+        questionnaires: Vec<Arc<Questionnaire>>,
+        cutoffs: String,
+    ) -> Result<RecordedScreening> {
+        guard(|| {
+            let first = questionnaires
+                .first()
+                .ok_or_else(|| AnxinError::InvalidInput {
+                    field: "questionnaires".into(),
+                    reason: "at least one questionnaire".into(),
+                })?;
+            let (household, resident) = (first.household_id.clone(), first.resident_id.clone());
+            let mut results = Vec::new();
+            for q in &questionnaires {
+                if q.household_id != household || q.resident_id != resident {
+                    return Err(AnxinError::InvalidInput {
+                        field: "questionnaires".into(),
+                        reason: "a sitting is one resident's".into(),
+                    });
+                }
+                results.push(q.result(&cutoffs)?);
+            }
+            let by = self.shared.author()?;
+            let rec = self.shared.store().record_screening(
+                &by,
+                NewScreening {
+                    household_id: parse(HouseholdId::parse(&household, "household_id"))?,
+                    resident_id: parse(ResidentId::parse(&resident, "resident_id"))?,
+                    team: None,
+                    results,
+                },
+                Library::builtin()?,
+            )?;
+            self.shared
+                .listeners
+                .changed("case", rec.case_id.as_str(), "screen");
+            if rec.decision.tier == Tier::Crisis {
+                self.shared.listeners.crisis(&CrisisAlert {
+                    household_id: household.clone(),
+                    resident_id: resident.clone(),
+                    flags: Vec::new(),
+                    tier: RiskTier::Crisis,
+                    reason: rec.decision.reasons.first().cloned().unwrap_or_default(),
+                });
+            }
+            Ok(RecordedScreening::from(rec))
+        })
+    }
+
+    /// Opens a crisis for a resident (at the door: the case file is created
+    /// if needed). Returns the case and crisis ids.
+    pub fn open_crisis(
+        &self,
+        household_id: String,
+        resident_id: String,
+        reason: String,
+    ) -> Result<CrisisRef> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let (case, crisis) = self.shared.store().open_crisis(
+                &by,
+                &parse(HouseholdId::parse(&household_id, "household_id"))?,
+                &parse(ResidentId::parse(&resident_id, "resident_id"))?,
+                &reason,
+            )?;
+            self.shared
+                .listeners
+                .changed("case", case.as_str(), "open_crisis");
+            Ok(CrisisRef {
+                case_id: case.to_string(),
+                crisis_id: crisis.to_string(),
+            })
+        })
+    }
+
+    /// Records something done during a crisis.
+    pub fn crisis_action(
+        &self,
+        crisis: CrisisRef,
+        step: CrisisStepKind,
+        note: String,
+    ) -> Result<CaseInfo> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let state = self.shared.store().crisis_action(
+                &by,
+                &CaseId(crisis.case_id.clone()),
+                &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
+                step.into(),
+                &note,
+            )?;
+            self.shared
+                .listeners
+                .changed("case", &crisis.case_id, "crisis_action");
+            Ok(CaseInfo::from(state))
+        })
+    }
+
+    /// A counselor or clinician closes a crisis, stating the tier after it.
+    pub fn close_crisis(
+        &self,
+        crisis: CrisisRef,
+        tier_after: RiskTier,
+        note: String,
+    ) -> Result<CaseInfo> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let state = self.shared.store().close_crisis(
+                &by,
+                &CaseId(crisis.case_id.clone()),
+                &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
+                tier_after.into(),
+                &note,
+            )?;
+            self.shared
+                .listeners
+                .changed("case", &crisis.case_id, "close_crisis");
+            Ok(CaseInfo::from(state))
+        })
+    }
+
+    /// A counselor or clinician reviews a screening (复核).
+    pub fn review_screening(
+        &self,
+        case_id: String,
+        screening_id: String,
+        tier: RiskTier,
+        reason: String,
+    ) -> Result<CaseInfo> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let state = self.shared.store().review_screening(
+                &by,
+                &CaseId(case_id.clone()),
+                &parse(EventId::parse(&screening_id, "screening_id"))?,
+                tier.into(),
+                &reason,
+            )?;
+            self.shared.listeners.changed("case", &case_id, "review");
+            Ok(CaseInfo::from(state))
+        })
+    }
+
+    /// Proposes a referral; returns its id.
+    pub fn refer(
+        &self,
+        case_id: String,
+        tier: RiskTier,
+        to: String,
+        reason: String,
+    ) -> Result<String> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let id = self.shared.store().refer(
+                &by,
+                &CaseId(case_id.clone()),
+                tier.into(),
+                &to,
+                &reason,
+            )?;
+            self.shared.listeners.changed("case", &case_id, "refer");
+            Ok(id.to_string())
+        })
+    }
+
+    /// Moves a referral on.
+    pub fn update_referral(
+        &self,
+        case_id: String,
+        referral_id: String,
+        status: ReferralState,
+        note: String,
+    ) -> Result<CaseInfo> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let state = self.shared.store().update_referral(
+                &by,
+                &CaseId(case_id.clone()),
+                &parse(EventId::parse(&referral_id, "referral_id"))?,
+                status.into(),
+                &note,
+            )?;
+            self.shared
+                .listeners
+                .changed("case", &case_id, "update_referral");
+            Ok(CaseInfo::from(state))
+        })
+    }
+
+    /// A case file's current state.
+    pub fn case_info(&self, case_id: String) -> Result<CaseInfo> {
+        guard(|| {
+            let (_, state) = self.shared.store().case(&CaseId(case_id), now_millis())?;
+            Ok(CaseInfo::from(state))
+        })
+    }
+
+    /// What is due (open crises first), for one worker or the station,
+    /// within `days`.
+    pub fn cases_due(&self, worker_id: Option<String>, days: u32) -> Result<Vec<DueItem>> {
+        guard(|| {
+            let worker = worker_id
+                .as_deref()
+                .map(|w| WorkerId::parse(w, "worker_id"))
+                .transpose()?;
+            let now = now_millis();
+            let rows = self.shared.store().cases_due(
+                worker.as_ref(),
+                now,
+                now + i64::from(days) * 86_400_000,
+            )?;
+            Ok(rows.into_iter().map(DueItem::from).collect())
+        })
+    }
+
+    /// Records a service order (点单); returns its id.
+    pub fn create_order(&self, order: OrderInput) -> Result<String> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let new = NewOrder::try_from(order)?;
+            let id = self.shared.store().create_order(&by, new)?;
+            self.shared
+                .listeners
+                .changed("request", id.as_str(), "create_order");
+            Ok(id.to_string())
+        })
+    }
+
+    /// Acts on an order (dispatch, accept, start, complete, cancel...).
+    pub fn order_action(&self, order_id: String, action: OrderStep) -> Result<OrderInfo> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let id = parse(RequestId::parse(&order_id, "order_id"))?;
+            let action = OrderAction::try_from(action)?;
+            let name = action.name();
+            let state = self.shared.store().order_action(&by, &id, action)?;
+            self.shared.listeners.changed("request", &order_id, name);
+            self.shared.tell_conflicts()?;
+            Ok(OrderInfo::from_state(order_id.clone(), &state))
+        })
+    }
+
+    /// The acting worker's tasks.
+    pub fn my_tasks(&self) -> Result<Vec<QueueItem>> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let worker = by
+                .worker()
+                .cloned()
+                .unwrap_or_else(|| WorkerId(String::new()));
+            Ok(self
+                .shared
+                .store()
+                .my_tasks(&worker)?
+                .into_iter()
+                .map(QueueItem::from)
+                .collect())
+        })
+    }
+
+    /// The dispatch queue, most urgent household first.
+    pub fn dispatch_queue(&self, grid_id: Option<String>) -> Result<Vec<QueueItem>> {
+        guard(|| {
+            let grid = grid_id
+                .as_deref()
+                .map(|g| GridId::parse(g, "grid_id"))
+                .transpose()?;
+            Ok(self
+                .shared
+                .store()
+                .dispatch_queue(grid.as_ref())?
+                .into_iter()
+                .map(QueueItem::from)
+                .collect())
+        })
+    }
+
+    /// Volunteer hours per worker (all time), optionally one worker's.
+    pub fn hours(&self, worker_id: Option<String>) -> Result<Vec<HoursInfo>> {
+        guard(|| {
+            let worker = worker_id
+                .as_deref()
+                .map(|w| WorkerId::parse(w, "worker_id"))
+                .transpose()?;
+            Ok(self
+                .shared
+                .store()
+                .hours_totals(worker.as_ref(), 0, i64::MAX)?
+                .into_iter()
+                .map(HoursInfo::from)
+                .collect())
+        })
+    }
+
+    /// The de-identified report (per grid and station) as JSON.
+    pub fn report_json(&self) -> Result<String> {
+        guard(|| {
+            let report = self.shared.store().report()?;
+            serde_json::to_string(&report).map_err(|e| AnxinError::Internal {
+                reason: e.to_string(),
+            })
+        })
+    }
+
+    /// Every document as canonical JSON (two replicas holding the same
+    /// documents give the same text).
+    pub fn export_json(&self) -> Result<String> {
+        guard(|| Ok(self.shared.store().export_json()?))
+    }
+
+    /// Checks the store; true when sound.
+    pub fn check(&self) -> Result<bool> {
+        guard(|| Ok(self.shared.store().check()?.is_ok()))
+    }
+
+    /// A sync session whose frames the host carries (Bluetooth, Nearby,
+    /// Multipeer...). The initiator calls `start`; both feed `receive`.
+    pub fn sync_session(&self, options: SyncOptions) -> Result<Arc<SyncSessionHandle>> {
+        guard(|| Ok(SyncSessionHandle::new(self.shared.clone(), options)))
+    }
+
+    /// Everything of the given scopes, as a self-contained bundle to carry.
+    pub fn export_bundle(&self, scopes: Vec<String>) -> Result<Vec<u8>> {
+        guard(|| {
+            Ok(anxin_core::sync::bundle::export(
+                &self.shared.store(),
+                &scopes,
+            )?)
+        })
+    }
+
+    /// Imports a bundle (twice is harmless; a damaged or foreign one is
+    /// refused and changes nothing). `join`: an empty store becomes a device
+    /// of the bundle's station.
+    pub fn import_bundle(&self, bytes: Vec<u8>, join: bool) -> Result<BundleImport> {
+        guard(|| {
+            let r = anxin_core::sync::bundle::import(&mut self.shared.store(), &bytes, join)?;
+            self.shared.listeners.changed("bundle", "", "import");
+            self.shared.tell_conflicts()?;
+            Ok(BundleImport {
+                documents: r.documents,
+                applied: r.applied,
+                unchanged: r.unchanged,
+                refused: r.refused,
+                quarantined: r.quarantined.len() as u32,
+            })
+        })
+    }
+
+    /// Hears of every write (kind, id, action; never content).
+    pub fn add_store_listener(
+        &self,
+        listener: Arc<dyn StoreChangeListener>,
+    ) -> Arc<ListenerHandle> {
+        self.shared.listeners.add_store(&self.shared, listener)
+    }
+
+    /// Hears of red flags (at the answer) and of crisis tiers.
+    pub fn add_crisis_listener(&self, listener: Arc<dyn CrisisListener>) -> Arc<ListenerHandle> {
+        self.shared.listeners.add_crisis(&self.shared, listener)
+    }
+
+    /// Hears of order conflicts (e.g. your acceptance lost to an earlier one).
+    pub fn add_conflict_listener(
+        &self,
+        listener: Arc<dyn ConflictListener>,
+    ) -> Arc<ListenerHandle> {
+        self.shared.listeners.add_conflict(&self.shared, listener)
+    }
+
+    /// Hears of sync progress (documents done of total).
+    pub fn add_sync_listener(
+        &self,
+        listener: Arc<dyn SyncProgressListener>,
+    ) -> Arc<ListenerHandle> {
+        self.shared.listeners.add_sync(&self.shared, listener)
+    }
+}
+
+/// A questionnaire being answered, item by item. Nothing is saved until
+/// `AnxinStore.recordScreening`.
+#[derive(uniffi::Object)]
+pub struct Questionnaire {
+    shared: Arc<Shared>,
+    admin: Mutex<Administration>,
+    household_id: String,
+    resident_id: String,
+}
+
+impl Questionnaire {
+    fn admin(&self) -> MutexGuard<'_, Administration> {
+        self.admin.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn result(&self, cutoffs: &str) -> Result<ScreeningResult> {
+        Ok(self.admin().finish(cutoffs, Policy::builtin()?)?)
+    }
+}
+
+#[uniffi::export]
+impl Questionnaire {
+    /// The item to ask now, or none when every item asked is answered.
+    pub fn current(&self) -> Option<ItemPrompt> {
+        self.admin().current().map(ItemPrompt::from)
+    }
+
+    /// Records an answer (the option's value). A red flag is returned here
+    /// and sent to the crisis listeners before anything is saved.
+    pub fn answer(&self, item_id: String, value: i32) -> Result<AnswerResult> {
+        guard(|| {
+            let step = self.admin().answer(&item_id, value)?;
+            if !step.red_flags.is_empty() {
+                self.shared.listeners.crisis(&CrisisAlert {
+                    household_id: self.household_id.clone(),
+                    resident_id: self.resident_id.clone(),
+                    flags: step.red_flags.clone(),
+                    tier: RiskTier::Crisis,
+                    reason: format!("red flag at item {item_id}"),
+                });
+            }
+            Ok(AnswerResult {
+                red_flags: step.red_flags,
+                next: step.next.map(ItemPrompt::from),
+            })
+        })
+    }
+
+    /// The respondent declines an item.
+    pub fn decline(&self, item_id: String) -> Result<Option<ItemPrompt>> {
+        guard(|| Ok(self.admin().decline(&item_id)?.map(ItemPrompt::from)))
+    }
+
+    /// Scores the answers so far with a cutoff set (`international`, `zh-CN`).
+    pub fn score(&self, cutoffs: String) -> Result<ScreeningOutcome> {
+        guard(|| Ok(ScreeningOutcome::from(self.result(&cutoffs)?)))
+    }
+}
+
+/// Proves the panic guard to an integrator: panics inside Anxin and returns
+/// the error the app would get (`AnxinError.Internal`). Never panics itself.
+#[uniffi::export]
+pub fn diagnostics_panic_is_an_error() -> Result<()> {
+    guard(|| panic!("deliberate panic to test the guard"))
+}
+
+/// The SDK's version.
+#[uniffi::export]
+pub fn anxin_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,863 @@
+//! The records and enums the SDK passes, and their conversions from and to
+//! core's types. Ids travel as strings; closed vocabularies as enums.
+
+use anxin_core::model::*;
+use anxin_core::screening::case::CaseState;
+use anxin_core::screening::{Instrument, Language, Prompt};
+use anxin_core::store::{
+    ConflictRow, DueRow, HouseholdRow, NewOrder, NewResident, QueueRow, Recorded, WorkerRow,
+};
+
+use crate::error::{AnxinError, Result};
+
+/// How to open a store.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct OpenOptions {
+    /// The store file (created if missing).
+    pub path: String,
+    /// The encryption key (a passphrase from the platform keystore); none
+    /// for an unencrypted store.
+    pub key: Option<String>,
+    /// The scopes this device holds (`station`, `grid:<id>`, `case:main`);
+    /// none keeps what the store has (a new store: all of its station's).
+    pub scopes: Option<Vec<String>>,
+    /// The worker using this device, recorded with every change.
+    pub acting_worker: Option<String>,
+}
+
+/// A grid of the station.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct GridInfo {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A worker's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WorkerRole {
+    /// A volunteer.
+    Volunteer,
+    /// A social worker.
+    SocialWorker,
+    /// A psychological counselor.
+    Counselor,
+    /// A clinician.
+    Clinician,
+    /// A dispatcher.
+    Dispatcher,
+    /// The station's administrator.
+    StationAdmin,
+}
+
+impl From<WorkerRole> for Role {
+    fn from(r: WorkerRole) -> Self {
+        match r {
+            WorkerRole::Volunteer => Role::Volunteer,
+            WorkerRole::SocialWorker => Role::SocialWorker,
+            WorkerRole::Counselor => Role::Counselor,
+            WorkerRole::Clinician => Role::Clinician,
+            WorkerRole::Dispatcher => Role::Dispatcher,
+            WorkerRole::StationAdmin => Role::StationAdmin,
+        }
+    }
+}
+
+impl From<Role> for WorkerRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Volunteer => WorkerRole::Volunteer,
+            Role::SocialWorker => WorkerRole::SocialWorker,
+            Role::Counselor => WorkerRole::Counselor,
+            Role::Clinician => WorkerRole::Clinician,
+            Role::Dispatcher => WorkerRole::Dispatcher,
+            Role::StationAdmin => WorkerRole::StationAdmin,
+        }
+    }
+}
+
+/// A worker, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WorkerInfo {
+    /// Their id.
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: WorkerRole,
+    /// Their grid, if any.
+    pub grid_id: Option<String>,
+}
+
+impl From<WorkerRow> for WorkerInfo {
+    fn from(w: WorkerRow) -> Self {
+        Self {
+            id: w.id.to_string(),
+            name: w.name,
+            role: w.role.into(),
+            grid_id: w.grid_id.map(|g| g.to_string()),
+        }
+    }
+}
+
+/// A household's address.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AddressInput {
+    /// The compound (小区).
+    pub compound: String,
+    /// The building (栋).
+    pub building: String,
+    /// The unit (单元); may be empty.
+    pub unit: String,
+    /// The room.
+    pub room: String,
+}
+
+impl From<AddressInput> for Address {
+    fn from(a: AddressInput) -> Self {
+        Address {
+            compound: a.compound,
+            building: a.building,
+            unit: a.unit,
+            room: a.room,
+        }
+    }
+}
+
+/// A resident to add.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ResidentInput {
+    /// Their name.
+    pub name: String,
+    /// `female`, `male` or `unknown`.
+    pub sex: String,
+    /// Year of birth.
+    pub birth_year: u32,
+    /// Phone; may be empty.
+    pub phone: String,
+    /// Vulnerability tags (`elderly_alone`, `chronic_illness`, …).
+    pub tags: Vec<String>,
+}
+
+impl TryFrom<ResidentInput> for NewResident {
+    type Error = AnxinError;
+    fn try_from(r: ResidentInput) -> Result<Self> {
+        Ok(NewResident {
+            name: r.name,
+            sex: Sex::parse(&r.sex, "resident.sex")?,
+            birth_year: r.birth_year,
+            phone: r.phone,
+            tags: r
+                .tags
+                .iter()
+                .map(|t| VulnerabilityTag::parse(t, "resident.tags"))
+                .collect::<std::result::Result<_, _>>()?,
+        })
+    }
+}
+
+/// A resident, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ResidentInfo {
+    /// Their id.
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// Year of birth.
+    pub birth_year: u32,
+    /// Vulnerability tags.
+    pub tags: Vec<String>,
+}
+
+impl From<&Resident> for ResidentInfo {
+    fn from(r: &Resident) -> Self {
+        Self {
+            id: r.id.to_string(),
+            name: r.name.clone(),
+            birth_year: r.birth_year,
+            tags: r.tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+}
+
+/// A need found at a canvass visit.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct NeedInput {
+    /// `medicine`, `food`, `water`, `medical_care`, `psychological_support`, `other`.
+    pub kind: String,
+    /// The medicine or item, e.g. 胰岛素.
+    pub item: String,
+    /// Days of supply left (medicine).
+    pub days_left: Option<u32>,
+    /// Details.
+    pub detail: String,
+}
+
+impl TryFrom<NeedInput> for Need {
+    type Error = AnxinError;
+    fn try_from(n: NeedInput) -> Result<Self> {
+        Ok(Need {
+            kind: NeedKind::parse(&n.kind, "need.kind")?,
+            item: n.item,
+            days_left: n.days_left,
+            detail: n.detail,
+        })
+    }
+}
+
+/// A household in triage order.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HouseholdInfo {
+    /// Its id.
+    pub id: String,
+    /// Its address.
+    pub address: String,
+    /// How many members.
+    pub members: u32,
+    /// `p1` (act within hours) to `p4` (next round).
+    pub priority: String,
+    /// Why, as reason codes.
+    pub reasons: Vec<String>,
+}
+
+impl From<HouseholdRow> for HouseholdInfo {
+    fn from(h: HouseholdRow) -> Self {
+        Self {
+            id: h.id.to_string(),
+            address: h.address,
+            members: h.members,
+            priority: h.priority.to_string(),
+            reasons: h.reasons,
+        }
+    }
+}
+
+/// A screening instrument.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct InstrumentInfo {
+    /// Its id (`phq9`).
+    pub id: String,
+    /// Its name (`PHQ-9`).
+    pub name: String,
+    /// The definition's version.
+    pub version: String,
+    /// How many items.
+    pub items: u32,
+    /// Languages its texts are available in.
+    pub languages: Vec<String>,
+    /// The licence notice.
+    pub licence: String,
+}
+
+impl From<&Instrument> for InstrumentInfo {
+    fn from(i: &Instrument) -> Self {
+        Self {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            version: i.version.clone(),
+            items: i.items.len() as u32,
+            languages: Language::ALL
+                .iter()
+                .filter(|l| i.has_texts(**l))
+                .map(|l| l.tag().to_string())
+                .collect(),
+            licence: i.licence.notice.clone(),
+        }
+    }
+}
+
+/// An answer option as shown.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PromptChoice {
+    /// The value to pass to `answer`.
+    pub value: i32,
+    /// The label in the respondent's language.
+    pub label: String,
+}
+
+/// The item to ask.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ItemPrompt {
+    /// The item's id.
+    pub item_id: String,
+    /// Its position among the items asked.
+    pub position: u32,
+    /// The stem.
+    pub stem: String,
+    /// The question.
+    pub text: String,
+    /// The options.
+    pub choices: Vec<PromptChoice>,
+    /// May be left unanswered.
+    pub optional: bool,
+}
+
+impl From<Prompt> for ItemPrompt {
+    fn from(p: Prompt) -> Self {
+        Self {
+            item_id: p.item,
+            position: p.position as u32,
+            stem: p.stem,
+            text: p.text,
+            choices: p
+                .options
+                .into_iter()
+                .map(|o| PromptChoice {
+                    value: o.value,
+                    label: o.label,
+                })
+                .collect(),
+            optional: p.optional,
+        }
+    }
+}
+
+/// What an answer did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AnswerResult {
+    /// Red flags this answer raised: open the crisis path now.
+    pub red_flags: Vec<String>,
+    /// The next item, or none when done.
+    pub next: Option<ItemPrompt>,
+}
+
+/// A risk tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RiskTier {
+    /// Self-help.
+    T0,
+    /// Volunteer or social worker follow-up.
+    T1,
+    /// Counselor.
+    T2,
+    /// Psychiatrist or hospital.
+    T3,
+    /// Emergency: do not leave the person alone.
+    Crisis,
+}
+
+impl From<Tier> for RiskTier {
+    fn from(t: Tier) -> Self {
+        match t {
+            Tier::T0 => RiskTier::T0,
+            Tier::T1 => RiskTier::T1,
+            Tier::T2 => RiskTier::T2,
+            Tier::T3 => RiskTier::T3,
+            Tier::Crisis => RiskTier::Crisis,
+        }
+    }
+}
+
+impl From<RiskTier> for Tier {
+    fn from(t: RiskTier) -> Self {
+        match t {
+            RiskTier::T0 => Tier::T0,
+            RiskTier::T1 => Tier::T1,
+            RiskTier::T2 => Tier::T2,
+            RiskTier::T3 => Tier::T3,
+            RiskTier::Crisis => Tier::Crisis,
+        }
+    }
+}
+
+/// A scored questionnaire.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ScreeningOutcome {
+    /// The instrument.
+    pub instrument: String,
+    /// The total (none for the C-SSRS).
+    pub score: Option<i64>,
+    /// The band.
+    pub band: Option<String>,
+    /// Every flag raised.
+    pub flags: Vec<String>,
+    /// The tier of this result alone.
+    pub tier: RiskTier,
+    /// Why.
+    pub reasons: Vec<String>,
+}
+
+impl From<ScreeningResult> for ScreeningOutcome {
+    fn from(r: ScreeningResult) -> Self {
+        Self {
+            instrument: r.instrument,
+            score: r.score,
+            band: r.band,
+            flags: r.flags,
+            tier: r.tier.into(),
+            reasons: r.reasons,
+        }
+    }
+}
+
+/// A recorded screening sitting.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RecordedScreening {
+    /// The resident's case file.
+    pub case_id: String,
+    /// The screening's id (for a review).
+    pub screening_id: String,
+    /// The sitting's tier.
+    pub tier: RiskTier,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// The case's tier after it.
+    pub case_tier: RiskTier,
+}
+
+impl From<Recorded> for RecordedScreening {
+    fn from(r: Recorded) -> Self {
+        Self {
+            case_id: r.case_id.to_string(),
+            screening_id: r.screening.to_string(),
+            tier: r.decision.tier.into(),
+            reasons: r.decision.reasons,
+            case_tier: r.case_tier.into(),
+        }
+    }
+}
+
+/// A crisis in a case file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CrisisRef {
+    /// The case.
+    pub case_id: String,
+    /// The crisis.
+    pub crisis_id: String,
+}
+
+/// Something done during a crisis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CrisisStepKind {
+    /// Stayed with the person.
+    StayedWithPerson,
+    /// Means removed.
+    MeansRemoved,
+    /// 120/110 called.
+    EmergencyServicesCalled,
+    /// Handed to a counselor or clinician.
+    HandedToProfessional,
+    /// Family or friends mobilised.
+    FamilyMobilised,
+    /// Something else (in the note).
+    Other,
+}
+
+impl From<CrisisStepKind> for CrisisStep {
+    fn from(s: CrisisStepKind) -> Self {
+        match s {
+            CrisisStepKind::StayedWithPerson => CrisisStep::StayedWithPerson,
+            CrisisStepKind::MeansRemoved => CrisisStep::MeansRemoved,
+            CrisisStepKind::EmergencyServicesCalled => CrisisStep::EmergencyServicesCalled,
+            CrisisStepKind::HandedToProfessional => CrisisStep::HandedToProfessional,
+            CrisisStepKind::FamilyMobilised => CrisisStep::FamilyMobilised,
+            CrisisStepKind::Other => CrisisStep::Other,
+        }
+    }
+}
+
+/// Where a referral stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReferralState {
+    /// Proposed.
+    Proposed,
+    /// Sent.
+    Sent,
+    /// Acknowledged by the service.
+    Acknowledged,
+    /// The person was seen.
+    Seen,
+    /// Closed.
+    Closed,
+}
+
+impl From<ReferralState> for ReferralStatus {
+    fn from(s: ReferralState) -> Self {
+        match s {
+            ReferralState::Proposed => ReferralStatus::Proposed,
+            ReferralState::Sent => ReferralStatus::Sent,
+            ReferralState::Acknowledged => ReferralStatus::Acknowledged,
+            ReferralState::Seen => ReferralStatus::Seen,
+            ReferralState::Closed => ReferralStatus::Closed,
+        }
+    }
+}
+
+/// Something due in a case.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DueItem {
+    /// The case.
+    pub case_id: String,
+    /// The resident.
+    pub resident_id: String,
+    /// The case's tier.
+    pub tier: RiskTier,
+    /// `crisis`, `review`, `referral_ack`, `followup` or `rescreen`.
+    pub what: String,
+    /// When due (ms since the epoch).
+    pub due_at: i64,
+    /// Already late.
+    pub overdue: bool,
+}
+
+impl From<DueRow> for DueItem {
+    fn from(d: DueRow) -> Self {
+        Self {
+            case_id: d.case_id,
+            resident_id: d.resident_id,
+            tier: d.tier.into(),
+            what: d.what,
+            due_at: d.due_at,
+            overdue: d.overdue,
+        }
+    }
+}
+
+/// A case file's state, summarised.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CaseInfo {
+    /// The tier.
+    pub tier: RiskTier,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// Screenings recorded.
+    pub screenings: u32,
+    /// Screenings awaiting a professional review.
+    pub reviews_pending: u32,
+    /// Open crises.
+    pub open_crises: u32,
+    /// Referrals past their acknowledgement deadline.
+    pub escalated_referrals: u32,
+    /// Conflicts to look at (e.g. a review by a volunteer was ignored).
+    pub conflicts: Vec<String>,
+}
+
+impl From<CaseState> for CaseInfo {
+    fn from(s: CaseState) -> Self {
+        Self {
+            tier: s.tier.into(),
+            reasons: s.tier_reasons.clone(),
+            screenings: s.screenings.len() as u32,
+            reviews_pending: s
+                .screenings
+                .iter()
+                .filter(|v| v.review_due.is_some())
+                .count() as u32,
+            open_crises: s.open_crises().count() as u32,
+            escalated_referrals: s.referrals.iter().filter(|r| r.escalated).count() as u32,
+            conflicts: s.conflicts,
+        }
+    }
+}
+
+/// An item on an order.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct OrderItem {
+    /// What.
+    pub name: String,
+    /// How many.
+    pub quantity: u32,
+    /// The unit; may be empty.
+    pub unit: String,
+}
+
+impl From<OrderItem> for Item {
+    fn from(i: OrderItem) -> Self {
+        Item {
+            name: i.name,
+            quantity: i.quantity,
+            unit: i.unit,
+        }
+    }
+}
+
+/// A new order.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct OrderInput {
+    /// The household served.
+    pub household_id: String,
+    /// The resident served, if one.
+    pub resident_id: Option<String>,
+    /// `medicine_delivery`, `groceries`, `test_kits`, `hospital_escort`,
+    /// `psychological_support`, `home_visit`, `other`.
+    pub kind: String,
+    /// The items.
+    pub items: Vec<OrderItem>,
+    /// `routine`, `urgent` or `critical`.
+    pub urgency: String,
+    /// A deadline (ms since the epoch).
+    pub deadline: Option<i64>,
+    /// Notes.
+    pub note: String,
+}
+
+impl TryFrom<OrderInput> for NewOrder {
+    type Error = AnxinError;
+    fn try_from(o: OrderInput) -> Result<Self> {
+        Ok(NewOrder {
+            household_id: HouseholdId::parse(&o.household_id, "order.household_id")?,
+            resident_id: o
+                .resident_id
+                .as_deref()
+                .map(|r| ResidentId::parse(r, "order.resident_id"))
+                .transpose()?,
+            kind: OrderKind::parse(&o.kind, "order.kind")?,
+            items: o.items.into_iter().map(Item::from).collect(),
+            urgency: Urgency::parse(&o.urgency, "order.urgency")?,
+            deadline: o.deadline,
+            note: o.note,
+        })
+    }
+}
+
+/// An action on an order.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum OrderStep {
+    /// Dispatch (派单) to a worker.
+    DispatchToWorker {
+        /// The worker.
+        worker_id: String,
+    },
+    /// Dispatch to a grid's team.
+    DispatchToGrid {
+        /// The grid.
+        grid_id: String,
+    },
+    /// Accept (接单).
+    Accept,
+    /// Decline.
+    Decline {
+        /// Why.
+        reason: String,
+    },
+    /// Start.
+    Start,
+    /// Complete with handover proof.
+    Complete {
+        /// What was handed over.
+        handed_over: Vec<OrderItem>,
+        /// The recipient's confirmation code (4-8 digits).
+        confirmation_code: String,
+        /// Minutes the work took.
+        minutes: u32,
+    },
+    /// Rate (评单), as the served household or a coordinator.
+    Rate {
+        /// 1-5.
+        stars: u32,
+        /// A comment.
+        comment: String,
+    },
+    /// Cancel.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl TryFrom<OrderStep> for OrderAction {
+    type Error = AnxinError;
+    fn try_from(s: OrderStep) -> Result<Self> {
+        Ok(match s {
+            OrderStep::DispatchToWorker { worker_id } => OrderAction::Dispatched {
+                to: Assignee::Worker(WorkerId::parse(&worker_id, "order.to")?),
+            },
+            OrderStep::DispatchToGrid { grid_id } => OrderAction::Dispatched {
+                to: Assignee::Grid(GridId::parse(&grid_id, "order.to")?),
+            },
+            OrderStep::Accept => OrderAction::Accepted,
+            OrderStep::Decline { reason } => OrderAction::Declined { reason },
+            OrderStep::Start => OrderAction::Started,
+            OrderStep::Complete {
+                handed_over,
+                confirmation_code,
+                minutes,
+            } => OrderAction::Completed {
+                handed_over: handed_over.into_iter().map(Item::from).collect(),
+                confirmation_code,
+                minutes,
+            },
+            OrderStep::Rate { stars, comment } => OrderAction::Rated { stars, comment },
+            OrderStep::Cancel { reason } => OrderAction::Cancelled { reason },
+        })
+    }
+}
+
+/// An order's current state.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OrderInfo {
+    /// The order.
+    pub id: String,
+    /// `requested`, `dispatched`, `accepted`, `started`, `completed`, `rated`, `cancelled`.
+    pub status: String,
+    /// Who accepted it.
+    pub accepted_by: Option<String>,
+    /// Stars, once rated.
+    pub stars: Option<u32>,
+    /// Items changed after acceptance: check them.
+    pub items_changed: bool,
+}
+
+impl OrderInfo {
+    pub(crate) fn from_state(id: String, s: &anxin_core::dispatch::OrderState) -> Self {
+        Self {
+            id,
+            status: s.status.to_string(),
+            accepted_by: s.accepted_by.as_ref().map(|w| w.to_string()),
+            stars: s.stars,
+            items_changed: s.items_changed_after_acceptance,
+        }
+    }
+}
+
+/// An order in a queue.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QueueItem {
+    /// The order.
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its status.
+    pub status: String,
+    /// The household's triage priority.
+    pub priority: String,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// The address.
+    pub address: String,
+}
+
+impl From<QueueRow> for QueueItem {
+    fn from(q: QueueRow) -> Self {
+        Self {
+            id: q.id.to_string(),
+            kind: q.kind.to_string(),
+            status: q.status.to_string(),
+            priority: q.priority.to_string(),
+            reasons: q.reasons,
+            address: q.address,
+        }
+    }
+}
+
+/// A worker's volunteer hours.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HoursInfo {
+    /// The worker.
+    pub worker_id: String,
+    /// Minutes credited.
+    pub minutes: u64,
+    /// Of which acknowledged.
+    pub acknowledged_minutes: u64,
+}
+
+impl From<anxin_core::dispatch::hours::HoursTotal> for HoursInfo {
+    fn from(h: anxin_core::dispatch::hours::HoursTotal) -> Self {
+        Self {
+            worker_id: h.worker_id.to_string(),
+            minutes: h.minutes,
+            acknowledged_minutes: h.acknowledged_minutes,
+        }
+    }
+}
+
+/// How a sync session runs.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncOptions {
+    /// This side starts the session (calls `start`).
+    pub initiator: bool,
+    /// The largest frame the transport carries (e.g. 4096 for Bluetooth LE).
+    pub max_frame_bytes: u32,
+    /// An empty store joins the peer's station.
+    pub join: bool,
+}
+
+/// What a session did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// The peer's device id.
+    pub peer: String,
+    /// Completed normally.
+    pub completed: bool,
+    /// Documents received and applied.
+    pub documents_received: u32,
+    /// Whole documents sent.
+    pub snapshots_sent: u32,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Documents quarantined (not applied), with the reason.
+    pub quarantined: Vec<String>,
+    /// Why it stopped, if it failed.
+    pub error: Option<String>,
+}
+
+/// What importing a bundle did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BundleImport {
+    /// Documents in the bundle.
+    pub documents: u32,
+    /// Documents that changed this store.
+    pub applied: u32,
+    /// Already up to date.
+    pub unchanged: u32,
+    /// Outside this device's scopes.
+    pub refused: u32,
+    /// Quarantined.
+    pub quarantined: u32,
+}
+
+/// A red flag or a crisis, for the crisis listeners.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CrisisAlert {
+    /// The household.
+    pub household_id: String,
+    /// The resident.
+    pub resident_id: String,
+    /// The red flags (empty when a recorded sitting reached the crisis tier).
+    pub flags: Vec<String>,
+    /// The tier.
+    pub tier: RiskTier,
+    /// Why (no answers, no names).
+    pub reason: String,
+}
+
+/// An order conflict, for the conflict listeners.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OrderConflict {
+    /// The order.
+    pub order_id: String,
+    /// `acceptance_lost`, `completed_and_cancelled`, …
+    pub kind: String,
+    /// The worker who won (or acted first).
+    pub worker_a: String,
+    /// The worker whose action was set aside.
+    pub worker_b: Option<String>,
+    /// Details.
+    pub detail: String,
+}
+
+impl From<ConflictRow> for OrderConflict {
+    fn from(c: ConflictRow) -> Self {
+        Self {
+            order_id: c.request_id.to_string(),
+            kind: c.kind,
+            worker_a: c.worker_a,
+            worker_b: c.worker_b,
+            detail: c.detail,
+        }
+    }
+}
+
+/// A write to the store.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StoreChange {
+    /// The document kind (`household`, `case`, `request`, …).
+    pub kind: String,
+    /// The document id.
+    pub id: String,
+    /// The action.
+    pub action: String,
+}
