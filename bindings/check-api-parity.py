@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that the generated Kotlin and Swift bindings expose the same API:
+"""Checks that the generated Kotlin and Swift bindings expose the same API
+(and, given the two test folders, that every Kotlin test has a Swift twin):
 the same objects with the same methods and parameters, the same records
 with the same fields, the same enums and cases, the same error variants and
 the same top-level functions. Names are compared case- and
@@ -112,6 +113,15 @@ def main():
     if problems or objects == 0:
         print("Kotlin and Swift bindings differ:\n" + "\n".join(problems), file=sys.stderr)
         sys.exit(1)
+    if len(sys.argv) == 5:
+        ktests = sorted(norm(t) for p in pathlib.Path(sys.argv[3]).rglob("*.kt")
+                        for t in re.findall(r"@Test\s+fun (\w+)\(", p.read_text()))
+        stests = sorted(norm(t) for p in pathlib.Path(sys.argv[4]).rglob("*.swift")
+                        for t in re.findall(r"func test(\w+)\(", p.read_text()))
+        if ktests != stests or not ktests:
+            print(f"Kotlin and Swift tests differ:\n  kotlin: {ktests}\n  swift:  {stests}", file=sys.stderr)
+            sys.exit(1)
+        print(f"test parity: the {len(ktests)} Kotlin tests have Swift twins")
     print(f"api parity: {objects} objects, {methods} methods, "
           f"{sum(1 for x in k if x.startswith('record '))} records, "
           f"{sum(1 for x in k if x.startswith('enum ') or x.startswith('variants '))} enums, "

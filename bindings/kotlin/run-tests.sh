@@ -14,13 +14,13 @@ kotlin_home="${KOTLIN_HOME:-$HOME/.cache/anxin/kotlin/package}"
 java_dir=/usr/share/java
 
 cd "$repo"
-cargo build -p anxin-ffi --lib --bin uniffi-bindgen
+cargo build -p anxin-ffi --lib --bin uniffi-bindgen --locked
 lib="$target/debug/libanxin_ffi.so"
 rm -rf "$out"
 mkdir -p "$out"
 "$target/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --no-format --out-dir "$out/kotlin" >/dev/null
 "$target/debug/uniffi-bindgen" generate --library "$lib" --language swift --no-format --out-dir "$out/swift" >/dev/null
-python3 "$here/../check-api-parity.py" "$out/kotlin" "$out/swift"
+python3 "$here/../check-api-parity.py" "$out/kotlin" "$out/swift" "$here/src/test/kotlin" "$here/../swift/Tests"
 
 cp="$java_dir/jna.jar:$java_dir/junit-platform-console-standalone.jar:$kotlin_home/lib/kotlin-test.jar:$kotlin_home/lib/kotlin-test-junit5.jar"
 "$kotlin_home/bin/kotlinc" -Werror -jvm-target 17 -cp "$cp" -d "$out/classes" \

@@ -61,7 +61,7 @@ class AnxinSdkTest {
     }
 
     @Test
-    fun recordsAreDataClassesAndEnums() {
+    fun recordsAndEnumsCrossTheBoundary() {
         val instruments = station.instruments()
         assertEquals(18, instruments.size)
         val phq9 = instruments.first { it.id == "phq9" }
@@ -76,7 +76,7 @@ class AnxinSdkTest {
     }
 
     @Test
-    fun everyErrorVariantIsATypedException() {
+    fun everyErrorVariantIsTyped() {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
         station.actAs(volunteer.id)
         assertFailsWith<AnxinException.NotFound> { station.residents("6f1d0b8e-6a0c-4c39-9d3b-7d5f2a1c0e11") }
@@ -115,7 +115,7 @@ class AnxinSdkTest {
     }
 
     @Test
-    fun listenersHearChangesAndStopWhenClosed() {
+    fun listenersStopWhenTheirHandleIsClosed() {
         station.actAs(worker(WorkerRole.VOLUNTEER, inGrid = true).id)
         val changes = mutableListOf<StoreChange>()
         val handle = station.addStoreListener(object : StoreChangeListener {

@@ -1,0 +1,8 @@
+// The Android library module of the Anxin SDK; built by ../build-android.sh.
+pluginManagement {
+    repositories { google(); mavenCentral(); gradlePluginPortal() }
+}
+dependencyResolutionManagement {
+    repositories { google(); mavenCentral() }
+}
+rootProject.name = "anxin"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the Android AAR of the Anxin SDK: the library for each Android ABI
+# (cargo-ndk), the Kotlin bindings generated from it, packaged by Gradle.
+#
+# Needs a machine with the Android NDK (ANDROID_NDK_HOME) and SDK
+# (ANDROID_HOME), Gradle 8, and `cargo install cargo-ndk`. The CI machine
+# has none of these; it runs the same bindings on the JVM instead
+# (kotlin/run-tests.sh).
+#
+#   bindings/build-android.sh            # → bindings/android/build/outputs/aar/anxin-release.aar
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+android="$here/android"
+abis=(arm64-v8a armeabi-v7a x86_64)
+
+: "${ANDROID_NDK_HOME:?set ANDROID_NDK_HOME to the NDK (r26 or newer)}"
+command -v cargo-ndk >/dev/null || { echo "cargo install cargo-ndk" >&2; exit 1; }
+rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
+
+cd "$repo"
+# SQLCipher with its vendored OpenSSL is compiled by the NDK's clang for each ABI.
+args=()
+for abi in "${abis[@]}"; do args+=(-t "$abi"); done
+cargo ndk "${args[@]}" --platform 26 -o "$android/src/main/jniLibs" build -p anxin-ffi --lib --profile mobile
+
+# Bindings are generated from a host build of the same source (same metadata).
+cargo build -p anxin-ffi --lib --bin uniffi-bindgen
+rm -rf "$android/src/main/kotlin"
+"$target/debug/uniffi-bindgen" generate --library "$target/debug/libanxin_ffi.so" \
+    --language kotlin --no-format --out-dir "$android/src/main/kotlin"
+
+cd "$android"
+gradle --no-daemon assembleRelease
+ls -l build/outputs/aar/

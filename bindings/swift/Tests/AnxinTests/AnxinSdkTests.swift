@@ -1,0 +1,230 @@
+// The Swift twin of bindings/kotlin/src/test/kotlin/org/anxin/sdk/AnxinSdkTest.kt:
+// the same scenarios against the same library. No Swift compiler exists on
+// the machine that builds Anxin's CI; run these with `swift test` on a Mac.
+import Foundation
+import XCTest
+@testable import Anxin
+
+/// Passes frames between two sessions until both are done, as a phone's transport would.
+func sync(_ initiator: AnxinStore, _ responder: AnxinStore, join: Bool = false, frame: UInt32 = 4096) throws -> (SyncReport, SyncReport) {
+    let a = try initiator.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: frame, join: join))
+    let b = try responder.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: frame, join: false))
+    var toB = try a.start()
+    for _ in 0..<1000 {
+        let toA = try toB.flatMap { try b.receive(frame: $0) }
+        toB = try toA.flatMap { try a.receive(frame: $0) }
+        if toA.isEmpty && toB.isEmpty { break }
+    }
+    XCTAssertTrue(a.isFinished() && b.isFinished(), "the session ended")
+    return (a.report(), b.report())
+}
+
+final class Collect<T>: @unchecked Sendable {
+    var items: [T] = []
+}
+
+final class StoreChanges: StoreChangeListener, @unchecked Sendable {
+    let seen = Collect<StoreChange>()
+    func onChange(change: StoreChange) { seen.items.append(change) }
+}
+
+final class Crises: CrisisListener, @unchecked Sendable {
+    let seen = Collect<CrisisAlert>()
+    func onCrisis(alert: CrisisAlert) { seen.items.append(alert) }
+}
+
+final class Conflicts: ConflictListener, @unchecked Sendable {
+    let seen = Collect<OrderConflict>()
+    func onConflict(conflict: OrderConflict) { seen.items.append(conflict) }
+}
+
+final class Progress: SyncProgressListener, @unchecked Sendable {
+    let seen = Collect<UInt64>()
+    func onProgress(done: UInt64, total: UInt64) { seen.items.append(done) }
+}
+
+final class AnxinSdkTests: XCTestCase {
+    var dir: URL!
+    var station: AnxinStore!
+    var grid: String!
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func worker(_ role: WorkerRole, inGrid: Bool = false) throws -> WorkerInfo {
+        try station.workers(gridId: inGrid ? grid : nil, role: role).first!
+    }
+
+    func phone(_ name: String, key: String? = "phone key") throws -> AnxinStore {
+        let p = try AnxinStore.open(options: OpenOptions(path: path(name), key: key, scopes: ["station", "grid:\(grid!)"], actingWorker: nil))
+        let (mine, _) = try sync(p, station, join: true)
+        XCTAssertTrue(mine.completed, mine.error ?? "")
+        return p
+    }
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        station = try AnxinStore.open(options: OpenOptions(path: path("station.db"), key: "station key", scopes: nil, actingWorker: nil))
+        try station.loadFixture(households: 30, seed: 7)
+        grid = try station.grids().first!.id
+    }
+
+    override func tearDownWithError() throws {
+        station = nil
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func testRecordsAndEnumsCrossTheBoundary() throws {
+        let instruments = try station.instruments()
+        XCTAssertEqual(instruments.count, 18)
+        let phq9 = instruments.first { $0.id == "phq9" }!
+        XCTAssertEqual(phq9.languages, ["zh-Hans", "zh-Hant", "en"])
+        XCTAssertTrue(instruments.first { $0.id == "cssrs" }!.languages.isEmpty)
+        let v = try worker(.volunteer, inGrid: true)
+        XCTAssertEqual(v.role, .volunteer)
+        XCTAssertEqual(v.gridId, grid)
+        XCTAssertFalse(try station.households(gridId: grid, limit: 100).isEmpty)
+        XCTAssertFalse(anxinVersion().isEmpty)
+    }
+
+    func testEveryErrorVariantIsTyped() throws {
+        try station.actAs(workerId: try worker(.volunteer, inGrid: true).id)
+        XCTAssertThrowsError(try station.residents(householdId: "6f1d0b8e-6a0c-4c39-9d3b-7d5f2a1c0e11")) {
+            guard case AnxinError.NotFound = $0 else { return XCTFail("\($0)") }
+        }
+        let household = try station.households(gridId: grid, limit: 1).first!.id
+        XCTAssertThrowsError(try station.addResident(householdId: household, resident: ResidentInput(name: "测试", sex: "female", birthYear: 1800, phone: "", tags: []))) {
+            guard case let AnxinError.InvalidInput(field, reason) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "resident.birth_year")
+            XCTAssertFalse(reason.contains("测试"))
+        }
+        let resident = try station.residents(householdId: household).first!.id
+        let q = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: household, residentId: resident)
+        XCTAssertThrowsError(try q.answer(itemId: "1", value: 7)) {
+            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "phq9 item 1")
+        }
+        let crisis = try station.openCrisis(householdId: household, residentId: resident, reason: "test")
+        XCTAssertThrowsError(try station.closeCrisis(crisis: crisis, tierAfter: .t2, note: "")) {
+            guard case AnxinError.PermissionDenied = $0 else { return XCTFail("\($0)") }
+        }
+        try station.actAs(workerId: try worker(.counselor).id)
+        _ = try station.closeCrisis(crisis: crisis, tierAfter: .t1, note: "")
+        XCTAssertThrowsError(try station.crisisAction(crisis: crisis, step: .other, note: "")) {
+            guard case AnxinError.Conflict = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("station.db"), key: "wrong key", scopes: nil, actingWorker: nil))) {
+            guard case AnxinError.Storage = $0 else { return XCTFail("\($0)") }
+        }
+        let before = try station.exportJson()
+        XCTAssertThrowsError(try station.importBundle(bytes: Data([1, 2, 3]), join: false)) {
+            guard case AnxinError.Sync = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(before, try station.exportJson())
+        XCTAssertThrowsError(try diagnosticsPanicIsAnError()) {
+            guard case AnxinError.Internal = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testListenersStopWhenTheirHandleIsClosed() throws {
+        try station.actAs(workerId: try worker(.volunteer, inGrid: true).id)
+        let changes = StoreChanges()
+        var handle: ListenerHandle? = station.addStoreListener(listener: changes)
+        let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "101"))
+        XCTAssertEqual(changes.seen.items, [StoreChange(kind: "household", id: h, action: "add_household")])
+        handle?.unregister()
+        handle = nil
+        _ = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "102"))
+        XCTAssertEqual(changes.seen.items.count, 1)
+    }
+
+    func testAVolunteersDay() throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let dispatcher = try worker(.dispatcher)
+        let p = try phone("phone.db")
+        try p.actAs(workerId: volunteer.id)
+        let crises = Crises()
+        let crisisHandle = p.addCrisisListener(listener: crises)
+        let h = try p.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
+        let r = try p.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone", "chronic_illness"]))
+        _ = try p.recordVisit(householdId: h, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
+        let row = try p.households(gridId: grid, limit: 200).first { $0.id == h }!
+        XCTAssertEqual(row.priority, "p1")
+
+        let q = try p.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: h, residentId: r)
+        var step = q.current()
+        XCTAssertEqual(step?.text, "做事时提不起劲或没有兴趣")
+        for value: Int32 in [1, 1, 1, 0, 0, 1, 0, 0, 2] {
+            let item = step!.itemId
+            let result = try q.answer(itemId: item, value: value)
+            if item == "9" {
+                XCTAssertEqual(result.redFlags, ["suicidal_ideation"])
+                XCTAssertEqual(crises.seen.items.count, 1, "the alert came with the answer")
+            } else {
+                XCTAssertTrue(result.redFlags.isEmpty)
+            }
+            step = result.next
+        }
+        XCTAssertEqual(step?.itemId, "10")
+        XCTAssertNil(try q.decline(itemId: "10"))
+        let recorded = try p.recordScreening(questionnaires: [q], cutoffs: "zh-CN")
+        XCTAssertEqual(recorded.tier, .crisis)
+        let crisis = try p.openCrisis(householdId: h, residentId: r, reason: "stay with her; counselor called")
+        _ = try p.crisisAction(crisis: crisis, step: .stayedWithPerson, note: "")
+        XCTAssertTrue(try p.casesDue(workerId: nil, days: 7).contains { $0.what == "crisis" })
+        crisisHandle.unregister()
+
+        let order = try p.createOrder(order: OrderInput(householdId: h, residentId: r, kind: "medicine_delivery", items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: "critical", deadline: nil, note: ""))
+        try p.actAs(workerId: dispatcher.id)
+        _ = try p.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
+        try p.actAs(workerId: volunteer.id)
+        XCTAssertEqual(try p.orderAction(orderId: order, action: .accept).status, "accepted")
+        _ = try p.orderAction(orderId: order, action: .start)
+        let done = try p.orderAction(orderId: order, action: .complete(handedOver: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], confirmationCode: "4821", minutes: 40))
+        XCTAssertEqual(done.status, "completed")
+
+        let progress = Progress()
+        let progressHandle = p.addSyncListener(listener: progress)
+        let (mine, theirs) = try sync(p, station)
+        XCTAssertTrue(mine.completed && theirs.completed)
+        XCTAssertFalse(progress.seen.items.isEmpty)
+        progressHandle.unregister()
+        XCTAssertEqual(try station.caseInfo(caseId: recorded.caseId).tier, .crisis)
+        XCTAssertThrowsError(try p.caseInfo(caseId: recorded.caseId))
+        XCTAssertTrue(try station.check() && p.check())
+    }
+
+    func testTwoPhonesAcceptTheSameOrderAndTheLoserIsTold() throws {
+        let volunteers = try station.workers(gridId: grid, role: .volunteer)
+        try station.actAs(workerId: try worker(.dispatcher).id)
+        let h = try station.households(gridId: grid, limit: 1).first!.id
+        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: "groceries", items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: "urgent", deadline: nil, note: ""))
+        _ = try station.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
+        let first = try phone("first.db")
+        let second = try phone("second.db", key: nil)
+        try first.actAs(workerId: volunteers[0].id)
+        try second.actAs(workerId: volunteers[1].id)
+        _ = try first.orderAction(orderId: order, action: .accept)
+        Thread.sleep(forTimeInterval: 0.005)
+        _ = try second.orderAction(orderId: order, action: .accept)
+        let told = Conflicts()
+        let handle = second.addConflictListener(listener: told)
+        _ = try sync(first, station)
+        _ = try sync(second, station)
+        XCTAssertEqual(told.seen.items.count, 1)
+        XCTAssertEqual(told.seen.items.first?.kind, "acceptance_lost")
+        handle.unregister()
+        _ = try sync(second, first)
+        XCTAssertEqual(try first.exportJson(), try second.exportJson())
+    }
+
+    func testBundlesCarryAScopeAndImportTwiceHarmlessly() throws {
+        let bundle = try station.exportBundle(scopes: ["station", "grid:\(grid!)"])
+        let c = try AnxinStore.open(options: OpenOptions(path: path("carried.db"), key: nil, scopes: ["station", "grid:\(grid!)"], actingWorker: nil))
+        let first = try c.importBundle(bytes: bundle, join: true)
+        XCTAssertGreaterThan(first.applied, 0)
+        let twice = try c.importBundle(bytes: bundle, join: true)
+        XCTAssertEqual(twice.applied, 0)
+        XCTAssertFalse(try c.households(gridId: grid, limit: 500).isEmpty)
+    }
+}
