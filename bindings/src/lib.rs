@@ -492,6 +492,29 @@ impl AnxinStore {
         })
     }
 
+    /// Records a follow-up visit or call in a case file.
+    pub fn record_case_visit(
+        &self,
+        case_id: String,
+        minutes: u32,
+        note: String,
+    ) -> Result<CaseInfo> {
+        self.case_entry(case_id, CaseAction::Visit { minutes, note }, "visit")
+    }
+
+    /// Adds a note to a case file.
+    pub fn add_case_note(&self, case_id: String, text: String) -> Result<CaseInfo> {
+        self.case_entry(case_id, CaseAction::Note { text }, "note")
+    }
+
+    /// Makes a social worker, counselor or clinician responsible for a case.
+    pub fn assign_case(&self, case_id: String, worker_id: String) -> Result<CaseInfo> {
+        guard(|| {
+            let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
+            self.case_entry(case_id, CaseAction::Assigned { worker }, "assign")
+        })
+    }
+
     /// A case file's current state.
     pub fn case_info(&self, case_id: String) -> Result<CaseInfo> {
         guard(|| {
@@ -679,6 +702,20 @@ impl AnxinStore {
         listener: Arc<dyn SyncProgressListener>,
     ) -> Arc<ListenerHandle> {
         self.shared.listeners.add_sync(&self.shared, listener)
+    }
+}
+
+impl AnxinStore {
+    fn case_entry(&self, case_id: String, action: CaseAction, name: &str) -> Result<CaseInfo> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let state = self
+                .shared
+                .store()
+                .case_entry(&by, &CaseId(case_id.clone()), action)?;
+            self.shared.listeners.changed("case", &case_id, name);
+            Ok(CaseInfo::from(state))
+        })
     }
 }
 

@@ -172,6 +172,9 @@ final class AnxinSdkTests: XCTestCase {
         let crisis = try p.openCrisis(householdId: h, residentId: r, reason: "stay with her; counselor called")
         _ = try p.crisisAction(crisis: crisis, step: .stayedWithPerson, note: "")
         XCTAssertTrue(try p.casesDue(workerId: nil, days: 7).contains { $0.what == "crisis" })
+        XCTAssertEqual(try p.recordCaseVisit(caseId: recorded.caseId, minutes: 20, note: "stayed an hour").openCrises, 1)
+        _ = try p.addCaseNote(caseId: recorded.caseId, text: "sister informed")
+        XCTAssertThrowsError(try p.assignCase(caseId: recorded.caseId, workerId: volunteer.id))
         crisisHandle.unregister()
 
         let order = try p.createOrder(order: OrderInput(householdId: h, residentId: r, kind: "medicine_delivery", items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: "critical", deadline: nil, note: ""))
@@ -226,5 +229,66 @@ final class AnxinSdkTests: XCTestCase {
         let twice = try c.importBundle(bytes: bundle, join: true)
         XCTAssertEqual(twice.applied, 0)
         XCTAssertFalse(try c.households(gridId: grid, limit: 500).isEmpty)
+    }
+}
+
+/// The Swift quick start of bindings/README.md, compiled and run: keep the two in step.
+final class QuickStartTests: XCTestCase {
+    final class Transport {
+        let peer: SyncSessionHandle
+        init(station: AnxinStore) throws {
+            peer = try station.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: 4096, join: false))
+        }
+        func exchange(_ frames: [Data]) throws -> [Data] { try frames.flatMap { try peer.receive(frame: $0) } }
+    }
+
+    final class Presenter: CrisisListener, @unchecked Sendable {
+        var alerts: [CrisisAlert] = []
+        func onCrisis(alert: CrisisAlert) { alerts.append(alert) }
+    }
+
+    func testQuickStart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let station = try AnxinStore.open(options: OpenOptions(path: dir.appendingPathComponent("station.db").path, key: nil, scopes: nil, actingWorker: nil))
+        try station.loadFixture(households: 20, seed: 3)
+        let gridId = try station.grids().first!.id
+        let volunteerId = try station.workers(gridId: gridId, role: .volunteer).first!.id
+        let dbPath = dir.appendingPathComponent("anxin.db").path
+        let keyFromKeychain = "a key from the iOS Keychain"
+        let transport = try Transport(station: station)
+        var answers: [Int32?] = [0, 1, 1, 0, 0, 0, 0, 0, 1, nil]
+        func askRespondent(_ p: ItemPrompt) -> Int32? { answers.removeFirst() }
+        let crisisPresenter = Presenter()
+
+        // ---- the quick start, as in bindings/README.md ----
+        let store = try AnxinStore.open(options: OpenOptions(path: dbPath, key: keyFromKeychain,
+                                                             scopes: ["station", "grid:\(gridId)"], actingWorker: nil))
+        let session = try store.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: 4096, join: true))
+        var outgoing = try session.start()
+        while !session.isFinished() {
+            let incoming = try transport.exchange(outgoing)                  // your Multipeer / Bluetooth code
+            outgoing = try incoming.flatMap { try session.receive(frame: $0) }
+        }
+        try store.actAs(workerId: volunteerId)
+
+        let household = try store.addHousehold(gridId: gridId, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
+        let resident = try store.addResident(householdId: household, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone"]))
+        _ = try store.recordVisit(householdId: household, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
+
+        let handle = store.addCrisisListener(listener: crisisPresenter)          // implements CrisisListener
+        let q = try store.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: household, residentId: resident)
+        var prompt = q.current()
+        while let p = prompt {
+            if let value = askRespondent(p) { prompt = try q.answer(itemId: p.itemId, value: value).next }
+            else { prompt = try q.decline(itemId: p.itemId) }
+        }
+        let recorded = try store.recordScreening(questionnaires: [q], cutoffs: "zh-CN")
+        if recorded.tier == .crisis { _ = try store.openCrisis(householdId: household, residentId: resident, reason: "red flag at screening") }
+        handle.unregister()
+        // ---- end of the quick start ----
+
+        XCTAssertEqual(recorded.tier, .crisis)
+        XCTAssertTrue(crisisPresenter.alerts.contains { $0.flags == ["suicidal_ideation"] })
     }
 }

@@ -170,6 +170,9 @@ class AnxinSdkTest {
             p.crisisAction(crisis, CrisisStepKind.STAYED_WITH_PERSON, "")
             p.crisisAction(crisis, CrisisStepKind.HANDED_TO_PROFESSIONAL, "")
             assertTrue(p.casesDue(null, 7u).any { it.what == "crisis" })
+            assertEquals(1u, p.recordCaseVisit(recorded.caseId, 20u, "stayed an hour").openCrises)
+            p.addCaseNote(recorded.caseId, "sister informed")
+            assertFailsWith<AnxinException.PermissionDenied> { p.assignCase(recorded.caseId, volunteer.id) }
             crisisHandle.close()
 
             // An order: recorded, dispatched, accepted, completed.

@@ -1,0 +1,76 @@
+package org.anxin.sdk
+
+import java.nio.file.Files
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import org.junit.jupiter.api.Test
+
+/**
+ * The Kotlin quick start of bindings/README.md, compiled and run: keep the two
+ * in step. `transport`, `askRespondent` and `showCrisisPath` stand in for the app.
+ */
+class QuickStartTest {
+    /** The station at the other end of a Bluetooth link. */
+    class Transport(station: AnxinStore) {
+        private val peer = station.syncSession(SyncOptions(initiator = false, maxFrameBytes = 4096u, join = false))
+        fun exchange(frames: List<ByteArray>): List<ByteArray> = frames.flatMap { peer.receive(it) }
+    }
+
+    @Test
+    fun quickStart() {
+        val dir = Files.createTempDirectory("anxin-quickstart").toFile()
+        val station = AnxinStore.open(OpenOptions(dir.resolve("station.db").path, null, null, null))
+        station.loadFixture(20u, 3uL)
+        val gridId = station.grids().first().id
+        val volunteerId = station.workers(gridId, WorkerRole.VOLUNTEER).first().id
+        val filesDir = dir
+        val keyFromKeystore = "a key from the Android Keystore"
+        val transport = Transport(station)
+        val answers = ArrayDeque(listOf(0, 1, 1, 0, 0, 0, 0, 0, 1, null))
+        fun askRespondent(prompt: ItemPrompt): Int? = answers.removeFirst()
+        val alerts = mutableListOf<CrisisAlert>()
+        fun showCrisisPath(alert: CrisisAlert) { alerts.add(alert) }
+        var tier: RiskTier? = null
+
+        // ---- the quick start, as in bindings/README.md ----
+        AnxinStore.open(OpenOptions(path = filesDir.resolve("anxin.db").path, key = keyFromKeystore,
+                                    scopes = listOf("station", "grid:$gridId"), actingWorker = null)).use { store ->
+            // Join the station: pass frames to the station's session over your transport.
+            store.syncSession(SyncOptions(initiator = true, maxFrameBytes = 4096u, join = true)).use { session ->
+                var outgoing = session.start()
+                while (!session.isFinished()) {
+                    val incoming = transport.exchange(outgoing)          // your Bluetooth / Nearby code
+                    outgoing = incoming.flatMap { session.receive(it) }
+                }
+            }
+            store.actAs(volunteerId)
+
+            // Canvass.
+            val household = store.addHousehold(gridId, AddressInput("百步亭花园", "5栋", "1单元", "502"))
+            val resident = store.addResident(household, ResidentInput("王秀英", "female", 1942u, "", listOf("elderly_alone")))
+            store.recordVisit(household, listOf(NeedInput("medicine", "胰岛素", 2u, "")), "")
+
+            // Screen, hearing of a red flag at the answer that raises it.
+            store.addCrisisListener(object : CrisisListener {
+                override fun onCrisis(alert: CrisisAlert) = showCrisisPath(alert)   // do not leave the person alone
+            }).use {
+                val q = store.startQuestionnaire("phq9", "zh-Hans", household, resident)
+                var prompt = q.current()
+                while (prompt != null) {
+                    val value = askRespondent(prompt)                       // prompt.text, prompt.choices
+                    prompt = if (value == null) q.decline(prompt.itemId) else q.answer(prompt.itemId, value).next
+                }
+                val recorded = store.recordScreening(listOf(q), "zh-CN")
+                if (recorded.tier == RiskTier.CRISIS) store.openCrisis(household, resident, "red flag at screening")
+                tier = recorded.tier
+            }
+        }
+        // ---- end of the quick start ----
+
+        assertEquals(RiskTier.CRISIS, tier)
+        assertTrue(alerts.any { it.flags == listOf("suicidal_ideation") }, "heard at the answer")
+        assertTrue(alerts.size >= 2, "and again when the sitting was recorded at crisis")
+        station.close()
+        dir.deleteRecursively()
+    }
+}
