@@ -321,28 +321,24 @@ impl Store {
         reason: &str,
     ) -> Result<CaseState, StoreError> {
         let screening_id = screening.clone();
-        self.batch(|b| {
-            b.case_event(
-                author,
-                case,
-                None,
-                CaseAction::Reviewed {
-                    screening: screening.clone(),
-                    tier,
-                    reason: reason.to_string(),
-                },
-                move |state, w| {
-                    if !state.screenings.iter().any(|s| s.id == screening_id) {
-                        return Err(StoreError::NotFound {
-                            kind: "screening",
-                            id: screening_id.to_string(),
-                        });
-                    }
-                    professional_only("review a screening")(state, w)
-                },
-            )
-        })
-        .map(|(_, s)| s)
+        self.append_case(
+            author,
+            case,
+            CaseAction::Reviewed {
+                screening: screening.clone(),
+                tier,
+                reason: reason.to_string(),
+            },
+            move |state, w| {
+                if !state.screenings.iter().any(|s| s.id == screening_id) {
+                    return Err(StoreError::NotFound {
+                        kind: "screening",
+                        id: screening_id.to_string(),
+                    });
+                }
+                professional_only("review a screening")(state, w)
+            },
+        )
     }
 
     /// Proposes a referral at a tier to a service.
@@ -355,20 +351,17 @@ impl Store {
         reason: &str,
     ) -> Result<EventId, StoreError> {
         let referral = EventId::random();
-        self.batch(|b| {
-            b.case_event(
-                author,
-                case,
-                None,
-                CaseAction::ReferralProposed {
-                    referral: referral.clone(),
-                    tier,
-                    to: to.to_string(),
-                    reason: reason.to_string(),
-                },
-                |_, _| Ok(()),
-            )
-        })?;
+        self.append_case(
+            author,
+            case,
+            CaseAction::ReferralProposed {
+                referral: referral.clone(),
+                tier,
+                to: to.to_string(),
+                reason: reason.to_string(),
+            },
+            |_, _| Ok(()),
+        )?;
         Ok(referral)
     }
 
@@ -383,44 +376,40 @@ impl Store {
         note: &str,
     ) -> Result<CaseState, StoreError> {
         let rid = referral.clone();
-        self.batch(|b| {
-            b.case_event(
-                author,
-                case,
-                None,
-                CaseAction::ReferralUpdated {
-                    referral: referral.clone(),
-                    status,
-                    note: note.to_string(),
-                },
-                move |state, w| {
-                    let r = state
-                        .referrals
-                        .iter()
-                        .find(|r| r.id == rid)
-                        .ok_or_else(|| StoreError::NotFound {
-                            kind: "referral",
-                            id: rid.to_string(),
-                        })?;
-                    if status <= r.status {
-                        return Err(DispatchError::Forbidden {
-                            action: "move a referral back",
-                            status: r.status.as_str(),
-                        }
-                        .into());
+        self.append_case(
+            author,
+            case,
+            CaseAction::ReferralUpdated {
+                referral: referral.clone(),
+                status,
+                note: note.to_string(),
+            },
+            move |state, w| {
+                let r = state
+                    .referrals
+                    .iter()
+                    .find(|r| r.id == rid)
+                    .ok_or_else(|| StoreError::NotFound {
+                        kind: "referral",
+                        id: rid.to_string(),
+                    })?;
+                if status <= r.status {
+                    return Err(DispatchError::Forbidden {
+                        action: "move a referral back",
+                        status: r.status.as_str(),
                     }
-                    if w.role == Role::Volunteer && status == ReferralStatus::Closed {
-                        return Err(DispatchError::PermissionDenied {
-                            action: "close a referral",
-                            reason: "a volunteer may not close a referral",
-                        }
-                        .into());
+                    .into());
+                }
+                if w.role == Role::Volunteer && status == ReferralStatus::Closed {
+                    return Err(DispatchError::PermissionDenied {
+                        action: "close a referral",
+                        reason: "a volunteer may not close a referral",
                     }
-                    Ok(())
-                },
-            )
-        })
-        .map(|(_, s)| s)
+                    .into());
+                }
+                Ok(())
+            },
+        )
     }
 
     /// Opens a crisis (危机干预) in a resident's file — created on first use,
@@ -466,20 +455,16 @@ impl Store {
         note: &str,
     ) -> Result<CaseState, StoreError> {
         let cid = crisis.clone();
-        self.batch(|b| {
-            b.case_event(
-                author,
-                case,
-                None,
-                CaseAction::CrisisAction {
-                    crisis: crisis.clone(),
-                    step,
-                    note: note.to_string(),
-                },
-                move |state, _| open_crisis_named(state, &cid),
-            )
-        })
-        .map(|(_, s)| s)
+        self.append_case(
+            author,
+            case,
+            CaseAction::CrisisAction {
+                crisis: crisis.clone(),
+                step,
+                note: note.to_string(),
+            },
+            move |state, _| open_crisis_named(state, &cid),
+        )
     }
 
     /// A professional closes a crisis, stating the tier after it.
@@ -492,23 +477,19 @@ impl Store {
         note: &str,
     ) -> Result<CaseState, StoreError> {
         let cid = crisis.clone();
-        self.batch(|b| {
-            b.case_event(
-                author,
-                case,
-                None,
-                CaseAction::CrisisClosed {
-                    crisis: crisis.clone(),
-                    tier_after,
-                    note: note.to_string(),
-                },
-                move |state, w| {
-                    open_crisis_named(state, &cid)?;
-                    professional_only("close a crisis")(state, w)
-                },
-            )
-        })
-        .map(|(_, s)| s)
+        self.append_case(
+            author,
+            case,
+            CaseAction::CrisisClosed {
+                crisis: crisis.clone(),
+                tier_after,
+                note: note.to_string(),
+            },
+            move |state, w| {
+                open_crisis_named(state, &cid)?;
+                professional_only("close a crisis")(state, w)
+            },
+        )
     }
 
     /// Records a follow-up visit, a note, or the worker responsible.
@@ -541,7 +522,18 @@ impl Store {
                 .into())
             }
         }
-        self.batch(|b| b.case_event(author, case, None, action, |_, _| Ok(())))
+        self.append_case(author, case, action, |_, _| Ok(()))
+    }
+
+    /// Appends one event to an existing case file, as one write.
+    fn append_case(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        action: CaseAction,
+        check: impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError>,
+    ) -> Result<CaseState, StoreError> {
+        self.batch(|b| b.case_event(author, case, None, action, check))
             .map(|(_, s)| s)
     }
 
