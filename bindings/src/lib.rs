@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     acting: Mutex<Option<WorkerId>>,
     pub(crate) listeners: Listeners,
     conflicts_told: Mutex<BTreeSet<String>>,
+    /// The instruments: the built-in ones plus any licensed texts loaded.
+    library: Mutex<Arc<Library>>,
 }
 
 impl Shared {
@@ -50,6 +52,13 @@ impl Shared {
     /// so a poisoned lock is safe to take over.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn library(&self) -> Arc<Library> {
+        self.library
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn author(&self) -> Result<Author> {
@@ -121,6 +130,7 @@ impl AnxinStore {
                     acting: Mutex::new(acting),
                     listeners: Listeners::default(),
                     conflicts_told: Mutex::new(BTreeSet::new()),
+                    library: Mutex::new(Arc::new(Library::builtin()?.clone())),
                 }),
             }))
         })
@@ -269,13 +279,98 @@ impl AnxinStore {
         })
     }
 
+    /// Sets or clears a resident's vulnerability tag.
+    pub fn set_resident_tag(
+        &self,
+        household_id: String,
+        resident_id: String,
+        tag: String,
+        present: bool,
+    ) -> Result<()> {
+        guard(|| {
+            let by = self.shared.author()?;
+            self.shared.store().set_resident_tag(
+                &by,
+                &parse(HouseholdId::parse(&household_id, "household_id"))?,
+                &parse(ResidentId::parse(&resident_id, "resident_id"))?,
+                parse(VulnerabilityTag::parse(&tag, "tag"))?,
+                present,
+            )?;
+            self.shared
+                .listeners
+                .changed("household", &household_id, "set_tag");
+            Ok(())
+        })
+    }
+
+    /// Residents carrying a vulnerability tag (`elderly_alone`,
+    /// `chronic_illness`, ...), optionally in one grid: who to visit first.
+    pub fn residents_with_tag(
+        &self,
+        tag: String,
+        grid_id: Option<String>,
+    ) -> Result<Vec<TaggedResident>> {
+        guard(|| {
+            let tag = parse(VulnerabilityTag::parse(&tag, "tag"))?;
+            let grid = grid_id
+                .as_deref()
+                .map(|g| GridId::parse(g, "grid_id"))
+                .transpose()?;
+            let rows = self
+                .shared
+                .store()
+                .residents_with_tag(&tag, grid.as_ref())?;
+            Ok(rows.into_iter().map(TaggedResident::from).collect())
+        })
+    }
+
+    /// Moves a household (and its orders) to another grid; coordinators only.
+    /// Devices of the old grid hand their copies on and purge them.
+    pub fn move_household(&self, household_id: String, to_grid_id: String) -> Result<()> {
+        guard(|| {
+            let by = self.shared.author()?;
+            self.shared.store().move_household(
+                &by,
+                &parse(HouseholdId::parse(&household_id, "household_id"))?,
+                &parse(GridId::parse(&to_grid_id, "to_grid_id"))?,
+            )?;
+            self.shared
+                .listeners
+                .changed("household", &household_id, "move");
+            Ok(())
+        })
+    }
+
     /// The screening instruments available (licensed ones need their texts).
     pub fn instruments(&self) -> Result<Vec<InstrumentInfo>> {
         guard(|| {
-            Ok(Library::builtin()?
+            Ok(self
+                .shared
+                .library()
                 .all()
                 .map(InstrumentInfo::from)
                 .collect())
+        })
+    }
+
+    /// Loads a deployment's licensed item texts (ISI, C-SSRS, EPDS, SDQ) from
+    /// the JSON of its texts file, for this open store. The file is checked
+    /// whole first: a malformed one is refused (`InvalidInput` naming the
+    /// file) and changes nothing. Returns the instruments as now available.
+    pub fn load_licensed_texts(
+        &self,
+        file_name: String,
+        json: String,
+    ) -> Result<Vec<InstrumentInfo>> {
+        guard(|| {
+            let mut library = self
+                .shared
+                .library
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let loaded = library.with_licensed_texts(&file_name, &json)?;
+            *library = Arc::new(loaded);
+            Ok(library.all().map(InstrumentInfo::from).collect())
         })
     }
 
@@ -289,8 +384,12 @@ impl AnxinStore {
         resident_id: String,
     ) -> Result<Arc<Questionnaire>> {
         guard(|| {
-            let inst = Library::builtin()?.get(&instrument)?;
-            let admin = Administration::start(inst, Language::parse(&language)?, None)?;
+            let library = self.shared.library();
+            let admin = Administration::start(
+                library.get(&instrument)?,
+                Language::parse(&language)?,
+                None,
+            )?;
             Ok(Arc::new(Questionnaire {
                 shared: self.shared.clone(),
                 admin: Mutex::new(admin),
@@ -325,6 +424,7 @@ impl AnxinStore {
                 }
                 results.push(q.result(&cutoffs)?);
             }
+            let flags: Vec<String> = results.iter().flat_map(|r| r.flags.clone()).collect();
             let by = self.shared.author()?;
             let rec = self.shared.store().record_screening(
                 &by,
@@ -334,7 +434,7 @@ impl AnxinStore {
                     team: None,
                     results,
                 },
-                Library::builtin()?,
+                &self.shared.library(),
             )?;
             self.shared
                 .listeners
@@ -343,7 +443,7 @@ impl AnxinStore {
                 self.shared.listeners.crisis(&CrisisAlert {
                     household_id: household.clone(),
                     resident_id: resident.clone(),
-                    flags: Vec::new(),
+                    flags,
                     tier: RiskTier::Crisis,
                     reason: rec.decision.reasons.first().cloned().unwrap_or_default(),
                 });
@@ -523,6 +623,19 @@ impl AnxinStore {
         })
     }
 
+    /// The case files this device holds, highest tier first; optionally
+    /// one household's.
+    pub fn cases(&self, household_id: Option<String>) -> Result<Vec<CaseSummary>> {
+        guard(|| {
+            let household = household_id
+                .as_deref()
+                .map(|h| HouseholdId::parse(h, "household_id"))
+                .transpose()?;
+            let rows = self.shared.store().cases(household.as_ref())?;
+            Ok(rows.into_iter().map(CaseSummary::from).collect())
+        })
+    }
+
     /// What is due (open crises first), for one worker or the station,
     /// within `days`.
     pub fn cases_due(&self, worker_id: Option<String>, days: u32) -> Result<Vec<DueItem>> {
@@ -565,6 +678,37 @@ impl AnxinStore {
             self.shared.listeners.changed("request", &order_id, name);
             self.shared.tell_conflicts()?;
             Ok(OrderInfo::from_state(order_id.clone(), &state))
+        })
+    }
+
+    /// Workers suggested for an order: same grid first, trained for it, least loaded.
+    pub fn suggest_workers(&self, order_id: String, limit: u32) -> Result<Vec<WorkerSuggestion>> {
+        guard(|| {
+            let id = parse(RequestId::parse(&order_id, "order_id"))?;
+            Ok(self
+                .shared
+                .store()
+                .suggest_workers(&id, limit)?
+                .into_iter()
+                .map(WorkerSuggestion::from)
+                .collect())
+        })
+    }
+
+    /// Order conflicts to settle, optionally only those a worker is part of.
+    pub fn order_conflicts(&self, worker_id: Option<String>) -> Result<Vec<OrderConflict>> {
+        guard(|| {
+            let worker = worker_id
+                .as_deref()
+                .map(|w| WorkerId::parse(w, "worker_id"))
+                .transpose()?;
+            Ok(self
+                .shared
+                .store()
+                .order_conflicts(worker.as_ref())?
+                .into_iter()
+                .map(OrderConflict::from)
+                .collect())
         })
     }
 

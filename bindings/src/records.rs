@@ -2,10 +2,11 @@
 //! core's types. Ids travel as strings; closed vocabularies as enums.
 
 use anxin_core::model::*;
-use anxin_core::screening::case::CaseState;
+use anxin_core::screening::case::{CaseState, CrisisView, ReferralView, ScreeningView};
 use anxin_core::screening::{Instrument, Language, Prompt};
 use anxin_core::store::{
-    ConflictRow, DueRow, HouseholdRow, NewOrder, NewResident, QueueRow, Recorded, WorkerRow,
+    CaseRow, ConflictRow, DueRow, HouseholdRow, NewOrder, NewResident, QueueRow, Recorded,
+    ResidentRow, Suggestion, WorkerRow,
 };
 
 use crate::error::{AnxinError, Result};
@@ -457,6 +458,19 @@ impl From<CrisisStepKind> for CrisisStep {
     }
 }
 
+impl From<CrisisStep> for CrisisStepKind {
+    fn from(s: CrisisStep) -> Self {
+        match s {
+            CrisisStep::StayedWithPerson => CrisisStepKind::StayedWithPerson,
+            CrisisStep::MeansRemoved => CrisisStepKind::MeansRemoved,
+            CrisisStep::EmergencyServicesCalled => CrisisStepKind::EmergencyServicesCalled,
+            CrisisStep::HandedToProfessional => CrisisStepKind::HandedToProfessional,
+            CrisisStep::FamilyMobilised => CrisisStepKind::FamilyMobilised,
+            CrisisStep::Other => CrisisStepKind::Other,
+        }
+    }
+}
+
 /// Where a referral stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ReferralState {
@@ -484,6 +498,18 @@ impl From<ReferralState> for ReferralStatus {
     }
 }
 
+impl From<ReferralStatus> for ReferralState {
+    fn from(s: ReferralStatus) -> Self {
+        match s {
+            ReferralStatus::Proposed => ReferralState::Proposed,
+            ReferralStatus::Sent => ReferralState::Sent,
+            ReferralStatus::Acknowledged => ReferralState::Acknowledged,
+            ReferralStatus::Seen => ReferralState::Seen,
+            ReferralStatus::Closed => ReferralState::Closed,
+        }
+    }
+}
+
 /// Something due in a case.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DueItem {
@@ -491,12 +517,19 @@ pub struct DueItem {
     pub case_id: String,
     /// The resident.
     pub resident_id: String,
+    /// The household.
+    pub household_id: String,
     /// The case's tier.
     pub tier: RiskTier,
     /// `crisis`, `review`, `referral_ack`, `followup` or `rescreen`.
     pub what: String,
+    /// The screening, referral or crisis concerned (the id to pass to
+    /// `reviewScreening`, `updateReferral` or `crisisAction`).
+    pub reference: String,
     /// When due (ms since the epoch).
     pub due_at: i64,
+    /// The worker responsible (assigned, or the last screener).
+    pub worker_id: Option<String>,
     /// Already late.
     pub overdue: bool,
 }
@@ -506,47 +539,224 @@ impl From<DueRow> for DueItem {
         Self {
             case_id: d.case_id,
             resident_id: d.resident_id,
+            household_id: d.household_id,
             tier: d.tier.into(),
             what: d.what,
+            reference: d.reference,
             due_at: d.due_at,
+            worker_id: d.worker_id,
             overdue: d.overdue,
         }
     }
 }
 
-/// A case file's state, summarised.
+/// A screening sitting in a case file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ScreeningSummary {
+    /// The screening's id (for `reviewScreening`).
+    pub id: String,
+    /// When (ms since the epoch).
+    pub at: i64,
+    /// Who administered it.
+    pub by: String,
+    /// Each instrument's result.
+    pub results: Vec<ScreeningOutcome>,
+    /// The sitting's tier.
+    pub tier: RiskTier,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// The tier a professional's review set, once reviewed.
+    pub reviewed_tier: Option<RiskTier>,
+    /// When the professional review is due (t2 and above, until reviewed).
+    pub review_due: Option<i64>,
+}
+
+impl From<ScreeningView> for ScreeningSummary {
+    fn from(v: ScreeningView) -> Self {
+        Self {
+            id: v.id.to_string(),
+            at: v.at,
+            by: v.by.to_string(),
+            results: v.results.into_iter().map(ScreeningOutcome::from).collect(),
+            tier: v.tier.into(),
+            reasons: v.reasons,
+            reviewed_tier: v.review.map(|r| r.tier.into()),
+            review_due: v.review_due,
+        }
+    }
+}
+
+/// A referral in a case file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReferralInfo {
+    /// The referral's id (for `updateReferral`).
+    pub id: String,
+    /// Its tier.
+    pub tier: RiskTier,
+    /// To whom.
+    pub to: String,
+    /// Where it stands.
+    pub status: ReferralState,
+    /// The acknowledgement deadline (ms since the epoch).
+    pub ack_due: i64,
+    /// The deadline passed unacknowledged: escalate.
+    pub escalated: bool,
+}
+
+impl From<ReferralView> for ReferralInfo {
+    fn from(r: ReferralView) -> Self {
+        Self {
+            id: r.id.to_string(),
+            tier: r.tier.into(),
+            to: r.to,
+            status: r.status.into(),
+            ack_due: r.ack_due,
+            escalated: r.escalated,
+        }
+    }
+}
+
+/// A crisis in a case file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CrisisInfo {
+    /// The crisis's id (for `crisisAction` and `closeCrisis`).
+    pub id: String,
+    /// When it was opened (ms since the epoch).
+    pub opened_at: i64,
+    /// Who opened it.
+    pub opened_by: String,
+    /// What was done, in order.
+    pub actions: Vec<CrisisStepKind>,
+    /// When a professional closed it; none while open.
+    pub closed_at: Option<i64>,
+}
+
+impl From<CrisisView> for CrisisInfo {
+    fn from(c: CrisisView) -> Self {
+        Self {
+            id: c.id.to_string(),
+            opened_at: c.opened_at,
+            opened_by: c.opened_by.to_string(),
+            actions: c.actions.into_iter().map(|(_, _, s, _)| s.into()).collect(),
+            closed_at: c.closed.map(|(at, _, _)| at),
+        }
+    }
+}
+
+/// A case file's state.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CaseInfo {
     /// The tier.
     pub tier: RiskTier,
     /// Why.
     pub reasons: Vec<String>,
-    /// Screenings recorded.
-    pub screenings: u32,
+    /// The worker responsible.
+    pub assigned: Option<String>,
+    /// Screening sittings, oldest first.
+    pub screenings: Vec<ScreeningSummary>,
     /// Screenings awaiting a professional review.
     pub reviews_pending: u32,
+    /// Referrals, oldest first.
+    pub referrals: Vec<ReferralInfo>,
+    /// Crises, oldest first.
+    pub crises: Vec<CrisisInfo>,
     /// Open crises.
     pub open_crises: u32,
     /// Referrals past their acknowledgement deadline.
     pub escalated_referrals: u32,
+    /// Visits recorded.
+    pub visits: u32,
+    /// Notes recorded.
+    pub notes: u32,
     /// Conflicts to look at (e.g. a review by a volunteer was ignored).
     pub conflicts: Vec<String>,
 }
 
 impl From<CaseState> for CaseInfo {
     fn from(s: CaseState) -> Self {
+        let reviews_pending = s
+            .screenings
+            .iter()
+            .filter(|v| v.review_due.is_some())
+            .count() as u32;
+        let open_crises = s.open_crises().count() as u32;
+        let escalated_referrals = s.referrals.iter().filter(|r| r.escalated).count() as u32;
         Self {
             tier: s.tier.into(),
-            reasons: s.tier_reasons.clone(),
-            screenings: s.screenings.len() as u32,
-            reviews_pending: s
-                .screenings
-                .iter()
-                .filter(|v| v.review_due.is_some())
-                .count() as u32,
-            open_crises: s.open_crises().count() as u32,
-            escalated_referrals: s.referrals.iter().filter(|r| r.escalated).count() as u32,
+            reasons: s.tier_reasons,
+            assigned: s.assigned.map(|w| w.to_string()),
+            screenings: s.screenings.into_iter().map(Into::into).collect(),
+            reviews_pending,
+            referrals: s.referrals.into_iter().map(Into::into).collect(),
+            crises: s.crises.into_iter().map(Into::into).collect(),
+            open_crises,
+            escalated_referrals,
+            visits: s.visits.len() as u32,
+            notes: s.notes as u32,
             conflicts: s.conflicts,
+        }
+    }
+}
+
+/// A case file as listed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CaseSummary {
+    /// The case.
+    pub case_id: String,
+    /// The resident.
+    pub resident_id: String,
+    /// The household.
+    pub household_id: String,
+    /// The tier.
+    pub tier: RiskTier,
+    /// The worker responsible.
+    pub assigned: Option<String>,
+    /// Open crises.
+    pub open_crises: u32,
+    /// Screenings recorded.
+    pub screenings: u32,
+    /// Conflicts to look at.
+    pub conflicts: u32,
+}
+
+impl From<CaseRow> for CaseSummary {
+    fn from(c: CaseRow) -> Self {
+        Self {
+            case_id: c.id,
+            resident_id: c.resident_id,
+            household_id: c.household_id,
+            tier: c.tier.into(),
+            assigned: c.assigned,
+            open_crises: c.open_crises,
+            screenings: c.screenings,
+            conflicts: c.conflicts,
+        }
+    }
+}
+
+/// A resident carrying a vulnerability tag, from the index.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TaggedResident {
+    /// The resident.
+    pub resident_id: String,
+    /// Their household.
+    pub household_id: String,
+    /// The household's grid.
+    pub grid_id: String,
+    /// Their name.
+    pub name: String,
+    /// Their year of birth.
+    pub birth_year: u32,
+}
+
+impl From<ResidentRow> for TaggedResident {
+    fn from(r: ResidentRow) -> Self {
+        Self {
+            resident_id: r.resident_id.to_string(),
+            household_id: r.household_id.to_string(),
+            grid_id: r.grid_id.to_string(),
+            name: r.name,
+            birth_year: r.birth_year,
         }
     }
 }
@@ -737,6 +947,36 @@ impl From<QueueRow> for QueueItem {
             priority: q.priority.to_string(),
             reasons: q.reasons,
             address: q.address,
+        }
+    }
+}
+
+/// A worker suggested for an order.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WorkerSuggestion {
+    /// The worker.
+    pub worker_id: String,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: WorkerRole,
+    /// Of the order's grid.
+    pub same_grid: bool,
+    /// Trained for the order (psychological support).
+    pub trained: bool,
+    /// Open orders they hold.
+    pub load: u32,
+}
+
+impl From<Suggestion> for WorkerSuggestion {
+    fn from(s: Suggestion) -> Self {
+        Self {
+            worker_id: s.worker_id.to_string(),
+            name: s.name,
+            role: s.role.into(),
+            same_grid: s.same_grid,
+            trained: s.trained,
+            load: s.load,
         }
     }
 }

@@ -132,10 +132,15 @@ final class AnxinSdkTests: XCTestCase {
         var handle: ListenerHandle? = station.addStoreListener(listener: changes)
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "101"))
         XCTAssertEqual(changes.seen.items, [StoreChange(kind: "household", id: h, action: "add_household")])
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "李", sex: "male", birthYear: 1950, phone: "", tags: []))
+        try station.setResidentTag(householdId: h, residentId: r, tag: "disabled", present: true)
+        XCTAssertEqual(try station.residents(householdId: h).first!.tags, ["disabled"])
+        XCTAssertThrowsError(try station.moveHousehold(householdId: h, toGridId: try station.grids().last!.id))
         handle?.unregister()
         handle = nil
+        let before = changes.seen.items.count
         _ = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "102"))
-        XCTAssertEqual(changes.seen.items.count, 1)
+        XCTAssertEqual(changes.seen.items.count, before)
     }
 
     func testAVolunteersDay() throws {
@@ -180,6 +185,7 @@ final class AnxinSdkTests: XCTestCase {
         let order = try p.createOrder(order: OrderInput(householdId: h, residentId: r, kind: "medicine_delivery", items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: "critical", deadline: nil, note: ""))
         try p.actAs(workerId: dispatcher.id)
         _ = try p.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
+        XCTAssertTrue(try p.suggestWorkers(orderId: order, limit: 3).first!.sameGrid)
         try p.actAs(workerId: volunteer.id)
         XCTAssertEqual(try p.orderAction(orderId: order, action: .accept).status, "accepted")
         _ = try p.orderAction(orderId: order, action: .start)
@@ -216,6 +222,7 @@ final class AnxinSdkTests: XCTestCase {
         _ = try sync(second, station)
         XCTAssertEqual(told.seen.items.count, 1)
         XCTAssertEqual(told.seen.items.first?.kind, "acceptance_lost")
+        XCTAssertEqual(told.seen.items, try second.orderConflicts(workerId: volunteers[1].id))
         handle.unregister()
         _ = try sync(second, first)
         XCTAssertEqual(try first.exportJson(), try second.exportJson())
@@ -230,7 +237,105 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(twice.applied, 0)
         XCTAssertFalse(try c.households(gridId: grid, limit: 500).isEmpty)
     }
+
+    func testACounselorWorksFromWhatIsDue() throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let counselor = try worker(.counselor)
+        try station.actAs(workerId: volunteer.id)
+        let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "7栋", unit: "1单元", room: "303"))
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "陈", sex: "male", birthYear: 1948, phone: "", tags: ["elderly_alone"]))
+        XCTAssertTrue(try station.residentsWithTag(tag: "elderly_alone", gridId: grid).contains { $0.residentId == r && $0.householdId == h })
+        XCTAssertThrowsError(try station.residentsWithTag(tag: "Not a tag!", gridId: nil)) {
+            guard case AnxinError.InvalidInput = $0 else { return XCTFail("\($0)") }
+        }
+
+        // PHQ-9 of 12, no red flag: t2, a professional review is due.
+        let q = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (item, value) in [("1", 2), ("2", 2), ("3", 2), ("4", 2), ("5", 2), ("6", 1), ("7", 1), ("8", 0), ("9", 0)] {
+            XCTAssertTrue(try q.answer(itemId: item, value: Int32(value)).redFlags.isEmpty)
+        }
+        XCTAssertEqual(try q.score(cutoffs: "international").score, 12)
+        let recorded = try station.recordScreening(questionnaires: [q], cutoffs: "international")
+        XCTAssertEqual(recorded.tier, .t2)
+        XCTAssertEqual(try station.cases(householdId: h), [CaseSummary(caseId: recorded.caseId, residentId: r, householdId: h, tier: .t2, assigned: nil, openCrises: 0, screenings: 1, conflicts: 0)])
+
+        // The counselor finds the review in what is due and does it from there.
+        try station.actAs(workerId: counselor.id)
+        let reviews = try station.casesDue(workerId: nil, days: 2).filter { $0.caseId == recorded.caseId && $0.what == "review" }
+        XCTAssertEqual(reviews.count, 1)
+        let review = reviews[0]
+        XCTAssertEqual(review.reference, recorded.screeningId)
+        XCTAssertEqual(review.householdId, h)
+        let pending = try station.caseInfo(caseId: recorded.caseId)
+        XCTAssertEqual(pending.reviewsPending, 1)
+        XCTAssertEqual(pending.screenings.map { $0.id }, [recorded.screeningId])
+        XCTAssertEqual(pending.screenings.first?.by, volunteer.id)
+        XCTAssertEqual(pending.screenings.first?.results.first?.score, 12)
+        XCTAssertNotNil(pending.screenings.first?.reviewDue)
+        let reviewed = try station.reviewScreening(caseId: recorded.caseId, screeningId: review.reference, tier: .t3, reason: "assessed in person")
+        XCTAssertEqual(reviewed.tier, .t3)
+        XCTAssertEqual(reviewed.screenings.first?.reviewedTier, .t3)
+        XCTAssertEqual(reviewed.reviewsPending, 0)
+        XCTAssertFalse(try station.casesDue(workerId: nil, days: 2).contains { $0.reference == recorded.screeningId && $0.what == "review" })
+
+        // A referral, listed with its state and deadline.
+        let referral = try station.refer(caseId: recorded.caseId, tier: .t3, to: "市精神卫生中心", reason: "PHQ-9 moderate, assessed")
+        let sent = try station.updateReferral(caseId: recorded.caseId, referralId: referral, status: .sent, note: "")
+        XCTAssertEqual(sent.referrals.map { $0.id }, [referral])
+        XCTAssertEqual(sent.referrals.first?.status, .sent)
+        XCTAssertEqual(sent.referrals.first?.escalated, false)
+        XCTAssertTrue(try station.casesDue(workerId: nil, days: 2).contains { $0.reference == referral && $0.what == "referral_ack" })
+        XCTAssertThrowsError(try station.updateReferral(caseId: recorded.caseId, referralId: referral, status: .proposed, note: "")) {
+            guard case AnxinError.Conflict = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testLicensedTextsAreLoadedFromTheDeploymentsFile() throws {
+        let h = try station.households(gridId: grid, limit: 1).first!.id
+        let r = try station.residents(householdId: h).first!.id
+        XCTAssertThrowsError(try station.startQuestionnaire(instrument: "cssrs", language: "en", householdId: h, residentId: r)) {
+            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "cssrs")
+        }
+        // A malformed file is refused, names the file, and changes nothing.
+        XCTAssertThrowsError(try station.loadLicensedTexts(fileName: "cssrs-texts.json", json: cssrsTexts.replacingOccurrences(of: "2026.1", with: "1999.1"))) {
+            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "cssrs-texts.json")
+        }
+        XCTAssertTrue(try station.instruments().first { $0.id == "cssrs" }!.languages.isEmpty)
+
+        let now = try station.loadLicensedTexts(fileName: "cssrs-texts.json", json: cssrsTexts)
+        XCTAssertEqual(now.first { $0.id == "cssrs" }!.languages, ["en"])
+        XCTAssertEqual(now, try station.instruments())
+        let alerts = Crises()
+        let handle = station.addCrisisListener(listener: alerts)
+        let q = try station.startQuestionnaire(instrument: "cssrs", language: "en", householdId: h, residentId: r)
+        XCTAssertEqual(q.current()?.text, "Q1 text")
+        XCTAssertEqual(try q.answer(itemId: "1", value: 1).redFlags, ["wish_to_be_dead"])
+        // The C-SSRS flow: no suicidal thoughts (Q2 = no) goes straight to Q6.
+        XCTAssertEqual(try q.answer(itemId: "2", value: 0).next?.itemId, "6")
+        XCTAssertEqual(try q.answer(itemId: "6", value: 1).redFlags, ["suicidal_behaviour"])
+        XCTAssertEqual(alerts.seen.items.map { $0.flags }, [["wish_to_be_dead"], ["suicidal_behaviour"]])
+        handle.unregister()
+    }
 }
+
+/// A deployment's C-SSRS texts file (placeholder wording: the real texts are licensed).
+let cssrsTexts = """
+{
+  "instrument": "cssrs", "version": "2026.1", "licence": "Clario sublicence TEST-0001",
+  "stem": {"en": "Past month"},
+  "items": {
+    "1": {"en": "Q1 text"}, "2": {"en": "Q2 text"}, "3": {"en": "Q3 text"}, "4": {"en": "Q4 text"},
+    "5": {"en": "Q5 text"}, "6": {"en": "Q6 text"}, "6b": {"en": "Q6b text"}
+  },
+  "options": {
+    "1": [{"en": "No"}, {"en": "Yes"}], "2": [{"en": "No"}, {"en": "Yes"}], "3": [{"en": "No"}, {"en": "Yes"}],
+    "4": [{"en": "No"}, {"en": "Yes"}], "5": [{"en": "No"}, {"en": "Yes"}], "6": [{"en": "No"}, {"en": "Yes"}],
+    "6b": [{"en": "No"}, {"en": "Yes"}]
+  }
+}
+"""
 
 /// The Swift quick start of bindings/README.md, compiled and run: keep the two in step.
 final class QuickStartTests: XCTestCase {

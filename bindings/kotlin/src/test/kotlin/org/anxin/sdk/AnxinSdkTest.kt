@@ -123,9 +123,14 @@ class AnxinSdkTest {
         })
         val h = station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "101"))
         assertEquals(StoreChange("household", h, "add_household"), changes.single())
+        val r = station.addResident(h, ResidentInput("李", "male", 1950u, "", listOf()))
+        station.setResidentTag(h, r, "disabled", true)
+        assertEquals(listOf("disabled"), station.residents(h).single().tags)
+        assertFailsWith<AnxinException.PermissionDenied> { station.moveHousehold(h, station.grids().last().id) }
         handle.close()
+        val before = changes.size
         station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "102"))
-        assertEquals(1, changes.size, "a closed handle unregisters its listener")
+        assertEquals(before, changes.size, "a closed handle unregisters its listener")
     }
 
     @Test
@@ -179,6 +184,7 @@ class AnxinSdkTest {
             val order = p.createOrder(OrderInput(h, r, "medicine_delivery", listOf(OrderItem("胰岛素", 2u, "支")), "critical", null, ""))
             p.actAs(dispatcher.id)
             p.orderAction(order, OrderStep.DispatchToGrid(grid))
+            assertTrue(p.suggestWorkers(order, 3u).first().sameGrid)
             p.actAs(volunteer.id)
             assertEquals("accepted", p.orderAction(order, OrderStep.Accept).status)
             p.orderAction(order, OrderStep.Start)
@@ -230,6 +236,7 @@ class AnxinSdkTest {
         sync(second, station)
         assertEquals(1, told.size)
         assertEquals("acceptance_lost", told[0].kind)
+        assertEquals(told, second.orderConflicts(volunteers[1].id))
         assertEquals(order, told[0].orderId)
         handle.close()
         sync(second, first)
@@ -250,4 +257,99 @@ class AnxinSdkTest {
             assertTrue(c.households(grid, 500u).isNotEmpty())
         }
     }
+
+    @Test
+    fun aCounselorWorksFromWhatIsDue() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val counselor = worker(WorkerRole.COUNSELOR)
+        station.actAs(volunteer.id)
+        val h = station.addHousehold(grid, AddressInput("百步亭花园", "7栋", "1单元", "303"))
+        val r = station.addResident(h, ResidentInput("陈", "male", 1948u, "", listOf("elderly_alone")))
+        assertTrue(station.residentsWithTag("elderly_alone", grid).any { it.residentId == r && it.householdId == h })
+        assertFailsWith<AnxinException.InvalidInput> { station.residentsWithTag("Not a tag!", null) }
+
+        // PHQ-9 of 12, no red flag: t2, a professional review is due.
+        val q = station.startQuestionnaire("phq9", "en", h, r)
+        for ((item, value) in listOf("1" to 2, "2" to 2, "3" to 2, "4" to 2, "5" to 2, "6" to 1, "7" to 1, "8" to 0, "9" to 0)) {
+            assertTrue(q.answer(item, value).redFlags.isEmpty())
+        }
+        assertEquals(12L, q.score("international").score)
+        val recorded = station.recordScreening(listOf(q), "international")
+        assertEquals(RiskTier.T2, recorded.tier)
+        assertEquals(listOf(CaseSummary(recorded.caseId, r, h, RiskTier.T2, null, 0u, 1u, 0u)), station.cases(h))
+
+        // The counselor finds the review in what is due and does it from there.
+        station.actAs(counselor.id)
+        val review = station.casesDue(null, 2u).single { it.caseId == recorded.caseId && it.what == "review" }
+        assertEquals(recorded.screeningId, review.reference)
+        assertEquals(h, review.householdId)
+        val pending = station.caseInfo(recorded.caseId)
+        assertEquals(1u, pending.reviewsPending)
+        assertEquals(recorded.screeningId, pending.screenings.single().id)
+        assertEquals(volunteer.id, pending.screenings.single().by)
+        assertEquals(12L, pending.screenings.single().results.single().score)
+        assertTrue(pending.screenings.single().reviewDue != null)
+        val reviewed = station.reviewScreening(recorded.caseId, review.reference, RiskTier.T3, "assessed in person")
+        assertEquals(RiskTier.T3, reviewed.tier)
+        assertEquals(RiskTier.T3, reviewed.screenings.single().reviewedTier)
+        assertEquals(0u, reviewed.reviewsPending)
+        assertTrue(station.casesDue(null, 2u).none { it.reference == recorded.screeningId && it.what == "review" })
+
+        // A referral, listed with its state and deadline.
+        val referral = station.refer(recorded.caseId, RiskTier.T3, "市精神卫生中心", "PHQ-9 moderate, assessed")
+        val sent = station.updateReferral(recorded.caseId, referral, ReferralState.SENT, "")
+        val listed = sent.referrals.single()
+        assertEquals(referral, listed.id)
+        assertEquals(ReferralState.SENT, listed.status)
+        assertFalse(listed.escalated)
+        assertTrue(station.casesDue(null, 2u).any { it.reference == referral && it.what == "referral_ack" })
+        assertFailsWith<AnxinException.Conflict> {
+            station.updateReferral(recorded.caseId, referral, ReferralState.PROPOSED, "")
+        }
+    }
+
+    @Test
+    fun licensedTextsAreLoadedFromTheDeploymentsFile() {
+        val h = station.households(grid, 1u).first().id
+        val r = station.residents(h).first().id
+        val notLoaded = assertFailsWith<AnxinException.InvalidInput> { station.startQuestionnaire("cssrs", "en", h, r) }
+        assertEquals("cssrs", notLoaded.field)
+        // A malformed file is refused, names the file, and changes nothing.
+        val bad = assertFailsWith<AnxinException.InvalidInput> {
+            station.loadLicensedTexts("cssrs-texts.json", CSSRS_TEXTS.replace("2026.1", "1999.1"))
+        }
+        assertEquals("cssrs-texts.json", bad.field)
+        assertTrue(station.instruments().first { it.id == "cssrs" }.languages.isEmpty())
+
+        val now = station.loadLicensedTexts("cssrs-texts.json", CSSRS_TEXTS)
+        assertEquals(listOf("en"), now.first { it.id == "cssrs" }.languages)
+        assertEquals(now, station.instruments())
+        val alerts = mutableListOf<CrisisAlert>()
+        station.addCrisisListener(object : CrisisListener {
+            override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
+        }).use {
+            val q = station.startQuestionnaire("cssrs", "en", h, r)
+            assertEquals("Q1 text", q.current()!!.text)
+            assertEquals(listOf("wish_to_be_dead"), q.answer("1", 1).redFlags)
+            // The C-SSRS flow: no suicidal thoughts (Q2 = no) goes straight to Q6.
+            assertEquals("6", q.answer("2", 0).next!!.itemId)
+            assertEquals(listOf("suicidal_behaviour"), q.answer("6", 1).redFlags)
+            assertEquals(listOf(listOf("wish_to_be_dead"), listOf("suicidal_behaviour")), alerts.map { it.flags })
+        }
+    }
 }
+
+/** A deployment's C-SSRS texts file (placeholder wording: the real texts are licensed). */
+const val CSSRS_TEXTS = """{
+  "instrument": "cssrs", "version": "2026.1", "licence": "Clario sublicence TEST-0001",
+  "stem": {"en": "Past month"},
+  "items": {
+    "1": {"en": "Q1 text"}, "2": {"en": "Q2 text"}, "3": {"en": "Q3 text"}, "4": {"en": "Q4 text"},
+    "5": {"en": "Q5 text"}, "6": {"en": "Q6 text"}, "6b": {"en": "Q6b text"}
+  },
+  "options": {
+    "1": [{"en": "No"}, {"en": "Yes"}], "2": [{"en": "No"}, {"en": "Yes"}], "3": [{"en": "No"}, {"en": "Yes"}],
+    "4": [{"en": "No"}, {"en": "Yes"}], "5": [{"en": "No"}, {"en": "Yes"}], "6": [{"en": "No"}, {"en": "Yes"}],
+    "6b": [{"en": "No"}, {"en": "Yes"}]
+  }
+}"""
