@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     conflicts_told: Mutex<BTreeSet<String>>,
     /// The instruments: the built-in ones plus any licensed texts loaded.
     library: Mutex<Arc<Library>>,
+    /// The referral policy the store was opened with.
+    policy: Arc<Policy>,
 }
 
 impl Shared {
@@ -94,6 +96,15 @@ fn parse<T>(r: std::result::Result<T, ValidationError>) -> Result<T> {
     r.map_err(AnxinError::from)
 }
 
+/// Parses an optional argument (an id or word) with core's parser.
+fn optional<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str, &'static str) -> std::result::Result<T, ValidationError>,
+    field: &'static str,
+) -> Result<Option<T>> {
+    Ok(value.map(|v| parse(v, field)).transpose()?)
+}
+
 /// An Anxin store on this device: the entry point of the SDK. Close it
 /// (`use {}` in Kotlin) when done.
 #[derive(uniffi::Object)]
@@ -109,10 +120,15 @@ impl AnxinStore {
     #[uniffi::constructor]
     pub fn open(options: OpenOptions) -> Result<Arc<Self>> {
         guard(|| {
+            let policy = Arc::new(match &options.policy_json {
+                Some(json) => Policy::from_json("policy_json", json)?,
+                None => Policy::builtin()?.clone(),
+            });
             let mut store = Store::open(
                 &options.path,
                 StoreOptions {
                     key: options.key.clone(),
+                    policy: Some(policy.clone()),
                     ..Default::default()
                 },
             )?;
@@ -131,6 +147,7 @@ impl AnxinStore {
                     listeners: Listeners::default(),
                     conflicts_told: Mutex::new(BTreeSet::new()),
                     library: Mutex::new(Arc::new(Library::builtin()?.clone())),
+                    policy,
                 }),
             }))
         })
@@ -190,10 +207,7 @@ impl AnxinStore {
         role: Option<WorkerRole>,
     ) -> Result<Vec<WorkerInfo>> {
         guard(|| {
-            let grid = grid_id
-                .as_deref()
-                .map(|g| GridId::parse(g, "grid_id"))
-                .transpose()?;
+            let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             let rows = self
                 .shared
                 .store()
@@ -312,10 +326,7 @@ impl AnxinStore {
     ) -> Result<Vec<TaggedResident>> {
         guard(|| {
             let tag = parse(VulnerabilityTag::parse(&tag, "tag"))?;
-            let grid = grid_id
-                .as_deref()
-                .map(|g| GridId::parse(g, "grid_id"))
-                .transpose()?;
+            let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             let rows = self
                 .shared
                 .store()
@@ -627,10 +638,7 @@ impl AnxinStore {
     /// one household's.
     pub fn cases(&self, household_id: Option<String>) -> Result<Vec<CaseSummary>> {
         guard(|| {
-            let household = household_id
-                .as_deref()
-                .map(|h| HouseholdId::parse(h, "household_id"))
-                .transpose()?;
+            let household = optional(household_id.as_deref(), HouseholdId::parse, "household_id")?;
             let rows = self.shared.store().cases(household.as_ref())?;
             Ok(rows.into_iter().map(CaseSummary::from).collect())
         })
@@ -640,10 +648,7 @@ impl AnxinStore {
     /// within `days`.
     pub fn cases_due(&self, worker_id: Option<String>, days: u32) -> Result<Vec<DueItem>> {
         guard(|| {
-            let worker = worker_id
-                .as_deref()
-                .map(|w| WorkerId::parse(w, "worker_id"))
-                .transpose()?;
+            let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             let now = now_millis();
             let rows = self.shared.store().cases_due(
                 worker.as_ref(),
@@ -698,10 +703,7 @@ impl AnxinStore {
     /// Order conflicts to settle, optionally only those a worker is part of.
     pub fn order_conflicts(&self, worker_id: Option<String>) -> Result<Vec<OrderConflict>> {
         guard(|| {
-            let worker = worker_id
-                .as_deref()
-                .map(|w| WorkerId::parse(w, "worker_id"))
-                .transpose()?;
+            let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             Ok(self
                 .shared
                 .store()
@@ -733,10 +735,7 @@ impl AnxinStore {
     /// The dispatch queue, most urgent household first.
     pub fn dispatch_queue(&self, grid_id: Option<String>) -> Result<Vec<QueueItem>> {
         guard(|| {
-            let grid = grid_id
-                .as_deref()
-                .map(|g| GridId::parse(g, "grid_id"))
-                .transpose()?;
+            let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             Ok(self
                 .shared
                 .store()
@@ -750,10 +749,7 @@ impl AnxinStore {
     /// Volunteer hours per worker (all time), optionally one worker's.
     pub fn hours(&self, worker_id: Option<String>) -> Result<Vec<HoursInfo>> {
         guard(|| {
-            let worker = worker_id
-                .as_deref()
-                .map(|w| WorkerId::parse(w, "worker_id"))
-                .transpose()?;
+            let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             Ok(self
                 .shared
                 .store()
@@ -879,7 +875,7 @@ impl Questionnaire {
     }
 
     fn result(&self, cutoffs: &str) -> Result<ScreeningResult> {
-        Ok(self.admin().finish(cutoffs, Policy::builtin()?)?)
+        Ok(self.admin().finish(cutoffs, &self.shared.policy)?)
     }
 }
 

@@ -24,6 +24,12 @@ pub struct OpenOptions {
     pub scopes: Option<Vec<String>>,
     /// The worker using this device, recorded with every change.
     pub acting_worker: Option<String>,
+    /// The deployment's referral policy (JSON in the shape of Anxin's
+    /// `instruments/policy.json`: tiers, review and acknowledgement
+    /// deadlines, re-screen intervals); none uses the built-in one. Every
+    /// device of a station must use the same policy.
+    #[uniffi(default)]
+    pub policy_json: Option<String>,
 }
 
 /// A grid of the station.

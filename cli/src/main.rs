@@ -13,9 +13,11 @@ mod syncing;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anxin_core::fixture::{self, FixtureSpec};
 use anxin_core::model::{GridId, Role, ValidationError, WorkerId};
+use anxin_core::screening::Policy;
 use anxin_core::store::{Store, StoreError, StoreOptions};
 use clap::{Parser, Subcommand};
 
@@ -38,6 +40,11 @@ struct Cli {
     /// A resident acting for their household (to rate an order).
     #[arg(long, global = true, value_name = "RESIDENT_ID")]
     as_resident: Option<String>,
+    /// The deployment's referral policy (JSON, the shape of
+    /// core/instruments/policy.json): tiers, deadlines, re-screen intervals.
+    /// Every device of a station must use the same one.
+    #[arg(long, global = true, value_name = "PATH")]
+    policy: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -282,9 +289,25 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
     }
     let options = StoreOptions {
         key: read_key(&cli.key_file)?,
+        policy: read_policy(&cli.policy)?,
         ..Default::default()
     };
     Ok(Store::open(path, options)?)
+}
+
+/// Reads the deployment's policy file named by `--policy`, if any.
+fn read_policy(path: &Option<PathBuf>) -> Result<Option<Arc<Policy>>, Failure> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::input(format!(
+            "cannot read the policy file {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(Some(Arc::new(Policy::from_json(
+        &path.display().to_string(),
+        &text,
+    )?)))
 }
 
 fn print_json(value: &impl serde::Serialize) {
@@ -555,7 +578,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Instruments { id, licensed_texts } => {
             screening::run_instruments(id, licensed_texts, cli.json)?
         }
-        Command::Screen { what } => screening::run_screen(what, cli.json)?,
+        Command::Screen { what } => {
+            let policy = read_policy(&cli.policy)?;
+            let builtin;
+            let policy = match &policy {
+                Some(p) => p.as_ref(),
+                None => {
+                    builtin = Policy::builtin()?;
+                    builtin
+                }
+            };
+            screening::run_screen(what, policy, cli.json)?
+        }
         Command::Case { what } => {
             let mut store = open(&cli, false)?;
             screening::run_case(&mut store, what, &cli.acting, cli.json)?

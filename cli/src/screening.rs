@@ -82,7 +82,11 @@ fn parse_answers(raw: &[String]) -> Result<Vec<Option<i32>>, Failure> {
 }
 
 /// Scores one questionnaire from command-line arguments.
-pub fn score_args(args: &ScoreArgs, lib: &Library) -> Result<ScreeningResult, Failure> {
+pub fn score_args(
+    args: &ScoreArgs,
+    lib: &Library,
+    policy: &Policy,
+) -> Result<ScreeningResult, Failure> {
     let inst = lib.get(&args.instrument)?;
     let answers = answers_from_list(inst, &parse_answers(&args.answers)?)?;
     Ok(score(
@@ -92,7 +96,7 @@ pub fn score_args(args: &ScoreArgs, lib: &Library) -> Result<ScreeningResult, Fa
             cutoffs: args.cutoffs.clone(),
             convention: args.convention.clone(),
             language: Language::parse(&args.language)?,
-            policy: Policy::builtin()?,
+            policy,
         },
     )?)
 }
@@ -117,11 +121,11 @@ pub fn describe(r: &ScreeningResult) -> String {
     line
 }
 
-pub fn run_screen(cmd: &ScreenCommand, json: bool) -> Result<(), Failure> {
+pub fn run_screen(cmd: &ScreenCommand, policy: &Policy, json: bool) -> Result<(), Failure> {
     match cmd {
         ScreenCommand::Score(args) => {
             let lib = library(&args.licensed_texts)?;
-            let r = score_args(args, &lib)?;
+            let r = score_args(args, &lib, policy)?;
             if json {
                 print_json(&r);
             } else {
@@ -484,7 +488,7 @@ pub fn run_case(
                     convention: None,
                     licensed_texts: Vec::new(),
                 };
-                results.push(score_args(&args, &lib)?);
+                results.push(score_args(&args, &lib, store.policy())?);
             }
             let rec = store.record_screening(
                 &worker_author(acting)?,

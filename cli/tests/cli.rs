@@ -1344,3 +1344,65 @@ fn a_case_through_the_command_line() {
         "--as",
     );
 }
+
+#[test]
+fn a_deployments_policy_file_decides_the_tier_and_a_bad_one_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let builtin = include_str!("../../core/instruments/policy.json");
+    // This deployment sends PHQ-9 totals of 15 or more (here: 15) to a psychiatrist.
+    let own = builtin.replace(
+        r#""when": {"total_at_least": 20}, "tier": "t3""#,
+        r#""when": {"total_at_least": 15}, "tier": "t3""#,
+    );
+    assert_ne!(own, builtin);
+    let own_path = dir.path().join("policy.json");
+    std::fs::write(&own_path, &own).unwrap();
+    let own_path = own_path.to_str().unwrap();
+    let phq9_15 = [
+        "screen",
+        "score",
+        "--instrument",
+        "phq9",
+        "--answers",
+        "2,2,2,2,2,2,2,1,0",
+        "--json",
+    ];
+    assert_eq!(json(&phq9_15)["tier"], "t2");
+    let mut with_policy = vec!["--policy", own_path];
+    with_policy.extend(phq9_15);
+    assert_eq!(json(&with_policy)["tier"], "t3");
+
+    let bad_path = dir.path().join("bad.json");
+    std::fs::write(&bad_path, own.replace(r#""t1":"#, r#""t9":"#)).unwrap();
+    let bad_path = bad_path.to_str().unwrap();
+    let mut with_bad = vec!["--policy", bad_path];
+    with_bad.extend(phq9_15);
+    fails(&with_bad, 2, "bad.json");
+    fails(
+        &[
+            "--policy",
+            "/nonexistent/policy.json",
+            "screen",
+            "score",
+            "--instrument",
+            "phq9",
+            "--answers",
+            "0,0,0,0,0,0,0,0,0",
+        ],
+        2,
+        "policy file",
+    );
+    // A store opened with the policy folds its case files with it.
+    let s = store_path(dir.path());
+    ok(&[
+        "--store",
+        &s,
+        "--policy",
+        own_path,
+        "init",
+        "--station",
+        "站",
+    ]);
+    ok(&["--store", &s, "--policy", own_path, "check"]);
+    ok(&["--store", &s, "check"]);
+}

@@ -180,6 +180,16 @@ impl Policy {
         Ok(policy)
     }
 
+    /// A digest of the whole policy (its canonical JSON): two devices fold
+    /// case files alike exactly when their fingerprints are equal.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // Serialising plain structs and maps cannot fail; an empty text
+        // would only make every store rebuild its index once.
+        let json = serde_json::to_string(self).unwrap_or_default();
+        hex::encode(&Sha256::digest(json.as_bytes())[..16])
+    }
+
     /// The rule of a tier.
     pub fn rule(&self, tier: Tier) -> &TierRule {
         // `from_json` guarantees every tier has a rule.

@@ -798,19 +798,9 @@ fn administration_steps_and_flags_at_the_answer() {
     );
 }
 
-const CSSRS_TEXTS: &str = r#"{
-  "instrument": "cssrs", "version": "2026.1", "licence": "Clario sublicence TEST-0001",
-  "stem": {"en": "Past month"},
-  "items": {
-    "1": {"en": "Q1 text"}, "2": {"en": "Q2 text"}, "3": {"en": "Q3 text"}, "4": {"en": "Q4 text"},
-    "5": {"en": "Q5 text"}, "6": {"en": "Q6 text"}, "6b": {"en": "Q6b text"}
-  },
-  "options": {
-    "1": [{"en": "No"}, {"en": "Yes"}], "2": [{"en": "No"}, {"en": "Yes"}], "3": [{"en": "No"}, {"en": "Yes"}],
-    "4": [{"en": "No"}, {"en": "Yes"}], "5": [{"en": "No"}, {"en": "Yes"}], "6": [{"en": "No"}, {"en": "Yes"}],
-    "6b": [{"en": "No"}, {"en": "Yes"}]
-  }
-}"#;
+/// A deployment's C-SSRS texts file with placeholder wording (the real
+/// texts are licensed); the SDK's Kotlin and Swift tests load the same file.
+const CSSRS_TEXTS: &str = include_str!("../../testdata/cssrs-texts.json");
 
 #[test]
 fn licensed_texts_load_from_a_deployment_file_and_bad_files_are_refused() {

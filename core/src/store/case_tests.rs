@@ -43,7 +43,11 @@ fn worker(s: &mut Store, name: &str, role: Role, grid: Option<&GridId>) -> Autho
 }
 
 fn station() -> Station {
-    let mut s = Store::open(":memory:", StoreOptions::default()).unwrap();
+    station_at(":memory:", StoreOptions::default())
+}
+
+fn station_at(path: &str, options: StoreOptions) -> Station {
+    let mut s = Store::open(path, options).unwrap();
     s.init_station("站").unwrap();
     let c = s.add_community(&Author::System, "社区").unwrap();
     let grid = s.add_grid(&Author::System, &c, "A").unwrap();
@@ -593,4 +597,69 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
     assert!(r.initiator.purged.contains(&rec.case_id.to_string()));
     assert!(!phone.has_document(rec.case_id.as_str()).unwrap());
     assert!(phone.check().unwrap().is_ok() && st.s.check().unwrap().is_ok());
+}
+
+/// The built-in policy with a deployment's own t2 deadlines: review within
+/// 6 hours instead of 24, re-screen after 21 days instead of 14.
+fn deployment_policy() -> Arc<Policy> {
+    let json = include_str!("../../instruments/policy.json").replace(
+        r#""t2": {"response_hours": 72, "review_hours": 24, "rescreen_days": 14"#,
+        r#""t2": {"response_hours": 72, "review_hours": 6, "rescreen_days": 21"#,
+    );
+    let policy = Policy::from_json("deployment.json", &json).unwrap();
+    assert_ne!(
+        policy.fingerprint(),
+        Policy::builtin().unwrap().fingerprint()
+    );
+    Arc::new(policy)
+}
+
+/// (review due − screened at, re-screen due − screened at) of the one case.
+fn t2_deadlines(s: &Store) -> (Millis, Millis) {
+    let now = now_millis();
+    let due = s.cases_due(None, now - DAY, now + 60 * DAY).unwrap();
+    let case = &due[0].case_id;
+    let (_, state) = s.case(&CaseId(case.clone()), now).unwrap();
+    let at = state.screenings[0].at;
+    let of = |what: &str| {
+        due.iter()
+            .find(|d| d.what == what)
+            .unwrap_or_else(|| panic!("{what} is due"))
+            .due_at
+            - at
+    };
+    (of("review"), of("rescreen"))
+}
+
+#[test]
+fn a_deployments_policy_sets_the_deadlines_and_the_index_follows_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("station.db");
+    let path = path.to_str().unwrap();
+    let deployment = || StoreOptions {
+        policy: Some(deployment_policy()),
+        ..Default::default()
+    };
+    let mut st = station_at(path, deployment());
+    // PHQ-9 of 12, no red flag: t2.
+    let rec = screen(
+        &mut st,
+        |s| s.volunteer.clone(),
+        vec![result("phq9", &[2, 2, 2, 2, 2, 1, 1, 0, 0])],
+    )
+    .unwrap();
+    assert_eq!(rec.decision.tier, Tier::T2);
+    assert_eq!(t2_deadlines(&st.s), (6 * HOUR, 21 * DAY));
+    assert!(st.s.check().unwrap().is_ok());
+    drop(st);
+
+    // The same file opened with the built-in policy: the index is rebuilt
+    // with its deadlines, and agrees with a rebuild.
+    let mut builtin = Store::open(path, StoreOptions::default()).unwrap();
+    assert_eq!(t2_deadlines(&builtin), (24 * HOUR, 14 * DAY));
+    assert!(builtin.check().unwrap().is_ok());
+    drop(builtin);
+    let mut again = Store::open(path, deployment()).unwrap();
+    assert_eq!(t2_deadlines(&again), (6 * HOUR, 21 * DAY));
+    assert!(again.check().unwrap().is_ok());
 }

@@ -11,15 +11,13 @@
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::index::{parse_word, Indexed};
+use super::index::{parse_word, IndexContext, Indexed};
 use super::{Batch, Store, StoreError};
 use crate::dispatch::DispatchError;
 use crate::doc::Author;
 use crate::model::*;
 use crate::screening::case::{fold, is_professional, CaseState};
-use crate::screening::{
-    score, Language, Library, Policy, ScoreOptions, ScreeningError, TierDecision,
-};
+use crate::screening::{score, Language, Library, ScoreOptions, ScreeningError, TierDecision};
 
 impl From<ScreeningError> for StoreError {
     fn from(e: ScreeningError) -> Self {
@@ -27,21 +25,12 @@ impl From<ScreeningError> for StoreError {
     }
 }
 
-/// The default policy: it is compiled in and checked by tests, so failing
-/// to parse it is a build defect; surfaced as a screening error all the same.
-fn policy() -> Result<&'static Policy, StoreError> {
-    Ok(Policy::builtin()?)
-}
-
 impl Indexed for Case {
-    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, conn: &Connection, ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
         conn.execute("DELETE FROM idx_case_due WHERE case_id = ?1", [id])?;
-        let Ok(policy) = Policy::builtin() else {
-            return Ok(());
-        };
         // `now` only decides escalation flags, which are not indexed.
-        let state = fold(self, policy, 0);
+        let state = fold(self, ctx.policy, 0);
         let worker = state
             .assigned
             .clone()
@@ -156,7 +145,7 @@ impl Batch<'_> {
     ) -> Result<(EventId, CaseState), StoreError> {
         let worker = self.acting_worker(author)?;
         action.validate()?;
-        let policy = policy()?;
+        let policy = self.policy;
         let now = self.now();
         let event_id = EventId::random();
         let name = format!("case.{}", action.name());
@@ -240,7 +229,8 @@ impl Store {
         s: NewScreening,
         library: &Library,
     ) -> Result<Recorded, StoreError> {
-        let policy = policy()?;
+        let policy = self.policy.clone();
+        let policy = &*policy;
         let mut results = Vec::with_capacity(s.results.len());
         for r in &s.results {
             let inst = library.get(&r.instrument)?;
@@ -540,7 +530,7 @@ impl Store {
     /// A case file and its folded state at `now`.
     pub fn case(&self, id: &CaseId, now: Millis) -> Result<(Case, CaseState), StoreError> {
         let case = self.get::<Case>(id.as_str())?;
-        let state = fold(&case, policy()?, now);
+        let state = fold(&case, &self.policy, now);
         Ok((case, state))
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 use serde::Serialize;
 
-use super::index::{dump, Indexed, INDEX_TABLES};
+use super::index::{dump, IndexContext, Indexed, INDEX_TABLES};
 use super::{audit, load_document, AuditEntry, Store, StoreError};
 use crate::doc::{ChangeSummary, Document};
 use crate::model::*;
@@ -91,22 +91,27 @@ pub struct History {
 
 fn reindex_document(
     conn: &rusqlite::Connection,
+    ctx: &IndexContext<'_>,
     kind: DocKind,
     doc: &Document,
 ) -> Result<bool, ()> {
-    fn put<T: Indexed>(conn: &rusqlite::Connection, doc: &Document) -> Result<bool, ()> {
+    fn put<T: Indexed>(
+        conn: &rusqlite::Connection,
+        ctx: &IndexContext<'_>,
+        doc: &Document,
+    ) -> Result<bool, ()> {
         let value: T = doc.read().map_err(|_| ())?;
-        value.write_index(conn).map_err(|_| ())?;
+        value.write_index(conn, ctx).map_err(|_| ())?;
         Ok(true)
     }
     match kind {
-        DocKind::Station => put::<Station>(conn, doc),
-        DocKind::Roster => put::<Roster>(conn, doc),
-        DocKind::Household => put::<Household>(conn, doc),
-        DocKind::Worker => put::<Worker>(conn, doc),
-        DocKind::Activity => put::<Activity>(conn, doc),
-        DocKind::Request => put::<Request>(conn, doc),
-        DocKind::Case => put::<Case>(conn, doc),
+        DocKind::Station => put::<Station>(conn, ctx, doc),
+        DocKind::Roster => put::<Roster>(conn, ctx, doc),
+        DocKind::Household => put::<Household>(conn, ctx, doc),
+        DocKind::Worker => put::<Worker>(conn, ctx, doc),
+        DocKind::Activity => put::<Activity>(conn, ctx, doc),
+        DocKind::Request => put::<Request>(conn, ctx, doc),
+        DocKind::Case => put::<Case>(conn, ctx, doc),
     }
 }
 
@@ -126,7 +131,10 @@ impl Store {
     pub fn reindex(&mut self) -> Result<Vec<String>, StoreError> {
         let docs = self.doc_list()?;
         let tx = self.conn.transaction()?;
-        let damaged = rebuild(&tx, &self.device.actor, &docs)?;
+        let ctx = IndexContext {
+            policy: &self.policy,
+        };
+        let damaged = rebuild(&tx, &ctx, &self.device.actor, &docs)?;
         tx.commit()?;
         Ok(damaged)
     }
@@ -144,7 +152,10 @@ impl Store {
         report.documents = docs.len();
         let before = dump(&self.conn)?;
         let tx = self.conn.transaction()?;
-        report.damaged_documents = rebuild(&tx, &self.device.actor, &docs)?;
+        let ctx = IndexContext {
+            policy: &self.policy,
+        };
+        report.damaged_documents = rebuild(&tx, &ctx, &self.device.actor, &docs)?;
         let after = dump(&tx)?;
         // Never commit: check only looks.
         tx.rollback()?;
@@ -264,6 +275,7 @@ impl Store {
 
 fn rebuild(
     conn: &rusqlite::Connection,
+    ctx: &IndexContext<'_>,
     actor: &automerge::ActorId,
     docs: &[(String, String, String)],
 ) -> Result<Vec<String>, StoreError> {
@@ -278,7 +290,7 @@ fn rebuild(
         };
         match load_document(conn, actor, id, Some(kind)) {
             Ok(Some(doc)) => {
-                if reindex_document(conn, kind, &doc).is_err() {
+                if reindex_document(conn, ctx, kind, &doc).is_err() {
                     damaged.push(id.clone());
                 }
             }

@@ -13,15 +13,24 @@ use super::{Store, StoreError};
 use crate::dispatch::{fold, triage, ConflictKind};
 use crate::doc::Aggregate;
 use crate::model::*;
+use crate::screening::Policy;
+
+/// What index rows may depend on besides the aggregate itself: the
+/// referral policy decides a case's tier and due dates.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexContext<'a> {
+    /// The store's referral policy.
+    pub policy: &'a Policy,
+}
 
 /// An aggregate that keeps index rows.
 pub trait Indexed: Aggregate {
     /// Replaces this aggregate's rows in the index.
-    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()>;
+    fn write_index(&self, conn: &Connection, ctx: &IndexContext<'_>) -> rusqlite::Result<()>;
 }
 
 impl Indexed for Station {
-    fn write_index(&self, _conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, _conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         // Grids and communities are few and live in one document that every
         // device holds; screens read them from the document.
         Ok(())
@@ -29,13 +38,13 @@ impl Indexed for Station {
 }
 
 impl Indexed for Roster {
-    fn write_index(&self, _conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, _conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         Ok(())
     }
 }
 
 impl Indexed for Household {
-    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
         conn.execute("DELETE FROM idx_resident_tag WHERE household_id = ?1", [id])?;
         conn.execute("DELETE FROM idx_visit WHERE household_id = ?1", [id])?;
@@ -103,7 +112,7 @@ impl Indexed for Household {
 }
 
 impl Indexed for Worker {
-    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
         conn.execute("DELETE FROM idx_worker_skill WHERE worker_id = ?1", [id])?;
         conn.execute("DELETE FROM idx_hours WHERE worker_id = ?1", [id])?;
@@ -147,7 +156,7 @@ impl Indexed for Worker {
 }
 
 impl Indexed for Request {
-    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
         let state = fold(self);
         let (assignee_worker, assignee_grid) = match &state.assignee {
@@ -224,7 +233,7 @@ impl Indexed for Request {
 }
 
 impl Indexed for Activity {
-    fn write_index(&self, conn: &Connection) -> rusqlite::Result<()> {
+    fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         conn.execute(
             "INSERT OR REPLACE INTO idx_activity (id, grid_id, kind, starts_at, attendees) \
              VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -22,17 +22,21 @@ mod replica;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use automerge::ActorId;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::doc::{heads_text, Aggregate, Author, ChangeNote, DocError, Document};
 use crate::model::*;
+use crate::screening::Policy;
 
 pub use audit::AuditEntry;
 pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
-pub use index::{GridSummary, HouseholdRow, Indexed, ResidentRow, VisitRow, WorkerRow};
+pub use index::{
+    GridSummary, HouseholdRow, IndexContext, Indexed, ResidentRow, VisitRow, WorkerRow,
+};
 pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
 pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
 pub use replica::{heads_digest, Applied, Refusal};
@@ -98,6 +102,13 @@ pub struct StoreOptions {
     /// After how many incremental chunks a document is compacted into one
     /// snapshot. Small values save disk and load time, large ones write time.
     pub compact_after_chunks: u32,
+    /// The deployment's referral policy (tiers, review and acknowledgement
+    /// deadlines, re-screen intervals: the values screening-reference.md
+    /// marks [U]); `None` uses the built-in one. Every device of a station
+    /// must use the same policy, or their case folds disagree on deadlines.
+    /// Opening a store with a policy other than the one its index was built
+    /// with rebuilds the index.
+    pub policy: Option<Arc<Policy>>,
 }
 
 impl Default for StoreOptions {
@@ -105,6 +116,7 @@ impl Default for StoreOptions {
         Self {
             key: None,
             compact_after_chunks: 16,
+            policy: None,
         }
     }
 }
@@ -136,9 +148,16 @@ pub struct Store {
     path: PathBuf,
     device: DeviceIdentity,
     options: StoreOptions,
+    /// The referral policy case files are folded with: the deployment's,
+    /// or the built-in one.
+    policy: Arc<Policy>,
 }
 
 const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// The `meta` key holding the fingerprint of the policy the case index was
+/// built with (absent: the built-in policy).
+const POLICY_META_KEY: &str = "case_policy";
 
 impl Store {
     /// Opens (or creates) the store at `path`.
@@ -189,14 +208,30 @@ impl Store {
 
         let needs_reindex = schema::upgrade(&mut conn, schema::LATEST)?;
         let device = load_or_create_identity(&conn)?;
+        let policy = match &options.policy {
+            Some(p) => p.clone(),
+            None => Arc::new(Policy::builtin()?.clone()),
+        };
         let mut store = Store {
             conn,
             path,
             device,
             options,
+            policy,
         };
-        if needs_reindex {
+        // The case index holds tiers and due dates folded with a policy: a
+        // store opened with another policy than last time rebuilds it.
+        let fingerprint = store.policy.fingerprint();
+        let indexed_with = store.meta(POLICY_META_KEY)?.unwrap_or_else(|| {
+            Policy::builtin()
+                .map(Policy::fingerprint)
+                .unwrap_or_default()
+        });
+        if needs_reindex || indexed_with != fingerprint {
             store.reindex()?;
+        }
+        if indexed_with != fingerprint {
+            store.batch(|b| b.set_meta(POLICY_META_KEY, &fingerprint))?;
         }
         Ok(store)
     }
@@ -217,6 +252,11 @@ impl Store {
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The referral policy this store folds case files with.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// This device's identity.
@@ -261,6 +301,7 @@ impl Store {
         let mut batch = Batch {
             tx,
             device: &self.device,
+            policy: &self.policy,
             compact_after: self.options.compact_after_chunks.max(1),
             now: now_millis(),
         };
@@ -414,6 +455,7 @@ pub(crate) fn persist_change(
 pub struct Batch<'s> {
     tx: rusqlite::Transaction<'s>,
     device: &'s DeviceIdentity,
+    policy: &'s Policy,
     compact_after: u32,
     now: Millis,
 }
@@ -544,7 +586,12 @@ impl Batch<'_> {
             &mut doc,
             if is_new { None } else { Some(&change) },
         )?;
-        value.write_index(&self.tx)?;
+        value.write_index(
+            &self.tx,
+            &IndexContext {
+                policy: self.policy,
+            },
+        )?;
         // The audit row names who acted: a worker id, or `resident:<id>`.
         let who = match author {
             Author::Worker(w) => Some(w.to_string()),

@@ -8,7 +8,7 @@ use automerge::sync::{Message, State, SyncDoc};
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::index::Indexed;
+use super::index::{IndexContext, Indexed};
 use super::{audit, load_document, Store, StoreError};
 use crate::doc::{heads_text, Document};
 use crate::model::*;
@@ -53,7 +53,7 @@ pub enum Applied {
 /// A verified document: its scope, and how to write its index rows.
 type Verified = (
     String,
-    Box<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()>>,
+    Box<dyn Fn(&rusqlite::Connection, &IndexContext<'_>) -> rusqlite::Result<()>>,
 );
 
 /// Checks a merged document: it has its kind's shape, valid content, and the
@@ -71,7 +71,10 @@ fn verify(
             .validate(now)
             .map_err(|e| Refusal::Invalid(e.to_string()))?;
         let scope = value.scope().to_key();
-        Ok((scope, Box::new(move |conn| value.write_index(conn))))
+        Ok((
+            scope,
+            Box::new(move |conn, ctx| value.write_index(conn, ctx)),
+        ))
     }
     let (scope, index) = match kind {
         DocKind::Station => typed::<Station>(doc, now)?,
@@ -445,7 +448,12 @@ impl Store {
             doc,
             change.as_deref(),
         )?;
-        index(&tx)?;
+        index(
+            &tx,
+            &IndexContext {
+                policy: &self.policy,
+            },
+        )?;
         audit::append(
             &tx,
             &audit::NewEntry {

@@ -290,6 +290,31 @@ final class AnxinSdkTests: XCTestCase {
         }
     }
 
+    func testADeploymentsPolicySetsTheDeadlines() throws {
+        let builtin = try String(contentsOf: repo.appendingPathComponent("core/instruments/policy.json"), encoding: .utf8)
+        let mine = builtin.replacingOccurrences(of: "\"t2\": {\"response_hours\": 72, \"review_hours\": 24",
+                                                with: "\"t2\": {\"response_hours\": 72, \"review_hours\": 6")
+        XCTAssertNotEqual(mine, builtin)
+        XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("bad.db"), key: nil, scopes: nil, actingWorker: nil,
+                                                                      policyJson: mine.replacingOccurrences(of: "\"t1\":", with: "\"t9\":")))) {
+            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "policy_json")
+        }
+        let s = try AnxinStore.open(options: OpenOptions(path: path("deployment.db"), key: nil, scopes: nil, actingWorker: nil, policyJson: mine))
+        try s.loadFixture(households: 10, seed: 3)
+        let g = try s.grids().first!.id
+        try s.actAs(workerId: try s.workers(gridId: g, role: .volunteer).first!.id)
+        let h = try s.households(gridId: g, limit: 1).first!.id
+        let r = try s.residents(householdId: h).first!.id
+        let q = try s.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (i, v) in [2, 2, 2, 2, 2, 1, 1, 0, 0].enumerated() { _ = try q.answer(itemId: "\(i + 1)", value: Int32(v)) }
+        let recorded = try s.recordScreening(questionnaires: [q], cutoffs: "international")
+        XCTAssertEqual(recorded.tier, .t2)
+        let at = try s.caseInfo(caseId: recorded.caseId).screenings.first!.at
+        let review = try s.casesDue(workerId: nil, days: 2).first { $0.reference == recorded.screeningId && $0.what == "review" }!
+        XCTAssertEqual(review.dueAt - at, 6 * 3_600_000, "the deployment's 6 hours, not the built-in 24")
+    }
+
     func testLicensedTextsAreLoadedFromTheDeploymentsFile() throws {
         let h = try station.households(gridId: grid, limit: 1).first!.id
         let r = try station.residents(householdId: h).first!.id
@@ -320,22 +345,11 @@ final class AnxinSdkTests: XCTestCase {
     }
 }
 
+/// The repository this file is in.
+let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../..").standardized
+
 /// A deployment's C-SSRS texts file (placeholder wording: the real texts are licensed).
-let cssrsTexts = """
-{
-  "instrument": "cssrs", "version": "2026.1", "licence": "Clario sublicence TEST-0001",
-  "stem": {"en": "Past month"},
-  "items": {
-    "1": {"en": "Q1 text"}, "2": {"en": "Q2 text"}, "3": {"en": "Q3 text"}, "4": {"en": "Q4 text"},
-    "5": {"en": "Q5 text"}, "6": {"en": "Q6 text"}, "6b": {"en": "Q6b text"}
-  },
-  "options": {
-    "1": [{"en": "No"}, {"en": "Yes"}], "2": [{"en": "No"}, {"en": "Yes"}], "3": [{"en": "No"}, {"en": "Yes"}],
-    "4": [{"en": "No"}, {"en": "Yes"}], "5": [{"en": "No"}, {"en": "Yes"}], "6": [{"en": "No"}, {"en": "Yes"}],
-    "6b": [{"en": "No"}, {"en": "Yes"}]
-  }
-}
-"""
+let cssrsTexts = try! String(contentsOf: repo.appendingPathComponent("core/testdata/cssrs-texts.json"), encoding: .utf8)
 
 /// The Swift quick start of bindings/README.md, compiled and run: keep the two in step.
 final class QuickStartTests: XCTestCase {

@@ -309,6 +309,34 @@ class AnxinSdkTest {
     }
 
     @Test
+    fun aDeploymentsPolicySetsTheDeadlines() {
+        val builtin = java.io.File("core/instruments/policy.json").readText()
+        val mine = builtin.replace(
+            "\"t2\": {\"response_hours\": 72, \"review_hours\": 24",
+            "\"t2\": {\"response_hours\": 72, \"review_hours\": 6",
+        )
+        assertTrue(mine != builtin)
+        val bad = assertFailsWith<AnxinException.InvalidInput> {
+            AnxinStore.open(OpenOptions(path("bad.db"), null, null, null, mine.replace("\"t1\":", "\"t9\":")))
+        }
+        assertEquals("policy_json", bad.field)
+        AnxinStore.open(OpenOptions(path("deployment.db"), null, null, null, mine)).use { s ->
+            s.loadFixture(10u, 3uL)
+            val g = s.grids().first().id
+            s.actAs(s.workers(g, WorkerRole.VOLUNTEER).first().id)
+            val h = s.households(g, 1u).first().id
+            val r = s.residents(h).first().id
+            val q = s.startQuestionnaire("phq9", "en", h, r)
+            listOf(2, 2, 2, 2, 2, 1, 1, 0, 0).forEachIndexed { i, v -> q.answer("${i + 1}", v) }
+            val recorded = s.recordScreening(listOf(q), "international")
+            assertEquals(RiskTier.T2, recorded.tier)
+            val at = s.caseInfo(recorded.caseId).screenings.single().at
+            val review = s.casesDue(null, 2u).single { it.reference == recorded.screeningId && it.what == "review" }
+            assertEquals(6L * 3_600_000L, review.dueAt - at, "the deployment's 6 hours, not the built-in 24")
+        }
+    }
+
+    @Test
     fun licensedTextsAreLoadedFromTheDeploymentsFile() {
         val h = station.households(grid, 1u).first().id
         val r = station.residents(h).first().id
@@ -339,17 +367,5 @@ class AnxinSdkTest {
     }
 }
 
-/** A deployment's C-SSRS texts file (placeholder wording: the real texts are licensed). */
-const val CSSRS_TEXTS = """{
-  "instrument": "cssrs", "version": "2026.1", "licence": "Clario sublicence TEST-0001",
-  "stem": {"en": "Past month"},
-  "items": {
-    "1": {"en": "Q1 text"}, "2": {"en": "Q2 text"}, "3": {"en": "Q3 text"}, "4": {"en": "Q4 text"},
-    "5": {"en": "Q5 text"}, "6": {"en": "Q6 text"}, "6b": {"en": "Q6b text"}
-  },
-  "options": {
-    "1": [{"en": "No"}, {"en": "Yes"}], "2": [{"en": "No"}, {"en": "Yes"}], "3": [{"en": "No"}, {"en": "Yes"}],
-    "4": [{"en": "No"}, {"en": "Yes"}], "5": [{"en": "No"}, {"en": "Yes"}], "6": [{"en": "No"}, {"en": "Yes"}],
-    "6b": [{"en": "No"}, {"en": "Yes"}]
-  }
-}"""
+/** A deployment's C-SSRS texts file (placeholder wording: the real texts are licensed); run from the repository. */
+val CSSRS_TEXTS: String = java.io.File("core/testdata/cssrs-texts.json").readText()
