@@ -2,6 +2,7 @@
 //! the guard that keeps every panic on this side of the boundary.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
 use anxin_core::dispatch::DispatchError;
 use anxin_core::screening::ScreeningError;
@@ -151,10 +152,30 @@ impl From<BundleError> for AnxinError {
 /// message is not passed on (it could quote data); the host gets a fixed
 /// text and can report the bug.
 pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    quiet_panics();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(_) => Err(AnxinError::Internal {
             reason: "a bug in Anxin stopped this call; nothing of it was saved".into(),
         }),
     }
+}
+
+/// Replaces the default panic hook, which prints the panic's message to
+/// stderr (logcat, the device console) where it could quote a name or an
+/// answer, with one that prints only where the bug is. Installed once, on
+/// the first call into the SDK.
+fn quiet_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_else(|| "an unknown place".into());
+            eprintln!(
+                "anxin: internal error at {at} (the message is withheld: it could quote data)"
+            );
+        }));
+    });
 }

@@ -436,6 +436,16 @@ impl AnxinStore {
                 results.push(q.result(&cutoffs)?);
             }
             let flags: Vec<String> = results.iter().flat_map(|r| r.flags.clone()).collect();
+            // A sitting that already holds a risk assessment needs no other.
+            let policy = &self.shared.policy;
+            let assess_with = if results
+                .iter()
+                .any(|r| policy.red_flags.assessments.contains(&r.instrument))
+            {
+                Vec::new()
+            } else {
+                policy.assessments_available(&self.shared.library(), first.admin().language())
+            };
             let by = self.shared.author()?;
             let rec = self.shared.store().record_screening(
                 &by,
@@ -455,6 +465,7 @@ impl AnxinStore {
                     household_id: household.clone(),
                     resident_id: resident.clone(),
                     flags,
+                    assess_with,
                     tier: RiskTier::Crisis,
                     reason: rec.decision.reasons.first().cloned().unwrap_or_default(),
                 });
@@ -890,18 +901,30 @@ impl Questionnaire {
     /// and sent to the crisis listeners before anything is saved.
     pub fn answer(&self, item_id: String, value: i32) -> Result<AnswerResult> {
         guard(|| {
-            let step = self.admin().answer(&item_id, value)?;
+            let (step, language) = {
+                let mut admin = self.admin();
+                (admin.answer(&item_id, value)?, admin.language())
+            };
+            let assess_with = if step.red_flags.is_empty() {
+                Vec::new()
+            } else {
+                self.shared
+                    .policy
+                    .assessments_available(&self.shared.library(), language)
+            };
             if !step.red_flags.is_empty() {
                 self.shared.listeners.crisis(&CrisisAlert {
                     household_id: self.household_id.clone(),
                     resident_id: self.resident_id.clone(),
                     flags: step.red_flags.clone(),
+                    assess_with: assess_with.clone(),
                     tier: RiskTier::Crisis,
                     reason: format!("red flag at item {item_id}"),
                 });
             }
             Ok(AnswerResult {
                 red_flags: step.red_flags,
+                assess_with,
                 next: step.next.map(ItemPrompt::from),
             })
         })

@@ -325,6 +325,10 @@ impl From<Prompt> for ItemPrompt {
 pub struct AnswerResult {
     /// Red flags this answer raised: open the crisis path now.
     pub red_flags: Vec<String>,
+    /// With a red flag: the risk assessments (`cssrs`) to continue with,
+    /// those whose texts are loaded in this language; empty when none is, and
+    /// then a counselor or clinician evaluates the person.
+    pub assess_with: Vec<String>,
     /// The next item, or none when done.
     pub next: Option<ItemPrompt>,
 }
@@ -1062,8 +1066,11 @@ pub struct CrisisAlert {
     pub household_id: String,
     /// The resident.
     pub resident_id: String,
-    /// The red flags (empty when a recorded sitting reached the crisis tier).
+    /// The red flags raised.
     pub flags: Vec<String>,
+    /// The risk assessments (`cssrs`) to continue with; empty when none can
+    /// be administered here, and then a professional evaluates the person.
+    pub assess_with: Vec<String>,
     /// The tier.
     pub tier: RiskTier,
     /// Why (no answers, no names).

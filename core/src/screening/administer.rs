@@ -92,6 +92,11 @@ impl Administration {
         &self.instrument
     }
 
+    /// The language it is asked in.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
     /// The answers so far, by item id.
     pub fn answers(&self) -> &BTreeMap<String, i32> {
         &self.answers

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::ScreeningError;
+use super::{Language, Library, ScreeningError};
 use crate::model::{ScreeningResult, Tier};
 
 const DEFAULT: &str = include_str!("../../instruments/policy.json");
@@ -188,6 +188,19 @@ impl Policy {
         // would only make every store rebuild its index once.
         let json = serde_json::to_string(self).unwrap_or_default();
         hex::encode(&Sha256::digest(json.as_bytes())[..16])
+    }
+
+    /// The risk assessments of the red-flag rule (the C-SSRS) that can be
+    /// administered in `language` with `library`: after a red flag the app
+    /// continues with the first of them. None when their licensed texts are
+    /// not loaded: then a professional's evaluation is the assessment.
+    pub fn assessments_available(&self, library: &Library, language: Language) -> Vec<String> {
+        self.red_flags
+            .assessments
+            .iter()
+            .filter(|id| library.get(id).is_ok_and(|i| i.has_texts(language)))
+            .cloned()
+            .collect()
     }
 
     /// The rule of a tier.

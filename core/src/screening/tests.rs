@@ -871,6 +871,16 @@ fn licensed_texts_load_from_a_deployment_file_and_bad_files_are_refused() {
     }
     // The original library is unchanged by a refused or accepted file.
     assert!(!lib.get("cssrs").unwrap().has_texts(Language::En));
+    // After a red flag the app continues with the C-SSRS where its texts
+    // are loaded in the respondent's language, and only there.
+    assert!(policy().assessments_available(lib, Language::En).is_empty());
+    assert_eq!(
+        policy().assessments_available(&loaded, Language::En),
+        vec!["cssrs"]
+    );
+    assert!(policy()
+        .assessments_available(&loaded, Language::ZhHans)
+        .is_empty());
 }
 
 #[test]

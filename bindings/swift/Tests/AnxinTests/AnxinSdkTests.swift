@@ -165,6 +165,8 @@ final class AnxinSdkTests: XCTestCase {
             if item == "9" {
                 XCTAssertEqual(result.redFlags, ["suicidal_ideation"])
                 XCTAssertEqual(crises.seen.items.count, 1, "the alert came with the answer")
+                // No C-SSRS texts on this phone: a professional evaluates her.
+                XCTAssertTrue(result.assessWith.isEmpty && crises.seen.items[0].assessWith.isEmpty)
             } else {
                 XCTAssertTrue(result.redFlags.isEmpty)
             }
@@ -341,6 +343,15 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(try q.answer(itemId: "2", value: 0).next?.itemId, "6")
         XCTAssertEqual(try q.answer(itemId: "6", value: 1).redFlags, ["suicidal_behaviour"])
         XCTAssertEqual(alerts.seen.items.map { $0.flags }, [["wish_to_be_dead"], ["suicidal_behaviour"]])
+        // With the texts loaded, a red flag on the PHQ-9 leads on to the C-SSRS
+        // (in a language the texts exist in).
+        let phq9 = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for i in 1...8 { _ = try phq9.answer(itemId: "\(i)", value: 0) }
+        XCTAssertEqual(try phq9.answer(itemId: "9", value: 1).assessWith, ["cssrs"])
+        XCTAssertEqual(alerts.seen.items.last?.assessWith, ["cssrs"])
+        let chinese = try station.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: h, residentId: r)
+        for i in 1...8 { _ = try chinese.answer(itemId: "\(i)", value: 0) }
+        XCTAssertTrue(try chinese.answer(itemId: "9", value: 1).assessWith.isEmpty)
         handle.unregister()
     }
 }

@@ -162,6 +162,8 @@ class AnxinSdkTest {
                     assertEquals(listOf("suicidal_ideation"), result.redFlags)
                     assertEquals(1, alerts.size, "the alert came with the answer, before anything was saved")
                     assertEquals(listOf("suicidal_ideation"), alerts[0].flags)
+                    // No C-SSRS texts on this phone: a professional evaluates her.
+                    assertTrue(result.assessWith.isEmpty() && alerts[0].assessWith.isEmpty())
                 } else {
                     assertTrue(result.redFlags.isEmpty())
                 }
@@ -363,6 +365,16 @@ class AnxinSdkTest {
             assertEquals("6", q.answer("2", 0).next!!.itemId)
             assertEquals(listOf("suicidal_behaviour"), q.answer("6", 1).redFlags)
             assertEquals(listOf(listOf("wish_to_be_dead"), listOf("suicidal_behaviour")), alerts.map { it.flags })
+            // With the texts loaded, a red flag on the PHQ-9 leads on to the C-SSRS
+            // (in a language the texts exist in).
+            val phq9 = station.startQuestionnaire("phq9", "en", h, r)
+            (1..8).forEach { phq9.answer("$it", 0) }
+            val flagged = phq9.answer("9", 1)
+            assertEquals(listOf("cssrs"), flagged.assessWith)
+            assertEquals(listOf("cssrs"), alerts.last().assessWith)
+            val chinese = station.startQuestionnaire("phq9", "zh-Hans", h, r)
+            (1..8).forEach { chinese.answer("$it", 0) }
+            assertTrue(chinese.answer("9", 1).assessWith.isEmpty())
         }
     }
 }
