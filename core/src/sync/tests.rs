@@ -132,7 +132,11 @@ fn concurrent_edits_on_two_devices_converge() {
     assert!(merged.members.values().any(|m| m.name == "新成员"));
     assert!(merged.visits.values().any(|v| v.notes == "离线记录"));
     a.get::<Household>(new_household.as_str()).unwrap();
-    assert!(r.round_trips <= 3, "{} round trips", r.round_trips);
+    // Three round trips, or a little more: automerge's sync messages carry
+    // Bloom filters of the changes each side has, and a false positive (it
+    // happened about once in 30 runs here) legally defers a change to the
+    // next round. The bound says "a handful, not one per document".
+    assert!(r.round_trips <= 5, "{} round trips", r.round_trips);
     assert!(a.check().unwrap().is_ok());
 }
 
