@@ -435,17 +435,14 @@ impl AnxinStore {
                 }
                 results.push(q.result(&cutoffs)?);
             }
-            let flags: Vec<String> = results.iter().flat_map(|r| r.flags.clone()).collect();
-            // A sitting that already holds a risk assessment needs no other.
-            let policy = &self.shared.policy;
-            let assess_with = if results
-                .iter()
-                .any(|r| policy.red_flags.assessments.contains(&r.instrument))
-            {
-                Vec::new()
-            } else {
-                policy.assessments_available(&self.shared.library(), first.admin().language())
-            };
+            let flags: Vec<String> = results.iter().flat_map(|r| r.red_flags.clone()).collect();
+            let sitting: Vec<&str> = results.iter().map(|r| r.instrument.as_str()).collect();
+            let assess_with = self.shared.policy.assessments_to_follow(
+                &flags,
+                &sitting,
+                &self.shared.library(),
+                first.admin().language(),
+            );
             let by = self.shared.author()?;
             let rec = self.shared.store().record_screening(
                 &by,
@@ -901,17 +898,17 @@ impl Questionnaire {
     /// and sent to the crisis listeners before anything is saved.
     pub fn answer(&self, item_id: String, value: i32) -> Result<AnswerResult> {
         guard(|| {
-            let (step, language) = {
+            let (step, language, instrument) = {
                 let mut admin = self.admin();
-                (admin.answer(&item_id, value)?, admin.language())
+                let step = admin.answer(&item_id, value)?;
+                (step, admin.language(), admin.instrument().id.clone())
             };
-            let assess_with = if step.red_flags.is_empty() {
-                Vec::new()
-            } else {
-                self.shared
-                    .policy
-                    .assessments_available(&self.shared.library(), language)
-            };
+            let assess_with = self.shared.policy.assessments_to_follow(
+                &step.red_flags,
+                &[instrument.as_str()],
+                &self.shared.library(),
+                language,
+            );
             if !step.red_flags.is_empty() {
                 self.shared.listeners.crisis(&CrisisAlert {
                     household_id: self.household_id.clone(),

@@ -190,11 +190,25 @@ impl Policy {
         hex::encode(&Sha256::digest(json.as_bytes())[..16])
     }
 
-    /// The risk assessments of the red-flag rule (the C-SSRS) that can be
-    /// administered in `language` with `library`: after a red flag the app
-    /// continues with the first of them. None when their licensed texts are
-    /// not loaded: then a professional's evaluation is the assessment.
-    pub fn assessments_available(&self, library: &Library, language: Language) -> Vec<String> {
+    /// The risk assessments (the red-flag rule's, the C-SSRS) to continue
+    /// with after `red_flags` were raised in a sitting of `instruments`:
+    /// those `library` can administer in `language`. Empty when nothing was
+    /// flagged, when the sitting already holds an assessment, or when no
+    /// assessment's licensed texts are loaded (then a professional's
+    /// evaluation is the assessment).
+    pub fn assessments_to_follow(
+        &self,
+        red_flags: &[String],
+        instruments: &[&str],
+        library: &Library,
+        language: Language,
+    ) -> Vec<String> {
+        let assessed = instruments
+            .iter()
+            .any(|i| self.red_flags.assessments.iter().any(|a| a == i));
+        if red_flags.is_empty() || assessed {
+            return Vec::new();
+        }
         self.red_flags
             .assessments
             .iter()

@@ -873,14 +873,19 @@ fn licensed_texts_load_from_a_deployment_file_and_bad_files_are_refused() {
     assert!(!lib.get("cssrs").unwrap().has_texts(Language::En));
     // After a red flag the app continues with the C-SSRS where its texts
     // are loaded in the respondent's language, and only there.
-    assert!(policy().assessments_available(lib, Language::En).is_empty());
+    let flagged = ["suicidal_ideation".to_string()];
+    let follow = |flags: &[String], sitting: &[&str], lib: &Library, language| {
+        policy().assessments_to_follow(flags, sitting, lib, language)
+    };
+    assert!(follow(&flagged, &["phq9"], lib, Language::En).is_empty());
     assert_eq!(
-        policy().assessments_available(&loaded, Language::En),
+        follow(&flagged, &["phq9"], &loaded, Language::En),
         vec!["cssrs"]
     );
-    assert!(policy()
-        .assessments_available(&loaded, Language::ZhHans)
-        .is_empty());
+    assert!(follow(&flagged, &["phq9"], &loaded, Language::ZhHans).is_empty());
+    assert!(follow(&[], &["phq9"], &loaded, Language::En).is_empty());
+    // A sitting that holds the C-SSRS is already assessed.
+    assert!(follow(&flagged, &["phq9", "cssrs"], &loaded, Language::En).is_empty());
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //! with the instrument definition and policy it names. A refused action is a
 //! typed error and writes nothing.
 
+use std::sync::Arc;
+
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
@@ -229,8 +231,9 @@ impl Store {
         s: NewScreening,
         library: &Library,
     ) -> Result<Recorded, StoreError> {
-        let policy = self.policy.clone();
-        let policy = &*policy;
+        // Held apart from `self`, which the write below borrows mutably.
+        let policy = Arc::clone(&self.policy);
+        let policy = policy.as_ref();
         let mut results = Vec::with_capacity(s.results.len());
         for r in &s.results {
             let inst = library.get(&r.instrument)?;

@@ -165,7 +165,7 @@ impl Store {
     /// With a key, the file is SQLCipher-encrypted; a wrong or missing key
     /// gives [`StoreError::KeyRejected`], never a crash. An older schema is
     /// migrated; a newer one is refused.
-    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, StoreError> {
+    pub fn open(path: impl AsRef<Path>, mut options: StoreOptions) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open_with_flags(
             &path,
@@ -208,8 +208,9 @@ impl Store {
 
         let needs_reindex = schema::upgrade(&mut conn, schema::LATEST)?;
         let device = load_or_create_identity(&conn)?;
-        let policy = match &options.policy {
-            Some(p) => p.clone(),
+        // Kept once, in `policy`; `options` keeps the rest.
+        let policy = match options.policy.take() {
+            Some(p) => p,
             None => Arc::new(Policy::builtin()?.clone()),
         };
         let mut store = Store {

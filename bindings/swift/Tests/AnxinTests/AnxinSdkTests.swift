@@ -338,7 +338,9 @@ final class AnxinSdkTests: XCTestCase {
         let handle = station.addCrisisListener(listener: alerts)
         let q = try station.startQuestionnaire(instrument: "cssrs", language: "en", householdId: h, residentId: r)
         XCTAssertEqual(q.current()?.text, "Q1 text")
-        XCTAssertEqual(try q.answer(itemId: "1", value: 1).redFlags, ["wish_to_be_dead"])
+        let first = try q.answer(itemId: "1", value: 1)
+        XCTAssertEqual(first.redFlags, ["wish_to_be_dead"])
+        XCTAssertTrue(first.assessWith.isEmpty, "the C-SSRS is the assessment")
         // The C-SSRS flow: no suicidal thoughts (Q2 = no) goes straight to Q6.
         XCTAssertEqual(try q.answer(itemId: "2", value: 0).next?.itemId, "6")
         XCTAssertEqual(try q.answer(itemId: "6", value: 1).redFlags, ["suicidal_behaviour"])

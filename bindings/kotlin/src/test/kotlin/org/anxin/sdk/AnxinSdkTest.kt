@@ -360,7 +360,9 @@ class AnxinSdkTest {
         }).use {
             val q = station.startQuestionnaire("cssrs", "en", h, r)
             assertEquals("Q1 text", q.current()!!.text)
-            assertEquals(listOf("wish_to_be_dead"), q.answer("1", 1).redFlags)
+            val first = q.answer("1", 1)
+            assertEquals(listOf("wish_to_be_dead"), first.redFlags)
+            assertTrue(first.assessWith.isEmpty(), "the C-SSRS is the assessment")
             // The C-SSRS flow: no suicidal thoughts (Q2 = no) goes straight to Q6.
             assertEquals("6", q.answer("2", 0).next!!.itemId)
             assertEquals(listOf("suicidal_behaviour"), q.answer("6", 1).redFlags)
