@@ -387,19 +387,28 @@ impl AnxinStore {
 
     /// Starts a questionnaire in a language. Red flags raised by an answer
     /// are returned by `answer` and sent to the crisis listeners at once.
+    /// `convention`: the scoring convention of the form the answers follow
+    /// (K10/K6: `0-4` or `1-5`); by default the store's policy's (built in:
+    /// K10 `1-5`, K6 `0-4`). Other instruments take none.
+    #[uniffi::method(default(convention = None))]
     pub fn start_questionnaire(
         &self,
         instrument: String,
         language: String,
         household_id: String,
         resident_id: String,
+        convention: Option<String>,
     ) -> Result<Arc<Questionnaire>> {
         guard(|| {
             let library = self.shared.library();
+            let convention = self
+                .shared
+                .policy
+                .convention_or_default(&instrument, convention.as_deref());
             let admin = Administration::start(
                 library.get(&instrument)?,
                 Language::parse(&language)?,
-                None,
+                convention.as_deref(),
             )?;
             Ok(Arc::new(Questionnaire {
                 shared: self.shared.clone(),
@@ -411,11 +420,15 @@ impl AnxinStore {
     }
 
     /// Scores and records a sitting of finished questionnaires in the
-    /// resident's case file; the crisis listeners hear of a crisis tier.
+    /// resident's case file. A sitting graded crisis opens a crisis record in
+    /// the same write (unless one is open already) and the crisis listeners
+    /// hear of it. `cutoffs`: `zh-CN` or `international`; by default the
+    /// store's policy's (built in: `zh-CN`).
+    #[uniffi::method(default(cutoffs = None))]
     pub fn record_screening(
         &self,
         questionnaires: Vec<Arc<Questionnaire>>,
-        cutoffs: String,
+        cutoffs: Option<String>,
     ) -> Result<RecordedScreening> {
         guard(|| {
             let first = questionnaires
@@ -433,7 +446,7 @@ impl AnxinStore {
                         reason: "a sitting is one resident's".into(),
                     });
                 }
-                results.push(q.result(&cutoffs)?);
+                results.push(q.result(cutoffs.as_deref())?);
             }
             let flags: Vec<String> = results.iter().flat_map(|r| r.red_flags.clone()).collect();
             let sitting: Vec<&str> = results.iter().map(|r| r.instrument.as_str()).collect();
@@ -465,6 +478,12 @@ impl AnxinStore {
                     assess_with,
                     tier: RiskTier::Crisis,
                     reason: rec.decision.reasons.first().cloned().unwrap_or_default(),
+                    case_id: Some(rec.case_id.to_string()),
+                    crisis_id: rec
+                        .crisis_opened
+                        .as_ref()
+                        .or(rec.open_crises.first())
+                        .map(ToString::to_string),
                 });
             }
             Ok(RecordedScreening::from(rec))
@@ -882,7 +901,7 @@ impl Questionnaire {
         self.admin.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn result(&self, cutoffs: &str) -> Result<ScreeningResult> {
+    fn result(&self, cutoffs: Option<&str>) -> Result<ScreeningResult> {
         Ok(self.admin().finish(cutoffs, &self.shared.policy)?)
     }
 }
@@ -917,6 +936,8 @@ impl Questionnaire {
                     assess_with: assess_with.clone(),
                     tier: RiskTier::Crisis,
                     reason: format!("red flag at item {item_id}"),
+                    case_id: None,
+                    crisis_id: None,
                 });
             }
             Ok(AnswerResult {
@@ -932,9 +953,18 @@ impl Questionnaire {
         guard(|| Ok(self.admin().decline(&item_id)?.map(ItemPrompt::from)))
     }
 
-    /// Scores the answers so far with a cutoff set (`international`, `zh-CN`).
-    pub fn score(&self, cutoffs: String) -> Result<ScreeningOutcome> {
-        guard(|| Ok(ScreeningOutcome::from(self.result(&cutoffs)?)))
+    /// Scores the answers so far with a cutoff set (`international`,
+    /// `zh-CN`; by default the store's policy's).
+    #[uniffi::method(default(cutoffs = None))]
+    pub fn score(&self, cutoffs: Option<String>) -> Result<ScreeningOutcome> {
+        guard(|| Ok(ScreeningOutcome::from(self.result(cutoffs.as_deref())?)))
+    }
+
+    /// The scoring convention the answers follow (K10/K6: `0-4` or `1-5`),
+    /// none for instruments with one way of scoring. The values `current()`
+    /// offers are in it.
+    pub fn convention(&self) -> Option<String> {
+        self.admin().convention().map(str::to_string)
     }
 }
 

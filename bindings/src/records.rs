@@ -387,6 +387,11 @@ pub struct ScreeningOutcome {
     pub tier: RiskTier,
     /// Why.
     pub reasons: Vec<String>,
+    /// The scoring convention the answers and the total are in (K6/K10:
+    /// `0-4` or `1-5`); none for instruments with one way of scoring.
+    pub convention: Option<String>,
+    /// The cutoff set it was graded with (`zh-CN`, `international`).
+    pub cutoff_set: String,
 }
 
 impl From<ScreeningResult> for ScreeningOutcome {
@@ -398,6 +403,8 @@ impl From<ScreeningResult> for ScreeningOutcome {
             flags: r.flags,
             tier: r.tier.into(),
             reasons: r.reasons,
+            convention: r.convention,
+            cutoff_set: r.cutoff_set,
         }
     }
 }
@@ -415,6 +422,11 @@ pub struct RecordedScreening {
     pub reasons: Vec<String>,
     /// The case's tier after it.
     pub case_tier: RiskTier,
+    /// The crisis this sitting opened in the same write (a sitting graded
+    /// crisis opens one unless an open crisis already covers the resident).
+    pub crisis_id: Option<String>,
+    /// The resident's open crises after the sitting.
+    pub open_crisis_ids: Vec<String>,
 }
 
 impl From<Recorded> for RecordedScreening {
@@ -425,6 +437,8 @@ impl From<Recorded> for RecordedScreening {
             tier: r.decision.tier.into(),
             reasons: r.decision.reasons,
             case_tier: r.case_tier.into(),
+            crisis_id: r.crisis_opened.map(|c| c.to_string()),
+            open_crisis_ids: r.open_crises.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -1075,6 +1089,11 @@ pub struct CrisisAlert {
     pub tier: RiskTier,
     /// Why (no answers, no names).
     pub reason: String,
+    /// The case file, once the sitting is recorded (none for an alert at
+    /// the answer, before anything is saved).
+    pub case_id: Option<String>,
+    /// The crisis record opened for it, once recorded.
+    pub crisis_id: Option<String>,
 }
 
 /// An order conflict, for the conflict listeners.

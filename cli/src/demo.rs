@@ -430,7 +430,11 @@ fn screenings(
     let mut crisis_case = None;
     for ((household, resident, name), (instrument, answers)) in canvassed.iter().zip(plans) {
         let inst = library.get(instrument)?;
-        let mut admin = Administration::start(inst, Language::ZhHans, None)?;
+        let mut admin = Administration::start(
+            inst,
+            Language::ZhHans,
+            policy.convention_or_default(&inst.id, None).as_deref(),
+        )?;
         let mut flagged_at = None;
         while let Some(prompt) = admin.current() {
             // Item 10 of the PHQ-9 (difficulty) is optional: left out here.
@@ -477,7 +481,7 @@ fn screenings(
                 break;
             }
         }
-        let result = admin.finish("zh-CN", policy)?;
+        let result = admin.finish(None, policy)?;
         let rec = store.record_screening(
             &by,
             NewScreening {

@@ -40,13 +40,14 @@ pub struct ScoreArgs {
     /// entry empty for a blank item. Items the skip logic hides take no entry.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     answers: Vec<String>,
-    /// The cutoff set chosen by the deployment.
-    #[arg(long, default_value = "international", value_parser = ["international", "zh-CN"])]
-    cutoffs: String,
+    /// The cutoff set (default: the policy's; the built-in policy's is `zh-CN`).
+    #[arg(long, value_parser = ["international", "zh-CN"])]
+    cutoffs: Option<String>,
     /// The language the questionnaire was given in.
     #[arg(long, default_value = "zh-Hans", value_parser = ["zh-Hans", "zh-Hant", "en"])]
     language: String,
-    /// The scoring convention, for instruments that have several (K6/K10: `0-4` or `1-5`).
+    /// The scoring convention, for instruments that have several (K6/K10:
+    /// `0-4` or `1-5`; default: the policy's, K10 `1-5` and K6 `0-4` built in).
     #[arg(long)]
     convention: Option<String>,
     /// A deployment's licensed item texts (JSON) to load first.
@@ -93,8 +94,10 @@ pub fn score_args(
         inst,
         &answers,
         &ScoreOptions {
-            cutoffs: args.cutoffs.clone(),
-            convention: args.convention.clone(),
+            cutoffs: policy
+                .cutoffs_or_default(args.cutoffs.as_deref())
+                .to_string(),
+            convention: policy.convention_or_default(&inst.id, args.convention.as_deref()),
             language: Language::parse(&args.language)?,
             policy,
         },
@@ -103,9 +106,10 @@ pub fn score_args(
 
 /// One line about a result, for people.
 pub fn describe(r: &ScreeningResult) -> String {
-    let mut line = match r.score {
-        Some(s) => format!("{} total {s}", r.instrument),
-        None => format!(
+    let mut line = match (r.score, &r.convention) {
+        (Some(s), Some(c)) => format!("{} total {s} ({c} scoring)", r.instrument),
+        (Some(s), None) => format!("{} total {s}", r.instrument),
+        (None, _) => format!(
             "{} risk {}",
             r.instrument,
             r.risk.as_deref().unwrap_or("none")
@@ -236,9 +240,14 @@ pub enum CaseCommand {
         /// The answers of the instrument at the same position (comma-separated).
         #[arg(long = "answers", required = true, allow_hyphen_values = true)]
         answers: Vec<String>,
-        /// The cutoff set.
-        #[arg(long, default_value = "international", value_parser = ["international", "zh-CN"])]
-        cutoffs: String,
+        /// The cutoff set (default: the policy's; the built-in policy's is `zh-CN`).
+        #[arg(long, value_parser = ["international", "zh-CN"])]
+        cutoffs: Option<String>,
+        /// The scoring convention of the paper form, for the instruments of
+        /// the sitting that have several (K6/K10: `0-4` or `1-5`; default:
+        /// the policy's).
+        #[arg(long)]
+        convention: Option<String>,
         /// The language used.
         #[arg(long, default_value = "zh-Hans", value_parser = ["zh-Hans", "zh-Hant", "en"])]
         language: String,
@@ -439,9 +448,10 @@ fn print_state(state: &anxin_core::screening::case::CaseState, json: bool) {
     }
     for c in &state.crises {
         println!(
-            "crisis {} opened {}: {} actions, {}",
+            "crisis {} opened {} ({}): {} actions, {}",
             c.id,
             format_time(c.opened_at),
+            c.reason,
             c.actions.len(),
             match &c.closed {
                 Some((at, _, tier)) => format!("closed {} → {tier}", format_time(*at)),
@@ -471,6 +481,7 @@ pub fn run_case(
             instruments,
             answers,
             cutoffs,
+            convention,
             language,
             licensed_texts,
         } => {
@@ -478,6 +489,12 @@ pub fn run_case(
                 return Err(Failure::input("give one --answers for each --instrument"));
             }
             let lib = library(licensed_texts)?;
+            let has_conventions = |id: &str| lib.get(id).is_ok_and(|i| !i.conventions.is_empty());
+            if convention.is_some() && !instruments.iter().any(|i| has_conventions(i)) {
+                return Err(Failure::input(
+                    "--convention: no instrument of this sitting has scoring conventions (K6, K10 do)",
+                ));
+            }
             let mut results = Vec::new();
             for (i, a) in instruments.iter().zip(answers) {
                 let args = ScoreArgs {
@@ -485,7 +502,7 @@ pub fn run_case(
                     answers: a.split(',').map(String::from).collect(),
                     cutoffs: cutoffs.clone(),
                     language: language.clone(),
-                    convention: None,
+                    convention: convention.clone().filter(|_| has_conventions(i)),
                     licensed_texts: Vec::new(),
                 };
                 results.push(score_args(&args, &lib, store.policy())?);
@@ -507,6 +524,8 @@ pub fn run_case(
                     "tier": rec.decision.tier,
                     "reasons": rec.decision.reasons,
                     "case_tier": rec.case_tier,
+                    "crisis_opened": rec.crisis_opened,
+                    "open_crises": rec.open_crises,
                     "results": results,
                 }));
             } else {
@@ -519,6 +538,15 @@ pub fn run_case(
                 );
                 for r in &rec.decision.reasons {
                     println!("  {r}");
+                }
+                match (&rec.crisis_opened, rec.open_crises.first()) {
+                    (Some(c), _) => println!(
+                        "CRISIS {c} opened: do not leave the person alone; call the on-call counselor (120/110 if life is in danger)"
+                    ),
+                    (None, Some(c)) if rec.decision.tier == Tier::Crisis => {
+                        println!("covered by the open crisis {c}: add this to its actions")
+                    }
+                    _ => {}
                 }
             }
         }

@@ -799,7 +799,8 @@ const VECTORS: &[(&str, &str, i64, &str)] = &[
     ("pcl5", "2,0,0,0,0,2,0,2,2,0,0,0,0,0,2,2,0,0,0,0", 12, "t2"),
     ("pcptsd5", "1,1,1,1,0,0", 3, "t2"),
     ("k6", "3,3,3,2,1,1", 13, "t2"),
-    ("k10", "0,0,0,0,0,0,0,0,0,0", 0, "t0"),
+    // The built-in policy's K10 convention is 1-5: "none of the time" is 1.
+    ("k10", "1,1,1,1,1,1,1,1,1,1", 10, "t0"),
     ("who5", "2,2,2,3,3", 12, "t1"),
     ("gds15", "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0", 5, "t1"),
     ("srq20", "1,1,1,1,1,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0", 8, "t2"),
@@ -901,6 +902,8 @@ fn screen_score_answers_as_specified_for_every_instrument() {
         "srq20",
         "--answers",
         srq7,
+        "--cutoffs",
+        "international",
         "--json",
     ]);
     assert_eq!(
@@ -1163,6 +1166,21 @@ fn a_case_through_the_command_line() {
     assert_eq!(rec["tier"], "crisis");
     let case = rec["case"].as_str().unwrap().to_string();
     let screening = rec["screening"].as_str().unwrap().to_string();
+    // The red flag opened its crisis record in the same write, and it leads
+    // what is due.
+    let opened = rec["crisis_opened"]
+        .as_str()
+        .expect("a crisis was opened")
+        .to_string();
+    let due = json(&["--store", &s, "case", "due", "--json"]);
+    assert_eq!(due[0]["what"], "crisis");
+    assert_eq!(due[0]["reference"], opened.as_str());
+    let shown = ok(&["--store", &s, "case", "show", &case]);
+    assert!(
+        shown.contains("screening: red flag suicidal_ideation (phq9)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("1,1,1,1,0,0,0,0,2"));
     // The household is lifted to P1 in its grid's triage list.
     let all = json(&[
         "--store",
@@ -1237,7 +1255,8 @@ fn a_case_through_the_command_line() {
         "passive ideation, no plan",
         "--json",
     ]);
-    assert_eq!(state["tier"], "t2");
+    // The sitting is graded t2; the open crisis still holds the case.
+    assert_eq!(state["tier"], "crisis");
     // Referral and crisis.
     let r = json(&[
         "--store",
@@ -1328,6 +1347,23 @@ fn a_case_through_the_command_line() {
         "t3",
         "--json",
     ]);
+    // The crisis the red flag opened is still open: it holds the case.
+    assert_eq!(state["tier"], "crisis");
+    let state = json(&[
+        "--store",
+        &s,
+        "--as",
+        &counselor,
+        "case",
+        "crisis",
+        "close",
+        &case,
+        &opened,
+        "--tier-after",
+        "t2",
+        "--json",
+    ]);
+    // Both closed: the latest judgement (t3) and the open t3 referral.
     assert_eq!(state["tier"], "t3");
     let shown = ok(&["--store", &s, "case", "show", &case]);
     assert!(shown.contains("tier t3") && shown.contains("referral"));
@@ -1405,4 +1441,206 @@ fn a_deployments_policy_file_decides_the_tier_and_a_bad_one_is_refused() {
     ]);
     ok(&["--store", &s, "--policy", own_path, "check"]);
     ok(&["--store", &s, "check"]);
+}
+
+/// Issue 11 through the command line: reviewing an older screening down does
+/// not hide a newer red flag; the red flag opened its crisis by itself; a
+/// K10 paper form is scored in the policy's convention unless told.
+#[test]
+fn clinical_safety_through_the_command_line() {
+    let (_d, s) = fixture_store("40", "11");
+    let grid = json(&["--store", &s, "grids", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let households = json(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "40",
+        "--json",
+    ]);
+    let household = households.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resident = first_resident(&s, &household);
+    let volunteer = json(&[
+        "--store",
+        &s,
+        "workers",
+        "--grid",
+        &grid,
+        "--role",
+        "volunteer",
+        "--json",
+    ])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let counselor = json(&["--store", &s, "workers", "--role", "counselor", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let screen = |answers: &str| {
+        json(&[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "case",
+            "screen",
+            "--household",
+            &household,
+            "--resident",
+            &resident,
+            "--instrument",
+            "phq9",
+            "--answers",
+            answers,
+            "--json",
+        ])
+    };
+    let first = screen("2,2,2,2,1,1,0,0,0");
+    assert_eq!(first["tier"], "t2");
+    assert!(first["crisis_opened"].is_null());
+    let second = screen("2,2,2,2,1,1,0,0,1");
+    assert_eq!(second["tier"], "crisis");
+    assert!(second["crisis_opened"].is_string());
+    let case = first["case"].as_str().unwrap().to_string();
+    let state = json(&[
+        "--store",
+        &s,
+        "--as",
+        &counselor,
+        "case",
+        "review",
+        &case,
+        "--screening",
+        first["screening"].as_str().unwrap(),
+        "--tier",
+        "t0",
+        "--reason",
+        "situational",
+        "--json",
+    ]);
+    assert_eq!(state["tier"], "crisis");
+    let text = ok(&["--store", &s, "case", "show", &case]);
+    assert!(text.contains("tier crisis"), "{text}");
+    assert!(text.contains("OPEN"), "{text}");
+    let row = json(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "40",
+        "--json",
+    ])
+    .as_array()
+    .unwrap()
+    .iter()
+    .find(|h| h["id"] == household.as_str())
+    .cloned()
+    .unwrap();
+    assert_eq!(row["priority"], "p1");
+    let report = json(&["--store", &s, "report", "--json"]);
+    assert_eq!(report["station"]["cases_by_tier"]["crisis"], 1, "{report}");
+
+    // K10 on a 1-5 form, every answer "none of the time": total 10, low, t0.
+    let k10 = |extra: &[&'static str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "case",
+            "screen",
+            "--household",
+            &household,
+            "--resident",
+            &resident,
+            "--instrument",
+            "k10",
+            "--answers",
+            "1,1,1,1,1,1,1,1,1,1",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let a = k10(&["--json"]);
+    let r = json(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        (
+            r["results"][0]["score"].as_i64(),
+            r["results"][0]["convention"].as_str(),
+            r["tier"].as_str()
+        ),
+        (Some(10), Some("1-5"), Some("t0"))
+    );
+    // Told the form is 0-4: the same ticks are 10 in 0-4 (mild), and the
+    // printed line says so.
+    let a = k10(&["--convention", "0-4"]);
+    let out = ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.contains("k10 total 10 (0-4 scoring) (moderate) → t1"),
+        "{out}"
+    );
+    assert!(out.contains("total 10 in 10-14, 0-4 scoring"), "{out}");
+    // A convention for a sitting without K6/K10 is bad input.
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "case",
+            "screen",
+            "--household",
+            &household,
+            "--resident",
+            &resident,
+            "--instrument",
+            "phq9",
+            "--answers",
+            "0,0,0,0,0,0,0,0,0",
+            "--convention",
+            "1-5",
+        ],
+        2,
+        "--convention",
+    );
+    // screen score uses the policy's cutoff set: SRQ-20 = 7 is t2 (zh-CN).
+    let r = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "srq20",
+        "--answers",
+        "1,1,1,1,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0",
+        "--json",
+    ]);
+    assert_eq!(
+        (r["cutoff_set"].as_str(), r["tier"].as_str()),
+        (Some("zh-CN"), Some("t2"))
+    );
+    let r = json(&[
+        "screen",
+        "score",
+        "--instrument",
+        "srq20",
+        "--answers",
+        "1,1,1,1,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0",
+        "--cutoffs",
+        "international",
+        "--json",
+    ]);
+    assert_eq!(r["tier"], "t0");
 }

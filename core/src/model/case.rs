@@ -192,6 +192,12 @@ pub enum CaseAction {
         crisis: EventId,
         /// Why, in words.
         reason: String,
+        /// The screening whose red flags opened it (none when a worker
+        /// opened it at the door). Closing the crisis settles that
+        /// screening. Absent in files written before it existed.
+        #[autosurgeon(missing = "Option::default")]
+        #[serde(default)]
+        screening: Option<EventId>,
     },
     /// Something done during a crisis.
     CrisisAction {

@@ -217,18 +217,25 @@ impl Administration {
         Ok(self.current())
     }
 
+    /// The scoring convention the answers follow, if the instrument has
+    /// several.
+    pub fn convention(&self) -> Option<&str> {
+        self.convention.as_deref()
+    }
+
     /// Scores the answers. Fails, naming the item, if a required item is
     /// unanswered.
+    /// `cutoffs`: the set to grade with; none = the policy's.
     pub fn finish(
         &self,
-        cutoffs: &str,
+        cutoffs: Option<&str>,
         policy: &super::Policy,
     ) -> Result<ScreeningResult, ScreeningError> {
         score(
             &self.instrument,
             &self.answers,
             &ScoreOptions {
-                cutoffs: cutoffs.to_string(),
+                cutoffs: policy.cutoffs_or_default(cutoffs).to_string(),
                 convention: self.convention.clone(),
                 language: self.language,
                 policy,

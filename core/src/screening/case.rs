@@ -3,16 +3,26 @@
 //! follow-up schedule, and the domain conflicts people must hear about.
 //!
 //! The rules, the same on every phone:
-//! - A screening raises the tier to its own (the highest tier wins). Only a
-//!   counselor or clinician lowers it: by a review (复核) or by closing a
-//!   crisis. A lowering by anyone else — written by an outdated app, or
+//! - The case's tier is derived, never overwritten: it is the highest of
+//!   every screening not yet reviewed (at its own computed tier), the most
+//!   recent professional judgement (the reviewed screening latest in the
+//!   log, or a closed crisis), every open crisis, and every referral not
+//!   yet closed. A review applies to its own screening only, so reviewing
+//!   an older sitting never hides a newer, unreviewed red flag.
+//! - Only a counselor or clinician judges: by a review (复核) or by closing
+//!   a crisis. A judgement by anyone else — written by an outdated app, or
 //!   concurrently with a promotion that had not reached the phone — is
 //!   ignored and surfaced as a conflict.
+//! - Closing a crisis settles the screenings it covers: the one whose red
+//!   flags opened it and any red-flag sitting recorded while it was open.
 //! - Every screening at t2 or above needs a professional review within its
 //!   tier's `review_hours`; a review by anyone else does not count.
 //! - A referral not acknowledged within its tier's deadline is escalated.
 //! - A crisis is open until a professional closes it; after a crisis, the
 //!   mhGAP follow-up schedule applies (weekly, then every two weeks).
+//! - A case that stays at the policy's no-improvement tier (t2) on a
+//!   re-screen 4 weeks or more after it first reached it is due to be
+//!   escalated (`escalate`), until a referral above that tier is made.
 //! - Events are folded in hybrid-timestamp order, ties by event id, so two
 //!   phones that merged the same events compute the same state.
 
@@ -48,6 +58,14 @@ pub struct ScreeningView {
     pub review: Option<ReviewView>,
     /// When a review is due (t2 and above, until reviewed).
     pub review_due: Option<Millis>,
+}
+
+impl ScreeningView {
+    /// The sitting's tier now: the professional's if reviewed, else the
+    /// computed one.
+    pub fn current_tier(&self) -> Tier {
+        self.review.as_ref().map_or(self.tier, |r| r.tier)
+    }
 }
 
 /// A professional review of a screening.
@@ -101,12 +119,16 @@ pub struct CrisisView {
     pub actions: Vec<(Millis, WorkerId, CrisisStep, String)>,
     /// Closed: (when, by which professional, tier after).
     pub closed: Option<(Millis, WorkerId, Tier)>,
+    /// The screenings it covers: the one whose red flags opened it, and
+    /// red-flag sittings recorded while it was open. Closing it settles them.
+    pub covers: Vec<EventId>,
 }
 
 /// Something due in a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Due {
-    /// `review`, `rescreen`, `referral_ack`, `followup` or `crisis`.
+    /// `review`, `rescreen`, `referral_ack`, `followup`, `crisis` or
+    /// `escalate`.
     pub what: &'static str,
     /// When (for an open crisis: when it was opened).
     pub due_at: Millis,
@@ -174,11 +196,6 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                 tier,
                 reasons,
             } => {
-                // A screening only ever raises the tier.
-                if *tier >= s.tier {
-                    s.tier = *tier;
-                    s.tier_reasons = reasons.clone();
-                }
                 let review_due = policy
                     .rule(*tier)
                     .review_hours
@@ -193,6 +210,13 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                     review: None,
                     review_due,
                 });
+                // A red-flag sitting while a crisis is open is that
+                // crisis's to settle.
+                if *tier == Tier::Crisis {
+                    for c in s.crises.iter_mut().filter(|c| c.closed.is_none()) {
+                        c.covers.push(e.id.clone());
+                    }
+                }
                 s.last_contact = Some(e.at);
             }
             CaseAction::Reviewed {
@@ -219,10 +243,6 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                     reason: reason.clone(),
                 });
                 view.review_due = None;
-                // The review decides the tier from here on (it may lower it:
-                // the reviewer is a professional).
-                s.tier = *tier;
-                s.tier_reasons = vec![format!("{}: reviewed — {reason}", tier.as_str())];
             }
             CaseAction::ReferralProposed {
                 referral,
@@ -244,10 +264,6 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                     escalated: false,
                     history: vec![(e.at, ReferralStatus::Proposed, String::new())],
                 });
-                if *tier > s.tier {
-                    s.tier = *tier;
-                    s.tier_reasons = vec![format!("{}: referred — {reason}", tier.as_str())];
-                }
             }
             CaseAction::ReferralUpdated {
                 referral,
@@ -268,7 +284,11 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                 }
                 r.history.push((e.at, *status, note.clone()));
             }
-            CaseAction::CrisisOpened { crisis, reason } => {
+            CaseAction::CrisisOpened {
+                crisis,
+                reason,
+                screening,
+            } => {
                 if s.crises.iter().any(|c| c.id == *crisis) {
                     continue;
                 }
@@ -279,10 +299,9 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                     reason: reason.clone(),
                     actions: Vec::new(),
                     closed: None,
+                    covers: screening.iter().cloned().collect(),
                 });
                 first_crisis.get_or_insert(e.at);
-                s.tier = Tier::Crisis;
-                s.tier_reasons = vec![format!("crisis: crisis opened — {reason}")];
                 s.last_contact = Some(e.at);
             }
             CaseAction::CrisisAction { crisis, step, note } => {
@@ -297,7 +316,7 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
             CaseAction::CrisisClosed {
                 crisis,
                 tier_after,
-                note,
+                note: _,
             } => {
                 let Some(c) = s.crises.iter_mut().find(|c| c.id == *crisis) else {
                     s.conflicts
@@ -315,17 +334,17 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
                     continue;
                 }
                 c.closed = Some((e.at, e.by.clone(), *tier_after));
-                if !s.crises.iter().any(|c| c.closed.is_none()) {
-                    s.tier = *tier_after;
-                    s.tier_reasons = vec![format!(
-                        "{}: crisis closed by a professional{}",
-                        tier_after.as_str(),
-                        if note.is_empty() {
-                            String::new()
-                        } else {
-                            " — see the note".into()
-                        }
-                    )];
+                // The professional who closed the crisis judged the sittings
+                // it covered.
+                let covers = c.covers.clone();
+                for v in s.screenings.iter_mut().filter(|v| covers.contains(&v.id)) {
+                    v.review = Some(ReviewView {
+                        by: e.by.clone(),
+                        at: e.at,
+                        tier: *tier_after,
+                        reason: format!("crisis {crisis} closed"),
+                    });
+                    v.review_due = None;
                 }
             }
             CaseAction::Visit { minutes, .. } => {
@@ -336,6 +355,7 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
             CaseAction::Assigned { worker } => s.assigned = Some(worker.clone()),
         }
     }
+    (s.tier, s.tier_reasons) = derive_tier(&s);
 
     // What is due.
     for v in &s.screenings {
@@ -348,12 +368,15 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
         }
     }
     if let Some(last) = s.screenings.last() {
-        let days = policy.rule(s.tier).rescreen_days as Millis;
+        let days = policy.rescreen_days(s.tier, &last.results) as Millis;
         s.due.push(Due {
             what: "rescreen",
             due_at: last.at + days * DAY,
             reference: last.id.to_string(),
         });
+    }
+    if let Some(due) = no_improvement(&s, policy) {
+        s.due.push(due);
     }
     for r in &mut s.referrals {
         if matches!(r.status, ReferralStatus::Proposed | ReferralStatus::Sent) {
@@ -397,4 +420,95 @@ pub fn fold(case: &Case, policy: &Policy, now: Millis) -> CaseState {
     s.due
         .sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.what.cmp(b.what)));
     s
+}
+
+/// The case's tier and why, derived from the folded parts (see the module
+/// documentation): nothing lowers it below an unreviewed screening, an open
+/// crisis or an open referral; among professional judgements the one about
+/// the most recent screening or crisis stands.
+fn derive_tier(s: &CaseState) -> (Tier, Vec<String>) {
+    // (tier, reasons) of everything that holds the tier up; ties go to the
+    // later entry (the most recent reason is the one shown).
+    let mut holding: Vec<(Tier, Vec<String>)> = Vec::new();
+    // The latest professional judgement: (position in time of what was
+    // judged, tier, reason).
+    let mut judgement: Option<(Millis, Tier, String)> = None;
+    let mut judge = |at: Millis, tier: Tier, reason: String| {
+        if judgement.as_ref().is_none_or(|(j, _, _)| at >= *j) {
+            judgement = Some((at, tier, reason));
+        }
+    };
+    for v in &s.screenings {
+        match &v.review {
+            None => holding.push((v.tier, v.reasons.clone())),
+            Some(r) => judge(
+                v.at,
+                r.tier,
+                format!("{}: reviewed — {}", r.tier.as_str(), r.reason),
+            ),
+        }
+    }
+    for c in &s.crises {
+        match &c.closed {
+            None => holding.push((
+                Tier::Crisis,
+                vec![format!("crisis: crisis opened — {}", c.reason)],
+            )),
+            Some((_, _, after)) => judge(
+                c.opened_at,
+                *after,
+                format!("{}: crisis closed by a professional", after.as_str()),
+            ),
+        }
+    }
+    if let Some((_, tier, reason)) = judgement {
+        holding.push((tier, vec![reason]));
+    }
+    for r in &s.referrals {
+        if r.status != ReferralStatus::Closed {
+            holding.push((
+                r.tier,
+                vec![format!("{}: referred — {}", r.tier.as_str(), r.reason)],
+            ));
+        }
+    }
+    let mut best: Option<(Tier, Vec<String>)> = None;
+    for (tier, reasons) in holding {
+        if best.as_ref().is_none_or(|(t, _)| tier >= *t) {
+            best = Some((tier, reasons));
+        }
+    }
+    best.unwrap_or_else(|| (Tier::T0, vec!["t0: no screening yet".into()]))
+}
+
+/// The `escalate` item of the no-improvement rule: the case is at the rule's
+/// tier, its latest screening is at that tier or above, and the run of
+/// sittings at or above it began at least `after_days` before the latest.
+/// A referral above the rule's tier made since the latest sitting settles it.
+fn no_improvement(s: &CaseState, policy: &Policy) -> Option<Due> {
+    let rule = policy.no_improvement.as_ref()?;
+    if s.tier != rule.tier {
+        return None;
+    }
+    let latest = s.screenings.last()?;
+    let mut start = None;
+    for v in s.screenings.iter().rev() {
+        if v.current_tier() < rule.tier {
+            break;
+        }
+        start = Some(v.at);
+    }
+    let start = start?;
+    if latest.at - start < rule.after_days as Millis * DAY {
+        return None;
+    }
+    let settled = s
+        .referrals
+        .iter()
+        .any(|r| r.tier > rule.tier && r.proposed_at >= latest.at);
+    (!settled).then(|| Due {
+        what: "escalate",
+        due_at: latest.at,
+        reference: latest.id.to_string(),
+    })
 }

@@ -164,6 +164,11 @@ pub struct ItemDef {
     /// Red flag raised by this item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub red_flag: Option<RedFlag>,
+    /// Another flag raised by this item, e.g. `severe_impairment` from the
+    /// PHQ-9 difficulty item answered "extremely difficult": it goes into the
+    /// result's flags for the policy's triggers, not into its red flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<RedFlag>,
 }
 
 fn yes() -> bool {

@@ -78,6 +78,11 @@ pub struct Condition {
     /// The result carries this flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// The total (in the convention bands are stated in) is at most this:
+    /// a trigger whose reason names a band ("PHQ-9 mild (5-9)") fires only
+    /// inside that band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_at_most: Option<i64>,
 }
 
 /// One rule: a result of `instrument` meeting `when` gives at least `tier`.
@@ -95,6 +100,30 @@ pub struct Trigger {
     /// The threshold is a proposal to confirm [U].
     #[serde(default)]
     pub configurable: bool,
+    /// Re-screen after this many days when the trigger fires (EPDS 10-12:
+    /// "if in doubt, repeat after 2 weeks"), sooner than the tier's own
+    /// interval would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescreen_days: Option<u32>,
+}
+
+/// A t2 case that does not improve is escalated (NICE: "if there is no
+/// improvement at 4-6 weeks, change treatment"; screening-reference §2, T3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoImprovement {
+    /// The tier watched (t2).
+    pub tier: Tier,
+    /// A re-screen at least this many days after the first sitting at that
+    /// tier, still at that tier or above, makes an `escalate` item due.
+    pub after_days: u32,
+    /// Where the rule comes from.
+    #[serde(default)]
+    pub source: String,
+}
+
+fn default_cutoff_set() -> String {
+    "zh-CN".to_string()
 }
 
 /// The whole policy.
@@ -117,6 +146,21 @@ pub struct Policy {
     pub referral_ack_hours: BTreeMap<String, u32>,
     /// The triggers.
     pub triggers: Vec<Trigger>,
+    /// The cutoff set the deployment's forms use unless a sitting names
+    /// another (`zh-CN` for Chinese stations, `international`).
+    #[serde(default = "default_cutoff_set")]
+    pub cutoff_set: String,
+    /// The scoring convention the deployment's paper forms use, per
+    /// instrument that has several (K10/K6: `0-4` or `1-5`). An instrument
+    /// not named here uses its first convention.
+    #[serde(default)]
+    pub conventions: BTreeMap<String, String>,
+    /// Why the defaults above are what they are, in words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub defaults_note: String,
+    /// The no-improvement rule (none: never escalated by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_improvement: Option<NoImprovement>,
 }
 
 /// A tier with the reasons for it.
@@ -172,6 +216,53 @@ impl Policy {
                 )));
             }
         }
+        if let Ok(library) = Library::builtin() {
+            for inst in library.all() {
+                if !inst.cutoffs.contains_key(&policy.cutoff_set) {
+                    return Err(bad(format!(
+                        "cutoff set `{}` is not defined for {}",
+                        policy.cutoff_set.chars().take(20).collect::<String>(),
+                        inst.id
+                    )));
+                }
+            }
+            for (instrument, convention) in &policy.conventions {
+                let inst = library.get(instrument).map_err(|_| {
+                    bad(format!(
+                        "conventions: unknown instrument `{}`",
+                        instrument.chars().take(20).collect::<String>()
+                    ))
+                })?;
+                if !inst.conventions.iter().any(|c| &c.id == convention) {
+                    return Err(bad(format!(
+                        "conventions: {} has no convention `{}`",
+                        inst.id,
+                        convention.chars().take(10).collect::<String>()
+                    )));
+                }
+            }
+        }
+        if let Some(rule) = &policy.no_improvement {
+            if rule.after_days == 0 {
+                return Err(bad("no_improvement.after_days must be positive".into()));
+            }
+        }
+        for t in &policy.triggers {
+            if let (Some(lo), Some(hi)) = (t.when.total_at_least, t.when.total_at_most) {
+                if lo > hi {
+                    return Err(bad(format!(
+                        "a trigger of {} can never fire ({lo} > {hi})",
+                        t.instrument
+                    )));
+                }
+            }
+            if t.rescreen_days == Some(0) {
+                return Err(bad(format!(
+                    "a trigger of {} re-screens after 0 days",
+                    t.instrument
+                )));
+            }
+        }
         if policy.crisis_followup.weekly_for_days == 0
             || policy.crisis_followup.then_every_days == 0
         {
@@ -215,6 +306,39 @@ impl Policy {
             .filter(|id| library.get(id).is_ok_and(|i| i.has_texts(language)))
             .cloned()
             .collect()
+    }
+
+    /// The cutoff set a sitting uses: the one asked for, else the policy's.
+    pub fn cutoffs_or_default<'a>(&'a self, asked: Option<&'a str>) -> &'a str {
+        asked.unwrap_or(&self.cutoff_set)
+    }
+
+    /// The scoring convention a sitting of `instrument` uses: the one asked
+    /// for, else the deployment's (`conventions`), else none (the
+    /// instrument's first).
+    pub fn convention_or_default(&self, instrument: &str, asked: Option<&str>) -> Option<String> {
+        asked
+            .map(str::to_string)
+            .or_else(|| self.conventions.get(instrument).cloned())
+    }
+
+    /// Days until the next screening after a sitting graded `tier` with
+    /// `results`: the tier's interval, or sooner where a trigger that fired
+    /// asks for it (EPDS 10-12).
+    pub fn rescreen_days(&self, tier: Tier, results: &[ScreeningResult]) -> u32 {
+        let mut days = self.rule(tier).rescreen_days;
+        for r in results {
+            for t in self
+                .triggers
+                .iter()
+                .filter(|t| t.instrument == r.instrument)
+            {
+                if let (Some(d), Some(_)) = (t.rescreen_days, matches(&t.when, r)) {
+                    days = days.min(d);
+                }
+            }
+        }
+        days
     }
 
     /// The rule of a tier.
@@ -310,12 +434,32 @@ fn decide(mut found: Vec<(Tier, String)>, name: &str) -> TierDecision {
 /// Whether a condition holds; `Some(detail)` says with which values.
 fn matches(c: &Condition, r: &ScreeningResult) -> Option<String> {
     let mut detail = Vec::new();
-    if let Some(at) = c.total_at_least {
-        let total = band_total(r)?;
-        if total < at {
+    if c.total_at_least.is_some() || c.total_at_most.is_some() {
+        let (total, shift) = band_total(r)?;
+        if c.total_at_least.is_some_and(|at| total < at)
+            || c.total_at_most.is_some_and(|at| total > at)
+        {
             return None;
         }
-        detail.push(format!("total {total} ≥ {at}"));
+        // Shown in the convention the sitting was scored in, so the printed
+        // total and the reason agree.
+        let shown = |v: i64| v - shift;
+        let scoring = r
+            .convention
+            .as_ref()
+            .map(|c| format!(", {c} scoring"))
+            .unwrap_or_default();
+        detail.push(match (c.total_at_least, c.total_at_most) {
+            (Some(lo), Some(hi)) => format!(
+                "total {} in {}-{}{scoring}",
+                shown(total),
+                shown(lo),
+                shown(hi)
+            ),
+            (Some(lo), None) => format!("total {} ≥ {}{scoring}", shown(total), shown(lo)),
+            (None, Some(hi)) => format!("total {} ≤ {}{scoring}", shown(total), shown(hi)),
+            (None, None) => format!("total {}{scoring}", shown(total)),
+        });
     }
     if let Some(want) = c.positive {
         if r.positive != want {
@@ -345,19 +489,21 @@ fn matches(c: &Condition, r: &ScreeningResult) -> Option<String> {
 }
 
 /// The total in the convention bands and thresholds are stated in (K10:
-/// 1-5). The result records the convention it was given in.
-fn band_total(r: &ScreeningResult) -> Option<i64> {
+/// 1-5), and the shift from the convention the result was given in
+/// (band total - given total). The result records its convention.
+fn band_total(r: &ScreeningResult) -> Option<(i64, i64)> {
     let score = r.score?;
     let Ok(library) = super::Library::builtin() else {
-        return Some(score);
+        return Some((score, 0));
     };
     let Ok(inst) = library.get(&r.instrument) else {
-        return Some(score);
+        return Some((score, 0));
     };
     let given = inst
         .convention_offset(r.convention.as_deref())
         .map(|(_, o)| o)
         .unwrap_or(0);
     let items = inst.items.iter().filter(|i| i.scored).count() as i64;
-    Some(score + (inst.bands_offset() - given) as i64 * items)
+    let shift = (inst.bands_offset() - given) as i64 * items;
+    Some((score + shift, shift))
 }

@@ -217,16 +217,23 @@ pub fn score(
             .map(|b| b.name.clone())
     });
 
-    // Positive by the cutoff set.
+    // Positive by the cutoff set. Thresholds are stated in the bands'
+    // convention; the reasons show them in the sitting's, beside its total.
     let mut positive_reasons = Vec::new();
+    let shift = (inst.bands_offset() - offset) * scored_items;
+    let scoring = if convention.is_empty() {
+        String::new()
+    } else {
+        format!(", {convention} scoring")
+    };
     if let (Some(t), Some(at)) = (band_total, cutoffs.positive_at) {
         if t >= at {
-            positive_reasons.push(format!("total {t} ≥ {at}"));
+            positive_reasons.push(format!("total {} ≥ {}{scoring}", t - shift, at - shift));
         }
     }
     if let (Some(t), Some(below)) = (band_total, cutoffs.positive_below) {
         if t < below {
-            positive_reasons.push(format!("total {t} < {below}"));
+            positive_reasons.push(format!("total {} < {}{scoring}", t - shift, below - shift));
         }
     }
     if let Some(at_most) = cutoffs.item_at_most {
@@ -258,6 +265,13 @@ pub fn score(
         }
     }
     let mut flags = red_flags.clone();
+    for item in &inst.items {
+        if let (Some(flag), Some(s)) = (&item.flag, item_score.get(item.id.as_str())) {
+            if *s >= flag.score_at_least && !flags.contains(&flag.flag) {
+                flags.push(flag.flag.clone());
+            }
+        }
+    }
     for c in &inst.criteria {
         let met = c.need.iter().all(|(sub, need)| {
             let endorsed = inst

@@ -602,8 +602,22 @@ fn licensed_instruments_score_without_texts() {
         (r.score, r.red_flags.clone(), r.tier),
         (Some(10), vec!["self_harm".to_string()], Tier::Crisis)
     );
+    // 10-12 (international cutoffs): possible depression, repeat in two
+    // weeks (screening-reference: "if in doubt, repeat after 2 weeks").
     let r = run("epds", &[3, 3, 3, 3, 3, 3, 2, 2, 2, 3]);
-    expect(&r, Some(12), Some("possible_depression"), Tier::T0);
+    expect(&r, Some(12), Some("possible_depression"), Tier::T1);
+    assert!(
+        r.reasons[0].contains("repeat after two weeks"),
+        "{:?}",
+        r.reasons
+    );
+    assert_eq!(policy().rescreen_days(r.tier, std::slice::from_ref(&r)), 14);
+    let r9 = run("epds", &[3; 10]);
+    assert_eq!((r9.score, r9.tier), (Some(9), Tier::T0));
+    assert_eq!(
+        policy().rescreen_days(r9.tier, std::slice::from_ref(&r9)),
+        28
+    );
     assert!(
         run_with("epds", &[3, 3, 3, 3, 3, 3, 2, 2, 2, 3], "zh-CN", None)
             .unwrap()
@@ -759,7 +773,7 @@ fn administration_steps_and_flags_at_the_answer() {
     assert_eq!(step.red_flags, vec!["suicidal_ideation"]);
     assert_eq!(step.next.unwrap().item, "10");
     assert!(a.answer("9", 4).is_err());
-    let r = a.finish("international", policy()).unwrap();
+    let r = a.finish(Some("international"), policy()).unwrap();
     assert_eq!(
         (r.score, r.tier, r.language.as_str()),
         (Some(10), Tier::Crisis, "zh-Hans")
@@ -782,7 +796,10 @@ fn administration_steps_and_flags_at_the_answer() {
             item: "2".into()
         }
     );
-    assert_eq!(a.finish("international", policy()).unwrap().score, Some(0));
+    assert_eq!(
+        a.finish(Some("international"), policy()).unwrap().score,
+        Some(0)
+    );
 
     // Declining a required item: finishing names it.
     let inst = library().get("gad2").unwrap();
@@ -790,7 +807,7 @@ fn administration_steps_and_flags_at_the_answer() {
     a.answer("1", 2).unwrap();
     assert!(a.decline("2").unwrap().is_none());
     assert_eq!(
-        a.finish("international", policy()).unwrap_err(),
+        a.finish(Some("international"), policy()).unwrap_err(),
         ScreeningError::MissingAnswer {
             instrument: "gad2".into(),
             item: "2".into()
@@ -825,7 +842,7 @@ fn licensed_texts_load_from_a_deployment_file_and_bad_files_are_refused() {
     let step = a.answer("6b", 1).unwrap();
     assert_eq!(step.red_flags, vec!["recent_suicidal_behaviour"]);
     assert_eq!(
-        a.finish("international", policy()).unwrap().tier,
+        a.finish(Some("international"), policy()).unwrap().tier,
         Tier::Crisis
     );
     assert!(Administration::start(inst, Language::ZhHans, None).is_err());
@@ -975,4 +992,202 @@ proptest! {
             let _ = score(inst, &answers, &opts("international"));
         }
     }
+}
+
+// ---- Issue 11: clinical safety of the scoring and the policy's defaults ----
+
+/// Scores as every surface does by default: the policy's cutoff set and the
+/// policy's convention for the instrument.
+fn run_default(id: &str, list: &[i32]) -> ScreeningResult {
+    let p = policy();
+    run_with(
+        id,
+        list,
+        p.cutoffs_or_default(None),
+        p.convention_or_default(id, None).as_deref(),
+    )
+    .unwrap_or_else(|e| panic!("{id} {list:?}: {e}"))
+}
+
+#[test]
+fn the_builtin_policy_is_for_chinese_stations() {
+    let p = policy();
+    assert_eq!(p.cutoffs_or_default(None), "zh-CN");
+    assert_eq!(p.cutoffs_or_default(Some("international")), "international");
+    // SRQ-20 = 7 is t2 with the Hangzhou 6/7 cutoff, below it internationally.
+    let seven = [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let zh = run_default("srq20", &seven);
+    assert_eq!((zh.cutoff_set.as_str(), zh.tier), ("zh-CN", Tier::T2));
+    assert_eq!(zh.band.as_deref(), Some("probable_common_mental_disorder"));
+    assert_eq!(run("srq20", &seven).tier, Tier::T0);
+    // GDS-15 follows the reference: Hong Kong >= 8 is t2 (T2 row), 5-7 mild.
+    let gds = |n: usize| {
+        // Items 1, 5, 7, 11, 13 score on "No" (0); the rest on "Yes" (1).
+        let reverse = [1usize, 5, 7, 11, 13];
+        let mut a = Vec::new();
+        let mut left = n;
+        for item in 1..=15 {
+            let point = left > 0;
+            if point {
+                left -= 1;
+            }
+            let yes = if reverse.contains(&item) {
+                !point
+            } else {
+                point
+            };
+            a.push(i32::from(yes));
+        }
+        run_default("gds15", &a)
+    };
+    assert_eq!((gds(7).score, gds(7).tier), (Some(7), Tier::T1));
+    assert_eq!((gds(8).score, gds(8).tier), (Some(8), Tier::T2));
+    assert_eq!(gds(4).tier, Tier::T0);
+}
+
+#[test]
+fn k10_follows_the_deployments_convention_and_says_it() {
+    let p = policy();
+    assert_eq!(p.convention_or_default("k10", None).as_deref(), Some("1-5"));
+    assert_eq!(p.convention_or_default("k6", None).as_deref(), Some("0-4"));
+    assert_eq!(p.convention_or_default("phq9", None), None);
+    // A 1-5 paper form, every answer "none of the time": total 10, low, t0
+    // (today's bug: read as 0-4, "total 10 (moderate) → t1").
+    let r = run_default("k10", &[1; 10]);
+    assert_eq!(r.convention.as_deref(), Some("1-5"));
+    expect(&r, Some(10), Some("low"), Tier::T0);
+    // The same ticks on a 0-4 form mean "a little of the time": total 10 in
+    // 0-4 scoring is 20 in the bands' 1-5: mild. The reason speaks 0-4.
+    let r = run_with("k10", &[1; 10], "zh-CN", Some("0-4")).unwrap();
+    assert_eq!((r.score, r.tier), (Some(10), Tier::T1));
+    assert!(
+        r.reasons
+            .iter()
+            .any(|x| x.contains("total 10 in 10-14, 0-4 scoring")),
+        "{:?}",
+        r.reasons
+    );
+    // Positive: the reason's numbers are the printed total's convention.
+    let r = run_with("k10", &[2; 10], "zh-CN", Some("0-4")).unwrap();
+    assert_eq!((r.score, r.tier), (Some(20), Tier::T2));
+    assert!(
+        r.positive_reasons
+            .iter()
+            .any(|x| x == "total 20 ≥ 15, 0-4 scoring"),
+        "{:?}",
+        r.positive_reasons
+    );
+    let r = run_with("k10", &[3; 10], "zh-CN", Some("1-5")).unwrap();
+    assert!(
+        r.positive_reasons
+            .iter()
+            .any(|x| x == "total 30 ≥ 25, 1-5 scoring"),
+        "{:?}",
+        r.positive_reasons
+    );
+}
+
+#[test]
+fn k10_items_follow_the_published_order() {
+    let k10 = library().get("k10").unwrap();
+    let en = |id: &str| k10.item(id).unwrap().text["en"].clone();
+    assert_eq!(en("7"), "depressed?");
+    assert_eq!(en("8"), "that everything was an effort?");
+    assert_eq!(en("9"), "so sad that nothing could cheer you up?");
+    assert_eq!(en("10"), "worthless?");
+    // K6: nervous, hopeless, restless, so depressed…, effort, worthless.
+    let k6 = library().get("k6").unwrap();
+    let k6en = |id: &str| k6.item(id).unwrap().text["en"].clone();
+    assert_eq!(k6en("4"), "so depressed that nothing could cheer you up?");
+    assert_eq!(k6en("5"), "that everything was an effort?");
+}
+
+#[test]
+fn a_reason_names_the_band_its_total_is_in() {
+    // PHQ-9 12: moderate, positive — not "PHQ-9 mild (5-9)".
+    let r = run("phq9", &[2, 2, 2, 2, 1, 1, 1, 1, 0]);
+    assert_eq!(r.score, Some(12));
+    assert!(
+        r.reasons.iter().all(|x| !x.contains("mild")),
+        "{:?}",
+        r.reasons
+    );
+    // Every trigger with a named range fires only inside it, for every
+    // instrument and total: the range in the reason contains the total.
+    for id in ["phq9", "gad7", "phq4", "isi", "gds15", "sdq", "epds"] {
+        let inst = library().get(id).unwrap();
+        let n = inst
+            .items
+            .iter()
+            .filter(|i| i.scored && !i.optional)
+            .count();
+        let max = inst.items[0].value_range().1;
+        for total in 0..=(n as i32 * max) {
+            let Ok(r) = run_with(id, &spread(total, n, max), "international", None) else {
+                continue;
+            };
+            let Some(score) = r.score else { continue };
+            for reason in &r.reasons {
+                if let Some(range) = reason
+                    .split("total ")
+                    .nth(1)
+                    .and_then(|t| t.split(" in ").nth(1))
+                {
+                    let range: String = range
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '-')
+                        .collect();
+                    let mut ends = range.split('-').map(|x| x.parse::<i64>().unwrap());
+                    let (lo, hi) = (ends.next().unwrap(), ends.next().unwrap());
+                    assert!(lo <= score && score <= hi, "{id} {score}: {reason}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn severe_functional_impairment_lifts_a_positive_screen_to_t3() {
+    // PHQ-9 12 (positive) with item 10 "extremely difficult": t3.
+    let r = run_default("phq9", &[2, 2, 2, 2, 1, 1, 1, 1, 0, 3]);
+    assert!(r.flags.contains(&"severe_impairment".to_string()));
+    assert_eq!(r.tier, Tier::T3, "{:?}", r.reasons);
+    assert!(r.reasons[0].contains("severe functional impairment"));
+    // "Very difficult" is not severe: t2.
+    assert_eq!(
+        run_default("phq9", &[2, 2, 2, 2, 1, 1, 1, 1, 0, 2]).tier,
+        Tier::T2
+    );
+    // Impairment without a positive screen does not lift: mild stays t1.
+    let mild = run_default("phq9", &[1, 1, 1, 1, 1, 1, 0, 0, 0, 3]);
+    assert_eq!((mild.score, mild.tier), (Some(6), Tier::T1));
+}
+
+#[test]
+fn a_policy_with_a_wrong_default_is_refused() {
+    let base: serde_json::Value =
+        serde_json::from_str(include_str!("../../instruments/policy.json")).unwrap();
+    let mut bad = base.clone();
+    bad["cutoff_set"] = "martian".into();
+    assert!(Policy::from_json("p.json", &bad.to_string()).is_err());
+    let mut bad = base.clone();
+    bad["conventions"]["k10"] = "2-6".into();
+    assert!(Policy::from_json("p.json", &bad.to_string()).is_err());
+    let mut bad = base.clone();
+    bad["conventions"]["phq9"] = "0-4".into();
+    assert!(Policy::from_json("p.json", &bad.to_string()).is_err());
+    // An older deployment file without the new fields still loads, with
+    // the Chinese defaults.
+    let mut old = base;
+    for k in [
+        "cutoff_set",
+        "conventions",
+        "no_improvement",
+        "defaults_note",
+    ] {
+        old.as_object_mut().unwrap().remove(k);
+    }
+    let p = Policy::from_json("p.json", &old.to_string()).unwrap();
+    assert_eq!(p.cutoffs_or_default(None), "zh-CN");
+    assert!(p.no_improvement.is_none());
 }

@@ -181,7 +181,8 @@ fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
     ));
     assert_eq!(heads(&st.s), snapshot);
 
-    // The counselor's review lowers it to t2, with the reason.
+    // The counselor's review grades the sitting t2, with the reason; the
+    // crisis the red flag opened still holds the case until it is closed.
     let state =
         st.s.review_screening(
             &st.counselor.clone(),
@@ -191,8 +192,22 @@ fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
             "assessed in person: passive ideation, no plan",
         )
         .unwrap();
-    assert_eq!(state.tier, Tier::T2);
+    assert_eq!(state.tier, Tier::Crisis);
     assert!(state.screenings[0].review.is_some());
+    let crisis = rec
+        .crisis_opened
+        .clone()
+        .expect("the red flag opened a crisis");
+    let state =
+        st.s.close_crisis(
+            &st.counselor.clone(),
+            &rec.case_id,
+            &crisis,
+            Tier::T2,
+            "safety plan agreed",
+        )
+        .unwrap();
+    assert_eq!(state.tier, Tier::T2);
     assert!(!st
         .s
         .cases_due(None, now, now + 3 * HOUR)
@@ -662,4 +677,287 @@ fn a_deployments_policy_sets_the_deadlines_and_the_index_follows_the_policy() {
     let mut again = Store::open(path, deployment()).unwrap();
     assert_eq!(t2_deadlines(&again), (6 * HOUR, 21 * DAY));
     assert!(again.check().unwrap().is_ok());
+}
+
+// ---- Issue 11: a review applies to its own screening; a red flag always
+// opens the crisis path; no improvement is escalated ----
+
+#[test]
+fn reviewing_an_older_screening_never_hides_a_newer_red_flag() {
+    let mut st = station();
+    // t2, then a red flag (crisis), then a counselor reviews the FIRST to t0.
+    let first = screen(
+        &mut st,
+        |s| s.volunteer.clone(),
+        vec![result("phq9", &[2, 2, 2, 2, 1, 1, 0, 0, 0])],
+    )
+    .unwrap();
+    assert_eq!(first.decision.tier, Tier::T2);
+    let second = screen(
+        &mut st,
+        |s| s.volunteer.clone(),
+        vec![result("phq9", &[2, 2, 2, 2, 1, 1, 0, 0, 1])],
+    )
+    .unwrap();
+    assert_eq!(second.decision.tier, Tier::Crisis);
+    let state =
+        st.s.review_screening(
+            &st.counselor.clone(),
+            &first.case_id,
+            &first.screening,
+            Tier::T0,
+            "situational, resolved",
+        )
+        .unwrap();
+    assert_eq!(state.tier, Tier::Crisis, "{:?}", state.tier_reasons);
+    // Still P1, still counted as a crisis, re-screen on the crisis interval.
+    let rows = st.s.households_in_grid(&st.grid, 10, 0).unwrap();
+    assert_eq!(rows[0].priority, Priority::P1);
+    assert_eq!(st.s.report().unwrap().station.cases_by_tier["crisis"], 1);
+    let rescreen = state.due.iter().find(|d| d.what == "rescreen").unwrap();
+    assert_eq!(rescreen.due_at, state.screenings[1].at + 7 * DAY);
+    // Even with the crisis closed, the unreviewed red-flag sitting it did
+    // not cover would hold the case: here the crisis covers it, so closing
+    // it settles the sitting with the professional's tier.
+    let crisis = second.crisis_opened.clone().unwrap();
+    let state =
+        st.s.close_crisis(
+            &st.counselor.clone(),
+            &first.case_id,
+            &crisis,
+            Tier::T2,
+            "safety plan",
+        )
+        .unwrap();
+    assert_eq!(state.tier, Tier::T2);
+    assert_eq!(state.screenings[1].current_tier(), Tier::T2);
+    assert!(st.s.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_red_flag_sitting_opens_its_crisis_in_the_same_write() {
+    let mut st = station();
+    let before = heads(&st.s);
+    let rec = screen(
+        &mut st,
+        |s| s.volunteer.clone(),
+        vec![result("phq9", &[1, 1, 1, 0, 0, 1, 0, 0, 1])],
+    )
+    .unwrap();
+    let crisis = rec
+        .crisis_opened
+        .clone()
+        .expect("a crisis record was opened");
+    assert_eq!(rec.open_crises, vec![crisis.clone()]);
+    assert_ne!(heads(&st.s), before);
+    let (case, state) = st.s.case(&rec.case_id, now_millis()).unwrap();
+    // One write: two events in one change (the history has one entry for it).
+    assert_eq!(case.events.len(), 2);
+    let opened = state.open_crises().next().unwrap();
+    assert_eq!(opened.id, crisis);
+    assert_eq!(opened.covers, vec![rec.screening.clone()]);
+    // The reason names the flag and the instrument, never an answer.
+    assert_eq!(
+        opened.reason,
+        "screening: red flag suicidal_ideation (phq9)"
+    );
+    // It leads what is due.
+    let now = now_millis();
+    let due = st.s.cases_due(None, now, now + DAY).unwrap();
+    assert_eq!(
+        (due[0].what.as_str(), due[0].reference.as_str()),
+        ("crisis", crisis.as_str())
+    );
+
+    // A second red-flag sitting while it is open opens no second crisis;
+    // the open one covers it.
+    let again = screen(
+        &mut st,
+        |s| s.volunteer.clone(),
+        vec![result("phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 2])],
+    )
+    .unwrap();
+    assert_eq!(again.crisis_opened, None);
+    assert_eq!(again.open_crises, vec![crisis.clone()]);
+    let (_, state) = st.s.case(&rec.case_id, now).unwrap();
+    assert_eq!(state.crises.len(), 1);
+    assert_eq!(
+        state.crises[0].covers,
+        vec![rec.screening.clone(), again.screening.clone()]
+    );
+
+    // Closed by a professional: both sittings settled, a new red flag later
+    // opens a new crisis.
+    st.s.close_crisis(
+        &st.counselor.clone(),
+        &rec.case_id,
+        &crisis,
+        Tier::T2,
+        "assessed",
+    )
+    .unwrap();
+    let third = screen(
+        &mut st,
+        |s| s.volunteer.clone(),
+        vec![result("phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1])],
+    )
+    .unwrap();
+    assert!(third.crisis_opened.is_some());
+    assert_ne!(third.crisis_opened, Some(crisis));
+
+    // A sitting whose red flag a risk assessment graded below crisis opens
+    // none: the assessment was the crisis path's first step.
+    let mut st = station();
+    let graded = screen(
+        &mut st,
+        |s| s.counselor.clone(),
+        vec![
+            result("phq9", &[1, 1, 1, 0, 0, 1, 0, 0, 1]),
+            result("cssrs", &[1, 0, 0]),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        (graded.decision.tier, graded.crisis_opened),
+        (Tier::T2, None)
+    );
+    // A refused sitting writes nothing, crisis included.
+    let before = heads(&st.s);
+    let mut bad = result("phq9", &[1, 1, 1, 0, 0, 1, 0, 0, 1]);
+    bad.version = "1999".into();
+    assert!(screen(&mut st, |s| s.volunteer.clone(), vec![bad]).is_err());
+    assert_eq!(heads(&st.s), before);
+}
+
+/// A case built by hand, events at chosen times, folded with the policy.
+fn case_with(events: Vec<(Millis, Role, CaseAction)>) -> Case {
+    let resident = ResidentId::random();
+    let mut case = Case::skeleton(&resident, &HouseholdId::random(), "main");
+    for (at, role, action) in events {
+        let id = EventId::random();
+        case.events.insert(
+            id.to_string(),
+            CaseEvent {
+                id,
+                at,
+                by: WorkerId::random(),
+                role,
+                action,
+            },
+        );
+    }
+    case
+}
+
+fn screened(tier: Tier) -> CaseAction {
+    let r = result("phq9", &[2, 2, 2, 2, 1, 1, 0, 0, 0]);
+    CaseAction::Screened {
+        results: vec![r],
+        tier,
+        reasons: vec![format!("{}: test", tier.as_str())],
+    }
+}
+
+#[test]
+fn a_t2_case_that_does_not_improve_in_four_weeks_is_escalated() {
+    let policy = Policy::builtin().unwrap();
+    let t0 = 1_790_000_000_000;
+    let escalate = |c: &Case| {
+        fold(c, policy, t0)
+            .due
+            .into_iter()
+            .find(|d| d.what == "escalate")
+    };
+    // Two weeks: too early.
+    let c = case_with(vec![
+        (t0, Role::Volunteer, screened(Tier::T2)),
+        (t0 + 14 * DAY, Role::Volunteer, screened(Tier::T2)),
+    ]);
+    assert!(escalate(&c).is_none());
+    // Four weeks, still t2: escalate, due at the re-screen, naming it.
+    let mut c = case_with(vec![
+        (t0, Role::Volunteer, screened(Tier::T2)),
+        (t0 + 28 * DAY, Role::Volunteer, screened(Tier::T2)),
+    ]);
+    let due = escalate(&c).expect("escalate is due");
+    let state = fold(&c, policy, t0);
+    assert_eq!(
+        (due.due_at, due.reference),
+        (t0 + 28 * DAY, state.screenings[1].id.to_string())
+    );
+    // A referral above t2 made since settles it.
+    let id = EventId::random();
+    c.events.insert(
+        id.to_string(),
+        CaseEvent {
+            id: id.clone(),
+            at: t0 + 29 * DAY,
+            by: WorkerId::random(),
+            role: Role::Counselor,
+            action: CaseAction::ReferralProposed {
+                referral: id,
+                tier: Tier::T3,
+                to: "精神科".into(),
+                reason: "no improvement".into(),
+            },
+        },
+    );
+    assert!(escalate(&c).is_none());
+    // Improved on the re-screen: nothing to escalate.
+    let c = case_with(vec![
+        (t0, Role::Volunteer, screened(Tier::T2)),
+        (t0 + 30 * DAY, Role::Volunteer, screened(Tier::T1)),
+    ]);
+    assert!(escalate(&c).is_none());
+    // Improved between, back at t2 since: the run restarts.
+    let c = case_with(vec![
+        (t0, Role::Volunteer, screened(Tier::T2)),
+        (t0 + 14 * DAY, Role::Volunteer, screened(Tier::T1)),
+        (t0 + 35 * DAY, Role::Volunteer, screened(Tier::T2)),
+    ]);
+    // (the t1 sitting is unreviewed and the earlier t2 too, so the case is t2)
+    assert!(escalate(&c).is_none());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// No sequence of professional reviews of other screenings lowers the
+    /// case below the highest tier of a screening nobody reviewed.
+    #[test]
+    fn reviews_of_other_screenings_never_lower_the_case_below_an_unreviewed_one(
+        tiers in proptest::collection::vec(0usize..5, 1..6),
+        reviews in proptest::collection::vec((0usize..6, 0usize..5, proptest::bool::ANY), 0..8),
+    ) {
+        let policy = Policy::builtin().unwrap();
+        let t0 = 1_790_000_000_000;
+        let mut events = Vec::new();
+        for (i, t) in tiers.iter().enumerate() {
+            events.push((t0 + i as Millis * DAY, Role::Volunteer, screened(Tier::ALL[*t])));
+        }
+        let mut case = case_with(events);
+        let ids: Vec<EventId> = fold(&case, policy, t0).screenings.iter().map(|s| s.id.clone()).collect();
+        for (k, (which, tier, professional)) in reviews.iter().enumerate() {
+            let id = EventId::random();
+            case.events.insert(id.to_string(), CaseEvent {
+                id,
+                at: t0 + (10 + k as Millis) * DAY,
+                by: WorkerId::random(),
+                role: if *professional { Role::Counselor } else { Role::Volunteer },
+                action: CaseAction::Reviewed {
+                    screening: ids[which % ids.len()].clone(),
+                    tier: Tier::ALL[*tier],
+                    reason: "r".into(),
+                },
+            });
+        }
+        let state = fold(&case, policy, t0);
+        let unreviewed = state.screenings.iter().filter(|s| s.review.is_none()).map(|s| s.tier).max();
+        if let Some(t) = unreviewed {
+            proptest::prop_assert!(state.tier >= t, "{:?} < {:?}", state.tier, t);
+        }
+        // And the case is never below any screening's current tier of the
+        // latest reviewed sitting either.
+        proptest::prop_assert!(state.tier >= state.screenings.iter().map(|s| s.current_tier()).min().unwrap());
+    }
 }

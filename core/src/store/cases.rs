@@ -120,6 +120,12 @@ pub struct Recorded {
     pub decision: TierDecision,
     /// The case's tier after it.
     pub case_tier: Tier,
+    /// The crisis this sitting opened, in the same write: a sitting graded
+    /// crisis (an unassessed red flag, or a high-risk assessment) opens one
+    /// unless the resident already has an open crisis, which then covers it.
+    pub crisis_opened: Option<EventId>,
+    /// The resident's open crises after the sitting (the new one included).
+    pub open_crises: Vec<EventId>,
 }
 
 impl Batch<'_> {
@@ -145,6 +151,23 @@ impl Batch<'_> {
         action: CaseAction,
         check: impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError>,
     ) -> Result<(EventId, CaseState), StoreError> {
+        self.case_events(author, case_id, create, action, check, |_, _| None)
+            .map(|(id, _, state)| (id, state))
+    }
+
+    /// `case_event`, then a follow-up event in the same change when `then`
+    /// asks for one, given the state before the first event and the first
+    /// event's id (a red-flag sitting opens its crisis). Returns the first
+    /// event's id, the follow-up action written, and the state after both.
+    fn case_events(
+        &mut self,
+        author: &Author,
+        case_id: &CaseId,
+        create: Option<(&ResidentId, &HouseholdId, &str)>,
+        action: CaseAction,
+        check: impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError>,
+        then: impl FnOnce(&CaseState, &EventId) -> Option<CaseAction>,
+    ) -> Result<(EventId, Option<CaseAction>, CaseState), StoreError> {
         let worker = self.acting_worker(author)?;
         action.validate()?;
         let policy = self.policy;
@@ -166,26 +189,35 @@ impl Batch<'_> {
                     })
                 }
             };
-            check(&fold(&case, policy, now), &worker)?;
-            let at = case.next_timestamp(now);
-            case.events.insert(
-                eid.to_string(),
-                CaseEvent {
-                    id: eid.clone(),
-                    at,
-                    by: worker.id.clone(),
-                    role: worker.role,
-                    action,
-                },
-            );
-            folded = Some(fold(&case, policy, now));
+            let before = fold(&case, policy, now);
+            check(&before, &worker)?;
+            let follow = then(&before, &eid);
+            if let Some(f) = &follow {
+                f.validate()?;
+            }
+            for (id, action) in std::iter::once((eid.clone(), action))
+                .chain(follow.clone().map(|f| (EventId::random(), f)))
+            {
+                let at = case.next_timestamp(now);
+                case.events.insert(
+                    id.to_string(),
+                    CaseEvent {
+                        id,
+                        at,
+                        by: worker.id.clone(),
+                        role: worker.role,
+                        action,
+                    },
+                );
+            }
+            folded = Some((follow, fold(&case, policy, now)));
             Ok(case)
         })?;
-        let state = folded.ok_or_else(|| StoreError::NotFound {
+        let (follow, state) = folded.ok_or_else(|| StoreError::NotFound {
             kind: "case",
             id: case_id.to_string(),
         })?;
-        Ok((event_id, state))
+        Ok((event_id, follow, state))
     }
 }
 
@@ -279,7 +311,8 @@ impl Store {
             tier: decision.tier,
             reasons: decision.reasons.clone(),
         };
-        let (screening, state) = self.batch(|b| {
+        let crisis_reason = crisis_reason(&decision, &action);
+        let (screening, follow, state) = self.batch(|b| {
             let household = b.get::<Household>(s.household_id.as_str())?;
             if !household.members.contains_key(s.resident_id.as_str()) {
                 return Err(StoreError::NotFound {
@@ -287,19 +320,38 @@ impl Store {
                     id: s.resident_id.to_string(),
                 });
             }
-            b.case_event(
+            b.case_events(
                 author,
                 &case_id,
                 Some((&s.resident_id, &s.household_id, &team)),
                 action,
                 |_, _| Ok(()),
+                // A red flag always opens the crisis path: in this write,
+                // unless an open crisis already covers the resident.
+                |before, screening| {
+                    let reason = crisis_reason?;
+                    if before.open_crises().next().is_some() {
+                        return None;
+                    }
+                    Some(CaseAction::CrisisOpened {
+                        crisis: EventId::random(),
+                        reason,
+                        screening: Some(screening.clone()),
+                    })
+                },
             )
         })?;
+        let crisis_opened = match follow {
+            Some(CaseAction::CrisisOpened { crisis, .. }) => Some(crisis),
+            _ => None,
+        };
         Ok(Recorded {
             case_id,
             screening,
             decision,
             case_tier: state.tier,
+            crisis_opened,
+            open_crises: state.open_crises().map(|c| c.id.clone()).collect(),
         })
     }
 
@@ -431,6 +483,7 @@ impl Store {
                 CaseAction::CrisisOpened {
                     crisis: crisis.clone(),
                     reason: reason.to_string(),
+                    screening: None,
                 },
                 |_, _| Ok(()),
             )
@@ -595,6 +648,33 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
+}
+
+/// Why a sitting opens a crisis, if it does: it was graded crisis. Names
+/// the red flags and instruments (codes), never an answer.
+fn crisis_reason(decision: &TierDecision, action: &CaseAction) -> Option<String> {
+    if decision.tier != Tier::Crisis {
+        return None;
+    }
+    let CaseAction::Screened { results, .. } = action else {
+        return None;
+    };
+    let mut parts: Vec<String> = results
+        .iter()
+        .flat_map(|r| {
+            r.red_flags
+                .iter()
+                .map(move |f| format!("red flag {f} ({})", r.instrument))
+        })
+        .collect();
+    if parts.is_empty() {
+        parts = results
+            .iter()
+            .filter(|r| r.tier == Tier::Crisis)
+            .map(|r| format!("{} graded crisis", r.instrument))
+            .collect();
+    }
+    Some(format!("screening: {}", parts.join(", ")))
 }
 
 fn open_crisis_named(state: &CaseState, crisis: &EventId) -> Result<(), StoreError> {

@@ -205,7 +205,9 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                     lib,
                 )
                 .unwrap();
-            *w.acked.case_events.entry(rec.case_id).or_insert(0) += 1;
+            // A sitting graded crisis also opened its crisis record.
+            *w.acked.case_events.entry(rec.case_id).or_insert(0) +=
+                1 + usize::from(rec.crisis_opened.is_some());
         }
         14 => {
             // The counselor reviews a screening this replica knows.
