@@ -199,6 +199,10 @@ pub struct NeedInput {
     pub days_left: Option<u32>,
     /// Details.
     pub detail: String,
+    /// How severe: `routine`, `urgent` or `critical` (an emergency: a
+    /// critical `medical_care` need makes the household P1).
+    #[uniffi(default = "routine")]
+    pub severity: String,
 }
 
 impl TryFrom<NeedInput> for Need {
@@ -209,6 +213,8 @@ impl TryFrom<NeedInput> for Need {
             item: n.item,
             days_left: n.days_left,
             detail: n.detail,
+            severity: Urgency::parse(&n.severity, "need.severity")?,
+            met: None,
         })
     }
 }

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use anxin_core::doc::Author;
 use anxin_core::fixture::{self, FixtureSpec};
 use anxin_core::model::*;
-use anxin_core::screening::{Administration, Language, Library, Policy};
+use anxin_core::screening::{
+    answers_from_list, score, Administration, Language, Library, Policy, ScoreOptions,
+};
 use anxin_core::store::{
     NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions, WorkerRow,
 };
@@ -90,6 +92,8 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 item: "胰岛素".into(),
                 days_left: Some(2),
                 detail: String::new(),
+                severity: Urgency::Routine,
+                met: None,
             }],
         ),
         (
@@ -106,6 +110,8 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 item: String::new(),
                 days_left: None,
                 detail: "产检".into(),
+                severity: Urgency::Routine,
+                met: None,
             }],
         ),
         (
@@ -428,6 +434,37 @@ fn screenings(
     ];
     let mut out = Vec::new();
     let mut crisis_case = None;
+    // 刘建国 was screened once already, on the first round: PHQ-9 at t2.
+    let mut earlier = None;
+    if let Some((household, resident, name)) = canvassed.get(2) {
+        let inst = library.get("phq9")?;
+        let answers = answers_from_list(inst, &[2, 2, 2, 2, 1, 1, 0, 0, 0].map(Some))?;
+        let result = score(
+            inst,
+            &answers,
+            &ScoreOptions {
+                cutoffs: policy.cutoffs_or_default(None).to_string(),
+                convention: None,
+                language: Language::ZhHans,
+                policy,
+            },
+        )?;
+        let rec = store.record_screening(
+            &by,
+            NewScreening {
+                household_id: household.clone(),
+                resident_id: resident.clone(),
+                team: None,
+                results: vec![result],
+            },
+            library,
+        )?;
+        say(format!(
+            "  {name}, first round: PHQ-9 → tier {} (review due within 24 h)",
+            rec.decision.tier
+        ));
+        earlier = Some(rec.screening);
+    }
     for ((household, resident, name), (instrument, answers)) in canvassed.iter().zip(plans) {
         let inst = library.get(instrument)?;
         let mut admin = Administration::start(
@@ -450,32 +487,12 @@ fn screenings(
                     step.red_flags.clone(),
                 ));
                 say(format!(
-                    "  {name}, {} item {} 「{}」: RED FLAG {} raised at this answer — the app opens the crisis path before anything is saved",
+                    "  {name}, {} item {} 「{}」: RED FLAG {} raised at this answer — the app alerts before anything is saved",
                     inst.name,
                     prompt.item,
                     prompt.text,
                     step.red_flags.join(", ")
                 ));
-                let (case, crisis) = store.open_crisis(
-                    &by,
-                    household,
-                    resident,
-                    "thoughts of being better off dead, disclosed at screening",
-                )?;
-                for s in [
-                    CrisisStep::StayedWithPerson,
-                    CrisisStep::MeansRemoved,
-                    CrisisStep::HandedToProfessional,
-                ] {
-                    store.crisis_action(&by, &case, &crisis, s, "")?;
-                }
-                say(format!(
-                    "    {} stays with him, removes the means, and calls counselor {} (crisis {})",
-                    volunteer.name,
-                    counselor.name,
-                    &crisis.as_str()[..8]
-                ));
-                crisis_case = Some((case, crisis));
             }
             if step.next.is_none() {
                 break;
@@ -500,6 +517,25 @@ fn screenings(
             rec.decision.tier,
             rec.case_tier
         ));
+        // The red flag opened its crisis record in the same write.
+        if let (Some((item, _, _)), Some(crisis)) = (&flagged_at, &rec.crisis_opened) {
+            say(format!(
+                "    saving the sitting opened crisis {} by itself (red flag at item {item}); nobody had to remember to",
+                &crisis.as_str()[..8]
+            ));
+            for s in [
+                CrisisStep::StayedWithPerson,
+                CrisisStep::MeansRemoved,
+                CrisisStep::HandedToProfessional,
+            ] {
+                store.crisis_action(&by, &rec.case_id, crisis, s, "")?;
+            }
+            say(format!(
+                "    {} stays with him, removes the means, and calls counselor {}",
+                volunteer.name, counselor.name
+            ));
+            crisis_case = Some((rec.case_id.clone(), crisis.clone()));
+        }
         out.push(serde_json::json!({
             "instrument": instrument,
             "score": result.score,
@@ -512,11 +548,12 @@ fn screenings(
     }
     let now = now_millis();
     let due = store.cases_due(None, now, now + 7 * 86_400_000)?;
+    let pressing: Vec<_> = due.iter().filter(|d| d.what != "rescreen").collect();
     say(format!(
-        "  what is due at the station now ({} items):",
-        due.len()
+        "  what is due at the station now ({} items, re-screens aside; the crisis first):",
+        pressing.len()
     ));
-    for d in due.iter().filter(|d| d.what != "rescreen") {
+    for d in pressing {
         say(format!(
             "    {:<12} case {} ({}) by {}",
             d.what,
@@ -538,6 +575,20 @@ fn screenings(
     }
     // The counselor arrives, reviews, refers, and closes the crisis.
     if let Some((case, crisis)) = &crisis_case {
+        // Reviewing the older sitting down does not hide the newer red flag.
+        if let Some(first) = &earlier {
+            let state = store.review_screening(
+                &counselor_by,
+                case,
+                first,
+                Tier::T1,
+                "first-round sitting reviewed by phone: mild",
+            )?;
+            say(format!(
+                "  counselor {} reviews the first-round sitting → t1; the case stays {}: a review applies to its own sitting, and the newer red flag and the open crisis still stand",
+                counselor.name, state.tier
+            ));
+        }
         let (_, state) = store.case(case, now)?;
         if let Some(s) = state.screenings.last() {
             store.review_screening(

@@ -509,18 +509,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if cli.json {
                 print_json(&rows);
             } else {
+                // The triage order with its reasons, as in `--json`.
                 for r in rows {
                     println!(
-                        "{}  {}  members {} (vulnerable {})  weight {}{}",
+                        "{}  {}  {}  members {} (vulnerable {})  {}",
+                        r.priority.as_str().to_uppercase(),
                         r.id,
                         r.address,
                         r.members,
                         r.vulnerable_members,
-                        r.vulnerability,
-                        if r.critical_need {
-                            "  CRITICAL NEED"
+                        if r.reasons.is_empty() {
+                            "routine".to_string()
                         } else {
-                            ""
+                            r.reasons.join(", ")
                         }
                     );
                 }

@@ -1548,6 +1548,26 @@ fn clinical_safety_through_the_command_line() {
     .cloned()
     .unwrap();
     assert_eq!(row["priority"], "p1");
+    // The text listing says the same as --json: the P level and why, no
+    // longer the old "weight … CRITICAL NEED".
+    let text = ok(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "40",
+    ]);
+    let line = text
+        .lines()
+        .find(|l| l.contains(household.as_str()))
+        .unwrap();
+    assert!(line.starts_with("P1  "), "{line}");
+    for reason in row["reasons"].as_array().unwrap() {
+        assert!(line.contains(reason.as_str().unwrap()), "{line}");
+    }
+    assert!(!text.contains("weight") && !text.contains("CRITICAL NEED"));
     let report = json(&["--store", &s, "report", "--json"]);
     assert_eq!(report["station"]["cases_by_tier"]["crisis"], 1, "{report}");
 

@@ -723,6 +723,8 @@ fn household(
                     item: medicine.into(),
                     days_left: Some(days),
                     detail: String::new(),
+                    severity: Urgency::Routine,
+                    met: None,
                 });
             }
             for (kind, p) in [
@@ -737,6 +739,8 @@ fn household(
                         item: String::new(),
                         days_left: None,
                         detail: String::new(),
+                        severity: Urgency::Routine,
+                        met: None,
                     });
                 }
             }
@@ -746,6 +750,8 @@ fn household(
                     item: String::new(),
                     days_left: None,
                     detail: "需要代缴电费".into(),
+                    severity: Urgency::Routine,
+                    met: None,
                 });
             }
             let vid = VisitId::from_rng(rng);

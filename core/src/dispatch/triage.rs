@@ -2,9 +2,11 @@
 //! urgent first (生命优先、弱势优先、紧迫优先). The key is the proposal of
 //! screening-reference §4; every priority comes with its reasons.
 //!
-//! - **P1** life-threatening: a critical need at the latest visit (medicine
-//!   with ≤ 3 days left, no water, no food), children with no adult in the
-//!   household, or any member at risk tier `crisis` or `t3`.
+//! - **P1** life-threatening: a critical need at the latest visit not yet
+//!   met (medicine with ≤ 3 days left, no water, no food, or any need
+//!   recorded as an emergency — `medical_emergency` for medical care),
+//!   children with no adult in the household, or any member at risk tier
+//!   `crisis` or `t3`.
 //! - **P2** high vulnerability without support: an older person living
 //!   alone, a disabled person, a pregnant or postpartum woman, a bereaved
 //!   family, a recovered patient, or a chronic illness with a current
@@ -39,15 +41,11 @@ pub fn triage(household: &Household, now: Millis, tiers: &[Tier]) -> Triage {
     let mut p1 = Vec::new();
     let mut p2 = Vec::new();
     let mut p3 = Vec::new();
-    let latest = household.latest_visit();
-    let needs: Vec<&Need> = latest.map(|v| v.needs.iter().collect()).unwrap_or_default();
+    // Needs still open: a need met by a completed order no longer lifts.
+    let needs: Vec<&Need> = household.current_needs();
     for need in &needs {
         if need.is_critical() {
-            p1.push(match need.kind {
-                NeedKind::Medicine => "critical_medicine",
-                NeedKind::Water => "no_water",
-                _ => "no_food",
-            });
+            p1.push(need.critical_reason());
         }
     }
     let members: Vec<&Resident> = household.members.values().collect();
@@ -170,6 +168,8 @@ mod tests {
             },
             days_left: days,
             detail: String::new(),
+            severity: Urgency::Routine,
+            met: None,
         }
     }
 
@@ -238,6 +238,42 @@ mod tests {
         );
         assert_eq!(triage(&plain, NOW, &[]).priority, Priority::P4);
         assert!(triage(&plain, NOW, &[]).reasons.is_empty());
+    }
+
+    #[test]
+    fn an_emergency_need_lifts_and_a_met_need_does_not() {
+        let mut emergency = need(NeedKind::MedicalCare, None);
+        emergency.severity = Urgency::Critical;
+        let h = household(vec![resident(1990, &[])], vec![emergency.clone()]);
+        let t = triage(&h, NOW, &[]);
+        assert_eq!(
+            (t.priority, t.reasons.clone()),
+            (Priority::P1, vec!["medical_emergency".to_string()])
+        );
+        // Routine medical care: not P1.
+        let h = household(
+            vec![resident(1990, &[])],
+            vec![need(NeedKind::MedicalCare, None)],
+        );
+        assert_eq!(triage(&h, NOW, &[]).priority, Priority::P4);
+        // Insulin delivered: the need is met and no longer lifts.
+        let mut insulin = need(NeedKind::Medicine, Some(1));
+        insulin.met = Some(NeedMet {
+            at: NOW,
+            by: WorkerId::random(),
+            order: None,
+        });
+        let h = household(
+            vec![resident(1940, &[VulnerabilityTag::ElderlyAlone])],
+            vec![insulin],
+        );
+        let t = triage(&h, NOW, &[]);
+        assert_eq!(
+            (t.priority, t.reasons.clone()),
+            (Priority::P2, vec!["elderly_alone".to_string()])
+        );
+        // It stays in the visit.
+        assert_eq!(h.latest_visit().unwrap().needs.len(), 1);
     }
 
     #[test]

@@ -374,6 +374,33 @@ pub struct Need {
     pub days_left: Option<u32>,
     /// More detail; required for `other`.
     pub detail: String,
+    /// How severe: `critical` is an emergency (a medical emergency makes
+    /// the household P1 like a medicine about to run out). Needs written
+    /// before severity existed read as routine.
+    #[autosurgeon(missing = "need_severity_default")]
+    #[serde(default = "need_severity_default")]
+    pub severity: Urgency,
+    /// Met: by a completed order that served it, when and by whom. A met
+    /// need stays in the visit (history keeps both) but no longer lifts the
+    /// household.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub met: Option<NeedMet>,
+}
+
+fn need_severity_default() -> Urgency {
+    Urgency::Routine
+}
+
+/// When and how a need was met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct NeedMet {
+    /// When.
+    pub at: Millis,
+    /// The worker who met it.
+    pub by: WorkerId,
+    /// The order whose completion met it.
+    pub order: Option<RequestId>,
 }
 
 impl Need {
@@ -383,13 +410,50 @@ impl Need {
     pub const CRITICAL_DAYS_LEFT: u32 = 3;
 
     /// Whether this need threatens life if not met now: a medicine about to
-    /// run out, or no water or food.
+    /// run out, no water or food, or any need recorded as an emergency
+    /// (severity `critical`: a medical emergency). A met need never is.
     pub fn is_critical(&self) -> bool {
+        if self.met.is_some() {
+            return false;
+        }
+        self.severity == Urgency::Critical
+            || match self.kind {
+                NeedKind::Medicine => self
+                    .days_left
+                    .is_some_and(|d| d <= Self::CRITICAL_DAYS_LEFT),
+                NeedKind::Water | NeedKind::Food => true,
+                _ => false,
+            }
+    }
+
+    /// The triage reason code of a critical need.
+    pub fn critical_reason(&self) -> &'static str {
         match self.kind {
-            NeedKind::Medicine => self
-                .days_left
-                .is_some_and(|d| d <= Self::CRITICAL_DAYS_LEFT),
-            NeedKind::Water | NeedKind::Food => true,
+            NeedKind::Medicine => "critical_medicine",
+            NeedKind::Water => "no_water",
+            NeedKind::Food => "no_food",
+            NeedKind::MedicalCare => "medical_emergency",
+            NeedKind::PsychologicalSupport => "psychological_emergency",
+            NeedKind::Other => "emergency_need",
+        }
+    }
+
+    /// Whether a completed order of `kind`, handing over `items`, serves
+    /// this need: medicine deliveries meet the medicine they handed over
+    /// (by name), groceries meet food and water, a hospital escort meets
+    /// medical care, a psychological support contact meets that need.
+    pub fn served_by(&self, kind: OrderKind, items: &[Item]) -> bool {
+        match (kind, self.kind) {
+            (OrderKind::MedicineDelivery, NeedKind::Medicine) => {
+                let want = self.item.trim();
+                items.iter().any(|i| {
+                    let got = i.name.trim();
+                    !got.is_empty() && (got == want || got.contains(want) || want.contains(got))
+                })
+            }
+            (OrderKind::Groceries, NeedKind::Food | NeedKind::Water)
+            | (OrderKind::HospitalEscort, NeedKind::MedicalCare)
+            | (OrderKind::PsychologicalSupport, NeedKind::PsychologicalSupport) => true,
             _ => false,
         }
     }
@@ -500,6 +564,15 @@ impl Household {
         Ok(())
     }
 
+    /// The needs the household has now: those of the latest visit (a visit
+    /// records the needs as they are then, so a need a later visit does not
+    /// list is over) not yet met.
+    pub fn current_needs(&self) -> Vec<&Need> {
+        self.latest_visit()
+            .map(|v| v.needs.iter().filter(|n| n.met.is_none()).collect())
+            .unwrap_or_default()
+    }
+
     /// The most recent canvass visit.
     pub fn latest_visit(&self) -> Option<&CanvassVisit> {
         self.visits
@@ -511,9 +584,7 @@ impl Household {
     /// vulnerable first": whether the latest visit found a critical need, the
     /// summed weight of its members' tags, and how many members carry any tag.
     pub fn vulnerability(&self) -> Vulnerability {
-        let critical_need = self
-            .latest_visit()
-            .is_some_and(|v| v.needs.iter().any(Need::is_critical));
+        let critical_need = self.current_needs().into_iter().any(Need::is_critical);
         let weight = self
             .members
             .values()
@@ -730,6 +801,8 @@ mod tests {
             item: "insulin".into(),
             days_left: Some(d),
             detail: String::new(),
+            severity: Urgency::Routine,
+            met: None,
         };
         assert!(med(3).is_critical());
         assert!(!med(4).is_critical());
@@ -738,6 +811,8 @@ mod tests {
             item: String::new(),
             days_left: None,
             detail: String::new(),
+            severity: Urgency::Routine,
+            met: None,
         };
         assert!(water.is_critical());
         let mut bad = water.clone();

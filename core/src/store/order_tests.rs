@@ -594,6 +594,8 @@ fn suggestions_queue_order_and_reports() {
                 item: "insulin".into(),
                 days_left: Some(1),
                 detail: String::new(),
+                severity: Urgency::Routine,
+                met: None,
             }],
             notes: String::new(),
         },
@@ -609,13 +611,15 @@ fn suggestions_queue_order_and_reports() {
     let second =
         st.s.create_order(&Author::Worker(st.v3.clone()), second)
             .unwrap();
+    // Life first: the critical groceries order (P2 household) leads the
+    // routine medicine order even though its household is P1.
     let queue = st.s.dispatch_queue(None).unwrap();
     assert_eq!(
         queue.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
-        vec![second.clone(), first.clone()]
+        vec![first.clone(), second.clone()]
     );
-    assert_eq!(queue[0].priority, Priority::P1);
-    assert_eq!(queue[0].reasons, vec!["critical_medicine"]);
+    assert_eq!(queue[1].priority, Priority::P1);
+    assert_eq!(queue[1].reasons, vec!["critical_medicine"]);
     assert_eq!(st.s.dispatch_queue(Some(&st.grid_a)).unwrap().len(), 1);
 
     // Same grid first, then the least loaded.
@@ -686,4 +690,202 @@ fn activity_hours_are_credited_once() {
     let totals = st.s.hours_totals(None, 0, i64::MAX).unwrap();
     assert_eq!(totals.len(), 2);
     assert!(totals.iter().all(|t| t.minutes == 90));
+}
+
+/// The dispatch queue's full order: urgency, then the household's priority,
+/// then the deadline (none last), then age.
+#[test]
+fn a_critical_order_leads_whatever_its_households_priority() {
+    let mut st = station();
+    let v2 = Author::Worker(st.v2.clone());
+    // A P4 household (no tags, no needs) and the P2 one of the fixture.
+    let plain =
+        st.s.add_household(&Author::System, &st.grid_a, address("701"))
+            .unwrap();
+    st.s.add_resident(
+        &Author::System,
+        &plain,
+        NewResident {
+            name: "y".into(),
+            sex: Sex::Female,
+            birth_year: 1980,
+            phone: String::new(),
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    let order = |st: &mut Station, household: &HouseholdId, kind, urgency, deadline| {
+        let mut o = new_order(st, kind);
+        o.household_id = household.clone();
+        o.resident_id = None;
+        o.urgency = urgency;
+        o.deadline = deadline;
+        o.note = "突发胸痛".into();
+        st.s.create_order(&v2, o).unwrap()
+    };
+    let p2 = st.household.clone();
+    let kits_p2 = order(&mut st, &p2, OrderKind::TestKits, Urgency::Routine, None);
+    let escort_p4 = order(
+        &mut st,
+        &plain,
+        OrderKind::HospitalEscort,
+        Urgency::Critical,
+        None,
+    );
+    let urgent_p4 = order(&mut st, &plain, OrderKind::Groceries, Urgency::Urgent, None);
+    let urgent_p2_late = order(
+        &mut st,
+        &p2,
+        OrderKind::Groceries,
+        Urgency::Urgent,
+        Some(now_millis() + 9 * 3_600_000),
+    );
+    let urgent_p2_soon = order(
+        &mut st,
+        &p2,
+        OrderKind::Groceries,
+        Urgency::Urgent,
+        Some(now_millis() + 3_600_000),
+    );
+    let urgent_p2_none = order(&mut st, &p2, OrderKind::Groceries, Urgency::Urgent, None);
+    let queue = st.s.dispatch_queue(None).unwrap();
+    let ids: Vec<RequestId> = queue.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            escort_p4,
+            urgent_p2_soon,
+            urgent_p2_late,
+            urgent_p2_none,
+            urgent_p4,
+            kits_p2
+        ]
+    );
+    assert_eq!(
+        (queue[0].priority, queue[0].urgency),
+        (Priority::P4, Urgency::Critical)
+    );
+    assert_eq!(queue[5].priority, Priority::P2);
+}
+
+/// A need is met when an order that serves it completes: 王秀英's insulin,
+/// delivered, no longer ranks her household P1; the need stays in the visit.
+#[test]
+fn a_delivered_medicine_no_longer_lifts_the_household() {
+    let mut st = station();
+    let v1 = Author::Worker(st.v1.clone());
+    let h = st.household.clone();
+    st.s.record_visit(
+        &v1,
+        &h,
+        NewVisit {
+            at: now_millis(),
+            needs: vec![
+                Need {
+                    kind: NeedKind::Medicine,
+                    item: "胰岛素".into(),
+                    days_left: Some(1),
+                    detail: String::new(),
+                    severity: Urgency::Routine,
+                    met: None,
+                },
+                Need {
+                    kind: NeedKind::MedicalCare,
+                    item: String::new(),
+                    days_left: None,
+                    detail: "透析".into(),
+                    severity: Urgency::Critical,
+                    met: None,
+                },
+            ],
+            notes: String::new(),
+        },
+    )
+    .unwrap();
+    let row = |st: &Station| {
+        st.s.households_in_grid(&st.grid_a, 10, 0)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == st.household)
+            .unwrap()
+    };
+    let r = row(&st);
+    assert_eq!(r.priority, Priority::P1);
+    assert_eq!(
+        r.reasons[..2],
+        [
+            "critical_medicine".to_string(),
+            "medical_emergency".to_string()
+        ]
+    );
+
+    let o =
+        st.s.create_order(
+            &Author::Worker(st.v2.clone()),
+            new_order(&st, OrderKind::MedicineDelivery),
+        )
+        .unwrap();
+    let d = st.dispatcher.clone();
+    st.s.order_action(
+        &d,
+        &o,
+        OrderAction::Dispatched {
+            to: Assignee::Worker(st.v1.clone()),
+        },
+    )
+    .unwrap();
+    st.s.order_action(&v1, &o, OrderAction::Accepted).unwrap();
+    st.s.order_action(&v1, &o, OrderAction::Started).unwrap();
+    // Not yet delivered: still P1.
+    assert!(row(&st).reasons.contains(&"critical_medicine".to_string()));
+    st.s.order_action(&v1, &o, complete("4821", 45)).unwrap();
+    let r = row(&st);
+    assert!(
+        !r.reasons.contains(&"critical_medicine".to_string()),
+        "{:?}",
+        r.reasons
+    );
+    // The dialysis emergency is not met by a medicine delivery: still P1.
+    assert_eq!(r.priority, Priority::P1);
+    assert!(r.reasons.contains(&"medical_emergency".to_string()));
+    // History keeps both: the need, and who met it with which order.
+    let hh: Household = st.s.get(h.as_str()).unwrap();
+    let needs = &hh.latest_visit().unwrap().needs;
+    assert_eq!(needs.len(), 2);
+    let met = needs[0].met.as_ref().expect("the insulin need is met");
+    assert_eq!((met.order.as_ref(), &met.by), (Some(&o), &st.v1));
+    assert!(needs[1].met.is_none());
+    assert!(st.s.check().unwrap().is_ok());
+
+    // A hospital escort meets the medical emergency: back to P2.
+    let mut escort = new_order(&st, OrderKind::HospitalEscort);
+    escort.items.clear();
+    let e =
+        st.s.create_order(&Author::Worker(st.v2.clone()), escort)
+            .unwrap();
+    st.s.order_action(
+        &d,
+        &e,
+        OrderAction::Dispatched {
+            to: Assignee::Worker(st.v1.clone()),
+        },
+    )
+    .unwrap();
+    st.s.order_action(&v1, &e, OrderAction::Accepted).unwrap();
+    st.s.order_action(&v1, &e, OrderAction::Started).unwrap();
+    st.s.order_action(
+        &v1,
+        &e,
+        OrderAction::Completed {
+            handed_over: vec![],
+            confirmation_code: "4821".into(),
+            minutes: 120,
+        },
+    )
+    .unwrap();
+    let r = row(&st);
+    assert_eq!(
+        (r.priority, r.reasons.clone()),
+        (Priority::P2, vec!["elderly_alone".to_string()])
+    );
 }

@@ -194,6 +194,9 @@ impl Batch<'_> {
         updated.events.insert(event.id.to_string(), event);
         let new_state = fold(&updated);
         self.put::<Request>(author, &name, order.as_str(), |_| Ok(updated))?;
+        if let (OrderAction::Completed { handed_over, .. }, Some(w)) = (&action, &worker) {
+            self.meet_needs(author, &request, handed_over, &w.id, order, at)?;
+        }
         if let (OrderAction::Completed { minutes, .. }, Some(w)) = (&action, &worker) {
             self.credit_hours(
                 author,
@@ -204,6 +207,42 @@ impl Batch<'_> {
             )?;
         }
         Ok(new_state)
+    }
+
+    /// A completed order meets the open needs of its household's latest
+    /// visit that it served (`Need::served_by`), in the same write: the
+    /// household stops ranking P1 for a medicine just delivered. The needs
+    /// stay in the visit with their `met` record.
+    fn meet_needs(
+        &mut self,
+        author: &Author,
+        request: &Request,
+        handed_over: &[Item],
+        worker: &WorkerId,
+        order: &RequestId,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        let household = request.household_id.as_str();
+        self.put::<Household>(author, "household.need_met", household, |h| {
+            let mut h = h.ok_or_else(|| StoreError::NotFound {
+                kind: "household",
+                id: household.to_string(),
+            })?;
+            let latest = h.latest_visit().map(|v| v.id.to_string());
+            if let Some(visit) = latest.and_then(|id| h.visits.get_mut(&id)) {
+                for need in visit.needs.iter_mut() {
+                    if need.met.is_none() && need.served_by(request.kind, handed_over) {
+                        need.met = Some(NeedMet {
+                            at,
+                            by: worker.clone(),
+                            order: Some(order.clone()),
+                        });
+                    }
+                }
+            }
+            Ok(h)
+        })?;
+        Ok(())
     }
 
     fn credit_hours(
@@ -431,8 +470,8 @@ impl Store {
                     COALESCE(h.address, ''), r.grid_id, r.created_at, r.deadline, r.items_changed \
              FROM idx_request r LEFT JOIN idx_household h ON h.id = r.household_id \
              WHERE {where_sql} \
-             ORDER BY p, \
-                      CASE r.urgency WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, \
+             ORDER BY CASE r.urgency WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, \
+                      p, \
                       r.deadline IS NULL, r.deadline, r.created_at, r.id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -457,8 +496,13 @@ impl Store {
     }
 
     /// The dispatch queue: orders not yet accepted (requested, or dispatched
-    /// and waiting), most urgent household first — triage priority, then
-    /// urgency, then deadline, then age. Optionally one grid.
+    /// and waiting). Life first (生命优先): the order's urgency leads —
+    /// a critical order (a hospital escort for chest pain) comes before any
+    /// urgent or routine one, whatever its household's priority; within the
+    /// same urgency the household's triage priority (P1 to P4, case lift
+    /// included) decides, then the earliest deadline (orders without one
+    /// last), then the oldest, then the order id. Optionally one grid.
+    /// "My tasks" and order lists use the same order.
     pub fn dispatch_queue(&self, grid: Option<&GridId>) -> Result<Vec<QueueRow>, StoreError> {
         let g = grid.map(|g| g.as_str());
         self.queue_rows(

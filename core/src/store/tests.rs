@@ -165,6 +165,8 @@ fn bad_input_changes_nothing_and_names_the_field() {
             item: "insulin".into(),
             days_left: None,
             detail: String::new(),
+            severity: Urgency::Routine,
+            met: None,
         }],
         notes: String::new(),
     };
@@ -281,6 +283,8 @@ fn households_list_most_vulnerable_first() {
                     item: "胰岛素".into(),
                     days_left: Some(2),
                     detail: String::new(),
+                    severity: Urgency::Routine,
+                    met: None,
                 }],
                 notes: String::new(),
             },

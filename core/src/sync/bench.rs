@@ -200,6 +200,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
                 item: "胰岛素".into(),
                 days_left: Some(2),
                 detail: String::new(),
+                severity: Urgency::Routine,
+                met: None,
             }],
             notes: "需要尽快送药".into(),
         };

@@ -174,9 +174,11 @@ final class AnxinSdkTests: XCTestCase {
         }
         XCTAssertEqual(step?.itemId, "10")
         XCTAssertNil(try q.decline(itemId: "10"))
-        let recorded = try p.recordScreening(questionnaires: [q], cutoffs: "zh-CN")
+        let recorded = try p.recordScreening(questionnaires: [q])
         XCTAssertEqual(recorded.tier, .crisis)
-        let crisis = try p.openCrisis(householdId: h, residentId: r, reason: "stay with her; counselor called")
+        // Saving the sitting opened its crisis record; the listener heard it.
+        let crisis = CrisisRef(caseId: recorded.caseId, crisisId: recorded.crisisId!)
+        XCTAssertEqual(crises.seen.items.last?.crisisId, recorded.crisisId)
         _ = try p.crisisAction(crisis: crisis, step: .stayedWithPerson, note: "")
         XCTAssertTrue(try p.casesDue(workerId: nil, days: 7).contains { $0.what == "crisis" })
         XCTAssertEqual(try p.recordCaseVisit(caseId: recorded.caseId, minutes: 20, note: "stayed an hour").openCrises, 1)
@@ -290,6 +292,58 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertThrowsError(try station.updateReferral(caseId: recorded.caseId, referralId: referral, status: .proposed, note: "")) {
             guard case AnxinError.Conflict = $0 else { return XCTFail("\($0)") }
         }
+    }
+
+    func testARedFlagSittingOpensItsCrisisAndK10FollowsTheForm() throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let counselor = try worker(.counselor)
+        try station.actAs(workerId: volunteer.id)
+        let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "9栋", unit: "2单元", room: "101"))
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "赵", sex: "male", birthYear: 1960, phone: "", tags: []))
+        let crises = Crises()
+        let handle = station.addCrisisListener(listener: crises)
+        let first = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 0].enumerated() { _ = try first.answer(itemId: "\(i + 1)", value: Int32(v)) }
+        let t2 = try station.recordScreening(questionnaires: [first])
+        XCTAssertEqual(t2.tier, .t2)
+        XCTAssertNil(t2.crisisId)
+        let second = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 1].enumerated() { _ = try second.answer(itemId: "\(i + 1)", value: Int32(v)) }
+        let red = try station.recordScreening(questionnaires: [second])
+        XCTAssertEqual(red.tier, .crisis)
+        let crisisId = red.crisisId!
+        XCTAssertEqual(red.openCrisisIds, [crisisId])
+        XCTAssertEqual(crises.seen.items.last?.crisisId, crisisId)
+        XCTAssertEqual(crises.seen.items.last?.caseId, red.caseId)
+        let due = try station.casesDue(workerId: nil, days: 7)
+        XCTAssertEqual(due.first?.what, "crisis")
+        XCTAssertEqual(due.first?.reference, crisisId)
+        XCTAssertEqual(try station.caseInfo(caseId: red.caseId).openCrises, 1)
+        try station.actAs(workerId: counselor.id)
+        let reviewed = try station.reviewScreening(caseId: red.caseId, screeningId: t2.screeningId, tier: .t0, reason: "situational")
+        XCTAssertEqual(reviewed.tier, .crisis)
+        XCTAssertEqual(try station.households(gridId: grid, limit: 500).first { $0.id == h }?.priority, "p1")
+        handle.unregister()
+
+        try station.actAs(workerId: volunteer.id)
+        let k10 = try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r)
+        XCTAssertEqual(k10.convention(), "1-5")
+        XCTAssertEqual(k10.current()!.choices.map { $0.value }, [1, 2, 3, 4, 5])
+        for i in 1...10 { _ = try k10.answer(itemId: "\(i)", value: 1) }
+        let low = try k10.score()
+        XCTAssertEqual(low.score, 10)
+        XCTAssertEqual(low.convention, "1-5")
+        XCTAssertEqual(low.tier, .t0)
+        XCTAssertEqual(low.cutoffSet, "zh-CN")
+        let us = try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r, convention: "0-4")
+        XCTAssertEqual(us.convention(), "0-4")
+        for i in 1...10 { _ = try us.answer(itemId: "\(i)", value: 1) }
+        let mild = try us.score()
+        XCTAssertEqual(mild.score, 10)
+        XCTAssertEqual(mild.tier, .t1)
+        XCTAssertTrue(mild.reasons.contains { $0.contains("0-4 scoring") })
+        XCTAssertThrowsError(try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r, convention: "2-6"))
+        XCTAssertEqual(try station.recordScreening(questionnaires: [us], cutoffs: "international").tier, .t1)
     }
 
     func testADeploymentsPolicySetsTheDeadlines() throws {

@@ -171,9 +171,11 @@ class AnxinSdkTest {
             }
             assertEquals("10", step!!.itemId, "the optional difficulty item comes last")
             assertNull(q.decline("10"))
-            val recorded = p.recordScreening(listOf(q), "zh-CN")
+            val recorded = p.recordScreening(listOf(q))
             assertEquals(RiskTier.CRISIS, recorded.tier)
-            val crisis = p.openCrisis(h, r, "stay with her; counselor called")
+            // Saving the sitting opened its crisis record; the listener heard it.
+            val crisis = CrisisRef(recorded.caseId, recorded.crisisId!!)
+            assertEquals(recorded.crisisId, alerts.last().crisisId)
             p.crisisAction(crisis, CrisisStepKind.STAYED_WITH_PERSON, "")
             p.crisisAction(crisis, CrisisStepKind.HANDED_TO_PROFESSIONAL, "")
             assertTrue(p.casesDue(null, 7u).any { it.what == "crisis" })
@@ -308,6 +310,65 @@ class AnxinSdkTest {
         assertFailsWith<AnxinException.Conflict> {
             station.updateReferral(recorded.caseId, referral, ReferralState.PROPOSED, "")
         }
+    }
+
+    @Test
+    fun aRedFlagSittingOpensItsCrisisAndK10FollowsTheForm() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val counselor = worker(WorkerRole.COUNSELOR)
+        station.actAs(volunteer.id)
+        val h = station.addHousehold(grid, AddressInput("百步亭花园", "9栋", "2单元", "101"))
+        val r = station.addResident(h, ResidentInput("赵", "male", 1960u, "", listOf()))
+        val alerts = mutableListOf<CrisisAlert>()
+        station.addCrisisListener(object : CrisisListener {
+            override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
+        }).use {
+            // A t2 sitting, then a red flag.
+            val first = station.startQuestionnaire("phq9", "en", h, r)
+            listOf(2, 2, 2, 2, 1, 1, 0, 0, 0).forEachIndexed { i, v -> first.answer("${i + 1}", v) }
+            val t2 = station.recordScreening(listOf(first))
+            assertEquals(RiskTier.T2, t2.tier)
+            assertNull(t2.crisisId)
+            val second = station.startQuestionnaire("phq9", "en", h, r)
+            listOf(2, 2, 2, 2, 1, 1, 0, 0, 1).forEachIndexed { i, v -> second.answer("${i + 1}", v) }
+            val red = station.recordScreening(listOf(second))
+            assertEquals(RiskTier.CRISIS, red.tier)
+            val crisisId = red.crisisId!!
+            assertEquals(listOf(crisisId), red.openCrisisIds)
+            val alert = alerts.last()
+            assertEquals(crisisId, alert.crisisId)
+            assertEquals(red.caseId, alert.caseId)
+            // It leads what is due, and the case shows it open.
+            val due = station.casesDue(null, 7u)
+            assertEquals("crisis", due.first().what)
+            assertEquals(crisisId, due.first().reference)
+            assertEquals(1u, station.caseInfo(red.caseId).openCrises)
+
+            // Reviewing the first sitting down does not hide the red flag.
+            station.actAs(counselor.id)
+            val reviewed = station.reviewScreening(red.caseId, t2.screeningId, RiskTier.T0, "situational")
+            assertEquals(RiskTier.CRISIS, reviewed.tier)
+            assertEquals("p1", station.households(grid, 500u).first { it.id == h }.priority)
+        }
+
+        // K10: the store's policy scores a 1-5 paper form by default.
+        station.actAs(volunteer.id)
+        val k10 = station.startQuestionnaire("k10", "en", h, r)
+        assertEquals("1-5", k10.convention())
+        assertEquals(listOf(1, 2, 3, 4, 5), k10.current()!!.choices.map { it.value })
+        for (i in 1..10) k10.answer("$i", 1)
+        val low = k10.score()
+        assertEquals(Triple(10L, "1-5", RiskTier.T0), Triple(low.score, low.convention, low.tier))
+        assertEquals("zh-CN", low.cutoffSet)
+        // A 0-4 form, chosen for the sitting: the same ticks are mild (t1).
+        val us = station.startQuestionnaire("k10", "en", h, r, "0-4")
+        assertEquals("0-4", us.convention())
+        for (i in 1..10) us.answer("$i", 1)
+        val mild = us.score()
+        assertEquals(Triple(10L, "0-4", RiskTier.T1), Triple(mild.score, mild.convention, mild.tier))
+        assertTrue(mild.reasons.any { it.contains("0-4 scoring") }, mild.reasons.toString())
+        assertFailsWith<AnxinException.InvalidInput> { station.startQuestionnaire("k10", "en", h, r, "2-6") }
+        assertEquals(RiskTier.T1, station.recordScreening(listOf(us), "international").tier)
     }
 
     @Test
