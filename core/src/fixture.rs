@@ -177,6 +177,7 @@ pub fn generate(
                 id: id.clone(),
                 community_id: community_ids[g % communities].clone(),
                 name: format!("第{}网格", first_grid_number + g),
+                retired: false,
             },
         );
         grids.push(id);
@@ -308,10 +309,18 @@ pub fn generate(
     let mut activities = Vec::new();
     for _ in 0..activity_count {
         let gi = rng.gen_range(0..grids.len());
-        let kind = *ActivityKind::ALL.choose(&mut rng).unwrap();
+        let kind = *[
+            ActivityKind::GroupSession,
+            ActivityKind::CulturalActivity,
+            ActivityKind::Training,
+        ]
+        .choose(&mut rng)
+        .unwrap();
         let title = match kind {
             ActivityKind::GroupSession => "居家情绪互助小组",
             ActivityKind::CulturalActivity => "线上合唱会",
+            ActivityKind::Lecture => "防疫科普讲座",
+            ActivityKind::Supervision => "个案督导",
             ActivityKind::Training => "心理急救（PFA）培训",
         };
         let mut attendance = BTreeMap::new();
@@ -621,6 +630,8 @@ fn worker(rng: &mut ChaCha8Rng, role: Role, grid: Option<GridId>) -> Worker {
                 course: "心理急救（PFA）基础".into(),
                 completed_at: EPOCH + rng.gen_range(0..30) * DAY,
                 tenths_of_hours: 40,
+                trainer: String::new(),
+                topic: String::new(),
             },
         );
     }

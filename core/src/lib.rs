@@ -8,6 +8,7 @@
 //!
 //! See `ARCHITECTURE.md` at the top of the repository for the map.
 
+pub mod access;
 pub mod dispatch;
 pub mod doc;
 pub mod fixture;

@@ -43,14 +43,13 @@ pub fn is_coordinator(role: Role) -> bool {
 }
 
 /// Whether a worker may take psychological support orders: a professional
-/// role, or trained in psychological first aid.
+/// role, or qualified in psychological first aid (a skill, or a training
+/// record on that topic).
 pub fn is_trained_for_support(worker: &Worker) -> bool {
     matches!(
         worker.role,
         Role::Counselor | Role::Clinician | Role::SocialWorker
-    ) || worker
-        .skills
-        .contains(&"psychological_first_aid".to_string())
+    ) || worker.qualifications().contains("psychological_first_aid")
 }
 
 /// Who is acting, as the permission rules need to know them.

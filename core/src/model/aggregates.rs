@@ -186,6 +186,11 @@ pub struct Grid {
     pub community_id: CommunityId,
     /// Its name, e.g. "第3网格".
     pub name: String,
+    /// Retired: it keeps its history but takes no new households. Absent
+    /// in documents written before retiring existed.
+    #[autosurgeon(missing = "bool::default")]
+    #[serde(default)]
+    pub retired: bool,
 }
 
 impl Station {
@@ -685,9 +690,44 @@ pub struct TrainingRecord {
     pub completed_at: Millis,
     /// Hours of training, in tenths of an hour.
     pub tenths_of_hours: u32,
+    /// Who gave it; may be empty (and is in records written before it
+    /// existed).
+    #[autosurgeon(missing = "String::new")]
+    #[serde(default)]
+    pub trainer: String,
+    /// What it qualifies for, as a skill word (`psychological_first_aid`);
+    /// empty when it qualifies for nothing in particular. The dispatch rules
+    /// read it: a worker with a psychological-first-aid training may take
+    /// psychological support orders.
+    #[autosurgeon(missing = "String::new")]
+    #[serde(default)]
+    pub topic: String,
+}
+
+/// A skill word: lower-case ASCII letters, digits and `_`, 1 to 40 long.
+fn is_word(w: &str) -> bool {
+    !w.is_empty()
+        && w.len() <= 40
+        && w.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl Worker {
+    /// What the worker is qualified for: their skills and the topics of
+    /// their training records.
+    pub fn qualifications(&self) -> std::collections::BTreeSet<&str> {
+        self.skills
+            .iter()
+            .map(String::as_str)
+            .chain(
+                self.training
+                    .values()
+                    .map(|t| t.topic.as_str())
+                    .filter(|t| !t.is_empty()),
+            )
+            .collect()
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Valid {
         required_text("worker.name", &self.name, MAX_NAME)?;
@@ -709,6 +749,13 @@ impl Worker {
         }
         for t in self.training.values() {
             required_text("training.course", &t.course, MAX_LABEL)?;
+            optional_text("training.trainer", &t.trainer, MAX_NAME)?;
+            if !t.topic.is_empty() && !is_word(&t.topic) {
+                return Err(ValidationError::new(
+                    "training.topic",
+                    Violation::BadCharacters,
+                ));
+            }
             timestamp("training.completed_at", t.completed_at)?;
             in_range(
                 "training.tenths_of_hours",

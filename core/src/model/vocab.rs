@@ -135,6 +135,11 @@ str_enum!(
         CulturalActivity = "cultural_activity",
         /// Training of workers or volunteers.
         Training = "training",
+        /// A popular-science talk (科普讲座).
+        Lecture = "lecture",
+        /// A supervision session (督导): a supervisor with workers; its
+        /// title names the topics, never case content.
+        Supervision = "supervision",
     }
 );
 

@@ -138,7 +138,15 @@ impl Batch<'_> {
             }
             .into());
         };
-        self.get::<Worker>(w.as_str())
+        let worker = self.get::<Worker>(w.as_str())?;
+        if !worker.active {
+            return Err(DispatchError::PermissionDenied {
+                action: "write a case file",
+                reason: "the worker is not active",
+            }
+            .into());
+        }
+        Ok(worker)
     }
 
     /// Appends one event to a resident's case, creating the file on first

@@ -118,7 +118,8 @@ impl Indexed for Worker {
         conn.execute("DELETE FROM idx_hours WHERE worker_id = ?1", [id])?;
         let mut skill =
             conn.prepare_cached("INSERT INTO idx_worker_skill (worker_id, skill) VALUES (?1, ?2)")?;
-        for s in self.skills.iter() {
+        // Training topics count as skills: "trained for" reads both.
+        for s in self.qualifications() {
             skill.execute(params![id, s])?;
         }
         let mut hours = conn.prepare_cached(

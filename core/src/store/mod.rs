@@ -15,6 +15,7 @@
 mod audit;
 mod cases;
 mod check;
+mod import;
 mod index;
 mod ops;
 mod orders;
@@ -34,10 +35,13 @@ use crate::screening::Policy;
 pub use audit::AuditEntry;
 pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
+pub use import::{columns as import_columns, Column, ImportKind, ImportReport, RowProblem, Sheet};
 pub use index::{
     GridSummary, HouseholdRow, IndexContext, Indexed, ResidentRow, VisitRow, WorkerRow,
 };
-pub use ops::{NewActivity, NewResident, NewVisit, NewWorker};
+pub use ops::{
+    NewActivity, NewResident, NewTraining, NewVisit, NewWorker, ResidentUpdate, WorkerUpdate,
+};
 pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
 pub use replica::{heads_digest, Applied, Refusal};
 
@@ -619,5 +623,7 @@ impl Batch<'_> {
 mod case_tests;
 #[cfg(test)]
 mod order_tests;
+#[cfg(test)]
+mod setup_tests;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Batch, Store, StoreError};
+use crate::access::{self, Act};
 use crate::doc::Author;
 use crate::model::*;
 
@@ -57,7 +58,8 @@ pub struct NewVisit {
 pub struct NewActivity {
     /// What kind.
     pub kind: ActivityKind,
-    /// Its title.
+    /// Its title (for a supervision session: the topics, never case
+    /// content).
     pub title: String,
     /// Its grid, or none for the whole station.
     pub grid_id: Option<GridId>,
@@ -65,6 +67,51 @@ pub struct NewActivity {
     pub starts_at: Millis,
     /// How long, in minutes.
     pub duration_minutes: u32,
+    /// Who runs it (for supervision: the supervisor); none = the acting
+    /// worker.
+    #[serde(default)]
+    pub facilitator: Option<WorkerId>,
+}
+
+/// Changes to a worker's profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerUpdate {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new phone (empty to clear).
+    pub phone: Option<String>,
+    /// The skills, replacing the old ones.
+    pub skills: Option<Vec<String>>,
+    /// The grid: `Some(None)` for none (station staff).
+    pub grid_id: Option<Option<GridId>>,
+}
+
+/// Changes to a resident; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResidentUpdate {
+    /// A new name.
+    pub name: Option<String>,
+    /// Sex.
+    pub sex: Option<Sex>,
+    /// Year of birth.
+    pub birth_year: Option<u32>,
+    /// Phone (empty to clear).
+    pub phone: Option<String>,
+}
+
+/// A completed training (培训) to record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTraining {
+    /// The course, e.g. "心理急救（PFA）基础".
+    pub course: String,
+    /// What it qualifies for (`psychological_first_aid`), or empty.
+    pub topic: String,
+    /// Who gave it; may be empty.
+    pub trainer: String,
+    /// When it was completed.
+    pub completed_at: Millis,
+    /// Hours, in tenths of an hour.
+    pub tenths_of_hours: u32,
 }
 
 fn not_found(kind: &'static str, id: &str) -> StoreError {
@@ -98,6 +145,151 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// A grid that can take new households: it exists and is not retired.
+    fn require_open_grid(&self, grid: &GridId) -> Result<(), StoreError> {
+        match self.station()?.grid(grid) {
+            None => Err(ValidationError::new("grid_id", Violation::NoSuchEntity).into()),
+            Some(g) if g.retired => Err(ValidationError::new(
+                "grid_id",
+                Violation::Inconsistent("the grid is retired and takes no new households"),
+            )
+            .into()),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Checks that `author` may do `act` (see [`crate::access`]); returns the
+    /// acting worker's profile when a worker acts.
+    pub fn require(&self, author: &Author, act: Act) -> Result<Option<Worker>, StoreError> {
+        let worker = match author.worker() {
+            Some(w) => Some(self.get::<Worker>(w.as_str())?),
+            None => None,
+        };
+        access::authorize(author, worker.as_ref(), act)?;
+        Ok(worker)
+    }
+
+    fn station_put(
+        &mut self,
+        author: &Author,
+        action: &str,
+        mutate: impl FnOnce(&mut Station) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let id = self.station_id()?;
+        self.put::<Station>(author, action, &id, |s| {
+            let mut s = s.ok_or(StoreError::NotInitialised)?;
+            mutate(&mut s)?;
+            Ok(s)
+        })?;
+        Ok(())
+    }
+
+    /// The ids of every worker of the station.
+    fn worker_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM idx_worker ORDER BY id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// The worker with this phone number, if any (imports match on it).
+    pub fn worker_by_phone(&self, phone: &str) -> Result<Option<Worker>, StoreError> {
+        let phone = phone.trim();
+        if phone.is_empty() {
+            return Ok(None);
+        }
+        for id in self.worker_ids()? {
+            let w = self.get::<Worker>(&id)?;
+            if w.phone == phone {
+                return Ok(Some(w));
+            }
+        }
+        Ok(None)
+    }
+
+    /// See [`Store::add_worker`].
+    pub fn add_worker(&mut self, author: &Author, new: NewWorker) -> Result<WorkerId, StoreError> {
+        self.require(author, Act::ManagePeople)?;
+        if let Some(g) = &new.grid_id {
+            if self.station()?.grid(g).is_none() {
+                return Err(ValidationError::new("worker.grid_id", Violation::NoSuchEntity).into());
+            }
+        }
+        if self.worker_by_phone(&new.phone)?.is_some() {
+            return Err(ValidationError::new("worker.phone", Violation::Duplicate).into());
+        }
+        let id = WorkerId::random();
+        self.put::<Worker>(author, "worker.create", id.as_str(), |_| {
+            Ok(Worker {
+                id: id.clone(),
+                name: new.name.trim().to_string(),
+                phone: new.phone.trim().to_string(),
+                role: new.role,
+                grid_id: new.grid_id,
+                skills: new.skills.into_iter().collect(),
+                training: BTreeMap::new(),
+                active: true,
+                hours: BTreeMap::new(),
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// Whether another active station admin than `except` remains.
+    fn other_admin_remains(&self, except: &WorkerId) -> Result<bool, StoreError> {
+        let n: i64 = self.tx.query_row(
+            "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1 AND id != ?1",
+            [except.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    fn put_worker(
+        &mut self,
+        author: &Author,
+        action: &str,
+        worker: &WorkerId,
+        mutate: impl FnOnce(&mut Worker) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.put::<Worker>(author, action, worker.as_str(), |w| {
+            let mut w = w.ok_or_else(|| not_found("worker", worker.as_str()))?;
+            mutate(&mut w)?;
+            Ok(w)
+        })?;
+        Ok(())
+    }
+
+    /// See [`Store::add_resident`].
+    pub fn add_resident(
+        &mut self,
+        author: &Author,
+        household: &HouseholdId,
+        new: NewResident,
+    ) -> Result<ResidentId, StoreError> {
+        self.require(author, Act::RecordHouseholds)?;
+        let id = ResidentId::random();
+        self.put::<Household>(author, "household.add_resident", household.as_str(), |h| {
+            let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
+            h.members.insert(
+                id.to_string(),
+                Resident {
+                    id: id.clone(),
+                    name: new.name.trim().to_string(),
+                    sex: new.sex,
+                    birth_year: new.birth_year,
+                    phone: new.phone.trim().to_string(),
+                    tags: new.tags.into_iter().collect(),
+                },
+            );
+            Ok(h)
+        })?;
+        Ok(id)
+    }
+
     /// See [`Store::add_household`].
     pub fn add_household(
         &mut self,
@@ -105,6 +297,8 @@ impl Batch<'_> {
         grid: &GridId,
         address: Address,
     ) -> Result<HouseholdId, StoreError> {
+        self.require(author, Act::RecordHouseholds)?;
+        self.require_open_grid(grid)?;
         let id = HouseholdId::random();
         self.add_household_with_id(author, id.clone(), grid, address, Vec::new())?;
         Ok(id)
@@ -158,29 +352,69 @@ impl Store {
         Ok(station)
     }
 
-    /// Adds a community to the station.
+    /// Adds a community to the station. Station admins only.
     pub fn add_community(
         &mut self,
         author: &Author,
         name: &str,
     ) -> Result<CommunityId, StoreError> {
         let id = CommunityId::random();
-        let station = self.meta("station_id")?.ok_or(StoreError::NotInitialised)?;
-        self.put::<Station>(author, "station.add_community", &station, |s| {
-            let mut s = s.ok_or(StoreError::NotInitialised)?;
-            s.communities.insert(
-                id.to_string(),
-                Community {
-                    id: id.clone(),
-                    name: name.trim().to_string(),
-                },
-            );
-            Ok(s)
+        self.batch(|b| {
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, "station.add_community", |s| {
+                if s.communities.values().any(|c| c.name == name.trim()) {
+                    return Err(ValidationError::new("community.name", Violation::Duplicate).into());
+                }
+                s.communities.insert(
+                    id.to_string(),
+                    Community {
+                        id: id.clone(),
+                        name: name.trim().to_string(),
+                    },
+                );
+                Ok(())
+            })
         })?;
         Ok(id)
     }
 
-    /// Adds a grid to a community, with an empty roster.
+    /// Renames a grid. Station admins only.
+    pub fn rename_grid(
+        &mut self,
+        author: &Author,
+        grid: &GridId,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, "station.rename_grid", |s| {
+                let g = s
+                    .grids
+                    .get_mut(grid.as_str())
+                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
+                g.name = name.trim().to_string();
+                Ok(())
+            })
+        })
+    }
+
+    /// Retires a grid: it keeps its households, orders and history, and
+    /// takes no new households. Station admins only.
+    pub fn retire_grid(&mut self, author: &Author, grid: &GridId) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, "station.retire_grid", |s| {
+                let g = s
+                    .grids
+                    .get_mut(grid.as_str())
+                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
+                g.retired = true;
+                Ok(())
+            })
+        })
+    }
+
+    /// Adds a grid to a community, with an empty roster. Station admins only.
     pub fn add_grid(
         &mut self,
         author: &Author,
@@ -188,14 +422,19 @@ impl Store {
         name: &str,
     ) -> Result<GridId, StoreError> {
         let id = GridId::random();
-        let station = self.meta("station_id")?.ok_or(StoreError::NotInitialised)?;
         self.batch(|b| {
-            b.put::<Station>(author, "station.add_grid", &station, |s| {
-                let mut s = s.ok_or(StoreError::NotInitialised)?;
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, "station.add_grid", |s| {
                 if !s.communities.contains_key(community.as_str()) {
                     return Err(
                         ValidationError::new("community_id", Violation::NoSuchEntity).into(),
                     );
+                }
+                if s.grids
+                    .values()
+                    .any(|g| g.community_id == *community && g.name == name.trim())
+                {
+                    return Err(ValidationError::new("grid.name", Violation::Duplicate).into());
                 }
                 s.grids.insert(
                     id.to_string(),
@@ -203,9 +442,10 @@ impl Store {
                         id: id.clone(),
                         community_id: community.clone(),
                         name: name.trim().to_string(),
+                        retired: false,
                     },
                 );
-                Ok(s)
+                Ok(())
             })?;
             let roster = RosterId::random();
             b.put::<Roster>(author, "roster.create", roster.as_str(), |_| {
@@ -234,58 +474,153 @@ impl Store {
         self.get::<Roster>(id)
     }
 
-    /// Registers a worker.
+    /// Registers a worker. Station admins only; a phone number already
+    /// used by another worker is refused.
     pub fn add_worker(&mut self, author: &Author, new: NewWorker) -> Result<WorkerId, StoreError> {
-        let id = WorkerId::random();
-        let station = self.station()?;
-        if let Some(g) = &new.grid_id {
-            if station.grid(g).is_none() {
-                return Err(ValidationError::new("worker.grid_id", Violation::NoSuchEntity).into());
+        self.batch(|b| b.add_worker(author, new))
+    }
+
+    /// Changes a worker's name, phone, skills or grid. Station admins only.
+    pub fn update_worker(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+        update: WorkerUpdate,
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePeople)?;
+            if let Some(Some(g)) = &update.grid_id {
+                b.require_grid(g)?;
             }
-        }
-        self.put::<Worker>(author, "worker.create", id.as_str(), |_| {
-            Ok(Worker {
-                id: id.clone(),
-                name: new.name.trim().to_string(),
-                phone: new.phone.trim().to_string(),
-                role: new.role,
-                grid_id: new.grid_id,
-                skills: new.skills.into_iter().collect(),
-                training: BTreeMap::new(),
-                active: true,
-                hours: BTreeMap::new(),
+            if let Some(phone) = &update.phone {
+                if b.worker_by_phone(phone)?.is_some_and(|w| w.id != *worker) {
+                    return Err(ValidationError::new("worker.phone", Violation::Duplicate).into());
+                }
+            }
+            b.put_worker(author, "worker.update", worker, |w| {
+                if let Some(name) = update.name {
+                    w.name = name.trim().to_string();
+                }
+                if let Some(phone) = update.phone {
+                    w.phone = phone.trim().to_string();
+                }
+                if let Some(skills) = update.skills {
+                    w.skills = skills.into_iter().collect();
+                }
+                if let Some(grid) = update.grid_id {
+                    w.grid_id = grid;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    /// Changes a worker's role. Station admins only; the station's last
+    /// active admin keeps the role (someone must be able to run it).
+    pub fn set_worker_role(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePeople)?;
+            let current = b.get::<Worker>(worker.as_str())?;
+            if current.role == Role::StationAdmin
+                && role != Role::StationAdmin
+                && current.active
+                && !b.other_admin_remains(worker)?
+            {
+                return Err(crate::dispatch::DispatchError::PermissionDenied {
+                    action: "change a role",
+                    reason: "the station's last active admin keeps the role",
+                }
+                .into());
+            }
+            b.put_worker(author, "worker.set_role", worker, |w| {
+                w.role = role;
+                Ok(())
+            })
+        })
+    }
+
+    /// Deactivates a worker: their history and hours stay; they can no
+    /// longer be dispatched to or act. Station admins only; not the last
+    /// active admin.
+    pub fn deactivate_worker(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePeople)?;
+            let current = b.get::<Worker>(worker.as_str())?;
+            if current.role == Role::StationAdmin && !b.other_admin_remains(worker)? {
+                return Err(crate::dispatch::DispatchError::PermissionDenied {
+                    action: "deactivate a worker",
+                    reason: "the station's last active admin stays active",
+                }
+                .into());
+            }
+            b.put_worker(author, "worker.deactivate", worker, |w| {
+                w.active = false;
+                Ok(())
+            })
+        })
+    }
+
+    /// Records a completed training (培训) for a worker. Station admins only.
+    /// A training whose topic is `psychological_first_aid` qualifies the
+    /// worker for psychological support orders.
+    pub fn add_training(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+        training: NewTraining,
+    ) -> Result<TrainingId, StoreError> {
+        let id = TrainingId::random();
+        self.batch(|b| {
+            b.require(author, Act::ManagePeople)?;
+            b.put_worker(author, "worker.add_training", worker, |w| {
+                w.training.insert(
+                    id.to_string(),
+                    TrainingRecord {
+                        id: id.clone(),
+                        course: training.course.trim().to_string(),
+                        completed_at: training.completed_at,
+                        tenths_of_hours: training.tenths_of_hours,
+                        trainer: training.trainer.trim().to_string(),
+                        topic: training.topic.trim().to_string(),
+                    },
+                );
+                Ok(())
             })
         })?;
         Ok(id)
     }
 
-    /// Records a completed training for a worker.
-    pub fn add_training(
+    fn put_roster(
         &mut self,
         author: &Author,
-        worker: &WorkerId,
-        course: &str,
-        completed_at: Millis,
-        tenths_of_hours: u32,
-    ) -> Result<TrainingId, StoreError> {
-        let id = TrainingId::random();
-        self.put::<Worker>(author, "worker.add_training", worker.as_str(), |w| {
-            let mut w = w.ok_or_else(|| not_found("worker", worker.as_str()))?;
-            w.training.insert(
-                id.to_string(),
-                TrainingRecord {
-                    id: id.clone(),
-                    course: course.trim().to_string(),
-                    completed_at,
-                    tenths_of_hours,
-                },
-            );
-            Ok(w)
-        })?;
-        Ok(id)
+        action: &str,
+        grid: &GridId,
+        mutate: impl FnOnce(&mut Roster, Millis) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let roster = self.roster_of(grid)?;
+        self.batch(|b| {
+            b.require(author, Act::ManageRosters)?;
+            let now = b.now();
+            b.put::<Roster>(author, action, roster.id.as_str(), |r| {
+                let mut r = r.ok_or_else(|| not_found("roster", grid.as_str()))?;
+                mutate(&mut r, now)?;
+                Ok(r)
+            })?;
+            Ok(())
+        })
     }
 
-    /// Assigns a worker to a grid's roster.
+    /// Assigns a worker to a grid's roster. Station admins only. Naming a
+    /// lead makes the grid's former lead a member: a grid has one lead.
     pub fn assign_to_grid(
         &mut self,
         author: &Author,
@@ -293,38 +628,62 @@ impl Store {
         worker: &WorkerId,
         role: RosterRole,
     ) -> Result<(), StoreError> {
-        self.get::<Worker>(worker.as_str())?;
-        let roster = self.roster_of(grid)?;
-        let now = now_millis();
-        self.put::<Roster>(author, "roster.assign", roster.id.as_str(), |r| {
-            let mut r = r.ok_or_else(|| not_found("roster", grid.as_str()))?;
+        let w = self.get::<Worker>(worker.as_str())?;
+        if !w.active {
+            return Err(crate::dispatch::DispatchError::PermissionDenied {
+                action: "assign a worker",
+                reason: "the worker is not active",
+            }
+            .into());
+        }
+        self.put_roster(author, "roster.assign", grid, |r, now| {
+            if role == RosterRole::Lead {
+                for a in r.assignments.values_mut() {
+                    if a.role == RosterRole::Lead && a.worker_id != *worker {
+                        a.role = RosterRole::Member;
+                    }
+                }
+            }
+            let since = r.assignments.get(worker.as_str()).map_or(now, |a| a.since);
             r.assignments.insert(
                 worker.to_string(),
                 Assignment {
                     worker_id: worker.clone(),
                     role,
-                    since: now,
+                    since,
                 },
             );
-            Ok(r)
-        })?;
-        Ok(())
+            Ok(())
+        })
     }
 
-    /// Sets the contact card residents of a grid are given.
+    /// Takes a worker off a grid's roster. Station admins only.
+    pub fn unassign_from_grid(
+        &mut self,
+        author: &Author,
+        grid: &GridId,
+        worker: &WorkerId,
+    ) -> Result<(), StoreError> {
+        self.put_roster(author, "roster.unassign", grid, |r, _| {
+            r.assignments
+                .remove(worker.as_str())
+                .map(|_| ())
+                .ok_or_else(|| not_found("assignment", worker.as_str()))
+        })
+    }
+
+    /// Sets the contact card residents of a grid are given. Station admins
+    /// only.
     pub fn set_contact_card(
         &mut self,
         author: &Author,
         grid: &GridId,
         card: ContactCard,
     ) -> Result<(), StoreError> {
-        let roster = self.roster_of(grid)?;
-        self.put::<Roster>(author, "roster.set_contact_card", roster.id.as_str(), |r| {
-            let mut r = r.ok_or_else(|| not_found("roster", grid.as_str()))?;
+        self.put_roster(author, "roster.set_contact_card", grid, |r, _| {
             r.contact_card = card;
-            Ok(r)
-        })?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records a new household in a grid.
@@ -357,21 +716,15 @@ impl Store {
             rows
         };
         self.batch(|b| {
-            let Author::Worker(w) = author else {
-                return Err(crate::dispatch::DispatchError::PermissionDenied {
-                    action: "move a household",
-                    reason: "only a coordinator moves households",
-                }
-                .into());
-            };
-            if !crate::dispatch::is_coordinator(b.get::<Worker>(w.as_str())?.role) {
+            if author.worker().is_none() {
                 return Err(crate::dispatch::DispatchError::PermissionDenied {
                     action: "move a household",
                     reason: "only a coordinator moves households",
                 }
                 .into());
             }
-            b.require_grid(to)?;
+            b.require(author, Act::MoveHouseholds)?;
+            b.require_open_grid(to)?;
             let current = b.get::<Household>(household.as_str())?;
             if current.grid_id == *to {
                 return Ok(());
@@ -407,33 +760,57 @@ impl Store {
         })
     }
 
-    /// Adds a resident to a household.
+    /// Adds a resident to a household. Any active worker.
     pub fn add_resident(
         &mut self,
         author: &Author,
         household: &HouseholdId,
         new: NewResident,
     ) -> Result<ResidentId, StoreError> {
-        let id = ResidentId::random();
-        self.put::<Household>(author, "household.add_resident", household.as_str(), |h| {
-            let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
-            h.members.insert(
-                id.to_string(),
-                Resident {
-                    id: id.clone(),
-                    name: new.name.trim().to_string(),
-                    sex: new.sex,
-                    birth_year: new.birth_year,
-                    phone: new.phone.trim().to_string(),
-                    tags: new.tags.into_iter().collect(),
-                },
-            );
-            Ok(h)
-        })?;
-        Ok(id)
+        self.batch(|b| b.add_resident(author, household, new))
     }
 
-    /// Adds or removes a vulnerability tag on a resident.
+    /// Changes a resident's name, sex, year of birth or phone. Any active
+    /// worker.
+    pub fn update_resident(
+        &mut self,
+        author: &Author,
+        household: &HouseholdId,
+        resident: &ResidentId,
+        update: ResidentUpdate,
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::RecordHouseholds)?;
+            b.put::<Household>(
+                author,
+                "household.update_resident",
+                household.as_str(),
+                |h| {
+                    let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
+                    let m = h
+                        .members
+                        .get_mut(resident.as_str())
+                        .ok_or_else(|| not_found("resident", resident.as_str()))?;
+                    if let Some(name) = update.name {
+                        m.name = name.trim().to_string();
+                    }
+                    if let Some(sex) = update.sex {
+                        m.sex = sex;
+                    }
+                    if let Some(year) = update.birth_year {
+                        m.birth_year = year;
+                    }
+                    if let Some(phone) = update.phone {
+                        m.phone = phone.trim().to_string();
+                    }
+                    Ok(h)
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Adds or removes a vulnerability tag on a resident. Any active worker.
     pub fn set_resident_tag(
         &mut self,
         author: &Author,
@@ -442,6 +819,7 @@ impl Store {
         tag: VulnerabilityTag,
         present: bool,
     ) -> Result<(), StoreError> {
+        self.batch(|b| b.require(author, Act::RecordHouseholds).map(|_| ()))?;
         self.put::<Household>(author, "household.set_tag", household.as_str(), |h| {
             let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
             let m = h
@@ -469,6 +847,7 @@ impl Store {
             .worker()
             .cloned()
             .ok_or_else(|| ValidationError::new("visit.worker_id", Violation::Required))?;
+        self.batch(|b| b.require(author, Act::RecordHouseholds).map(|_| ()))?;
         let id = VisitId::random();
         self.put::<Household>(author, "household.record_visit", household.as_str(), |h| {
             let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
@@ -487,16 +866,28 @@ impl Store {
         Ok(id)
     }
 
-    /// Schedules an activity run by the acting worker.
+    /// Schedules an activity (文化活动, 团体辅导, 科普讲座, training) or a
+    /// supervision session (督导), run by its facilitator (by default the
+    /// acting worker). Coordinators only.
     pub fn add_activity(
         &mut self,
         author: &Author,
         new: NewActivity,
     ) -> Result<ActivityId, StoreError> {
-        let facilitator = author
-            .worker()
-            .cloned()
+        self.batch(|b| b.require(author, Act::ManageActivities).map(|_| ()))?;
+        let facilitator = new
+            .facilitator
+            .clone()
+            .or_else(|| author.worker().cloned())
             .ok_or_else(|| ValidationError::new("activity.facilitator_id", Violation::Required))?;
+        let f = self.get::<Worker>(facilitator.as_str())?;
+        if !f.active {
+            return Err(ValidationError::new(
+                "activity.facilitator_id",
+                Violation::Inconsistent("the facilitator is not active"),
+            )
+            .into());
+        }
         if let Some(g) = &new.grid_id {
             if self.station()?.grid(g).is_none() {
                 return Err(
@@ -520,6 +911,26 @@ impl Store {
         Ok(id)
     }
 
+    /// Activities starting in `[from, to)`, soonest first; optionally of
+    /// one grid (station-wide ones included).
+    pub fn activities(
+        &self,
+        grid: Option<&GridId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Activity>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM idx_activity WHERE starts_at >= ?1 AND starts_at < ?2 \
+             AND (?3 IS NULL OR grid_id IS NULL OR grid_id = ?3) ORDER BY starts_at, id",
+        )?;
+        let ids: Vec<String> = stmt
+            .query_map(rusqlite::params![from, to, grid.map(|g| g.as_str())], |r| {
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?;
+        ids.iter().map(|id| self.get::<Activity>(id)).collect()
+    }
+
     /// Records whether a worker or resident attended an activity.
     pub fn record_attendance(
         &mut self,
@@ -531,6 +942,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         if uuid::Uuid::parse_str(person_id).is_err() {
             return Err(ValidationError::new("attendance.person_id", Violation::NotAnId).into());
+        }
+        // The facilitator takes attendance at their own activity; otherwise a
+        // coordinator does.
+        let current = self.get::<Activity>(activity.as_str())?;
+        if author.worker() != Some(&current.facilitator_id) {
+            self.batch(|b| b.require(author, Act::ManageActivities).map(|_| ()))?;
+        }
+        match kind {
+            AttendeeKind::Worker => {
+                self.get::<Worker>(person_id)?;
+            }
+            // A resident's id is checked for shape only: their household
+            // may be of a grid this device does not hold.
+            AttendeeKind::Resident => {}
         }
         self.put::<Activity>(author, "activity.attendance", activity.as_str(), |a| {
             let mut a = a.ok_or_else(|| not_found("activity", activity.as_str()))?;

@@ -659,18 +659,25 @@ fn activity_hours_are_credited_once() {
     let mut st = station();
     let d = st.dispatcher.clone();
     let facilitator = Author::Worker(st.v1.clone());
-    let a =
-        st.s.add_activity(
-            &facilitator,
-            NewActivity {
-                kind: ActivityKind::GroupSession,
-                title: "互助小组".into(),
-                grid_id: Some(st.grid_a.clone()),
-                starts_at: now_millis(),
-                duration_minutes: 90,
-            },
-        )
-        .unwrap();
+    let new = NewActivity {
+        kind: ActivityKind::GroupSession,
+        title: "互助小组".into(),
+        grid_id: Some(st.grid_a.clone()),
+        starts_at: now_millis(),
+        duration_minutes: 90,
+        facilitator: Some(st.v1.clone()),
+    };
+    // A volunteer does not create activities; a coordinator does, naming
+    // the volunteer who runs it.
+    assert!(matches!(
+        st.s.add_activity(&facilitator, new.clone()).unwrap_err(),
+        StoreError::Dispatch(DispatchError::PermissionDenied { .. })
+    ));
+    let a = st.s.add_activity(&d, new).unwrap();
+    assert_eq!(
+        st.s.get::<Activity>(a.as_str()).unwrap().facilitator_id,
+        st.v1
+    );
     st.s.record_attendance(&facilitator, &a, st.v2.as_str(), AttendeeKind::Worker, true)
         .unwrap();
     st.s.record_attendance(
