@@ -9,6 +9,7 @@ mod bench;
 mod demo;
 mod orders;
 mod screening;
+mod setup;
 mod syncing;
 
 use std::path::{Path, PathBuf};
@@ -51,11 +52,91 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create a new store for a station.
+    /// Create a new store for a station, with its first station admin.
     Init {
         /// The station's name.
         #[arg(long)]
         station: String,
+        /// The name of the station's first admin (站长), who then sets up
+        /// grids, workers and rosters with `--as`.
+        #[arg(long)]
+        admin: Option<String>,
+        /// The first admin's mobile number.
+        #[arg(long, default_value = "", requires = "admin")]
+        admin_phone: String,
+    },
+    /// Communities (社区): add, list.
+    Community {
+        #[command(subcommand)]
+        what: setup::CommunityCommand,
+    },
+    /// Grids (网格): add, rename, retire, list.
+    Grid {
+        #[command(subcommand)]
+        what: setup::GridCommand,
+    },
+    /// Workers: add, update, change role, deactivate, list, show.
+    Worker {
+        #[command(subcommand)]
+        what: setup::WorkerCommand,
+    },
+    /// Grid rosters: assign, unassign, name the lead, show.
+    Roster {
+        #[command(subcommand)]
+        what: setup::RosterCommand,
+    },
+    /// A grid's contact card (网格志愿者联系卡): set, show as text.
+    ContactCard {
+        #[command(subcommand)]
+        what: setup::ContactCardCommand,
+    },
+    /// Households from the station side: add, show.
+    Household {
+        #[command(subcommand)]
+        what: setup::HouseholdCommand,
+    },
+    /// Residents: add, update, tag, untag.
+    Resident {
+        #[command(subcommand)]
+        what: setup::ResidentCommand,
+    },
+    /// Residents carrying a vulnerability tag.
+    Residents {
+        /// The tag, e.g. elderly_alone.
+        #[arg(long)]
+        tag: String,
+        /// Only this grid.
+        #[arg(long)]
+        grid: Option<String>,
+    },
+    /// Canvass visits (摸排): record, with the needs found.
+    Visit {
+        #[command(subcommand)]
+        what: setup::VisitCommand,
+    },
+    /// Training records (培训).
+    Training {
+        #[command(subcommand)]
+        what: setup::TrainingCommand,
+    },
+    /// Activities and supervision (文化活动, 团体辅导, 科普讲座, 督导).
+    Activity {
+        #[command(subcommand)]
+        what: setup::ActivityCommand,
+    },
+    /// Acknowledge a worker's hours entry (by a resident served or a coordinator).
+    AcknowledgeHours {
+        /// The worker.
+        #[arg(long)]
+        worker: String,
+        /// The hours entry (see `anxin worker show --json`).
+        #[arg(long)]
+        entry: String,
+    },
+    /// Import volunteer and door-to-door lists from spreadsheets; templates.
+    Import {
+        #[command(subcommand)]
+        what: setup::ImportCommand,
     },
     /// Fill the store with a realistic synthetic community.
     Fixture {
@@ -340,7 +421,11 @@ pub fn format_time(ms: i64) -> String {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Init { station } => {
+        Command::Init {
+            station,
+            admin,
+            admin_phone,
+        } => {
             if let Some(path) = &cli.store {
                 if path.exists() {
                     return Err(Failure::input(format!(
@@ -350,7 +435,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             }
             let mut store = open(&cli, true)?;
-            let s = store.init_station(station).inspect_err(|_| {
+            let made = store.init_station(station).and_then(|s| {
+                // The device itself creates the first admin: nobody else can.
+                let admin = admin
+                    .as_ref()
+                    .map(|name| {
+                        store.add_worker(
+                            &anxin_core::doc::Author::System,
+                            anxin_core::store::NewWorker {
+                                name: name.clone(),
+                                phone: admin_phone.clone(),
+                                role: Role::StationAdmin,
+                                grid_id: None,
+                                skills: Vec::new(),
+                            },
+                        )
+                    })
+                    .transpose()?;
+                Ok((s, admin))
+            });
+            let (s, admin) = made.inspect_err(|_| {
                 // Leave no half-made file behind on bad input.
                 remove_store_files(store.path());
             })?;
@@ -358,9 +462,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 print_json(&serde_json::json!({
                     "station_id": s.id,
                     "device_id": store.device().device_id,
+                    "admin": admin,
                 }));
             } else {
                 println!("Created the store of station {} ({})", s.name, s.id);
+                if let Some(a) = admin {
+                    println!("Station admin {a}: set up with --as {a}");
+                }
             }
         }
         Command::Fixture { households, seed } => {
@@ -618,6 +726,78 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     println!("{}  {}  {}", w.id, w.role, w.name);
                 }
             }
+        }
+        Command::Community { what } => {
+            setup::run_community(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Grid { what } => {
+            setup::run_grid(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Worker { what } => {
+            setup::run_worker(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Roster { what } => {
+            setup::run_roster(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::ContactCard { what } => {
+            setup::run_contact_card(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Household { what } => {
+            setup::run_household(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Resident { what } => {
+            setup::run_resident(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Residents { tag, grid } => {
+            let store = open(&cli, false)?;
+            let tag = anxin_core::model::VulnerabilityTag::parse(tag, "--tag")?;
+            let grid = grid
+                .as_ref()
+                .map(|g| GridId::parse(g, "--grid"))
+                .transpose()?;
+            let rows = store.residents_with_tag(&tag, grid.as_ref())?;
+            if cli.json {
+                print_json(&rows);
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {}  {}  household {}",
+                        r.resident_id, r.name, r.birth_year, r.household_id
+                    );
+                }
+            }
+        }
+        Command::Visit { what } => {
+            setup::run_visit(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Training { what } => {
+            setup::run_training(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::Activity { what } => {
+            setup::run_activity(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
+        }
+        Command::AcknowledgeHours { worker, entry } => {
+            let mut store = open(&cli, false)?;
+            let by = orders::author(&cli.acting, &cli.as_resident)?;
+            store.acknowledge_hours(
+                &by,
+                &WorkerId::parse(worker, "--worker")?,
+                &anxin_core::model::HoursEntryId::parse(entry, "--entry")?,
+            )?;
+            if cli.json {
+                print_json(
+                    &serde_json::json!({ "worker": worker, "entry": entry, "acknowledged": true }),
+                );
+            } else {
+                println!("hours entry {entry} acknowledged");
+            }
+        }
+        Command::Import { what } => {
+            let mut store = match what {
+                setup::ImportCommand::Template { .. } => None,
+                _ => Some(open(&cli, false)?),
+            };
+            setup::run_import(store.as_mut(), what, &cli.acting, cli.json)?
         }
         Command::Join { target, scopes } => {
             let existed = cli.store.as_ref().is_some_and(|p| p.exists());

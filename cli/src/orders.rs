@@ -143,7 +143,7 @@ pub struct Target {
     to_grid: Option<String>,
 }
 
-fn author(acting: &Option<String>, resident: &Option<String>) -> Result<Author, Failure> {
+pub fn author(acting: &Option<String>, resident: &Option<String>) -> Result<Author, Failure> {
     match (acting, resident) {
         (Some(w), None) => Ok(Author::Worker(WorkerId::parse(w, "--as")?)),
         (None, Some(r)) => Ok(Author::Resident(ResidentId::parse(r, "--as-resident")?)),
