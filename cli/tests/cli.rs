@@ -1664,3 +1664,670 @@ fn clinical_safety_through_the_command_line() {
     ]);
     assert_eq!(r["tier"], "t0");
 }
+
+fn field(v: &serde_json::Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .to_string()
+}
+
+/// Issue 12: a station set up and run from an empty store with the
+/// documented commands only.
+#[test]
+fn a_station_is_set_up_from_nothing_with_the_documented_commands() {
+    let dir = TempDir::new().unwrap();
+    let s = store_path(dir.path());
+    let init = json(&[
+        "--store",
+        &s,
+        "init",
+        "--station",
+        "中南路安心小屋",
+        "--admin",
+        "张站长",
+        "--admin-phone",
+        "13800000000",
+        "--json",
+    ]);
+    let admin = field(&init, "admin");
+    let a = |args: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["--store", s.as_str(), "--as", admin.as_str()]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        v.extend(args.iter().map(|x| x.to_string()));
+        v
+    };
+    let run = |args: Vec<String>| json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let community = field(
+        &run(a(&["community", "add", "百步亭社区", "--json"])),
+        "community",
+    );
+    let grid = field(
+        &run(a(&[
+            "grid",
+            "add",
+            "--community",
+            &community,
+            "第1网格",
+            "--json",
+        ])),
+        "grid",
+    );
+    let spare = field(
+        &run(a(&[
+            "grid",
+            "add",
+            "--community",
+            &community,
+            "第9网格",
+            "--json",
+        ])),
+        "grid",
+    );
+    run(a(&["grid", "rename", &spare, "第九网格", "--json"]));
+    run(a(&["grid", "retire", &spare, "--json"]));
+    let grids = json(&["--store", &s, "grid", "list", "--json"]);
+    assert!(grids
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "第九网格" && g["retired"] == true));
+
+    // People.
+    let volunteer = field(
+        &run(a(&[
+            "worker",
+            "add",
+            "--name",
+            "张伟",
+            "--phone",
+            "13800000001",
+            "--role",
+            "volunteer",
+            "--grid",
+            &grid,
+            "--json",
+        ])),
+        "worker",
+    );
+    let dispatcher = field(
+        &run(a(&[
+            "worker",
+            "add",
+            "--name",
+            "周调度",
+            "--phone",
+            "13800000002",
+            "--role",
+            "volunteer",
+            "--json",
+        ])),
+        "worker",
+    );
+    run(a(&["worker", "role", &dispatcher, "dispatcher", "--json"]));
+    run(a(&[
+        "worker", "update", &volunteer, "--skill", "driving", "--json",
+    ]));
+    run(a(&[
+        "roster", "lead", "--grid", &grid, &volunteer, "--json",
+    ]));
+    run(a(&[
+        "contact-card",
+        "set",
+        "--grid",
+        &grid,
+        "--name",
+        "张伟",
+        "--phone",
+        "13800000001",
+        "--hours",
+        "8:00-20:00",
+        "--json",
+    ]));
+    let card = ok(&["--store", &s, "contact-card", "show", "--grid", &grid]);
+    assert!(
+        card.contains("网格志愿者联系卡") && card.contains("张伟") && card.contains("13800000001"),
+        "{card}"
+    );
+    run(a(&[
+        "training",
+        "add",
+        &volunteer,
+        "--course",
+        "心理急救（PFA）基础",
+        "--topic",
+        "psychological_first_aid",
+        "--trainer",
+        "市心理热线",
+        "--date",
+        "2026-11-20",
+        "--hours",
+        "4",
+        "--json",
+    ]));
+    let shown = ok(&["--store", &s, "worker", "show", &volunteer]);
+    assert!(
+        shown.contains("psychological_first_aid") && shown.contains("心理急救"),
+        "{shown}"
+    );
+
+    // The role rules: a volunteer cannot manage places or people; nothing written.
+    let before = ok(&["--store", &s, "export"]);
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &volunteer,
+            "grid",
+            "add",
+            "--community",
+            &community,
+            "第2网格",
+        ],
+        2,
+        "only a station admin",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &dispatcher,
+            "worker",
+            "add",
+            "--name",
+            "x",
+            "--role",
+            "volunteer",
+        ],
+        2,
+        "only a station admin",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "grid",
+            "add",
+            "--community",
+            &community,
+            "第2网格",
+        ],
+        2,
+        "--as",
+    );
+    assert_eq!(ok(&["--store", &s, "export"]), before);
+
+    // Households from the station side.
+    let h = field(
+        &run(a(&[
+            "household",
+            "add",
+            "--grid",
+            &grid,
+            "--compound",
+            "百步亭花园",
+            "--building",
+            "3栋",
+            "--unit",
+            "2单元",
+            "--room",
+            "502",
+            "--json",
+        ])),
+        "household",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &admin,
+            "household",
+            "add",
+            "--grid",
+            &spare,
+            "--compound",
+            "百步亭花园",
+            "--building",
+            "9栋",
+            "--room",
+            "1",
+        ],
+        2,
+        "retired",
+    );
+    let r = field(
+        &run(a(&[
+            "resident",
+            "add",
+            "--household",
+            &h,
+            "--name",
+            "王秀英",
+            "--sex",
+            "female",
+            "--birth-year",
+            "1942",
+            "--tag",
+            "chronic_illness",
+            "--json",
+        ])),
+        "resident",
+    );
+    run(a(&[
+        "resident",
+        "tag",
+        "--household",
+        &h,
+        &r,
+        "elderly_alone",
+        "--json",
+    ]));
+    run(a(&[
+        "resident",
+        "update",
+        "--household",
+        &h,
+        &r,
+        "--phone",
+        "13900000009",
+        "--json",
+    ]));
+    let tagged = json(&[
+        "--store",
+        &s,
+        "residents",
+        "--tag",
+        "elderly_alone",
+        "--grid",
+        &grid,
+        "--json",
+    ]);
+    assert_eq!(tagged.as_array().unwrap().len(), 1);
+    let v = run(vec![
+        "--store".into(),
+        s.clone(),
+        "--as".into(),
+        volunteer.clone(),
+        "visit".into(),
+        "record".into(),
+        "--household".into(),
+        h.clone(),
+        "--need".into(),
+        "medicine:胰岛素:2".into(),
+        "--need".into(),
+        "medical_care:透析@critical".into(),
+        "--json".into(),
+    ]);
+    assert_eq!(v["priority"], "p1");
+    let shown = ok(&["--store", &s, "household", "show", &h]);
+    assert!(
+        shown.contains("胰岛素") && shown.contains("severity critical"),
+        "{shown}"
+    );
+
+    // An activity with attendance, hours credited and acknowledged.
+    let act = field(
+        &run(a(&[
+            "activity",
+            "add",
+            "--kind",
+            "group_session",
+            "--title",
+            "居家情绪互助小组",
+            "--grid",
+            &grid,
+            "--start",
+            "2026-11-30 06:00",
+            "--minutes",
+            "90",
+            "--facilitator",
+            &volunteer,
+            "--json",
+        ])),
+        "activity",
+    );
+    run(a(&[
+        "activity",
+        "attend",
+        &act,
+        "--worker",
+        &dispatcher,
+        "--resident",
+        &r,
+        "--json",
+    ]));
+    let credited = run(vec![
+        "--store".into(),
+        s.clone(),
+        "--as".into(),
+        dispatcher.clone(),
+        "activity".into(),
+        "credit".into(),
+        act.clone(),
+        "--json".into(),
+    ]);
+    assert_eq!(credited["credited"], 2);
+    let past = json(&["--store", &s, "activity", "list", "--past", "--json"]);
+    assert_eq!(past.as_array().unwrap().len(), 1);
+    let w = json(&["--store", &s, "worker", "show", &volunteer, "--json"]);
+    let entry = w["hours"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    ok(&[
+        "--store",
+        &s,
+        "--as-resident",
+        &r,
+        "acknowledge-hours",
+        "--worker",
+        &volunteer,
+        "--entry",
+        &entry,
+    ]);
+    let hours = json(&["--store", &s, "hours", "--worker", &volunteer, "--json"]);
+    assert_eq!(hours[0]["acknowledged_minutes"], 90, "{hours}");
+    let sup = field(
+        &run(a(&[
+            "activity",
+            "add",
+            "--kind",
+            "supervision",
+            "--title",
+            "个案督导：边界",
+            "--start",
+            "2030-01-01 02:00",
+            "--minutes",
+            "60",
+            "--facilitator",
+            &admin,
+            "--json",
+        ])),
+        "activity",
+    );
+    let upcoming = json(&["--store", &s, "activity", "list", "--json"]);
+    assert!(upcoming
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == sup.as_str() && x["kind"] == "supervision"));
+
+    // Deactivated: cannot act; history kept.
+    run(a(&["worker", "deactivate", &dispatcher, "--json"]));
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &dispatcher,
+            "activity",
+            "credit",
+            &act,
+        ],
+        2,
+        "not active",
+    );
+    assert!(ok(&["--store", &s, "worker", "list"]).contains("inactive"));
+    ok(&["--store", &s, "check"]);
+}
+
+#[test]
+fn spreadsheets_import_checked_all_or_nothing_and_idempotent() {
+    let dir = TempDir::new().unwrap();
+    let s = store_path(dir.path());
+    let admin = field(
+        &json(&[
+            "--store",
+            &s,
+            "init",
+            "--station",
+            "站",
+            "--admin",
+            "站长",
+            "--json",
+        ]),
+        "admin",
+    );
+    let community = field(
+        &json(&[
+            "--store",
+            &s,
+            "--as",
+            &admin,
+            "community",
+            "add",
+            "社区",
+            "--json",
+        ]),
+        "community",
+    );
+    json(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "grid",
+        "add",
+        "--community",
+        &community,
+        "第1网格",
+        "--json",
+    ]);
+    let p = |name: &str| dir.path().join(name).to_string_lossy().to_string();
+
+    // Templates in both formats; the xlsx one imports as it is.
+    let columns = json(&[
+        "import",
+        "template",
+        "workers",
+        "--out",
+        &p("志愿者.xlsx"),
+        "--json",
+    ]);
+    assert_eq!(columns[0]["zh"], "姓名");
+    ok(&["import", "template", "households", "--out", &p("摸排.csv")]);
+    let csv = std::fs::read(p("摸排.csv")).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}小区".as_bytes()),
+        "UTF-8 with a BOM for Excel"
+    );
+    let r = json(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "import",
+        "workers",
+        &p("志愿者.xlsx"),
+        "--json",
+    ]);
+    assert_eq!(
+        (r["created"].as_u64(), r["written"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let r = json(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "import",
+        "workers",
+        &p("志愿者.xlsx"),
+        "--json",
+    ]);
+    assert_eq!(
+        (r["created"].as_u64(), r["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+
+    // 1,000 households, English headers; a dry run writes nothing.
+    let mut text =
+        String::from("compound,building,unit,room,grid,name,sex,birth_year,phone,tags\n");
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "百步亭花园,{}栋,,{},第1网格,居民{i},女,1950,,{}\n",
+            i / 100 + 1,
+            100 + i % 100,
+            if i % 9 == 0 { "独居老人" } else { "" }
+        ));
+    }
+    std::fs::write(p("big.csv"), &text).unwrap();
+    let before = ok(&["--store", &s, "export"]);
+    let dry = json(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "import",
+        "households",
+        &p("big.csv"),
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(
+        (dry["created"].as_u64(), dry["written"].as_bool()),
+        (Some(1000), Some(false))
+    );
+    assert_eq!(ok(&["--store", &s, "export"]), before);
+    let started = std::time::Instant::now();
+    let done = json(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "import",
+        "households",
+        &p("big.csv"),
+        "--json",
+    ]);
+    eprintln!("1,000-row import took {:?}", started.elapsed());
+    assert_eq!(
+        (done["created"].as_u64(), done["residents_added"].as_u64()),
+        (Some(1000), Some(1000))
+    );
+    let after = ok(&["--store", &s, "export"]);
+    let again = json(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "import",
+        "households",
+        &p("big.csv"),
+        "--json",
+    ]);
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(1000))
+    );
+    assert_eq!(
+        ok(&["--store", &s, "export"]),
+        after,
+        "re-import changed nothing"
+    );
+
+    // Bad rows: exit 2, one line on stderr, every row reported, nothing written.
+    std::fs::write(
+        p("bad.csv"),
+        "小区,楼栋,单元,房号,网格,姓名,性别,出生年份,电话,标签\n百步亭花园,1栋,,,第1网格,甲,女,1950,,\n百步亭花园,1栋,,7,第7网格,乙,女,1950,,\n百步亭花园,1栋,,8,第1网格,丙,女,一九五零,,\n",
+    )
+    .unwrap();
+    let out = anxin(&[
+        "--store",
+        &s,
+        "--as",
+        &admin,
+        "import",
+        "households",
+        &p("bad.csv"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("row 2 room")
+            && stdout.contains("row 3 grid")
+            && stdout.contains("row 4 birth_year"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("一九五零") && !stdout.contains("第7网格"),
+        "no cell values echoed: {stdout}"
+    );
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    assert_eq!(ok(&["--store", &s, "export"]), after);
+    // A volunteer may not import.
+    let v = json(&[
+        "--store",
+        &s,
+        "worker",
+        "list",
+        "--role",
+        "volunteer",
+        "--json",
+    ])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &v,
+            "import",
+            "households",
+            &p("big.csv"),
+        ],
+        2,
+        "coordinator",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &admin,
+            "import",
+            "workers",
+            &p("nothing.txt"),
+        ],
+        2,
+        ".csv or .xlsx",
+    );
+}
+
+#[test]
+fn every_setup_command_has_help() {
+    for cmd in [
+        vec!["community"],
+        vec!["grid"],
+        vec!["worker"],
+        vec!["roster"],
+        vec!["contact-card"],
+        vec!["household"],
+        vec!["resident"],
+        vec!["residents"],
+        vec!["visit"],
+        vec!["training"],
+        vec!["activity"],
+        vec!["acknowledge-hours"],
+        vec!["import"],
+        vec!["import", "template"],
+        vec!["worker", "add"],
+        vec!["activity", "add"],
+        vec!["visit", "record"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let text = ok(&args);
+        assert!(text.contains("Usage"), "{cmd:?}");
+    }
+}

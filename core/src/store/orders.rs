@@ -371,13 +371,13 @@ impl Store {
         activity: &ActivityId,
     ) -> Result<u32, StoreError> {
         self.batch(|b| {
-            let (_, worker) = b.acting_actor(author)?;
-            if !worker.is_some_and(|w| dispatch::is_coordinator(w.role)) {
+            if author.worker().is_none() {
                 return Err(denied(
                     "credit hours",
                     "only a coordinator credits activity hours",
                 ));
             }
+            b.require(author, crate::access::Act::ManageActivities)?;
             let a = b.get::<Activity>(activity.as_str())?;
             let mut workers: Vec<WorkerId> = a
                 .attendance
@@ -424,18 +424,24 @@ impl Store {
                 })?;
             let (actor, acting) = b.acting_actor(author)?;
             let allowed = match (&acting, &e.source, author) {
-                (Some(a), _, _) => dispatch::is_coordinator(a.role),
+                (Some(a), _, _) => a.active && dispatch::is_coordinator(a.role),
                 (None, HoursSource::Order(r), Author::Resident(res)) => {
                     let request = b.get::<Request>(r.as_str())?;
                     let household = b.get::<Household>(request.household_id.as_str())?;
                     household.members.contains_key(res.as_str())
                 }
+                // A resident who attended the activity was served by it.
+                (None, HoursSource::Activity(a), Author::Resident(res)) => b
+                    .get::<Activity>(a.as_str())?
+                    .attendance
+                    .get(res.as_str())
+                    .is_some_and(|x| x.present && x.kind == AttendeeKind::Resident),
                 _ => false,
             };
             if !allowed {
                 return Err(denied(
                     "acknowledge hours",
-                    "only the household served or a coordinator acknowledges",
+                    "only the household served, a resident who attended, or a coordinator acknowledges",
                 ));
             }
             let key = match &actor {
