@@ -16,6 +16,7 @@ mod error;
 mod listeners;
 mod records;
 mod session;
+mod setup;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -439,18 +439,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 // The device itself creates the first admin: nobody else can.
                 let admin = admin
                     .as_ref()
-                    .map(|name| {
-                        store.add_worker(
-                            &anxin_core::doc::Author::System,
-                            anxin_core::store::NewWorker {
-                                name: name.clone(),
-                                phone: admin_phone.clone(),
-                                role: Role::StationAdmin,
-                                grid_id: None,
-                                skills: Vec::new(),
-                            },
-                        )
-                    })
+                    .map(|name| store.add_first_admin(name, admin_phone))
                     .transpose()?;
                 Ok((s, admin))
             });

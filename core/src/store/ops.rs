@@ -474,6 +474,36 @@ impl Store {
         self.get::<Roster>(id)
     }
 
+    /// A new station's first administrator, created by the device itself:
+    /// refused once the station has an active station admin (from then on
+    /// an admin adds workers).
+    pub fn add_first_admin(&mut self, name: &str, phone: &str) -> Result<WorkerId, StoreError> {
+        self.batch(|b| {
+            let admins: i64 = b.tx.query_row(
+                "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            if admins > 0 {
+                return Err(crate::dispatch::DispatchError::PermissionDenied {
+                    action: "create the first admin",
+                    reason: "the station has an admin already: an admin adds workers",
+                }
+                .into());
+            }
+            b.add_worker(
+                &Author::System,
+                NewWorker {
+                    name: name.to_string(),
+                    phone: phone.to_string(),
+                    role: Role::StationAdmin,
+                    grid_id: None,
+                    skills: Vec::new(),
+                },
+            )
+        })
+    }
+
     /// Registers a worker. Station admins only; a phone number already
     /// used by another worker is refused.
     pub fn add_worker(&mut self, author: &Author, new: NewWorker) -> Result<WorkerId, StoreError> {

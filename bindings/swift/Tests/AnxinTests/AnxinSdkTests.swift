@@ -346,6 +346,54 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(try station.recordScreening(questionnaires: [us], cutoffs: "international").tier, .t1)
     }
 
+    func testACoordinatorSetsUpAStationFromNothing() throws {
+        let s = try AnxinStore.open(options: OpenOptions(path: path("new.db"), key: "new key", scopes: nil, actingWorker: nil))
+        _ = try s.initStation(name: "中南路安心小屋")
+        XCTAssertThrowsError(try s.addCommunity(name: "百步亭社区"))
+        let admin = try s.addFirstAdmin(name: "张站长", phone: "13800000000")
+        XCTAssertThrowsError(try s.addFirstAdmin(name: "冒名", phone: "13800000009"))
+        try s.actAs(workerId: admin)
+        let community = try s.addCommunity(name: "百步亭社区")
+        let grid = try s.addGrid(communityId: community, name: "第1网格")
+        XCTAssertEqual(try s.grids().map { $0.name }, ["第1网格"])
+        let volunteer = try s.addWorker(worker: WorkerInput(name: "张伟", phone: "13800000001", role: .volunteer, gridId: grid))
+        let dispatcher = try s.addWorker(worker: WorkerInput(name: "周调度", phone: "13800000002", role: .dispatcher))
+        XCTAssertThrowsError(try s.addWorker(worker: WorkerInput(name: "重复", phone: "13800000001", role: .volunteer)))
+        try s.assignToGrid(gridId: grid, workerId: volunteer, lead: true)
+        XCTAssertEqual(try s.roster(gridId: grid).map { $0.workerId }, [volunteer])
+        try s.setContactCard(gridId: grid, card: ContactCardInfo(name: "张伟", phone: "13800000001", hours: "8:00-20:00"))
+        XCTAssertEqual(try s.contactCard(gridId: grid).name, "张伟")
+        _ = try s.addTraining(workerId: volunteer, training: TrainingInput(course: "心理急救（PFA）基础", topic: "psychological_first_aid", trainer: "市心理热线", completedAt: Int64(Date().timeIntervalSince1970 * 1000), tenthsOfHours: 40))
+        try s.updateWorker(workerId: volunteer, changes: WorkerChanges(skills: ["driving"]))
+
+        try s.actAs(workerId: volunteer)
+        XCTAssertThrowsError(try s.addGrid(communityId: community, name: "第2网格"))
+        let h = try s.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "502"))
+        let r = try s.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone"]))
+        try s.updateResident(householdId: h, residentId: r, changes: ResidentChanges(phone: "13900000009"))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        XCTAssertThrowsError(try s.addActivity(activity: ActivityInput(kind: "group_session", title: "居家情绪互助小组", gridId: grid, startsAt: now, durationMinutes: 90)))
+        try s.actAs(workerId: dispatcher)
+        let start = now - 3_600_000
+        let activity = try s.addActivity(activity: ActivityInput(kind: "group_session", title: "居家情绪互助小组", gridId: grid, startsAt: start, durationMinutes: 90, facilitatorId: volunteer))
+        try s.recordAttendance(activityId: activity, personId: dispatcher, resident: false, present: true)
+        try s.recordAttendance(activityId: activity, personId: r, resident: true, present: true)
+        XCTAssertEqual(try s.creditActivityHours(activityId: activity), 2)
+        XCTAssertEqual(try s.creditActivityHours(activityId: activity), 0)
+        let listed = try s.activities(gridId: grid, from: start - 1, to: start + 1)
+        XCTAssertEqual(listed.first?.present, 2)
+        let entry = try s.hoursEntries(workerId: volunteer).first!
+        XCTAssertEqual(entry.minutes, 90)
+        try s.acknowledgeHoursAsResident(residentId: r, workerId: volunteer, entryId: entry.id)
+        XCTAssertEqual(try s.hours(workerId: volunteer).first?.acknowledgedMinutes, 90)
+        try s.actAs(workerId: admin)
+        try s.deactivateWorker(workerId: dispatcher)
+        try s.actAs(workerId: dispatcher)
+        XCTAssertThrowsError(try s.creditActivityHours(activityId: activity))
+        XCTAssertTrue(try s.check())
+        s.close()
+    }
+
     func testADeploymentsPolicySetsTheDeadlines() throws {
         let builtin = try String(contentsOf: repo.appendingPathComponent("core/instruments/policy.json"), encoding: .utf8)
         let mine = builtin.replacingOccurrences(of: "\"t2\": {\"response_hours\": 72, \"review_hours\": 24",

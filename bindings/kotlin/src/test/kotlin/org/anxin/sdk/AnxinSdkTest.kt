@@ -372,6 +372,64 @@ class AnxinSdkTest {
     }
 
     @Test
+    fun aCoordinatorSetsUpAStationFromNothing() {
+        AnxinStore.open(OpenOptions(path("new.db"), "new key", null, null)).use { s ->
+            s.initStation("中南路安心小屋")
+            // Nobody can act before the first admin exists; then only once.
+            assertFailsWith<AnxinException.InvalidInput> { s.addCommunity("百步亭社区") }
+            val admin = s.addFirstAdmin("张站长", "13800000000")
+            assertFailsWith<AnxinException.PermissionDenied> { s.addFirstAdmin("冒名", "13800000009") }
+            s.actAs(admin)
+            val community = s.addCommunity("百步亭社区")
+            val grid = s.addGrid(community, "第1网格")
+            assertEquals(listOf("第1网格"), s.grids().map { it.name })
+            val volunteer = s.addWorker(WorkerInput("张伟", "13800000001", WorkerRole.VOLUNTEER, grid))
+            val dispatcher = s.addWorker(WorkerInput("周调度", "13800000002", WorkerRole.DISPATCHER))
+            assertFailsWith<AnxinException.InvalidInput> { s.addWorker(WorkerInput("重复", "13800000001", WorkerRole.VOLUNTEER)) }
+            s.assignToGrid(grid, volunteer, lead = true)
+            assertEquals(listOf(volunteer to true), s.roster(grid).map { it.workerId to it.lead })
+            s.setContactCard(grid, ContactCardInfo("张伟", "13800000001", "8:00-20:00"))
+            assertEquals("张伟", s.contactCard(grid).name)
+            s.addTraining(volunteer, TrainingInput("心理急救（PFA）基础", "psychological_first_aid", "市心理热线", System.currentTimeMillis(), 40u))
+            s.updateWorker(volunteer, WorkerChanges(skills = listOf("driving")))
+
+            // A volunteer may not manage people; a dispatcher runs activities.
+            s.actAs(volunteer)
+            assertFailsWith<AnxinException.PermissionDenied> { s.addGrid(community, "第2网格") }
+            val h = s.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "502"))
+            val r = s.addResident(h, ResidentInput("王秀英", "female", 1942u, "", listOf("elderly_alone")))
+            s.updateResident(h, r, ResidentChanges(phone = "13900000009"))
+            assertFailsWith<AnxinException.PermissionDenied> {
+                s.addActivity(ActivityInput("group_session", "居家情绪互助小组", grid, System.currentTimeMillis(), 90u))
+            }
+            s.actAs(dispatcher)
+            val start = System.currentTimeMillis() - 3_600_000L
+            val activity = s.addActivity(ActivityInput("group_session", "居家情绪互助小组", grid, start, 90u, volunteer))
+            s.recordAttendance(activity, dispatcher, resident = false, present = true)
+            s.recordAttendance(activity, r, resident = true, present = true)
+            assertEquals(2u, s.creditActivityHours(activity))
+            assertEquals(0u, s.creditActivityHours(activity), "credited once")
+            val listed = s.activities(grid, start - 1, start + 1).single()
+            assertEquals(Triple(activity, 2u, volunteer), Triple(listed.id, listed.present, listed.facilitatorId))
+
+            // The hours, and the resident who attended acknowledges them.
+            val entry = s.hoursEntries(volunteer).single()
+            assertEquals(90u, entry.minutes)
+            s.acknowledgeHoursAsResident(r, volunteer, entry.id)
+            val hours = s.hours(volunteer).single()
+            assertEquals(90uL, hours.minutes)
+            assertEquals(90uL, hours.acknowledgedMinutes)
+
+            // Deactivated, the dispatcher can no longer act.
+            s.actAs(admin)
+            s.deactivateWorker(dispatcher)
+            s.actAs(dispatcher)
+            assertFailsWith<AnxinException.PermissionDenied> { s.creditActivityHours(activity) }
+            assertTrue(s.check())
+        }
+    }
+
+    @Test
     fun aDeploymentsPolicySetsTheDeadlines() {
         val builtin = java.io.File("core/instruments/policy.json").readText()
         val mine = builtin.replace(
