@@ -1,6 +1,8 @@
 //! `anxin demo`: a station scenario on temporary stores, told for people.
 //!
-//! A station of two grids is set up from the fixture; a volunteer then
+//! A station of two grids is set up the way a coordinator does it — the
+//! first admin, communities and grids, workers and rosters, a contact card,
+//! and the door-to-door list imported from a spreadsheet; a volunteer then
 //! canvasses three more households by hand — one of them an old woman living
 //! alone whose insulin runs out in two days — and the summary shows what a
 //! coordinator would see: who lives where, who is vulnerable, who needs help
@@ -9,13 +11,13 @@
 use std::collections::BTreeMap;
 
 use anxin_core::doc::Author;
-use anxin_core::fixture::{self, FixtureSpec};
 use anxin_core::model::*;
 use anxin_core::screening::{
     answers_from_list, score, Administration, Language, Library, Policy, ScoreOptions,
 };
 use anxin_core::store::{
-    NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions, WorkerRow,
+    ImportKind, NewOrder, NewResident, NewScreening, NewTraining, NewVisit, NewWorker, Store,
+    StoreOptions, WorkerRow,
 };
 use anxin_core::sync::link::{run as meet, LinkConfig};
 use anxin_core::sync::SyncConfig;
@@ -40,14 +42,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
     };
 
     say("== 安心 Anxin station demo ==".into());
-    let summary = fixture::generate(
-        &mut store,
-        FixtureSpec {
-            households: 200,
-            seed: 2020,
-        },
-        |_, _| {},
-    )?;
+    let summary = build_station(&mut store, dir.path(), &say)?;
     let station = store.station()?;
     say(format!(
         "Station {} set up on an encrypted store: {} grids, {} workers, {} households recorded so far.",
@@ -67,7 +62,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .workers(Some(&grid), Some(Role::Volunteer))?
         .into_iter()
         .next()
-        .ok_or_else(|| Failure::other("the fixture made no volunteer"))?;
+        .ok_or_else(|| Failure::other("the station has no volunteer"))?;
     let by = Author::Worker(volunteer.id.clone());
     say(format!(
         "\nVolunteer {} canvasses {grid_name} door to door:",
@@ -180,7 +175,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .workers(None, Some(Role::Dispatcher))?
         .into_iter()
         .next()
-        .ok_or_else(|| Failure::other("the fixture made no dispatcher"))?;
+        .ok_or_else(|| Failure::other("the station has no dispatcher"))?;
     let dispatcher_by = Author::Worker(dispatcher.id.clone());
     say("\nOrders (点单 → 派单 → 接单 → 评单):".into());
     let order = store.create_order(
@@ -423,7 +418,7 @@ fn screenings(
         .workers(None, Some(Role::Counselor))?
         .into_iter()
         .next()
-        .ok_or_else(|| Failure::other("the fixture made no counselor"))?;
+        .ok_or_else(|| Failure::other("the station has no counselor"))?;
     let counselor_by = Author::Worker(counselor.id.clone());
     say("\nScreenings during canvassing (预警评估, zh-CN cutoffs):".into());
     // Each resident answers one questionnaire, item by item, in Chinese.
@@ -663,7 +658,7 @@ fn phones(
         .find(|g| g.as_str() != grid.as_str())
         .cloned()
         .map(GridId)
-        .ok_or_else(|| Failure::other("the fixture made one grid"))?;
+        .ok_or_else(|| Failure::other("the station has one grid"))?;
     let volunteers = station.workers(Some(grid), Some(Role::Volunteer))?;
     let (va, vb) = (volunteers[0].clone(), volunteers[1].clone());
     let vc = station.workers(Some(&other_grid), Some(Role::Volunteer))?[0].clone();
@@ -829,4 +824,169 @@ fn phones(
         "double_acceptance_winner_told_both": told_b,
         "all_agree": all_agree,
     }))
+}
+
+/// What setting up the demo's station made.
+struct Built {
+    grids: Vec<GridId>,
+    workers: usize,
+    households: usize,
+}
+
+/// Sets up the station as a coordinator would, through the documented
+/// operations: the first admin (by the device itself), a community and two
+/// grids, workers by role, rosters with a lead, a contact card, a training
+/// record, and the door-to-door list (摸排表) imported from a spreadsheet.
+fn build_station(
+    store: &mut Store,
+    dir: &std::path::Path,
+    say: &dyn Fn(String),
+) -> Result<Built, Failure> {
+    store.init_station("中南路安心小屋")?;
+    let admin = Author::Worker(store.add_first_admin("赵丽华", "13700000000")?);
+    let community = store.add_community(&admin, "百步亭社区")?;
+    let grids = vec![
+        store.add_grid(&admin, &community, "第1网格")?,
+        store.add_grid(&admin, &community, "第2网格")?,
+    ];
+    let people: [(&str, Role, Option<usize>); 9] = [
+        ("冯志明", Role::Volunteer, Some(0)),
+        ("郭晓燕", Role::Volunteer, Some(0)),
+        ("何建军", Role::Volunteer, Some(1)),
+        ("胡佳怡", Role::Volunteer, Some(1)),
+        ("周卫东", Role::Dispatcher, None),
+        ("吴婷", Role::SocialWorker, None),
+        ("刘秀兰", Role::Counselor, None),
+        ("陈医生", Role::Clinician, None),
+        ("孙志强", Role::Volunteer, Some(0)),
+    ];
+    let mut ids = Vec::new();
+    for (i, (name, role, grid)) in people.iter().enumerate() {
+        let id = store.add_worker(
+            &admin,
+            NewWorker {
+                name: name.to_string(),
+                phone: format!("137000001{i:02}"),
+                role: *role,
+                grid_id: grid.map(|g| grids[g].clone()),
+                skills: Vec::new(),
+            },
+        )?;
+        if let Some(g) = grid {
+            let lead = if ids.iter().any(|(_, gg)| *gg == Some(*g)) {
+                RosterRole::Member
+            } else {
+                RosterRole::Lead
+            };
+            store.assign_to_grid(&admin, &grids[*g], &id, lead)?;
+        }
+        ids.push((id, *grid));
+    }
+    store.add_training(
+        &admin,
+        &ids[1].0,
+        NewTraining {
+            course: "心理急救（PFA）基础".into(),
+            topic: "psychological_first_aid".into(),
+            trainer: "市心理援助热线".into(),
+            completed_at: now_millis() - 30 * 86_400_000,
+            tenths_of_hours: 40,
+        },
+    )?;
+    for (g, (name, phone)) in grids
+        .iter()
+        .zip([("冯志明", "13700000100"), ("何建军", "13700000102")])
+    {
+        store.set_contact_card(
+            &admin,
+            g,
+            ContactCard {
+                name: name.into(),
+                phone: phone.into(),
+                hours: "8:00-20:00".into(),
+            },
+        )?;
+    }
+    say("Set up by the station admin: 1 community, 2 grids, 9 workers with their rosters and leads, a PFA training record.".into());
+
+    // The door-to-door list the compound office kept, as a spreadsheet.
+    let surnames = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴"];
+    let given = [
+        "桂英", "建华", "秀珍", "志强", "玉兰", "国庆", "淑芬", "文斌", "丽娟", "海涛",
+    ];
+    let tags = [
+        "独居老人",
+        "慢性病",
+        "",
+        "",
+        "残疾",
+        "",
+        "孕产妇",
+        "",
+        "",
+        "儿童",
+    ];
+    let mut csv = String::from("\u{feff}小区,楼栋,单元,房号,网格,姓名,性别,出生年份,电话,标签\n");
+    let mut rows = 0;
+    for g in 0..2 {
+        for flat in 0..40 {
+            let building = format!("{}栋", 1 + g * 5 + flat / 10);
+            let room = format!("{}0{}", 1 + (flat % 10) / 2, 1 + flat % 2);
+            let members = 1 + (flat * 7 + g) % 3;
+            for m in 0..members {
+                let k = flat * 3 + m + g * 11;
+                let (sex, year) = if k % 2 == 0 {
+                    ("女", 1940 + k % 60)
+                } else {
+                    ("男", 1945 + k % 55)
+                };
+                let tag = if members == 1 && year < 1960 {
+                    "独居老人"
+                } else {
+                    tags[k % tags.len()]
+                };
+                let tag = if tag == "儿童" && year < 2008 {
+                    ""
+                } else {
+                    tag
+                };
+                let tag = if tag == "孕产妇" && (sex == "男" || year < 1985) {
+                    ""
+                } else {
+                    tag
+                };
+                csv.push_str(&format!(
+                    "百步亭花园,{building},1单元,{room},第{}网格,{}{},{sex},{year},,{tag}\n",
+                    g + 1,
+                    surnames[k % surnames.len()],
+                    given[(k / 3) % given.len()],
+                ));
+                rows += 1;
+            }
+        }
+    }
+    let file = dir.join("摸排表.csv");
+    std::fs::write(&file, csv)
+        .map_err(|e| Failure::other(format!("cannot write the demo's list: {e}")))?;
+    let sheet = crate::setup::read_sheet(&file)?;
+    let dispatcher = Author::Worker(ids[4].0.clone());
+    let dry = store.import(&dispatcher, ImportKind::Households, &sheet, true)?;
+    let report = store.import(&dispatcher, ImportKind::Households, &sheet, false)?;
+    let again = store.import(&dispatcher, ImportKind::Households, &sheet, false)?;
+    say(format!(
+        "Imported 摸排表.csv ({rows} rows): dry run found {} problems; {} households and {} residents created; importing it again changed nothing ({} rows already present).",
+        dry.problems.len(),
+        report.created,
+        report.residents_added,
+        again.unchanged
+    ));
+    say(format!(
+        "\nThe contact card posted in the stairwells of 第1网格:\n{}",
+        crate::setup::contact_card_text(store, &grids[0])?.trim_end()
+    ));
+    Ok(Built {
+        workers: people.len() + 1,
+        households: report.created,
+        grids,
+    })
 }

@@ -309,6 +309,23 @@ fn demo_runs_and_reports() {
     assert!(s["due_before_review"].as_u64().unwrap() >= 3);
     assert_eq!(s["due_after"]["referral_ack"], 1);
     assert_eq!(s["due_after"]["followup"], 1);
+    // Issue 11: the red flag opened its crisis record by itself, and a
+    // review of the older sitting did not hide it.
+    assert!(
+        out.contains("opened crisis") && out.contains("by itself"),
+        "{out}"
+    );
+    assert!(out.contains("the case stays crisis"), "{out}");
+    // Issue 12: the station is built through the setup operations and a
+    // spreadsheet import, not the fixture, and a contact card is printed.
+    assert!(
+        out.contains("Imported 摸排表.csv") && out.contains("importing it again changed nothing"),
+        "{out}"
+    );
+    assert!(
+        out.contains("网格志愿者联系卡") && out.contains("网格长"),
+        "{out}"
+    );
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
