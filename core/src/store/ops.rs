@@ -238,14 +238,26 @@ impl Batch<'_> {
         Ok(id)
     }
 
-    /// Whether another active station admin than `except` remains.
-    fn other_admin_remains(&self, except: &WorkerId) -> Result<bool, StoreError> {
-        let n: i64 = self.tx.query_row(
+    /// Refuses `action` when `worker` is the station's last active admin:
+    /// someone must always be able to run the station.
+    fn keep_an_admin(&self, worker: &WorkerId, action: &'static str) -> Result<(), StoreError> {
+        let current = self.get::<Worker>(worker.as_str())?;
+        if current.role != Role::StationAdmin || !current.active {
+            return Ok(());
+        }
+        let others: i64 = self.tx.query_row(
             "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1 AND id != ?1",
-            [except.as_str()],
+            [worker.as_str()],
             |r| r.get(0),
         )?;
-        Ok(n > 0)
+        if others == 0 {
+            return Err(crate::dispatch::DispatchError::PermissionDenied {
+                action,
+                reason: "the station's last active admin keeps the role and stays active",
+            }
+            .into());
+        }
+        Ok(())
     }
 
     fn put_worker(
@@ -378,6 +390,27 @@ impl Store {
         Ok(id)
     }
 
+    /// Changes one grid of the station document. Station admins only.
+    fn put_grid(
+        &mut self,
+        author: &Author,
+        action: &str,
+        grid: &GridId,
+        mutate: impl FnOnce(&mut Grid),
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, action, |s| {
+                let g = s
+                    .grids
+                    .get_mut(grid.as_str())
+                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
+                mutate(g);
+                Ok(())
+            })
+        })
+    }
+
     /// Renames a grid. Station admins only.
     pub fn rename_grid(
         &mut self,
@@ -385,33 +418,15 @@ impl Store {
         grid: &GridId,
         name: &str,
     ) -> Result<(), StoreError> {
-        self.batch(|b| {
-            b.require(author, Act::ManagePlaces)?;
-            b.station_put(author, "station.rename_grid", |s| {
-                let g = s
-                    .grids
-                    .get_mut(grid.as_str())
-                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
-                g.name = name.trim().to_string();
-                Ok(())
-            })
+        self.put_grid(author, "station.rename_grid", grid, |g| {
+            g.name = name.trim().to_string()
         })
     }
 
     /// Retires a grid: it keeps its households, orders and history, and
     /// takes no new households. Station admins only.
     pub fn retire_grid(&mut self, author: &Author, grid: &GridId) -> Result<(), StoreError> {
-        self.batch(|b| {
-            b.require(author, Act::ManagePlaces)?;
-            b.station_put(author, "station.retire_grid", |s| {
-                let g = s
-                    .grids
-                    .get_mut(grid.as_str())
-                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
-                g.retired = true;
-                Ok(())
-            })
-        })
+        self.put_grid(author, "station.retire_grid", grid, |g| g.retired = true)
     }
 
     /// Adds a grid to a community, with an empty roster. Station admins only.
@@ -555,17 +570,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.batch(|b| {
             b.require(author, Act::ManagePeople)?;
-            let current = b.get::<Worker>(worker.as_str())?;
-            if current.role == Role::StationAdmin
-                && role != Role::StationAdmin
-                && current.active
-                && !b.other_admin_remains(worker)?
-            {
-                return Err(crate::dispatch::DispatchError::PermissionDenied {
-                    action: "change a role",
-                    reason: "the station's last active admin keeps the role",
-                }
-                .into());
+            if role != Role::StationAdmin {
+                b.keep_an_admin(worker, "change a role")?;
             }
             b.put_worker(author, "worker.set_role", worker, |w| {
                 w.role = role;
@@ -584,14 +590,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.batch(|b| {
             b.require(author, Act::ManagePeople)?;
-            let current = b.get::<Worker>(worker.as_str())?;
-            if current.role == Role::StationAdmin && !b.other_admin_remains(worker)? {
-                return Err(crate::dispatch::DispatchError::PermissionDenied {
-                    action: "deactivate a worker",
-                    reason: "the station's last active admin stays active",
-                }
-                .into());
-            }
+            b.keep_an_admin(worker, "deactivate a worker")?;
             b.put_worker(author, "worker.deactivate", worker, |w| {
                 w.active = false;
                 Ok(())
