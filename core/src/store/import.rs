@@ -295,8 +295,9 @@ impl Store {
                 ImportKind::Workers => {
                     let plans = plan_workers(b, &station, sheet, &map, &mut report)?;
                     if report.problems.is_empty() && !dry_run {
+                        // Grids and phones were checked when planning.
                         for p in plans {
-                            b.add_worker(author, p.new)?;
+                            b.insert_worker(author, p.new)?;
                         }
                         report.written = report.created > 0;
                     }
@@ -323,6 +324,9 @@ fn plan_workers(
 ) -> Result<Vec<WorkerPlan>, StoreError> {
     let mut plans = Vec::new();
     let mut phones = BTreeSet::new();
+    // Loaded once: a volunteer list of hundreds must not reload every
+    // worker for every row.
+    let known_phones = b.worker_phones()?;
     for (i, cells) in sheet.rows.iter().enumerate() {
         let row = Row {
             number: i + 2,
@@ -379,7 +383,7 @@ fn plan_workers(
         if report.problems.len() > before {
             continue;
         }
-        if b.worker_by_phone(&phone)?.is_some() {
+        if known_phones.contains(&phone) {
             report.unchanged += 1;
             continue;
         }

@@ -221,6 +221,27 @@ impl Batch<'_> {
         if self.worker_by_phone(&new.phone)?.is_some() {
             return Err(ValidationError::new("worker.phone", Violation::Duplicate).into());
         }
+        self.insert_worker(author, new)
+    }
+
+    /// The phone numbers of the station's workers (imports match on them).
+    pub fn worker_phones(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut phones = std::collections::BTreeSet::new();
+        for id in self.worker_ids()? {
+            let w = self.get::<Worker>(&id)?;
+            if !w.phone.is_empty() {
+                phones.insert(w.phone);
+            }
+        }
+        Ok(phones)
+    }
+
+    /// Writes a new worker whose grid and phone the caller has checked.
+    pub(super) fn insert_worker(
+        &mut self,
+        author: &Author,
+        new: NewWorker,
+    ) -> Result<WorkerId, StoreError> {
         let id = WorkerId::random();
         self.put::<Worker>(author, "worker.create", id.as_str(), |_| {
             Ok(Worker {
