@@ -1118,16 +1118,25 @@ fn first_resident(s: &str, household: &str) -> String {
         .clone()
 }
 
-#[test]
-fn a_case_through_the_command_line() {
-    let (_d, s) = fixture_store("40", "9");
-    let grid = json(&["--store", &s, "grids", "--json"])[0]["id"]
+/// The people and place of a case test on a fixture store: the first grid,
+/// its last (lowest-priority, not P1) household and a resident of it, a
+/// volunteer of the grid and a counselor.
+struct Scene {
+    grid: String,
+    household: String,
+    resident: String,
+    volunteer: String,
+    counselor: String,
+}
+
+fn scene(s: &str) -> Scene {
+    let grid = json(&["--store", s, "grids", "--json"])[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
     let households = json(&[
         "--store",
-        &s,
+        s,
         "households",
         "--grid",
         &grid,
@@ -1143,10 +1152,10 @@ fn a_case_through_the_command_line() {
         households.as_array().unwrap().last().unwrap()["priority"],
         "p1"
     );
-    let resident = first_resident(&s, &household);
+    let resident = first_resident(s, &household);
     let volunteer = json(&[
         "--store",
-        &s,
+        s,
         "workers",
         "--grid",
         &grid,
@@ -1157,10 +1166,29 @@ fn a_case_through_the_command_line() {
         .as_str()
         .unwrap()
         .to_string();
-    let counselor = json(&["--store", &s, "workers", "--role", "counselor", "--json"])[0]["id"]
+    let counselor = json(&["--store", s, "workers", "--role", "counselor", "--json"])[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
+    Scene {
+        grid,
+        household,
+        resident,
+        volunteer,
+        counselor,
+    }
+}
+
+#[test]
+fn a_case_through_the_command_line() {
+    let (_d, s) = fixture_store("40", "9");
+    let Scene {
+        grid,
+        household,
+        resident,
+        volunteer,
+        counselor,
+    } = scene(&s);
 
     // The volunteer screens; item 9 raises the red flag.
     let rec = json(&[
@@ -1466,42 +1494,13 @@ fn a_deployments_policy_file_decides_the_tier_and_a_bad_one_is_refused() {
 #[test]
 fn clinical_safety_through_the_command_line() {
     let (_d, s) = fixture_store("40", "11");
-    let grid = json(&["--store", &s, "grids", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let households = json(&[
-        "--store",
-        &s,
-        "households",
-        "--grid",
-        &grid,
-        "--limit",
-        "40",
-        "--json",
-    ]);
-    let household = households.as_array().unwrap().last().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let resident = first_resident(&s, &household);
-    let volunteer = json(&[
-        "--store",
-        &s,
-        "workers",
-        "--grid",
-        &grid,
-        "--role",
-        "volunteer",
-        "--json",
-    ])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let counselor = json(&["--store", &s, "workers", "--role", "counselor", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let Scene {
+        grid,
+        household,
+        resident,
+        volunteer,
+        counselor,
+    } = scene(&s);
     let screen = |answers: &str| {
         json(&[
             "--store",

@@ -215,6 +215,24 @@ fn header_map(
     map
 }
 
+/// The sheet's data rows that are not blank, numbered as the spreadsheet
+/// numbers them (the header is row 1).
+fn data_rows<'a>(
+    sheet: &'a Sheet,
+    map: &'a BTreeMap<&'static str, usize>,
+) -> impl Iterator<Item = Row<'a>> {
+    sheet
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .map(move |(i, cells)| Row {
+            number: i + 2,
+            cells,
+            map,
+        })
+}
+
 struct Row<'a> {
     number: usize,
     cells: &'a [String],
@@ -327,15 +345,7 @@ fn plan_workers(
     // Loaded once: a volunteer list of hundreds must not reload every
     // worker for every row.
     let known_phones = b.worker_phones()?;
-    for (i, cells) in sheet.rows.iter().enumerate() {
-        let row = Row {
-            number: i + 2,
-            cells,
-            map,
-        };
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
+    for row in data_rows(sheet, map) {
         let before = report.problems.len();
         let role = parse_role(row.get("role"));
         if role.is_none() {
@@ -427,15 +437,7 @@ fn plan_households(
     let mut plans: Vec<HouseholdPlan> = Vec::new();
     let mut by_address: BTreeMap<String, usize> = BTreeMap::new();
     let now = b.now();
-    for (i, cells) in sheet.rows.iter().enumerate() {
-        let row = Row {
-            number: i + 2,
-            cells,
-            map,
-        };
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
+    for row in data_rows(sheet, map) {
         let before = report.problems.len();
         let address = Address {
             compound: row.get("compound").to_string(),
