@@ -181,3 +181,24 @@ CREATE TABLE idx_case_due (
 ) STRICT;
 CREATE INDEX idx_case_due_by_time ON idx_case_due (due_at);
 CREATE INDEX idx_case_due_by_worker ON idx_case_due (worker_id, due_at);
+
+CREATE TABLE registry (
+    device_id TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    body      BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (device_id, kind)
+) STRICT;
+
+CREATE TABLE enrolments (
+    id               TEXT PRIMARY KEY,
+    psk              BLOB NOT NULL,
+    worker_id        TEXT NOT NULL,
+    scopes           TEXT NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    credential_until INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL,
+    used_at          INTEGER,
+    device_id        TEXT
+) STRICT;

@@ -9,6 +9,7 @@ use anxin_core::screening::ScreeningError;
 use anxin_core::store::StoreError;
 use anxin_core::sync::bundle::BundleError;
 use anxin_core::sync::SyncError;
+use anxin_core::trust::TrustError;
 
 /// What went wrong, by what the app can do about it. Messages never carry
 /// names, answers or notes.
@@ -48,6 +49,28 @@ pub enum AnxinError {
         /// Why.
         reason: String,
     },
+    /// This device has no credential of a station: enrol it with a code
+    /// from the station (`enroll`).
+    #[error("not enrolled: {reason}")]
+    NotEnrolled {
+        /// What to do.
+        reason: String,
+    },
+    /// The station revoked a credential (this device's or the peer's), or
+    /// it expired: the device must be renewed or enrolled again.
+    #[error("revoked: {reason}")]
+    Revoked {
+        /// Whose, and what to do.
+        reason: String,
+    },
+    /// A peer, record or code was not trusted: another station, a forged
+    /// or foreign credential, a used or expired enrolment code, a scope
+    /// the credential does not grant.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// Why.
+        reason: String,
+    },
     /// A sync session or bundle failed; what arrived before is kept.
     #[error("sync: {reason}")]
     Sync {
@@ -77,6 +100,7 @@ impl From<StoreError> for AnxinError {
             },
             StoreError::Dispatch(d) => d.into(),
             StoreError::Screening(s) => s.into(),
+            StoreError::Trust(t) => t.into(),
             other => AnxinError::Storage {
                 reason: other.to_string(),
             },
@@ -129,10 +153,31 @@ impl From<anxin_core::model::ValidationError> for AnxinError {
     }
 }
 
+impl From<TrustError> for AnxinError {
+    fn from(e: TrustError) -> Self {
+        let reason = e.to_string();
+        match e {
+            TrustError::NotEnrolled => AnxinError::NotEnrolled { reason },
+            TrustError::Revoked { .. } | TrustError::Expired { .. } => {
+                AnxinError::Revoked { reason }
+            }
+            TrustError::BadCode => AnxinError::InvalidInput {
+                field: "enrol_code".into(),
+                reason,
+            },
+            TrustError::BadSignature { .. }
+            | TrustError::Malformed { .. }
+            | TrustError::CodeUnusable
+            | TrustError::Refused(_) => AnxinError::Unauthorized { reason },
+        }
+    }
+}
+
 impl From<SyncError> for AnxinError {
     fn from(e: SyncError) -> Self {
         match e {
             SyncError::Store(s) => s.into(),
+            SyncError::Trust(t) => t.into(),
             other => AnxinError::Sync {
                 reason: other.to_string(),
             },

@@ -812,7 +812,24 @@ impl AnxinStore {
     /// A sync session whose frames the host carries (Bluetooth, Nearby,
     /// Multipeer...). The initiator calls `start`; both feed `receive`.
     pub fn sync_session(&self, options: SyncOptions) -> Result<Arc<SyncSessionHandle>> {
-        guard(|| Ok(SyncSessionHandle::new(self.shared.clone(), options)))
+        guard(|| SyncSessionHandle::new(self.shared.clone(), options))
+    }
+
+    /// Enrols this new device with a one-time code from the station: a
+    /// session (run it like any other over the host's transport) in which
+    /// the device proves the code, receives its credential and the
+    /// station's documents its worker may hold. A code works once.
+    pub fn enroll(&self, code: String, max_frame_bytes: u32) -> Result<Arc<SyncSessionHandle>> {
+        guard(|| {
+            SyncSessionHandle::new(
+                self.shared.clone(),
+                SyncOptions {
+                    initiator: true,
+                    max_frame_bytes,
+                    enrol_code: Some(code),
+                },
+            )
+        })
     }
 
     /// Everything of the given scopes, as a self-contained bundle to carry.

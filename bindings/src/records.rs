@@ -1039,8 +1039,27 @@ pub struct SyncOptions {
     pub initiator: bool,
     /// The largest frame the transport carries (e.g. 4096 for Bluetooth LE).
     pub max_frame_bytes: u32,
-    /// An empty store joins the peer's station.
-    pub join: bool,
+    /// A new device enrolling with a one-time code from the station (text
+    /// as printed or scanned); null for an enrolled device's session.
+    #[uniffi(default = None)]
+    pub enrol_code: Option<String>,
+}
+
+/// A device in the station's registry.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DeviceInfo {
+    /// The device.
+    pub device_id: String,
+    /// Its worker; null for the station laptop.
+    pub worker_id: Option<String>,
+    /// The role its credential carries; null for the station laptop.
+    pub role: Option<WorkerRole>,
+    /// The scopes its credential grants.
+    pub scopes: Vec<String>,
+    /// When the credential expires (milliseconds since the epoch).
+    pub expires_at: i64,
+    /// Whether the station revoked it.
+    pub revoked: bool,
 }
 
 /// What a session did.

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use anxin_core::sync::{SyncConfig, SyncSession};
 
-use crate::error::{guard, Result};
+use crate::error::{guard, AnxinError, Result};
 use crate::records::{SyncOptions, SyncReport};
 use crate::Shared;
 
@@ -19,10 +19,19 @@ pub struct SyncSessionHandle {
 }
 
 impl SyncSessionHandle {
-    pub(crate) fn new(shared: Arc<Shared>, o: SyncOptions) -> Arc<Self> {
+    pub(crate) fn new(shared: Arc<Shared>, o: SyncOptions) -> Result<Arc<Self>> {
+        let enrol = match &o.enrol_code {
+            Some(text) => Some(anxin_core::trust::EnrolCode::parse(text).map_err(|e| {
+                AnxinError::InvalidInput {
+                    field: "enrol_code".into(),
+                    reason: e.to_string(),
+                }
+            })?),
+            None => None,
+        };
         let config = SyncConfig {
             max_frame_bytes: (o.max_frame_bytes as usize).max(512),
-            join: o.join,
+            enrol,
             ..SyncConfig::default()
         };
         let session = if o.initiator {
@@ -30,10 +39,10 @@ impl SyncSessionHandle {
         } else {
             SyncSession::respond(config)
         };
-        Arc::new(Self {
+        Ok(Arc::new(Self {
             shared,
             session: Mutex::new(session),
-        })
+        }))
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, SyncSession> {

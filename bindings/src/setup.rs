@@ -634,3 +634,74 @@ impl AnxinStore {
         })
     }
 }
+
+#[uniffi::export]
+impl AnxinStore {
+    /// On the station laptop: a one-time code that enrols a new device for
+    /// `worker_id` (the acting worker must be a station admin). `scopes`:
+    /// what the device may hold (`station`, `grid:<id>`, `grid:*`,
+    /// `case:main`); null for what the worker's role and grids call for.
+    /// The code works once, within `code_minutes`; the credential lasts
+    /// `credential_days`. Show it as text or as a QR code.
+    pub fn enrol_device(
+        &self,
+        worker_id: String,
+        scopes: Option<Vec<String>>,
+        code_minutes: u32,
+        credential_days: u32,
+    ) -> Result<String> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
+            let code = self.shared.store().enrol_device(
+                &by,
+                &worker,
+                anxin_core::store::EnrolOptions {
+                    scopes,
+                    code_minutes,
+                    credential_days,
+                    address: None,
+                },
+            )?;
+            Ok(code.to_text())
+        })
+    }
+
+    /// The devices of the station's registry, revoked ones included.
+    pub fn devices(&self) -> Result<Vec<crate::records::DeviceInfo>> {
+        guard(|| {
+            Ok(self
+                .shared
+                .store()
+                .devices()?
+                .into_iter()
+                .map(|d| crate::records::DeviceInfo {
+                    device_id: d.device_id,
+                    worker_id: d.worker_id,
+                    role: d.role.map(WorkerRole::from),
+                    scopes: d.scopes,
+                    expires_at: d.expires_at,
+                    revoked: d.revoked,
+                })
+                .collect())
+        })
+    }
+
+    /// On the station laptop: revokes a device (a lost phone, a worker who
+    /// left). Every peer that learns of it refuses the device.
+    pub fn revoke_device(&self, device_id: String) -> Result<()> {
+        guard(|| {
+            let by = self.shared.author()?;
+            Ok(self.shared.store().revoke_device(&by, &device_id)?)
+        })
+    }
+
+    /// On the station laptop: renews a device's credential for `days`
+    /// more days; returns the new expiry (milliseconds since the epoch).
+    pub fn renew_device(&self, device_id: String, days: u32) -> Result<i64> {
+        guard(|| {
+            let by = self.shared.author()?;
+            Ok(self.shared.store().renew_device(&by, &device_id, days)?)
+        })
+    }
+}

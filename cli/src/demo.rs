@@ -15,6 +15,7 @@ use anxin_core::model::*;
 use anxin_core::screening::{
     answers_from_list, score, Administration, Language, Library, Policy, ScoreOptions,
 };
+use anxin_core::store::EnrolOptions;
 use anxin_core::store::{
     ImportKind, NewOrder, NewResident, NewScreening, NewTraining, NewVisit, NewWorker, Store,
     StoreOptions, WorkerRow,
@@ -663,13 +664,21 @@ fn phones(
     let (va, vb) = (volunteers[0].clone(), volunteers[1].clone());
     let vc = station.workers(Some(&other_grid), Some(Role::Volunteer))?[0].clone();
     let dispatcher = station.workers(None, Some(Role::Dispatcher))?[0].id.clone();
-    let join = SyncConfig {
-        join: true,
-        ..SyncConfig::default()
-    };
+    let admin = Author::Worker(
+        station
+            .workers(None, Some(Role::StationAdmin))?
+            .first()
+            .ok_or_else(|| Failure::other("the station has no admin"))?
+            .id
+            .clone(),
+    );
     let lan = LinkConfig::perfect();
     let ble = LinkConfig::bluetooth_le();
-    let phone = |station: &mut Store, name: &str, g: &GridId| -> Result<Store, Failure> {
+    // Each phone enrols with a one-time code the station admin makes for
+    // its volunteer (shown as a QR code at the station): the code admits
+    // that phone once, with the volunteer's own grid only.
+    let phone = |station: &mut Store, name: &str, worker: &WorkerId| -> Result<Store, Failure> {
+        let code = station.enrol_device(&admin, worker, EnrolOptions::default())?;
         let mut p = Store::open(
             dir.join(format!("{name}.db")),
             StoreOptions {
@@ -677,10 +686,16 @@ fn phones(
                 ..Default::default()
             },
         )?;
-        p.set_scopes(&["station".to_string(), format!("grid:{g}")])?;
-        let r = meet(&mut p, station, &join, &lan);
+        let enrol = SyncConfig {
+            enrol: Some(code),
+            ..SyncConfig::default()
+        };
+        let r = meet(&mut p, station, &enrol, &lan);
         if !r.completed() {
-            return Err(Failure::other("a phone could not join the station"));
+            return Err(Failure::other(format!(
+                "a phone could not enrol: {}",
+                r.initiator.error.unwrap_or_default()
+            )));
         }
         Ok(p)
     };
@@ -709,11 +724,11 @@ fn phones(
             to: Assignee::Grid(grid.clone()),
         },
     )?;
-    let mut a = phone(station, "phone-a", grid)?;
-    let mut b = phone(station, "phone-b", grid)?;
-    let mut c = phone(station, "phone-c", &other_grid)?;
+    let mut a = phone(station, "phone-a", &va.id)?;
+    let mut b = phone(station, "phone-b", &vb.id)?;
+    let mut c = phone(station, "phone-c", &vc.id)?;
     say(format!(
-        "  three phones join over the LAN: {} and {} hold one grid, {} the other; each holds only its grid's households",
+        "  three phones enrol over the LAN, each with a one-time code from the station admin: {} and {} hold one grid, {} the other; each holds only its grid's households, and the sessions are encrypted and authenticated",
         va.name, vb.name, vc.name
     ));
 

@@ -7,6 +7,7 @@
 
 mod bench;
 mod demo;
+mod devices;
 mod orders;
 mod screening;
 mod setup;
@@ -217,10 +218,16 @@ enum Command {
         #[arg(long, value_parser = Role::WORDS.to_vec())]
         role: Option<String>,
     },
-    /// Make an empty store a new device of the station served at ADDR or
-    /// carried in the bundle FILE.
+    /// Devices: enrol a phone by one-time code, list, revoke, renew.
+    Device {
+        #[command(subcommand)]
+        what: devices::DeviceCommand,
+    },
+    /// Make an empty store a new device of a station: with an enrolment
+    /// code from `anxin device enroll` (CODE@HOST:PORT), or from a bundle
+    /// FILE.
     Join {
-        /// A peer's address (host:port) or a bundle file.
+        /// CODE@HOST:PORT, or a bundle file.
         target: String,
         /// Scopes to hold (`station`, grid ids), comma-separated; default:
         /// all that the peer offers.
@@ -319,6 +326,7 @@ impl From<StoreError> for Failure {
             StoreError::Invalid(_)
             | StoreError::NotFound { .. }
             | StoreError::Dispatch(_)
+            | StoreError::Trust(_)
             | StoreError::Screening(_) => Failure::input(e.to_string()),
             _ => Failure::other(e.to_string()),
         }
@@ -800,6 +808,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 return Err(e);
             }
+        }
+        Command::Device { what } => {
+            devices::run_device(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
         }
         Command::Sync { what } => {
             let mut store = open(&cli, false)?;

@@ -429,7 +429,7 @@ pub enum ImportCommand {
     },
 }
 
-fn acting(acting: &Option<String>) -> Result<Author, Failure> {
+pub(crate) fn acting(acting: &Option<String>) -> Result<Author, Failure> {
     match acting {
         Some(w) => Ok(Author::Worker(WorkerId::parse(w, "--as")?)),
         None => Err(Failure::input(

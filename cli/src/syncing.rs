@@ -83,7 +83,7 @@ fn print_report(r: &SessionReport, json: bool) {
     println!(
         "{}: peer {}, scopes {} ({} unchanged), sent {} documents + {} sync messages, received {} documents; {} bytes out, {} bytes in, {} turns{}{}",
         if r.completed { "sync complete" } else { "sync incomplete" },
-        if r.peer.is_empty() { "?" } else { &r.peer[..8.min(r.peer.len())] },
+        if r.peer.is_empty() { "?".to_string() } else { r.peer.chars().take(8).collect::<String>() },
         r.shared_scopes.len(),
         r.unchanged_scopes,
         r.snapshots_sent,
@@ -149,11 +149,21 @@ pub fn join(
         }
         return Ok(());
     }
+    let code = anxin_core::trust::EnrolCode::parse(target).map_err(|_| {
+        Failure::input(format!(
+            "{target} is neither a bundle file nor an enrolment code: give CODE@HOST:PORT from `anxin device enroll --address HOST:PORT` on the station laptop"
+        ))
+    })?;
+    let Some(addr) = code.address.clone() else {
+        return Err(Failure::input(
+            "the enrolment code names no address: give CODE@HOST:PORT",
+        ));
+    };
     connect(
         store,
-        target,
+        &addr,
         SyncConfig {
-            join: true,
+            enrol: Some(code),
             ..SyncConfig::default()
         },
         json,

@@ -56,6 +56,40 @@ fn fixture_store(households: &str, seed: &str) -> (TempDir, String) {
     (dir, s)
 }
 
+/// The first worker of `role` in a store.
+fn worker_of(store: &str, role: &str) -> String {
+    json(&["--store", store, "workers", "--role", role, "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A one-time enrolment code (CODE@ADDR) from the station laptop `station`
+/// for a device holding everything the laptop holds (a counselor's, with
+/// every grid and the case team).
+fn enrol_code(station: &str, addr: &str) -> String {
+    let admin = worker_of(station, "station_admin");
+    let counselor = worker_of(station, "counselor");
+    json(&[
+        "--store",
+        station,
+        "--as",
+        &admin,
+        "device",
+        "enroll",
+        "--worker",
+        &counselor,
+        "--scopes",
+        "station,grid:*,case:main",
+        "--address",
+        addr,
+        "--json",
+    ])["code"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn help_everywhere() {
     for cmd in [
@@ -628,10 +662,13 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
     let addr = first.strip_prefix("serving sync on ").unwrap().to_string();
 
     fails(&["--store", &b, "sync", "connect", &addr], 2, "no store at");
-    let joined = json(&["--store", &b, "join", &addr, "--json"]);
-    assert_eq!(joined["completed"], true);
+    // A bare address is no longer enough: a device joins with a code.
+    fails(&["--store", &b, "join", &addr], 2, "enrolment code");
+    let code = enrol_code(&a, &addr);
+    let joined = json(&["--store", &b, "join", &code, "--json"]);
+    assert_eq!(joined["completed"], true, "{joined}");
     fails(
-        &["--store", &b, "join", &addr],
+        &["--store", &b, "join", &code],
         2,
         "already belongs to a station",
     );
@@ -674,7 +711,8 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
     // Joining an address where nobody listens fails and leaves no file.
     let d = dir.path().join("nobody.db");
     let d = d.to_str().unwrap().to_string();
-    fails(&["--store", &d, "join", "127.0.0.1:1"], 1, "cannot connect");
+    let nowhere = format!("{}@127.0.0.1:1", code.split('@').next().unwrap());
+    fails(&["--store", &d, "join", &nowhere], 1, "cannot connect");
     assert!(!Path::new(&d).exists());
     fails(
         &[
@@ -721,8 +759,9 @@ fn sigkill_mid_session_leaves_both_stores_intact_and_the_next_session_completes(
         let phone = dir.path().join(format!("phone{trial}.db"));
         let phone = phone.to_str().unwrap().to_string();
         let kill_server = trial % 2 == 1;
+        let code = enrol_code(&station, &addr);
         let mut client = Command::new(env!("CARGO_BIN_EXE_anxin"))
-            .args(["--store", &phone, "join", &addr])
+            .args(["--store", &phone, "join", &code])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -751,8 +790,9 @@ fn sigkill_mid_session_leaves_both_stores_intact_and_the_next_session_completes(
             server = s;
             addr = a;
         }
-        // The next session completes: join again if the kill came before the
-        // phone learned its station, else an ordinary sync.
+        // The next session completes: enrol again (a code works once) if
+        // the kill came before the phone had documents, else an ordinary
+        // sync.
         let joined = Path::new(&phone).exists()
             && json(&["--store", &phone, "stats", "--json"])["documents"]
                 .as_object()
@@ -764,7 +804,8 @@ fn sigkill_mid_session_leaves_both_stores_intact_and_the_next_session_completes(
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{phone}{suffix}"));
             }
-            let r = json(&["--store", &phone, "join", &addr, "--json"]);
+            let code = enrol_code(&station, &addr);
+            let r = json(&["--store", &phone, "join", &code, "--json"]);
             assert_eq!(r["completed"], true, "trial {trial}: {r}");
         }
         assert_eq!(
@@ -801,7 +842,8 @@ fn bench_sync_prints_every_figure() {
     ] {
         assert!(v[field].is_number(), "{field} missing: {v}");
     }
-    assert_eq!(v["unchanged_round_trips"], 1);
+    // The handshake, then one round trip.
+    assert_eq!(v["unchanged_round_trips"], 2);
     assert!(v["unchanged_bytes"].as_u64().unwrap() < v["naive_unchanged_bytes"].as_u64().unwrap());
     fails(&["bench", "sync", "--households", "0"], 2, "--households");
 }

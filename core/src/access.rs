@@ -36,6 +36,8 @@ pub enum Act {
     MoveHouseholds,
     /// Record households, residents, tags and canvass visits.
     RecordHouseholds,
+    /// Enrol, renew and revoke devices (issue credentials).
+    ManageDevices,
 }
 
 impl Act {
@@ -49,13 +51,14 @@ impl Act {
             Act::ImportHouseholds => "import households",
             Act::MoveHouseholds => "move a household",
             Act::RecordHouseholds => "record households and visits",
+            Act::ManageDevices => "enrol, renew or revoke devices",
         }
     }
 
     /// Who may, in words, for errors.
     fn who(self) -> &'static str {
         match self {
-            Act::ManagePlaces | Act::ManagePeople | Act::ManageRosters => {
+            Act::ManagePlaces | Act::ManagePeople | Act::ManageRosters | Act::ManageDevices => {
                 "only a station admin may"
             }
             Act::ManageActivities | Act::ImportHouseholds | Act::MoveHouseholds => {
@@ -70,7 +73,9 @@ impl Act {
 pub fn permits(role: Role, act: Act) -> bool {
     let coordinator = matches!(role, Role::StationAdmin | Role::Dispatcher);
     match act {
-        Act::ManagePlaces | Act::ManagePeople | Act::ManageRosters => role == Role::StationAdmin,
+        Act::ManagePlaces | Act::ManagePeople | Act::ManageRosters | Act::ManageDevices => {
+            role == Role::StationAdmin
+        }
         Act::ManageActivities | Act::ImportHouseholds | Act::MoveHouseholds => coordinator,
         Act::RecordHouseholds => true,
     }

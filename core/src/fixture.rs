@@ -126,6 +126,51 @@ fn phone(rng: &mut ChaCha8Rng) -> String {
     )
 }
 
+/// A sync configuration that enrols a new device for the first active
+/// worker of `role` on the station laptop `station` (tests, benchmarks and
+/// the demo's phones). `scopes`: what to grant; `None`, the role's default.
+pub fn enrol_as(
+    station: &mut Store,
+    role: Role,
+    scopes: Option<Vec<String>>,
+) -> Result<crate::sync::SyncConfig, StoreError> {
+    let worker = station
+        .workers(None, Some(role))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::NotFound {
+            kind: "worker of that role",
+            id: role.as_str().to_string(),
+        })?;
+    let code = station.enrol_device(
+        &Author::System,
+        &worker.id,
+        crate::store::EnrolOptions {
+            scopes,
+            ..Default::default()
+        },
+    )?;
+    Ok(crate::sync::SyncConfig {
+        enrol: Some(code),
+        ..Default::default()
+    })
+}
+
+/// A device granted everything the station laptop holds: a counselor's,
+/// with every grid and the main case team (what tests of sync mechanics
+/// use, so that scopes play no part).
+pub fn enrol_everything(station: &mut Store) -> Result<crate::sync::SyncConfig, StoreError> {
+    enrol_as(
+        station,
+        Role::Counselor,
+        Some(vec![
+            "station".into(),
+            "grid:*".into(),
+            format!("case:{DEFAULT_CASE_TEAM}"),
+        ]),
+    )
+}
+
 /// Adds a synthetic community to `store`. On an empty store the station
 /// itself is created from the seed too (so the same seed gives the same
 /// export); on a store that has a station, communities and grids are added to
@@ -143,6 +188,7 @@ pub fn generate(
     // Station, communities and grids: one write.
     let communities = (n / 1500 + 1).min(COMMUNITIES.len());
     let grid_count = n.div_ceil(120).max(2);
+    let new_station = store.station().is_err();
     let mut station = match store.station() {
         Ok(s) => s,
         Err(StoreError::NotInitialised) => Station {
@@ -246,6 +292,9 @@ pub fn generate(
         let sid = station_for_write.id.to_string();
         b.put::<Station>(&system, "fixture.station", &sid, |_| Ok(station_for_write))?;
         b.set_meta("station_id", &sid)?;
+        if new_station {
+            b.make_station_key(&sid)?;
+        }
         for w in &workers {
             let w2 = w.clone();
             b.put::<Worker>(&system, "fixture.worker", w.id.as_str(), |_| Ok(w2))?;

@@ -16,3 +16,4 @@ pub mod model;
 pub mod screening;
 pub mod store;
 pub mod sync;
+pub mod trust;

@@ -26,6 +26,12 @@ struct Station {
     resident: ResidentId,
 }
 
+/// A configuration that enrols a new device holding everything the
+/// station laptop holds.
+fn join(station: &mut Store) -> SyncConfig {
+    crate::fixture::enrol_everything(station).unwrap()
+}
+
 fn worker(s: &mut Store, name: &str, role: Role, grid: Option<&GridId>) -> Author {
     Author::Worker(
         s.add_worker(
@@ -467,14 +473,12 @@ fn a_review_on_one_phone_and_a_screening_on_another_merge_the_same_in_every_orde
     )
     .unwrap();
     assert_eq!(rec.decision.tier, Tier::T2);
-    let join = SyncConfig {
-        join: true,
-        ..SyncConfig::default()
-    };
     let mut a = Store::open(":memory:", StoreOptions::default()).unwrap();
     let mut b = Store::open(":memory:", StoreOptions::default()).unwrap();
-    assert!(run(&mut a, &mut st.s, &join, &LinkConfig::perfect()).completed());
-    assert!(run(&mut b, &mut st.s, &join, &LinkConfig::perfect()).completed());
+    let enrol = join(&mut st.s);
+    assert!(run(&mut a, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
+    let enrol = join(&mut st.s);
+    assert!(run(&mut b, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     assert!(a.has_document(rec.case_id.as_str()).unwrap());
 
     // Apart: the counselor reviews on phone A; a volunteer screens again on B.
@@ -521,14 +525,12 @@ fn a_review_on_one_phone_and_a_screening_on_another_merge_the_same_in_every_orde
 #[test]
 fn two_phones_opening_the_same_residents_file_while_apart_write_into_one_document() {
     let mut st = station();
-    let join = SyncConfig {
-        join: true,
-        ..SyncConfig::default()
-    };
     let mut a = Store::open(":memory:", StoreOptions::default()).unwrap();
     let mut b = Store::open(":memory:", StoreOptions::default()).unwrap();
-    assert!(run(&mut a, &mut st.s, &join, &LinkConfig::perfect()).completed());
-    assert!(run(&mut b, &mut st.s, &join, &LinkConfig::perfect()).completed());
+    let enrol = join(&mut st.s);
+    assert!(run(&mut a, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
+    let enrol = join(&mut st.s);
+    assert!(run(&mut b, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     let ns = |results| NewScreening {
         household_id: st.household.clone(),
         resident_id: st.resident.clone(),
@@ -554,15 +556,12 @@ fn two_phones_opening_the_same_residents_file_while_apart_write_into_one_documen
 #[test]
 fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
     let mut st = station();
-    let join = SyncConfig {
-        join: true,
-        ..SyncConfig::default()
-    };
     let mut phone = Store::open(":memory:", StoreOptions::default()).unwrap();
     phone
         .set_scopes(&["station".into(), format!("grid:{}", st.grid)])
         .unwrap();
-    assert!(run(&mut phone, &mut st.s, &join, &LinkConfig::perfect()).completed());
+    let enrol = join(&mut st.s);
+    assert!(run(&mut phone, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     let rec = phone
         .record_screening(
             &st.volunteer,
@@ -581,7 +580,8 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
     other
         .set_scopes(&["station".into(), format!("grid:{}", st.grid)])
         .unwrap();
-    assert!(run(&mut other, &mut st.s, &join, &LinkConfig::perfect()).completed());
+    let enrol = join(&mut st.s);
+    assert!(run(&mut other, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     let r = run(
         &mut phone,
         &mut other,

@@ -21,6 +21,7 @@ mod ops;
 mod orders;
 mod replica;
 pub mod schema;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use ops::{
 };
 pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
 pub use replica::{heads_digest, Applied, Refusal};
+pub use trust::{DeviceRow, EnrolOptions};
 
 /// What can go wrong in the store. Messages never carry personal data.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,9 @@ pub enum StoreError {
     /// A file could not be read or written.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+    /// A key, credential or enrolment was not trusted; nothing was written.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
 }
 
 /// Options for opening a store.
@@ -151,6 +156,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     device: DeviceIdentity,
+    /// This device's signing and Noise keys.
+    keys: crate::trust::DeviceKeys,
     options: StoreOptions,
     /// The referral policy case files are folded with: the deployment's,
     /// or the built-in one.
@@ -211,7 +218,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
 
         let needs_reindex = schema::upgrade(&mut conn, schema::LATEST)?;
-        let device = load_or_create_identity(&conn)?;
+        let (device, keys) = load_or_create_identity(&conn)?;
         // Kept once, in `policy`; `options` keeps the rest.
         let policy = match options.policy.take() {
             Some(p) => p,
@@ -221,6 +228,7 @@ impl Store {
             conn,
             path,
             device,
+            keys,
             options,
             policy,
         };
@@ -306,6 +314,7 @@ impl Store {
         let mut batch = Batch {
             tx,
             device: &self.device,
+            keys: &self.keys,
             policy: &self.policy,
             compact_after: self.options.compact_after_chunks.max(1),
             now: now_millis(),
@@ -343,26 +352,46 @@ impl Store {
     }
 }
 
-fn load_or_create_identity(conn: &Connection) -> Result<DeviceIdentity, StoreError> {
+fn load_or_create_identity(
+    conn: &Connection,
+) -> Result<(DeviceIdentity, crate::trust::DeviceKeys), StoreError> {
     let get = |key: &str| -> Result<Option<String>, StoreError> {
         Ok(conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     };
+    let corrupt = || StoreError::Corrupt {
+        id: "meta".into(),
+        source: DocError::Undecodable,
+    };
+    // Keys first: a new device's actor id is derived from its signing key.
+    // A store made before keys existed gets them now and keeps its actor
+    // (its credential names the actor explicitly).
+    let keys = match get("device_keys")? {
+        Some(text) => hex::decode(text)
+            .ok()
+            .and_then(|b| crate::trust::DeviceKeys::from_secret_bytes(&b))
+            .ok_or_else(corrupt)?,
+        None => {
+            let keys = crate::trust::DeviceKeys::generate();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('device_keys', ?1)",
+                [hex::encode(keys.secret_bytes())],
+            )?;
+            keys
+        }
+    };
     if let (Some(device_id), Some(actor)) = (get("device_id")?, get("actor_id")?) {
-        let actor = ActorId::try_from(actor.as_str()).map_err(|_| StoreError::Corrupt {
-            id: "meta".into(),
-            source: DocError::Undecodable,
-        })?;
-        return Ok(DeviceIdentity { device_id, actor });
+        let actor = ActorId::try_from(actor.as_str()).map_err(|_| corrupt())?;
+        return Ok((DeviceIdentity { device_id, actor }, keys));
     }
     let device_id = uuid::Uuid::new_v4().to_string();
-    let actor = ActorId::random();
+    let actor = ActorId::try_from(keys.actor_hex().as_str()).map_err(|_| corrupt())?;
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('device_id', ?1), ('actor_id', ?2)",
         params![device_id, actor.to_hex_string()],
     )?;
-    Ok(DeviceIdentity { device_id, actor })
+    Ok((DeviceIdentity { device_id, actor }, keys))
 }
 
 /// Loads a stored document (snapshot then chunks in order). `kind`, if
@@ -460,6 +489,7 @@ pub(crate) fn persist_change(
 pub struct Batch<'s> {
     tx: rusqlite::Transaction<'s>,
     device: &'s DeviceIdentity,
+    keys: &'s crate::trust::DeviceKeys,
     policy: &'s Policy,
     compact_after: u32,
     now: Millis,

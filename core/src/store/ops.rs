@@ -373,6 +373,7 @@ impl Store {
         }
         let station = Station::new(name, now_millis())?;
         self.batch(|b| {
+            b.make_station_key(station.id.as_str())?;
             let s = station.clone();
             b.put::<Station>(
                 &Author::System,

@@ -123,6 +123,18 @@ impl Store {
         Ok(scopes)
     }
 
+    /// The scopes this device holds and its own credential grants (none
+    /// before it is enrolled): what it syncs, and what a departed document
+    /// is measured against. A scope set in `meta` that the credential does
+    /// not grant is never held.
+    pub fn held_scopes(&self) -> Result<Vec<String>, StoreError> {
+        let mine = self.scopes()?;
+        Ok(match self.credential()? {
+            Some((_, c)) => mine.into_iter().filter(|s| c.grants(s)).collect(),
+            None => Vec::new(),
+        })
+    }
+
     /// Whether this device's scopes were set explicitly.
     pub fn has_explicit_scopes(&self) -> Result<bool, StoreError> {
         Ok(self.meta("scopes")?.is_some())
@@ -237,7 +249,7 @@ impl Store {
         let Ok(station) = self.station() else {
             return Ok(Vec::new());
         };
-        let held = self.scopes()?;
+        let held = self.held_scopes()?;
         let mut out = Vec::new();
         let mut stmt = self
             .conn
@@ -314,7 +326,15 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the store holds a document.
+    /// The scope a held document is filed under; `None` if not held.
+    pub fn document_scope(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT scope FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether this store holds document `id`.
     pub fn has_document(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1)",

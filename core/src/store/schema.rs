@@ -52,10 +52,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0006_cases.sql"),
         needs_reindex: true,
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../../migrations/0007_trust.sql"),
+        needs_reindex: false,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 6;
+pub const LATEST: u32 = 7;
 
 const FRESH: &str = include_str!("../../schema.sql");
 

@@ -129,10 +129,6 @@ fn open(dir: &std::path::Path, name: &str) -> Result<Store, StoreError> {
 
 /// Runs the benchmark on `households` households, in files under `dir`.
 pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, StoreError> {
-    let join = SyncConfig {
-        join: true,
-        ..SyncConfig::default()
-    };
     let mut station = open(dir, "station.db")?;
     let fixture = generate(
         &mut station,
@@ -142,6 +138,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         },
         |_, _| {},
     )?;
+    let join = crate::fixture::enrol_everything(&mut station)?;
     let ids = all_ids(&station)?;
     let mut snapshot_bytes = 0u64;
     for id in &ids {
@@ -164,12 +161,17 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &LinkConfig::perfect(),
     );
     let mut grid_phone = open(dir, "grid.db")?;
-    grid_phone.set_scopes(&[format!("grid:{}", fixture.grids[0])])?;
-    grid_phone.adopt_station(&station.station_id()?.unwrap_or_default())?;
+    let grid = format!("grid:{}", fixture.grids[0]);
+    grid_phone.set_scopes(std::slice::from_ref(&grid))?;
+    let grid_join = crate::fixture::enrol_as(
+        &mut station,
+        Role::Volunteer,
+        Some(vec!["station".into(), grid.clone()]),
+    )?;
     run(
         &mut grid_phone,
         &mut station,
-        &SyncConfig::default(),
+        &grid_join,
         &LinkConfig::perfect(),
     );
     let grid_unchanged = run(
@@ -220,7 +222,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     // First sync over Bluetooth LE.
     let mut ble_phone = open(dir, "ble.db")?;
     let ble = SyncConfig {
-        join: true,
+        enrol: crate::fixture::enrol_everything(&mut station)?.enrol,
         ..SyncConfig::bluetooth()
     };
     let ble_run = run(

@@ -38,7 +38,8 @@ struct World {
     acked: Acked,
 }
 
-fn base() -> Vec<u8> {
+/// The station laptop's store, generated from a fixed seed.
+fn base() -> Store {
     let mut s = Store::open(":memory:", StoreOptions::default()).unwrap();
     generate(
         &mut s,
@@ -49,15 +50,18 @@ fn base() -> Vec<u8> {
         |_, _| {},
     )
     .unwrap();
-    let scopes = s.scopes().unwrap();
-    bundle::export(&s, &scopes).unwrap()
+    s
 }
 
-fn world(base: &[u8], n: usize) -> World {
-    let mut replicas = Vec::new();
-    for _ in 0..n {
+/// `n` replicas: the station laptop and `n - 1` devices enrolled from it,
+/// each granted everything the laptop holds.
+fn world(n: usize) -> World {
+    let mut replicas = vec![base()];
+    for _ in 1..n {
         let mut s = Store::open(":memory:", StoreOptions::default()).unwrap();
-        bundle::import(&mut s, base, true).unwrap();
+        let enrol = crate::fixture::enrol_everything(&mut replicas[0]).unwrap();
+        let r = run(&mut s, &mut replicas[0], &enrol, &LinkConfig::perfect());
+        assert!(r.completed(), "{:?}", r.initiator.error);
         replicas.push(s);
     }
     let station = replicas[0].station().unwrap();
@@ -459,12 +463,11 @@ fn random_schedules_converge_and_lose_nothing_second_half() {
 
 fn schedules(range: std::ops::Range<u64>) {
     let schedules = range.end - range.start;
-    let base = base();
     let mut conflicts_seen = 0;
     for schedule in range {
         let mut rng = ChaCha8Rng::seed_from_u64(schedule);
         let n = rng.gen_range(3..=5);
-        let mut w = world(&base, n);
+        let mut w = world(n);
         for _ in 0..rng.gen_range(6..16) {
             match rng.gen_range(0..20) {
                 0..=11 => operate(&mut w, &mut rng),

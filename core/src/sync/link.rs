@@ -79,7 +79,7 @@ pub struct LinkRun {
     pub responder: SessionReport,
     /// Simulated seconds from the first frame to the last.
     pub seconds: f64,
-    /// Round trips: turns taken, halved.
+    /// Round trips: the handshake's, then the session's turns, halved.
     pub round_trips: u32,
 }
 
@@ -225,6 +225,8 @@ pub fn run_with(
         initiator: a.report().clone(),
         responder: b.report().clone(),
         seconds: now,
-        round_trips: turns.div_ceil(2),
+        // The handshake's first two messages are a round trip of their own
+        // (its third carries the Hello).
+        round_trips: turns.div_ceil(2) + 1,
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod bundle;
+pub mod channel;
 pub mod link;
 pub mod protocol;
 pub mod session;
@@ -20,3 +21,5 @@ pub use session::{Progress, SessionReport, SyncConfig, SyncError, SyncSession};
 mod convergence_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;

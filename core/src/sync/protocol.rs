@@ -5,9 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 /// The oldest protocol version this build speaks.
-pub const PROTOCOL_MIN: u16 = 1;
+/// Version 2 runs inside an authenticated, encrypted channel
+/// (`sync::channel`); version 1 (open to anyone on the network) is refused.
+pub const PROTOCOL_MIN: u16 = 2;
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_MAX: u16 = 1;
+pub const PROTOCOL_MAX: u16 = 2;
 
 /// One frame: part `index` of `count` of a turn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +93,35 @@ pub fn unpack_id(bytes: &[u8]) -> String {
     }
 }
 
+/// A denial: the peer does not know this device.
+pub const DENY_NOT_ENROLLED: u8 = 1;
+/// A denial: this device's credential is revoked or expired.
+pub const DENY_REVOKED: u8 = 2;
+/// A denial: anything else of trust (a used code, a forged credential).
+pub const DENY_UNAUTHORIZED: u8 = 3;
+
+/// The denial code of a trust error.
+pub fn deny_code(e: &crate::trust::TrustError) -> u8 {
+    use crate::trust::TrustError;
+    match e {
+        TrustError::NotEnrolled => DENY_NOT_ENROLLED,
+        TrustError::Revoked { .. } | TrustError::Expired { .. } => DENY_REVOKED,
+        _ => DENY_UNAUTHORIZED,
+    }
+}
+
+/// What a denial received from a peer means for this device.
+pub fn denied(code: u8, reason: String, own_device: &str) -> crate::trust::TrustError {
+    use crate::trust::TrustError;
+    match code {
+        DENY_NOT_ENROLLED => TrustError::NotEnrolled,
+        DENY_REVOKED => TrustError::Revoked {
+            device: own_device.to_string(),
+        },
+        _ => TrustError::Refused(format!("the peer refused: {reason}")),
+    }
+}
+
 /// Everything an item of a turn can be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Item {
@@ -111,6 +142,9 @@ pub enum Item {
         /// Grids that households this device holds moved to: does the
         /// responder hold them (may it take those households over)?
         departing: Vec<Vec<u8>>,
+        /// A digest of this device's registry of credentials and
+        /// revocations; empty for a device that holds none.
+        registry: [u8; 16],
     },
     /// The responder accepts.
     Welcome {
@@ -176,6 +210,29 @@ pub enum Item {
     },
     /// The session is over.
     Done,
+    /// The station's answer to an enrolling device: the credential it
+    /// issued (sent first in the responder's first turn).
+    Enrolled {
+        /// The station's public key.
+        station_key: [u8; 32],
+        /// The new device's credential.
+        credential: crate::trust::Signed,
+    },
+    /// The responder will not serve this peer for a reason of trust (its
+    /// credential revoked, expired, unknown, or an enrolment code used up).
+    Deny {
+        /// What kind of reason: [`DENY_NOT_ENROLLED`], [`DENY_REVOKED`],
+        /// [`DENY_UNAUTHORIZED`].
+        code: u8,
+        /// Why, for people.
+        reason: String,
+    },
+    /// Registry entries the peer lacks (when the registry digests differ):
+    /// (is a revocation, signed record).
+    Registry {
+        /// The entries.
+        entries: Vec<(bool, crate::trust::Signed)>,
+    },
 }
 
 /// Encodes a frame.

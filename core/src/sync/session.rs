@@ -26,9 +26,11 @@ use std::time::{Duration, Instant};
 use automerge::sync::State;
 use serde::Serialize;
 
+use super::channel::{self, Channel, Handshake, Incoming, InitiatorProof, ResponderProof};
 use super::protocol::{self, pack_id, unpack_id, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
 use crate::model::DocKind;
 use crate::store::{Applied, Store, StoreError};
+use crate::trust::{fingerprint, Credential, EnrolCode, Signed, TrustError};
 
 /// Limits of one session.
 #[derive(Debug, Clone)]
@@ -43,9 +45,10 @@ pub struct SyncConfig {
     pub max_duration: Duration,
     /// Protocol versions spoken (an older or newer app sets other values).
     pub versions: (u16, u16),
-    /// A device joining a station: adopt the peer's station and, when it
-    /// holds no scopes yet, the scopes the peer offers.
-    pub join: bool,
+    /// A device enrolling with a one-time code from the station: it proves
+    /// the code, receives its credential, adopts the station and, when it
+    /// holds no scopes yet, the scopes the station offers.
+    pub enrol: Option<EnrolCode>,
 }
 
 impl Default for SyncConfig {
@@ -56,7 +59,7 @@ impl Default for SyncConfig {
             max_bytes: 512 * 1024 * 1024,
             max_duration: Duration::from_secs(600),
             versions: (PROTOCOL_MIN, PROTOCOL_MAX),
-            join: false,
+            enrol: None,
         }
     }
 }
@@ -83,9 +86,28 @@ pub enum SyncError {
     /// A cap was reached.
     #[error("session stopped: {0}")]
     Cap(&'static str),
+    /// A credential, key or code was not trusted (this device's or the
+    /// peer's).
+    #[error(transparent)]
+    Trust(TrustError),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Trust(t) => SyncError::Trust(t),
+            other => SyncError::Store(other),
+        }
+    }
+}
+
+impl From<TrustError> for SyncError {
+    fn from(e: TrustError) -> Self {
+        SyncError::Trust(e)
+    }
 }
 
 /// What a session did, for the host to show.
@@ -179,6 +201,20 @@ pub struct SyncSession {
     refusing: bool,
     progress: Progress,
     report: SessionReport,
+    /// The secure channel the frames travel in.
+    channel: Channel,
+    /// The peer's credential, once the handshake proved it.
+    peer_credential: Option<Credential>,
+    /// Enrolling (initiator): the station key the responder proved.
+    /// Enrolling (responder): the pending enrolment being redeemed.
+    enrol_station_key: Option<[u8; 32]>,
+    enrol_id: Option<[u8; 8]>,
+    /// Responder: the credential just issued to an enrolling peer.
+    issued: Option<Signed>,
+    /// Responder: the peer's Hello arrived (nothing else may come first).
+    greeted: bool,
+    /// The registry entries the peer sent (to send back only what it lacks).
+    peer_registry: Option<Vec<(bool, Signed)>>,
 }
 
 impl SyncSession {
@@ -216,7 +252,22 @@ impl SyncSession {
             refusing: false,
             progress: Progress::default(),
             report: SessionReport::default(),
+            channel: Channel::Idle,
+            peer_credential: None,
+            enrol_station_key: None,
+            enrol_id: None,
+            issued: None,
+            greeted: false,
+            peer_registry: None,
         }
+    }
+
+    /// The largest inner frame: room is left for sealing.
+    fn inner_cap(&self) -> usize {
+        self.config
+            .max_frame_bytes
+            .saturating_sub(channel::SEAL_OVERHEAD)
+            .max(256)
     }
 
     /// Whether the session has finished (successfully or not).
@@ -239,13 +290,51 @@ impl SyncSession {
         self.progress
     }
 
-    /// The initiator's first frames (Hello). A responder returns none.
+    /// The initiator's first message (the handshake's first step). A
+    /// responder returns none.
     pub fn start(&mut self, store: &Store) -> Result<Vec<Vec<u8>>, SyncError> {
         if !self.initiator || self.phase != Phase::Start {
             return Ok(Vec::new());
         }
         self.phase = Phase::Running;
-        let scopes = store.scopes()?;
+        let (pattern, psk) = match &self.config.enrol {
+            Some(code) => {
+                self.enrol_id = Some(code.id);
+                (crate::trust::NOISE_ENROL, Some(code.psk()))
+            }
+            None => {
+                if store.credential()?.is_none() {
+                    return Err(TrustError::NotEnrolled.into());
+                }
+                (crate::trust::NOISE_SESSION, None)
+            }
+        };
+        let mut hs = channel::noise_state(pattern, store.keys().noise_secret(), psk.as_ref(), true)
+            .map_err(SyncError::Protocol)?;
+        let noise = channel::write(&mut hs, &[]).map_err(SyncError::Protocol)?;
+        self.channel = Channel::Handshaking(Box::new(hs));
+        let msg = channel::handshake_message(&Handshake::Open {
+            session: self.session,
+            enrol: self.enrol_id,
+            noise,
+        });
+        self.count_sent(std::slice::from_ref(&msg));
+        Ok(vec![msg])
+    }
+
+    /// The inner session's first turn: Hello.
+    fn hello_frames(&mut self, store: &Store) -> Result<Vec<Vec<u8>>, SyncError> {
+        let scopes = if self.config.enrol.is_some() {
+            // Enrolling: the scopes chosen for this device, or everything
+            // the credential will grant ("station" alone asks for that).
+            if store.has_explicit_scopes()? {
+                store.scopes()?
+            } else {
+                vec!["station".to_string()]
+            }
+        } else {
+            store.held_scopes()?
+        };
         let mut digests = Vec::new();
         for s in &scopes {
             let (digest, docs) = store.scope_digest(s)?;
@@ -266,8 +355,40 @@ impl SyncSession {
             scopes: protocol::pack_scopes(&scopes),
             digests,
             departing: protocol::pack_scopes(&departing),
+            registry: if store.station_public()?.is_some() {
+                store.registry_digest()?
+            } else {
+                [0; 16]
+            },
         };
-        Ok(self.send_turn(0, vec![hello]))
+        let items = vec![hello];
+        let frames = protocol::pack(self.session, 0, items, self.inner_cap(), &mut self.next_key);
+        self.report.turns = 1;
+        Ok(frames)
+    }
+
+    fn count_sent(&mut self, frames: &[Vec<u8>]) {
+        self.report.frames_sent += frames.len() as u32;
+        self.report.bytes_sent += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+    }
+
+    /// Seals inner frames for the wire.
+    fn seal_all(&mut self, frames: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, SyncError> {
+        let Channel::Open {
+            transport,
+            next_nonce,
+        } = &mut self.channel
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(frames.len());
+        for f in frames {
+            out.push(channel::seal(transport, *next_nonce, &f).map_err(SyncError::Protocol)?);
+            *next_nonce += 1;
+        }
+        // The inner frames were counted by `send_turn`; count the sealing.
+        self.report.bytes_sent += (out.len() * channel::SEAL_OVERHEAD) as u64;
+        Ok(out)
     }
 
     fn send_turn(&mut self, turn: u32, items: Vec<Item>) -> Vec<Vec<u8>> {
@@ -283,7 +404,7 @@ impl SyncSession {
             self.session,
             turn,
             items,
-            self.config.max_frame_bytes,
+            self.inner_cap(),
             &mut self.next_key,
         );
         // The closing Done is a notice, not a turn anyone waits on.
@@ -301,7 +422,7 @@ impl SyncSession {
         if self.is_finished() {
             return Ok(Vec::new());
         }
-        match self.receive_inner(store, bytes) {
+        match self.receive_outer(store, bytes) {
             Ok(out) => Ok(out),
             Err(e) => {
                 self.phase = Phase::Failed;
@@ -319,7 +440,8 @@ impl SyncSession {
         }
     }
 
-    fn receive_inner(
+    /// The channel layer: the handshake, then sealed frames.
+    fn receive_outer(
         &mut self,
         store: &mut Store,
         bytes: &[u8],
@@ -331,6 +453,273 @@ impl SyncSession {
         if self.report.bytes_received + self.report.bytes_sent > self.config.max_bytes {
             return Err(SyncError::Cap("too many bytes"));
         }
+        if bytes.len() > self.config.max_frame_bytes.max(channel::NOISE_MAX + 64) {
+            return Err(SyncError::Protocol("frame larger than the agreed cap"));
+        }
+        match channel::parse(bytes).map_err(SyncError::Protocol)? {
+            Incoming::Handshake(msg) => self.on_handshake(store, msg),
+            Incoming::Sealed(nonce, ciphertext) => {
+                let Channel::Open { transport, .. } = &self.channel else {
+                    return Err(SyncError::Protocol(
+                        "nothing but the handshake is accepted before it completes",
+                    ));
+                };
+                let plain =
+                    channel::open(transport, nonce, ciphertext).map_err(SyncError::Protocol)?;
+                let out = self.receive_inner(store, &plain)?;
+                self.seal_all(out)
+            }
+            Incoming::Other => self.refuse_old_peer(bytes),
+        }
+    }
+
+    /// A protocol-1 app (no handshake) gets a refusal it can read, in its
+    /// own framing; anything else that is not protocol 2 is an error.
+    fn refuse_old_peer(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, SyncError> {
+        let old = protocol::decode(bytes, self.config.max_frame_bytes).ok();
+        let is_hello = old
+            .as_ref()
+            .is_some_and(|f| f.turn == 0 && matches!(f.items.first(), Some(Item::Hello { .. })));
+        if self.initiator || self.phase != Phase::Start || !is_hello {
+            return Err(SyncError::Protocol("not an Anxin sync message"));
+        }
+        let reason = "this station requires sync protocol 2 (enrolled devices, encrypted sessions): update the app and enrol the device with a code from the station".to_string();
+        let session = old.map(|f| f.session).unwrap_or_default();
+        let frame = protocol::encode(&protocol::Frame {
+            session,
+            turn: 1,
+            index: 0,
+            count: 1,
+            items: vec![Item::Refuse {
+                reason: reason.clone(),
+            }],
+        });
+        self.phase = Phase::Failed;
+        self.report.error = Some(reason);
+        self.count_sent(std::slice::from_ref(&frame));
+        Ok(vec![frame])
+    }
+
+    fn on_handshake(
+        &mut self,
+        store: &mut Store,
+        msg: Handshake,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        match (msg, self.initiator) {
+            (
+                Handshake::Open {
+                    session,
+                    enrol,
+                    noise,
+                },
+                false,
+            ) => {
+                if !matches!(self.channel, Channel::Idle) {
+                    return Ok(Vec::new()); // a duplicate
+                }
+                self.session = session;
+                self.phase = Phase::Running;
+                let refuse = |this: &mut Self, e: TrustError| {
+                    let reason = e.to_string();
+                    this.phase = Phase::Failed;
+                    this.report.error = Some(reason.clone());
+                    let code = protocol::deny_code(&e);
+                    let m = channel::handshake_message(&Handshake::Refuse { code, reason });
+                    this.count_sent(std::slice::from_ref(&m));
+                    Ok(vec![m])
+                };
+                let Some((own, _)) = store.credential()? else {
+                    // This device cannot vouch for itself: not the peer's
+                    // fault, so no "you are not enrolled".
+                    return refuse(
+                        self,
+                        TrustError::Refused("the peer is not enrolled itself".into()),
+                    );
+                };
+                let station_key = store.station_public()?.ok_or(TrustError::NotEnrolled)?;
+                let (pattern, psk) = match enrol {
+                    Some(id) => match store.enrolment_psk(&id)? {
+                        Some(psk) => (crate::trust::NOISE_ENROL, Some(psk)),
+                        None => return refuse(self, TrustError::CodeUnusable),
+                    },
+                    None => (crate::trust::NOISE_SESSION, None),
+                };
+                self.enrol_id = enrol;
+                let mut hs =
+                    channel::noise_state(pattern, store.keys().noise_secret(), psk.as_ref(), false)
+                        .map_err(SyncError::Protocol)?;
+                channel::read(&mut hs, &noise).map_err(SyncError::Protocol)?;
+                let proof = postcard::to_stdvec(&ResponderProof {
+                    station_key,
+                    credential: own,
+                })
+                .unwrap_or_default();
+                let noise = channel::write(&mut hs, &proof).map_err(SyncError::Protocol)?;
+                self.channel = Channel::Handshaking(Box::new(hs));
+                let m = channel::handshake_message(&Handshake::Reply { noise });
+                self.count_sent(std::slice::from_ref(&m));
+                Ok(vec![m])
+            }
+            (Handshake::Reply { noise }, true) => {
+                let mut hs = match std::mem::replace(&mut self.channel, Channel::Idle) {
+                    Channel::Handshaking(hs) if !hs.is_my_turn() => hs,
+                    // Reply already read: a duplicate.
+                    other => {
+                        self.channel = other;
+                        return Ok(Vec::new());
+                    }
+                };
+                let payload = channel::read(&mut hs, &noise).map_err(SyncError::Protocol)?;
+                let remote = hs
+                    .get_remote_static()
+                    .map(|k| k.to_vec())
+                    .ok_or(SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let proof: ResponderProof = postcard::from_bytes(&payload)
+                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let credential = match &self.config.enrol {
+                    Some(code) => {
+                        if fingerprint(&proof.station_key) != code.fingerprint {
+                            return Err(TrustError::BadSignature {
+                                what: "the peer (its station key does not match the code)",
+                            }
+                            .into());
+                        }
+                        let c = proof.credential.credential(&proof.station_key)?;
+                        if c.noise_key.as_slice() != remote.as_slice() || !c.is_station() {
+                            return Err(TrustError::Refused(
+                                "the peer is not the station laptop".into(),
+                            )
+                            .into());
+                        }
+                        self.enrol_station_key = Some(proof.station_key);
+                        c
+                    }
+                    None => {
+                        if store.station_public()? != Some(proof.station_key) {
+                            return Err(TrustError::BadSignature {
+                                what: "the peer (another station's key)",
+                            }
+                            .into());
+                        }
+                        store.verify_peer(&proof.credential, &remote)?
+                    }
+                };
+                self.peer = credential.device.clone();
+                self.report.peer = credential.device.clone();
+                self.peer_credential = Some(credential);
+                let frames = self.hello_frames(store)?;
+                let own = match &self.config.enrol {
+                    Some(_) => None,
+                    None => store.credential()?.map(|(s, _)| s),
+                };
+                let proof = postcard::to_stdvec(&InitiatorProof {
+                    credential: own,
+                    enrolling: self.config.enrol.as_ref().map(|_| {
+                        (
+                            store.device().device_id.clone(),
+                            store.keys().signing_public(),
+                        )
+                    }),
+                    frames,
+                })
+                .unwrap_or_default();
+                let noise = channel::write(&mut hs, &proof).map_err(SyncError::Protocol)?;
+                let transport = hs
+                    .into_stateless_transport_mode()
+                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                self.channel = Channel::Open {
+                    transport: Box::new(transport),
+                    next_nonce: 0,
+                };
+                let m = channel::handshake_message(&Handshake::Finish { noise });
+                self.count_sent(std::slice::from_ref(&m));
+                Ok(vec![m])
+            }
+            (Handshake::Finish { noise }, false) => {
+                let Channel::Handshaking(hs) = &mut self.channel else {
+                    return Ok(Vec::new());
+                };
+                let payload = channel::read(hs, &noise).map_err(SyncError::Protocol)?;
+                let remote = hs
+                    .get_remote_static()
+                    .map(|k| k.to_vec())
+                    .ok_or(SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let Channel::Handshaking(hs) = std::mem::replace(&mut self.channel, Channel::Idle)
+                else {
+                    return Err(SyncError::Protocol(channel::HANDSHAKE_FAILED));
+                };
+                let transport = hs
+                    .into_stateless_transport_mode()
+                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                self.channel = Channel::Open {
+                    transport: Box::new(transport),
+                    next_nonce: 0,
+                };
+                let proof: InitiatorProof = postcard::from_bytes(&payload)
+                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let verified = match (self.enrol_id, &proof.credential, &proof.enrolling) {
+                    (Some(id), None, Some((device, signing_key))) => {
+                        let noise_key: [u8; 32] = remote
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                        store
+                            .redeem_enrolment(&id, device, *signing_key, noise_key)
+                            .and_then(|signed| {
+                                let c = store.verify_peer(&signed, &remote)?;
+                                self.issued = Some(signed);
+                                Ok(c)
+                            })
+                    }
+                    (None, Some(signed), None) => store.verify_peer(signed, &remote),
+                    _ => Err(TrustError::Malformed {
+                        what: "the peer's proof",
+                    }
+                    .into()),
+                };
+                let credential = match verified {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Tell the peer why, inside the channel, then stop.
+                        let reason = e.to_string();
+                        self.report.error = Some(reason.clone());
+                        self.phase = Phase::Failed;
+                        let code = match &e {
+                            StoreError::Trust(t) => protocol::deny_code(t),
+                            _ => protocol::DENY_UNAUTHORIZED,
+                        };
+                        let frames = self.send_turn(1, vec![Item::Deny { code, reason }]);
+                        return self.seal_all(frames);
+                    }
+                };
+                self.peer = credential.device.clone();
+                self.report.peer = credential.device.clone();
+                self.peer_credential = Some(credential);
+                let mut out = Vec::new();
+                for frame in proof.frames {
+                    out.extend(self.receive_inner(store, &frame)?);
+                    if self.is_finished() && !self.refusing {
+                        break;
+                    }
+                }
+                self.seal_all(out)
+            }
+            (Handshake::Refuse { code, reason }, true) => Err(SyncError::Trust(protocol::denied(
+                code,
+                reason,
+                &store.device().device_id,
+            ))),
+            // A message for the other side, or out of place: ignored, as
+            // duplicates are.
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn receive_inner(
+        &mut self,
+        store: &mut Store,
+        bytes: &[u8],
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
         let frame =
             protocol::decode(bytes, self.config.max_frame_bytes).map_err(SyncError::Protocol)?;
         self.report.frames_received += 1;
@@ -400,6 +789,9 @@ impl SyncSession {
     }
 
     fn handle(&mut self, store: &mut Store, item: Item) -> Result<(), SyncError> {
+        if !self.initiator && !self.greeted && !matches!(item, Item::Hello { .. }) {
+            return Err(SyncError::Protocol("nothing may come before the Hello"));
+        }
         match item {
             Item::Hello {
                 min,
@@ -409,20 +801,62 @@ impl SyncSession {
                 scopes,
                 digests,
                 departing,
-            } => self.on_hello(
-                store,
-                min,
-                max,
-                unpack_id(&device),
-                if station.is_empty() {
-                    String::new()
-                } else {
-                    unpack_id(&station)
-                },
-                protocol::unpack_scopes(&scopes).ok_or(BAD_SCOPE)?,
-                digests,
-                protocol::unpack_scopes(&departing).ok_or(BAD_SCOPE)?,
-            ),
+                registry,
+            } => {
+                if self.greeted {
+                    return Err(SyncError::Protocol("unexpected hello"));
+                }
+                self.greeted = true;
+                self.on_hello(
+                    store,
+                    min,
+                    max,
+                    unpack_id(&device),
+                    if station.is_empty() {
+                        String::new()
+                    } else {
+                        unpack_id(&station)
+                    },
+                    protocol::unpack_scopes(&scopes).ok_or(BAD_SCOPE)?,
+                    digests,
+                    protocol::unpack_scopes(&departing).ok_or(BAD_SCOPE)?,
+                    registry,
+                )
+            }
+            Item::Enrolled {
+                station_key,
+                credential,
+            } => {
+                if !self.initiator
+                    || self.config.enrol.is_none()
+                    || self.enrol_station_key != Some(station_key)
+                {
+                    return Err(SyncError::Protocol("unexpected credential"));
+                }
+                store.accept_credential(station_key, &credential)?;
+                Ok(())
+            }
+            Item::Registry { entries } => {
+                if entries.len() > MAX_REGISTRY_ENTRIES {
+                    return Err(SyncError::Protocol("too many registry entries"));
+                }
+                store.merge_registry(&entries)?;
+                if self.initiator {
+                    // Send back what the responder lacks.
+                    let theirs: BTreeSet<Vec<u8>> =
+                        entries.iter().map(|(_, s)| s.signature.clone()).collect();
+                    let missing: Vec<(bool, Signed)> = store
+                        .registry_entries()?
+                        .into_iter()
+                        .filter(|(_, s)| !theirs.contains(&s.signature))
+                        .collect();
+                    if !missing.is_empty() {
+                        self.outbox.push(Item::Registry { entries: missing });
+                    }
+                }
+                self.peer_registry = Some(entries);
+                Ok(())
+            }
             Item::Welcome {
                 version,
                 device,
@@ -431,16 +865,32 @@ impl SyncSession {
                 offered,
                 holds,
             } => {
-                self.peer_scopes = protocol::unpack_scopes(&holds).ok_or(BAD_SCOPE)?;
                 if !self.initiator {
                     return Err(SyncError::Protocol("unexpected welcome"));
                 }
+                // Departed documents go only to a peer whose credential
+                // grants their destination scope, whatever it claims to hold.
+                let granted = self.peer_credential.clone();
+                self.peer_scopes = protocol::unpack_scopes(&holds)
+                    .ok_or(BAD_SCOPE)?
+                    .into_iter()
+                    .filter(|s| granted.as_ref().is_some_and(|c| c.grants(s)))
+                    .collect();
                 let mut shared: Vec<String> = shared
                     .iter()
                     .map(|i| self.hello_scopes.get(*i as usize).cloned())
                     .collect::<Option<_>>()
                     .ok_or(SyncError::Protocol("a shared scope that was not offered"))?;
                 shared.extend(protocol::unpack_scopes(&offered).ok_or(BAD_SCOPE)?);
+                if let Some(s) = shared
+                    .iter()
+                    .find(|s| !granted.as_ref().is_some_and(|c| c.grants(s)))
+                {
+                    let _ = s;
+                    return Err(SyncError::Protocol(
+                        "the peer offered a scope its credential does not grant",
+                    ));
+                }
                 let station = if station.is_empty() {
                     store.station_id()?.unwrap_or_default()
                 } else {
@@ -473,6 +923,11 @@ impl SyncSession {
                 Ok(())
             }
             Item::Refuse { reason } => Err(SyncError::Refused(reason)),
+            Item::Deny { code, reason } => Err(SyncError::Trust(protocol::denied(
+                code,
+                reason,
+                &store.device().device_id,
+            ))),
             Item::Inventory { scope, docs } => {
                 let scope = protocol::unpack_scope(&scope).ok_or(BAD_SCOPE)?;
                 let docs = docs
@@ -510,6 +965,17 @@ impl SyncSession {
             }
             Item::Sync { id, bytes } => {
                 let id = unpack_id(&id);
+                // Only documents of the shared scopes: a Sync item for any
+                // other id is refused, never answered with its changes.
+                match store.document_scope(&id)? {
+                    Some(scope) if !self.shared.contains(&scope) => {
+                        self.report
+                            .refused
+                            .push((id, "outside the shared scopes".into()));
+                        return Ok(());
+                    }
+                    _ => {}
+                }
                 if !store.has_document(&id)? {
                     self.outbox.push(Item::Want {
                         ids: vec![pack_id(&id)],
@@ -585,21 +1051,20 @@ impl SyncSession {
         offered: &[String],
     ) -> Result<(), SyncError> {
         match store.station_id()? {
-            Some(mine) if mine == station => Ok(()),
-            Some(_) => Err(SyncError::Refused(
+            Some(mine) if mine != station => Err(SyncError::Refused(
                 "the peer belongs to another station".into(),
             )),
-            None if self.config.join && !station.is_empty() => {
-                store.adopt_station(station)?;
-                if store.has_explicit_scopes()? {
-                    Ok(())
-                } else {
+            // Enrolling (the credential already adopted the station): hold
+            // the scopes offered, unless this device chose its own.
+            Some(_) if self.config.enrol.is_some() => {
+                if !store.has_explicit_scopes()? {
                     store.set_scopes(offered)?;
-                    Ok(())
                 }
+                Ok(())
             }
+            Some(_) => Ok(()),
             None => Err(SyncError::Refused(
-                "this device belongs to no station: join one first".into(),
+                "this device belongs to no station: enrol it with a code first".into(),
             )),
         }
     }
@@ -615,12 +1080,17 @@ impl SyncSession {
         scopes: Vec<String>,
         digests: Vec<ScopeDigest>,
         departing: Vec<String>,
+        registry: [u8; 16],
     ) -> Result<(), SyncError> {
         if self.initiator {
             return Err(SyncError::Protocol("unexpected hello"));
         }
-        self.peer = device.clone();
-        self.report.peer = device;
+        let Some(grant) = self.peer_credential.clone() else {
+            return Err(SyncError::Protocol("a Hello before the handshake"));
+        };
+        if device != grant.device {
+            return Err(SyncError::Protocol("the Hello names another device"));
+        }
         let version = max.min(self.config.versions.1);
         if version < min.max(self.config.versions.0) {
             let reason = format!(
@@ -634,7 +1104,13 @@ impl SyncSession {
             self.refusing = true;
             return Ok(());
         }
-        let mine = store.scopes()?;
+        // What both may hold: this device's scopes that its own credential
+        // grants, and of those what the peer's credential grants.
+        let mine: Vec<String> = store
+            .held_scopes()?
+            .into_iter()
+            .filter(|s| grant.grants(s))
+            .collect();
         let my_station = store.station_id()?.unwrap_or_default();
         if my_station.is_empty() {
             let reason = "this device belongs to no station".to_string();
@@ -681,7 +1157,16 @@ impl SyncSession {
         // Scopes the initiator is handing documents on to (a moved
         // household's new grid, the case team of a volunteer's screenings)
         // that this device holds.
-        let holds: Vec<String> = departing.into_iter().filter(|s| mine.contains(s)).collect();
+        // (This device's own held scopes, not narrowed by the peer's grant:
+        // the documents come to this device, the peer keeps nothing.)
+        let own = store.held_scopes()?;
+        let holds: Vec<String> = departing.into_iter().filter(|s| own.contains(s)).collect();
+        if let Some(credential) = self.issued.take() {
+            self.outbox.push(Item::Enrolled {
+                station_key: store.station_public()?.ok_or(TrustError::NotEnrolled)?,
+                credential,
+            });
+        }
         self.outbox.push(Item::Welcome {
             version,
             device: pack_id(&store.device().device_id),
@@ -694,6 +1179,11 @@ impl SyncSession {
             offered: protocol::pack_scopes(&offered),
             holds: protocol::pack_scopes(&holds),
         });
+        if registry != store.registry_digest()? {
+            self.outbox.push(Item::Registry {
+                entries: store.registry_entries()?,
+            });
+        }
         let theirs: HashMap<&str, &ScopeDigest> = scopes
             .iter()
             .map(|s| s.as_str())
@@ -830,6 +1320,9 @@ impl SyncSession {
 }
 
 const BAD_SCOPE: SyncError = SyncError::Protocol("a malformed scope");
+
+/// More registry entries than any station has devices: a hostile peer.
+const MAX_REGISTRY_ENTRIES: usize = 100_000;
 
 /// The first 16 bytes of a scope digest: plenty to tell states apart.
 fn short(digest: &[u8; 32]) -> [u8; 16] {

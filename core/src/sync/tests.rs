@@ -26,11 +26,10 @@ fn station(households: u32) -> (Store, Vec<GridId>) {
     (s, f.grids)
 }
 
-fn join() -> SyncConfig {
-    SyncConfig {
-        join: true,
-        ..SyncConfig::default()
-    }
+/// A configuration that enrols a new device holding everything the
+/// station laptop `station` holds.
+fn join(station: &mut Store) -> SyncConfig {
+    crate::fixture::enrol_everything(station).unwrap()
 }
 
 fn same(a: &Store, b: &Store) {
@@ -42,10 +41,11 @@ fn same(a: &Store, b: &Store) {
 }
 
 #[test]
-fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
+fn a_new_device_joins_then_an_unchanged_resync_is_the_handshake_and_one_round_trip() {
     let (mut a, _) = station(60);
     let mut b = memory_store();
-    let r = run(&mut b, &mut a, &join(), &LinkConfig::perfect());
+    let enrol = join(&mut a);
+    let r = run(&mut b, &mut a, &enrol, &LinkConfig::perfect());
     assert!(r.completed(), "{:?}", r.initiator.error);
     assert!(r.initiator.documents_received > 60);
     same(&a, &b);
@@ -59,7 +59,7 @@ fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
         &LinkConfig::perfect(),
     );
     assert!(r.completed());
-    assert_eq!(r.round_trips, 1, "{r:?}");
+    assert_eq!(r.round_trips, 2, "{r:?}");
     assert_eq!(
         r.initiator.documents_received + r.responder.documents_received,
         0
@@ -75,7 +75,8 @@ fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
 fn concurrent_edits_on_two_devices_converge() {
     let (mut a, grids) = station(30);
     let mut b = memory_store();
-    assert!(run(&mut b, &mut a, &join(), &LinkConfig::perfect()).completed());
+    let enrol = join(&mut a);
+    assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
     let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
     let worker = a.workers(Some(&grids[0]), Some(Role::Volunteer)).unwrap()[0]
         .id
@@ -146,7 +147,8 @@ fn a_volunteer_of_one_grid_never_receives_another_grids_households() {
     let mut c = memory_store();
     c.set_scopes(&["station".into(), format!("grid:{}", grids[0])])
         .unwrap();
-    let r = run(&mut c, &mut a, &join(), &LinkConfig::perfect());
+    let enrol = join(&mut a);
+    let r = run(&mut c, &mut a, &enrol, &LinkConfig::perfect());
     assert!(r.completed());
     assert!(c.households_in_grid(&grids[1], 1000, 0).unwrap().is_empty());
     assert_eq!(
@@ -165,8 +167,8 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
     let (mut a, _) = station(5);
     let mut b = memory_store();
     let newer = SyncConfig {
-        versions: (2, 3),
-        ..join()
+        versions: (3, 4),
+        ..join(&mut a)
     };
     let r = run_with(
         &mut b,
@@ -179,11 +181,11 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
     let err = r.initiator.error.unwrap();
     assert!(err.contains("no common protocol version"), "{err}");
 
-    // An old app (version 1 only) and a new one (1 and 2) agree on 1.
+    // A newer app (2 and 3) and this one (2 only) agree on 2.
     let mut c = memory_store();
     let newer_overlapping = SyncConfig {
-        versions: (1, 2),
-        ..join()
+        versions: (2, 3),
+        ..join(&mut a)
     };
     let r = run_with(
         &mut c,
@@ -193,7 +195,7 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
         &LinkConfig::perfect(),
     );
     assert!(r.completed(), "{:?}", r.initiator.error);
-    assert_eq!((r.initiator.version, r.responder.version), (1, 1));
+    assert_eq!((r.initiator.version, r.responder.version), (2, 2));
 
     let (mut other, _) = {
         let mut s = memory_store();
@@ -215,8 +217,9 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
         &LinkConfig::perfect(),
     );
     assert!(!r.completed());
-    assert!(r.initiator.error.unwrap().contains("different stations"));
-    // An empty device that is not joining is refused too.
+    let err = r.initiator.error.unwrap();
+    assert!(err.contains("another station's key"), "{err}");
+    // An empty device that is not enrolling is refused too.
     let mut empty = memory_store();
     let r = run(
         &mut empty,
@@ -233,7 +236,8 @@ fn lossy_links_may_cut_sessions_but_repeated_sessions_converge() {
     let mut b = memory_store();
     let mut joined = false;
     for seed in 0..30 {
-        let r = run(&mut b, &mut a, &join(), &LinkConfig::lossy(seed));
+        let enrol = join(&mut a);
+        let r = run(&mut b, &mut a, &enrol, &LinkConfig::lossy(seed));
         if r.completed() {
             joined = true;
             break;
@@ -275,7 +279,7 @@ fn bluetooth_frames_stay_under_the_cap_and_big_documents_travel_in_pieces() {
     let (mut a, _) = station(30);
     let mut b = memory_store();
     let ble = SyncConfig {
-        join: true,
+        enrol: join(&mut a).enrol,
         max_frame_bytes: 1024,
         ..SyncConfig::bluetooth()
     };
@@ -319,7 +323,8 @@ fn garbage_frames_are_errors_not_panics() {
 fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
     let (mut a, grids) = station(10);
     let mut b = memory_store();
-    assert!(run(&mut b, &mut a, &join(), &LinkConfig::perfect()).completed());
+    let enrol = join(&mut a);
+    assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
     // A peer (here: a direct call, as a broken app would) sends a household
     // whose content breaks the rules.
     let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
@@ -366,7 +371,8 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
 
 #[test]
 fn two_stores_converge_over_real_tcp_on_loopback() {
-    let (a, _) = station(40);
+    let (mut a, _) = station(40);
+    let enrol = join(&mut a);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = std::thread::spawn(move || {
@@ -384,7 +390,7 @@ fn two_stores_converge_over_real_tcp_on_loopback() {
     });
     let mut b = memory_store();
     let mut last = Progress::default();
-    let r = tcp::connect(&mut b, addr, join(), &mut |p| last = p).unwrap();
+    let r = tcp::connect(&mut b, addr, enrol, &mut |p| last = p).unwrap();
     assert!(r.completed, "{:?}", r.error);
     assert!(last.done > 0);
     let again = tcp::connect(&mut b, addr, SyncConfig::default(), &mut |_| {}).unwrap();
@@ -514,7 +520,8 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     let phone_of = |station: &mut Store| {
         let mut p = memory_store();
         p.set_scopes(&["station".into(), grid1.clone()]).unwrap();
-        assert!(run(&mut p, station, &join(), &LinkConfig::perfect()).completed());
+        let enrol = join(station);
+        assert!(run(&mut p, station, &enrol, &LinkConfig::perfect()).completed());
         p
     };
     let mut phone = phone_of(&mut station);
@@ -608,10 +615,11 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     // A device of grid 2 now receives it.
     let mut grid2_phone = memory_store();
     grid2_phone.set_scopes(&["station".into(), grid2]).unwrap();
+    let enrol = join(&mut station);
     assert!(run(
         &mut grid2_phone,
         &mut station,
-        &join(),
+        &enrol,
         &LinkConfig::perfect()
     )
     .completed());

@@ -6,9 +6,9 @@ import XCTest
 @testable import Anxin
 
 /// Passes frames between two sessions until both are done, as a phone's transport would.
-func sync(_ initiator: AnxinStore, _ responder: AnxinStore, join: Bool = false, frame: UInt32 = 4096) throws -> (SyncReport, SyncReport) {
-    let a = try initiator.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: frame, join: join))
-    let b = try responder.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: frame, join: false))
+func sync(_ initiator: AnxinStore, _ responder: AnxinStore, enrolCode: String? = nil, frame: UInt32 = 4096) throws -> (SyncReport, SyncReport) {
+    let a = try initiator.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: frame, enrolCode: enrolCode))
+    let b = try responder.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: frame, enrolCode: nil))
     var toB = try a.start()
     for _ in 0..<1000 {
         let toA = try toB.flatMap { try b.receive(frame: $0) }
@@ -56,9 +56,42 @@ final class AnxinSdkTests: XCTestCase {
 
     func phone(_ name: String, key: String? = "phone key") throws -> AnxinStore {
         let p = try AnxinStore.open(options: OpenOptions(path: path(name), key: key, scopes: ["station", "grid:\(grid!)"], actingWorker: nil))
-        let (mine, _) = try sync(p, station, join: true)
+        // The station admin makes a one-time code; the phone enrols with it.
+        try station.actAs(workerId: try worker(.stationAdmin).id)
+        let code = try station.enrolDevice(workerId: try worker(.counselor).id, scopes: ["station", "grid:*", "case:main"], codeMinutes: 15, credentialDays: 90)
+        let (mine, _) = try sync(p, station, enrolCode: code)
         XCTAssertTrue(mine.completed, mine.error ?? "")
         return p
+    }
+
+    func testAPhoneEnrolsFromACodeOnceAndARevokedPhoneIsRefused() throws {
+        try station.actAs(workerId: try worker(.stationAdmin).id)
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let code = try station.enrolDevice(workerId: volunteer.id, scopes: nil, codeMinutes: 15, credentialDays: 90)
+        let p = try AnxinStore.open(options: OpenOptions(path: path("enrolled.db"), key: "k", scopes: nil, actingWorker: nil))
+        XCTAssertThrowsError(try p.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: 4096, enrolCode: nil)).start()) {
+            guard case AnxinError.NotEnrolled = $0 else { return XCTFail("\($0)") }
+        }
+        let s = try p.enroll(code: code, maxFrameBytes: 4096)
+        let b = try station.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: 4096, enrolCode: nil))
+        var out = try s.start()
+        while !s.isFinished() { out = try out.flatMap { try b.receive(frame: $0) }.flatMap { try s.receive(frame: $0) } }
+        XCTAssertTrue(s.report().completed, s.report().error ?? "")
+        XCTAssertFalse(try p.households(gridId: grid, limit: 100).isEmpty)
+        let mine = try station.devices().first { $0.workerId == volunteer.id }!
+        XCTAssertEqual(mine.role, .volunteer)
+        XCTAssertTrue(mine.scopes.allSatisfy { !$0.hasPrefix("case:") })
+        let again = try AnxinStore.open(options: OpenOptions(path: path("again.db"), key: "k", scopes: nil, actingWorker: nil))
+        XCTAssertThrowsError(try sync(again, station, enrolCode: code)) {
+            guard case AnxinError.Unauthorized(let reason) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("already used"))
+        }
+        XCTAssertThrowsError(try again.enroll(code: "AX1 not a code", maxFrameBytes: 4096))
+        try station.revokeDevice(deviceId: mine.deviceId)
+        XCTAssertTrue(try station.devices().first { $0.deviceId == mine.deviceId }!.revoked)
+        XCTAssertThrowsError(try sync(p, station)) {
+            guard case AnxinError.Revoked = $0 else { return XCTFail("\($0)") }
+        }
     }
 
     override func setUpWithError() throws {
@@ -471,7 +504,7 @@ final class QuickStartTests: XCTestCase {
     final class Transport {
         let peer: SyncSessionHandle
         init(station: AnxinStore) throws {
-            peer = try station.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: 4096, join: false))
+            peer = try station.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: 4096, enrolCode: nil))
         }
         func exchange(_ frames: [Data]) throws -> [Data] { try frames.flatMap { try peer.receive(frame: $0) } }
     }
@@ -491,6 +524,8 @@ final class QuickStartTests: XCTestCase {
         let dbPath = dir.appendingPathComponent("anxin.db").path
         let keyFromKeychain = "a key from the iOS Keychain"
         let transport = try Transport(station: station)
+        try station.actAs(workerId: try station.workers(gridId: nil, role: .stationAdmin).first!.id)
+        let enrolmentCode = try station.enrolDevice(workerId: volunteerId, scopes: nil, codeMinutes: 15, credentialDays: 90)
         var answers: [Int32?] = [0, 1, 1, 0, 0, 0, 0, 0, 1, nil]
         func askRespondent(_ p: ItemPrompt) -> Int32? { answers.removeFirst() }
         let crisisPresenter = Presenter()
@@ -498,7 +533,7 @@ final class QuickStartTests: XCTestCase {
         // ---- the quick start, as in bindings/README.md ----
         let store = try AnxinStore.open(options: OpenOptions(path: dbPath, key: keyFromKeychain,
                                                              scopes: ["station", "grid:\(gridId)"], actingWorker: nil))
-        let session = try store.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: 4096, join: true))
+        let session = try store.enroll(code: enrolmentCode, maxFrameBytes: 4096)
         var outgoing = try session.start()
         while !session.isFinished() {
             let incoming = try transport.exchange(outgoing)                  // your Multipeer / Bluetooth code

@@ -12,9 +12,9 @@ import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 
 /** Passes frames between two sessions until both are done, as a phone's transport would. */
-fun sync(initiator: AnxinStore, responder: AnxinStore, join: Boolean = false, frame: UInt = 4096u): Pair<SyncReport, SyncReport> {
-    initiator.syncSession(SyncOptions(initiator = true, maxFrameBytes = frame, join = join)).use { a ->
-        responder.syncSession(SyncOptions(initiator = false, maxFrameBytes = frame, join = false)).use { b ->
+fun sync(initiator: AnxinStore, responder: AnxinStore, enrolCode: String? = null, frame: UInt = 4096u): Pair<SyncReport, SyncReport> {
+    initiator.syncSession(SyncOptions(initiator = true, maxFrameBytes = frame, enrolCode = enrolCode)).use { a ->
+        responder.syncSession(SyncOptions(initiator = false, maxFrameBytes = frame, enrolCode = null)).use { b ->
             var toB = a.start()
             var rounds = 0
             while (rounds < 1000) {
@@ -41,8 +41,11 @@ class AnxinSdkTest {
 
     private fun phone(name: String, key: String? = "phone key $name"): AnxinStore {
         val p = AnxinStore.open(OpenOptions(path(name), key, listOf("station", "grid:$grid"), null))
-        val (mine, _) = sync(p, station, join = true)
-        assertTrue(mine.completed, "joined: ${mine.error}")
+        // The station admin makes a one-time code; the phone enrols with it.
+        station.actAs(worker(WorkerRole.STATION_ADMIN).id)
+        val code = station.enrolDevice(worker(WorkerRole.COUNSELOR).id, listOf("station", "grid:*", "case:main"), 15u, 90u)
+        val (mine, _) = sync(p, station, enrolCode = code)
+        assertTrue(mine.completed, "enrolled: ${mine.error}")
         return p
     }
 
@@ -58,6 +61,40 @@ class AnxinSdkTest {
     fun tearDown() {
         station.close()
         dir.toFile().deleteRecursively()
+    }
+
+    @Test
+    fun aPhoneEnrolsFromACodeOnceAndARevokedPhoneIsRefused() {
+        station.actAs(worker(WorkerRole.STATION_ADMIN).id)
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val code = station.enrolDevice(volunteer.id, null, 15u, 90u)
+        val p = AnxinStore.open(OpenOptions(path("enrolled.db"), "k", null, null))
+        // Before enrolling, a session is refused on this side: no credential.
+        assertFailsWith<AnxinException.NotEnrolled> {
+            p.syncSession(SyncOptions(initiator = true, maxFrameBytes = 4096u, enrolCode = null)).use { it.start() }
+        }
+        p.enroll(code, 4096u).use { s ->
+            var out = s.start()
+            station.syncSession(SyncOptions(initiator = false, maxFrameBytes = 4096u, enrolCode = null)).use { b ->
+                while (!s.isFinished()) { out = out.flatMap { b.receive(it) }.flatMap { s.receive(it) } }
+            }
+            assertTrue(s.report().completed, "enrolled: ${s.report().error}")
+        }
+        assertTrue(p.households(grid, 100u).isNotEmpty(), "the volunteer's grid arrived")
+        val mine = station.devices().first { it.workerId == volunteer.id }
+        assertEquals(WorkerRole.VOLUNTEER, mine.role)
+        assertTrue(mine.scopes.none { it.startsWith("case:") }, "a volunteer's phone holds no case files")
+        // The code works once.
+        val again = AnxinStore.open(OpenOptions(path("again.db"), "k", null, null))
+        val used = assertFailsWith<AnxinException.Unauthorized> { sync(again, station, enrolCode = code) }
+        assertTrue(used.reason.contains("already used"), used.reason)
+        assertFailsWith<AnxinException.InvalidInput> { again.enroll("AX1 not a code", 4096u) }
+        // Revoked: the station refuses the phone from then on.
+        station.revokeDevice(mine.deviceId)
+        assertTrue(station.devices().first { it.deviceId == mine.deviceId }.revoked)
+        assertFailsWith<AnxinException.Revoked> { sync(p, station) }
+        again.close()
+        p.close()
     }
 
     @Test

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test
 class QuickStartTest {
     /** The station at the other end of a Bluetooth link. */
     class Transport(station: AnxinStore) {
-        private val peer = station.syncSession(SyncOptions(initiator = false, maxFrameBytes = 4096u, join = false))
+        private val peer = station.syncSession(SyncOptions(initiator = false, maxFrameBytes = 4096u, enrolCode = null))
         fun exchange(frames: List<ByteArray>): List<ByteArray> = frames.flatMap { peer.receive(it) }
     }
 
@@ -26,6 +26,8 @@ class QuickStartTest {
         val filesDir = dir
         val keyFromKeystore = "a key from the Android Keystore"
         val transport = Transport(station)
+        station.actAs(station.workers(null, WorkerRole.STATION_ADMIN).first().id)
+        val enrolmentCode = station.enrolDevice(volunteerId, null, 15u, 90u)
         val answers = ArrayDeque(listOf(0, 1, 1, 0, 0, 0, 0, 0, 1, null))
         fun askRespondent(prompt: ItemPrompt): Int? = answers.removeFirst()
         val alerts = mutableListOf<CrisisAlert>()
@@ -35,8 +37,9 @@ class QuickStartTest {
         // ---- the quick start, as in bindings/README.md ----
         AnxinStore.open(OpenOptions(path = filesDir.resolve("anxin.db").path, key = keyFromKeystore,
                                     scopes = listOf("station", "grid:$gridId"), actingWorker = null)).use { store ->
-            // Join the station: pass frames to the station's session over your transport.
-            store.syncSession(SyncOptions(initiator = true, maxFrameBytes = 4096u, join = true)).use { session ->
+            // Enrol with the code the station admin showed (scanned from its QR code):
+            // pass frames to the station's session over your transport.
+            store.enroll(enrolmentCode, 4096u).use { session ->
                 var outgoing = session.start()
                 while (!session.isFinished()) {
                     val incoming = transport.exchange(outgoing)          // your Bluetooth / Nearby code

@@ -1,0 +1,225 @@
+//! `anxin device enroll|list|revoke|renew`: the station laptop admits,
+//! renews and revokes phones. A code is printed as text, as a QR code in the
+//! terminal and, with `--png`, as a PNG image to show or print.
+
+use std::path::PathBuf;
+
+use anxin_core::model::{Role, WorkerId};
+use anxin_core::store::{EnrolOptions, Store};
+use clap::Subcommand;
+
+use crate::{print_json, Failure};
+
+/// Device commands.
+#[derive(Subcommand, Debug)]
+pub enum DeviceCommand {
+    /// Make a one-time code that enrols a worker's new phone (or laptop).
+    Enroll {
+        /// The worker the device belongs to.
+        #[arg(long)]
+        worker: String,
+        /// Scopes the device may hold (`station`, grid ids, `grid:*`,
+        /// `case:main`), comma-separated; default: what the worker's role
+        /// and grids call for.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// How long the code stays usable, in minutes.
+        #[arg(long, default_value_t = 15)]
+        expires: u32,
+        /// How long the device's credential lasts, in days.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// The address this laptop serves sync on (host:port), printed into
+        /// the code so the phone knows where to go.
+        #[arg(long)]
+        address: Option<String>,
+        /// Also write the QR code as a PNG image here.
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// List the devices of the station's registry.
+    List,
+    /// Revoke a device (lost phone, a worker who left): every peer that
+    /// learns of it refuses the device.
+    Revoke {
+        /// The device id (see `anxin device list`).
+        device: String,
+    },
+    /// Renew a device's credential.
+    Renew {
+        /// The device id.
+        device: String,
+        /// For how many days from now.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
+}
+
+/// Scopes as typed: `station`, `grid:*`, `case:<team>`, `grid:<id>` or a
+/// bare grid id.
+fn scopes(list: &[String]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for s in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if s == "grid:*" || s == "case:*" || s.starts_with("case:") || s == "station" {
+            out.push(s.to_string());
+        } else {
+            out.extend(crate::syncing::parse_scopes(&[s.to_string()])?);
+        }
+    }
+    if out.is_empty() {
+        return Err(Failure::input("give at least one scope"));
+    }
+    Ok(out)
+}
+
+/// The QR code of `text` for a terminal: two modules per character, with
+/// the quiet zone a scanner needs.
+pub fn terminal_qr(text: &str) -> Result<String, Failure> {
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| Failure::other(format!("cannot make a QR code: {e}")))?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let dark = |x: i64, y: i64| -> bool {
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < width
+            && colors[y as usize * width + x as usize] == qrcode::Color::Dark
+    };
+    let quiet = 2i64;
+    let mut out = String::new();
+    let mut y = -quiet;
+    while y < width as i64 + quiet {
+        for x in -quiet..width as i64 + quiet {
+            out.push(match (dark(x, y), dark(x, y + 1)) {
+                (true, true) => ' ',
+                (true, false) => '▄',
+                (false, true) => '▀',
+                (false, false) => '█',
+            });
+        }
+        out.push('\n');
+        y += 2;
+    }
+    Ok(out)
+}
+
+/// Writes the QR code of `text` as a black-on-white PNG, 8 pixels a module.
+pub fn write_png(text: &str, path: &std::path::Path) -> Result<(), Failure> {
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| Failure::other(format!("cannot make a QR code: {e}")))?;
+    let (width, colors) = (code.width(), code.to_colors());
+    let (scale, quiet) = (8usize, 4usize);
+    let side = (width + 2 * quiet) * scale;
+    let mut pixels = vec![255u8; side * side];
+    for y in 0..width {
+        for x in 0..width {
+            if colors[y * width + x] == qrcode::Color::Dark {
+                for dy in 0..scale {
+                    let row = (y + quiet) * scale + dy;
+                    let start = row * side + (x + quiet) * scale;
+                    pixels[start..start + scale].fill(0);
+                }
+            }
+        }
+    }
+    let file = std::fs::File::create(path)
+        .map_err(|e| Failure::input(format!("cannot write {}: {e}", path.display())))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side as u32, side as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&pixels))
+        .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))
+}
+
+pub fn run_device(
+    store: &mut Store,
+    cmd: &DeviceCommand,
+    acting: &Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let by = crate::setup::acting(acting)?;
+    match cmd {
+        DeviceCommand::Enroll {
+            worker,
+            scopes: list,
+            expires,
+            days,
+            address,
+            png,
+        } => {
+            let worker = WorkerId::parse(worker, "--worker")?;
+            let code = store.enrol_device(
+                &by,
+                &worker,
+                EnrolOptions {
+                    scopes: list.as_deref().map(scopes).transpose()?,
+                    code_minutes: *expires,
+                    credential_days: *days,
+                    address: address.clone(),
+                },
+            )?;
+            let text = code.to_text();
+            if let Some(path) = png {
+                write_png(&text, path)?;
+            }
+            if json {
+                print_json(&serde_json::json!({
+                    "code": text,
+                    "expires_in_minutes": expires,
+                    "png": png,
+                }));
+            } else {
+                print!("{}", terminal_qr(&text)?);
+                println!("enrolment code (one use, valid {expires} minutes):\n{text}");
+                if address.is_none() {
+                    println!("(no --address given: the phone must be told where the station serves sync)");
+                }
+                if let Some(p) = png {
+                    println!("QR code written to {}", p.display());
+                }
+            }
+        }
+        DeviceCommand::List => {
+            let devices = store.devices()?;
+            if json {
+                print_json(&devices);
+            } else {
+                for d in devices {
+                    println!(
+                        "{}  {}  {}  scopes {}  expires {}{}",
+                        d.device_id,
+                        d.worker_id.as_deref().unwrap_or("(station laptop)"),
+                        d.role.map(Role::as_str).unwrap_or("station"),
+                        d.scopes.join(","),
+                        if d.expires_at == i64::MAX {
+                            "never".to_string()
+                        } else {
+                            d.expires_at.to_string()
+                        },
+                        if d.revoked { "  REVOKED" } else { "" }
+                    );
+                }
+            }
+        }
+        DeviceCommand::Revoke { device } => {
+            store.revoke_device(&by, device)?;
+            if json {
+                print_json(&serde_json::json!({ "revoked": device }));
+            } else {
+                println!("device {device} revoked: peers that sync with this laptop learn of it");
+            }
+        }
+        DeviceCommand::Renew { device, days } => {
+            let until = store.renew_device(&by, device, *days)?;
+            if json {
+                print_json(&serde_json::json!({ "device": device, "expires_at": until }));
+            } else {
+                println!("device {device} renewed for {days} days");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,662 @@
+//! The store's side of trust: this device's keys and credential, the
+//! pinned station key, the registry of credentials and revocations, and —
+//! on the station laptop — the station key and pending enrolments.
+//!
+//! Secrets (device keys, the station key) live in `meta`, inside the
+//! store's encryption.
+
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError};
+use crate::access::Act;
+use crate::doc::Author;
+use crate::model::*;
+use crate::trust::{
+    enrol_psk, fingerprint, Credential, DeviceKeys, EnrolCode, Revocation, Signed, StationKey,
+    TrustError,
+};
+
+/// How long a code and the credential it leads to last.
+#[derive(Debug, Clone)]
+pub struct EnrolOptions {
+    /// The scopes to grant; `None`: what the worker's role and grids call
+    /// for (see [`Store::default_scopes`]).
+    pub scopes: Option<Vec<String>>,
+    /// How long the one-time code stays usable, in minutes.
+    pub code_minutes: u32,
+    /// How long the credential lasts, in days.
+    pub credential_days: u32,
+    /// The station's address, printed into the code.
+    pub address: Option<String>,
+}
+
+impl Default for EnrolOptions {
+    fn default() -> Self {
+        Self {
+            scopes: None,
+            code_minutes: 15,
+            credential_days: 90,
+            address: None,
+        }
+    }
+}
+
+/// One enrolled device, as the registry knows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeviceRow {
+    /// The device.
+    pub device_id: String,
+    /// Its worker; `None` for the station laptop.
+    pub worker_id: Option<String>,
+    /// The role its credential carries.
+    pub role: Option<Role>,
+    /// The scopes granted.
+    pub scopes: Vec<String>,
+    /// When its credential was issued.
+    pub issued_at: Millis,
+    /// When its credential expires.
+    pub expires_at: Millis,
+    /// Whether the station revoked it.
+    pub revoked: bool,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+fn to_array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+    bytes.try_into().ok()
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt {
+        id: what.to_string(),
+        source: crate::doc::DocError::Undecodable,
+    }
+}
+
+impl Store {
+    /// This device's keys.
+    pub(crate) fn keys(&self) -> &DeviceKeys {
+        &self.keys
+    }
+
+    /// The station's public key this device trusts, once it has one.
+    pub fn station_public(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        match self.meta("station_key")? {
+            Some(text) => Ok(Some(
+                hex::decode(text)
+                    .ok()
+                    .and_then(|b| to_array(&b))
+                    .ok_or_else(|| corrupt("meta.station_key"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn station_key(&self) -> Result<StationKey, StoreError> {
+        let text = self.meta("station_secret")?.ok_or_else(|| {
+            TrustError::Refused(
+                "only the station laptop (the store made by `init`) holds the station key".into(),
+            )
+        })?;
+        hex::decode(text)
+            .ok()
+            .and_then(|b| StationKey::from_secret_bytes(&b))
+            .ok_or_else(|| corrupt("meta.station_secret"))
+    }
+
+    /// This device's credential, signed and decoded.
+    pub fn credential(&self) -> Result<Option<(Signed, Credential)>, StoreError> {
+        let (Some(text), Some(station)) = (self.meta("credential")?, self.station_public()?) else {
+            return Ok(None);
+        };
+        let signed: Signed = hex::decode(text)
+            .ok()
+            .and_then(|b| postcard::from_bytes(&b).ok())
+            .ok_or_else(|| corrupt("meta.credential"))?;
+        // The newest renewal the registry holds for this device wins.
+        let signed = match self.registry_credential(&self.device.device_id)? {
+            Some(newer) => newer,
+            None => signed,
+        };
+        let credential = signed.credential(&station)?;
+        Ok(Some((signed, credential)))
+    }
+}
+
+impl super::Batch<'_> {
+    /// Makes this store the station laptop: a station key, and this
+    /// device's own credential (no worker; every scope). Called in the same
+    /// write as the new station document.
+    pub(crate) fn make_station_key(&self, station_id: &str) -> Result<(), StoreError> {
+        let (device, keys, b) = (self.device, self.keys, self);
+        let key = StationKey::generate();
+        let now = now_millis();
+        let credential = Credential {
+            station: station_id.to_string(),
+            device: device.device_id.clone(),
+            signing_key: keys.signing_public(),
+            noise_key: keys.noise_public(),
+            actor: device.actor.to_hex_string(),
+            worker: None,
+            role: None,
+            scopes: vec!["station".into(), "grid:*".into(), "case:*".into()],
+            issued_at: now,
+            // The laptop's own credential lasts as long as the station key;
+            // it is renewed with it.
+            expires_at: i64::MAX,
+        };
+        let signed = key.sign_credential(&credential);
+        b.set_meta("station_secret", &hex::encode(key.secret_bytes()))?;
+        b.set_meta("station_key", &hex::encode(key.public()))?;
+        b.set_meta(
+            "credential",
+            &hex::encode(postcard::to_stdvec(&signed).unwrap_or_default()),
+        )?;
+        insert_entry(&b.tx, &credential.device, "credential", now, &signed)?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The scopes a worker's device gets unless told otherwise: the station
+    /// scope; every grid for a station admin or dispatcher, else the
+    /// worker's own grid and the grids whose rosters name them; the main
+    /// case team for counselors, clinicians and social workers.
+    pub fn default_scopes(&self, worker: &Worker) -> Result<Vec<String>, StoreError> {
+        let mut scopes = vec!["station".to_string()];
+        if matches!(worker.role, Role::StationAdmin | Role::Dispatcher) {
+            scopes.push("grid:*".into());
+        } else {
+            let station = self.station()?;
+            for grid in station.grids.keys() {
+                let gid = GridId(grid.clone());
+                let mine = worker.grid_id.as_ref() == Some(&gid)
+                    || self
+                        .roster_of(&gid)
+                        .map(|r| r.assignments.contains_key(worker.id.as_str()))
+                        .unwrap_or(false);
+                if mine {
+                    scopes.push(format!("grid:{grid}"));
+                }
+            }
+        }
+        if crate::trust::is_case_team(Some(worker.role)) {
+            scopes.push(format!("case:{}", crate::model::DEFAULT_CASE_TEAM));
+        }
+        Ok(scopes)
+    }
+
+    /// Starts enrolling a device for `worker`: a one-time code, usable for
+    /// `code_minutes`. Station admins only, on the station laptop.
+    pub fn enrol_device(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+        options: EnrolOptions,
+    ) -> Result<EnrolCode, StoreError> {
+        let station_key = self.station_key()?;
+        let w = self.get::<Worker>(worker.as_str())?;
+        if !w.active {
+            return Err(
+                TrustError::Refused("an inactive worker cannot enrol a device".into()).into(),
+            );
+        }
+        let scopes = match options.scopes {
+            Some(s) => s,
+            None => self.default_scopes(&w)?,
+        };
+        let probe = Credential {
+            station: String::new(),
+            device: String::new(),
+            signing_key: [0; 32],
+            noise_key: [0; 32],
+            actor: String::new(),
+            worker: Some(w.id.to_string()),
+            role: Some(w.role),
+            scopes: scopes.clone(),
+            issued_at: 0,
+            expires_at: 0,
+        };
+        for s in &scopes {
+            let wildcard = s == "grid:*" || s == "case:*";
+            if !wildcard && Scope::from_key(s).is_none() {
+                return Err(ValidationError::new("scopes", Violation::BadCharacters).into());
+            }
+            if s.starts_with("case:") && !probe.grants(s) {
+                return Err(TrustError::Refused(format!(
+                    "a {} may not hold case files: case scopes go to counselors, clinicians and social workers",
+                    w.role.as_str()
+                ))
+                .into());
+            }
+        }
+        if options.code_minutes == 0 || options.credential_days == 0 {
+            return Err(ValidationError::new(
+                "expires",
+                Violation::OutOfRange {
+                    min: 1,
+                    max: i64::from(u32::MAX),
+                },
+            )
+            .into());
+        }
+        let id: [u8; 8] = rand::random();
+        let secret: [u8; 16] = rand::random();
+        let now = now_millis();
+        self.batch(|b| {
+            b.require(author, Act::ManageDevices)?;
+            b.tx.execute(
+                "INSERT INTO enrolments (id, psk, worker_id, scopes, expires_at, credential_until, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    hex::encode(id),
+                    enrol_psk(&id, &secret).to_vec(),
+                    w.id.as_str(),
+                    serde_json::to_string(&scopes).unwrap_or_default(),
+                    now + i64::from(options.code_minutes) * 60_000,
+                    now + i64::from(options.credential_days) * DAY_MS,
+                    now
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok(EnrolCode {
+            fingerprint: fingerprint(&station_key.public()),
+            id,
+            secret,
+            address: options.address,
+        })
+    }
+
+    /// The pre-shared key of a pending, unexpired, unused enrolment.
+    pub(crate) fn enrolment_psk(&self, id: &[u8; 8]) -> Result<Option<[u8; 32]>, StoreError> {
+        let row: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT psk FROM enrolments WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![hex::encode(id), now_millis()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(row.and_then(|b| to_array(&b)))
+    }
+
+    /// Completes an enrolment whose secret the device proved: issues its
+    /// credential, records it in the registry and uses the code up.
+    pub(crate) fn redeem_enrolment(
+        &mut self,
+        id: &[u8; 8],
+        device: &str,
+        signing_key: [u8; 32],
+        noise_key: [u8; 32],
+    ) -> Result<Signed, StoreError> {
+        let station_key = self.station_key()?;
+        let station = self.station_id()?.ok_or(StoreError::NotInitialised)?;
+        let now = now_millis();
+        let row: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT worker_id, scopes, credential_until FROM enrolments \
+                 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![hex::encode(id), now],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (worker, scopes, until) = row.ok_or(TrustError::CodeUnusable)?;
+        if uuid::Uuid::parse_str(device).is_err() {
+            return Err(TrustError::Malformed {
+                what: "a device id",
+            }
+            .into());
+        }
+        if self.registry_credential(device)?.is_some() {
+            return Err(TrustError::Refused("that device is enrolled already".into()).into());
+        }
+        let w = self.get::<Worker>(&worker)?;
+        let credential = Credential {
+            station,
+            device: device.to_string(),
+            signing_key,
+            noise_key,
+            actor: crate::trust::actor_for(&signing_key),
+            worker: Some(worker),
+            role: Some(w.role),
+            scopes: serde_json::from_str(&scopes).map_err(|_| corrupt("enrolments.scopes"))?,
+            issued_at: now,
+            expires_at: until,
+        };
+        let signed = station_key.sign_credential(&credential);
+        self.batch(|b| {
+            let used = b.tx.execute(
+                "UPDATE enrolments SET used_at = ?2, device_id = ?3 WHERE id = ?1 AND used_at IS NULL",
+                params![hex::encode(id), now, device],
+            )?;
+            if used != 1 {
+                return Err(TrustError::CodeUnusable.into());
+            }
+            insert_entry(&b.tx, device, "credential", now, &signed)
+        })?;
+        Ok(signed)
+    }
+
+    /// A new device takes the credential the station issued: pins the
+    /// station key and adopts the station.
+    pub(crate) fn accept_credential(
+        &mut self,
+        station_public: [u8; 32],
+        signed: &Signed,
+    ) -> Result<Credential, StoreError> {
+        let credential = signed.credential(&station_public)?;
+        if credential.device != self.device.device_id
+            || credential.signing_key != self.keys.signing_public()
+            || credential.noise_key != self.keys.noise_public()
+        {
+            return Err(TrustError::Refused("the credential is for another device".into()).into());
+        }
+        if let Some(pinned) = self.station_public()? {
+            if pinned != station_public {
+                return Err(TrustError::BadSignature {
+                    what: "the station key",
+                }
+                .into());
+            }
+        }
+        self.adopt_station(&credential.station)?;
+        self.batch(|b| {
+            b.set_meta("station_key", &hex::encode(station_public))?;
+            b.set_meta(
+                "credential",
+                &hex::encode(postcard::to_stdvec(signed).unwrap_or_default()),
+            )?;
+            insert_entry(
+                &b.tx,
+                &credential.device,
+                "credential",
+                credential.issued_at,
+                signed,
+            )
+        })?;
+        Ok(credential)
+    }
+
+    /// Revokes a device: every peer that learns of it refuses the device
+    /// and its later changes. Station admins only, on the station laptop.
+    pub fn revoke_device(&mut self, author: &Author, device: &str) -> Result<(), StoreError> {
+        let key = self.station_key()?;
+        let station = self.station_id()?.ok_or(StoreError::NotInitialised)?;
+        if self.registry_credential(device)?.is_none() {
+            return Err(StoreError::NotFound {
+                kind: "device",
+                id: device.to_string(),
+            });
+        }
+        if device == self.device.device_id {
+            return Err(
+                TrustError::Refused("the station laptop cannot revoke itself".into()).into(),
+            );
+        }
+        let now = now_millis();
+        let signed = key.sign_revocation(&Revocation {
+            station,
+            device: device.to_string(),
+            at: now,
+        });
+        self.batch(|b| {
+            b.require(author, Act::ManageDevices)?;
+            insert_entry(&b.tx, device, "revocation", now, &signed)
+        })
+    }
+
+    /// Renews a device's credential for `days` more days (same keys, role
+    /// and scopes as now held by the worker's profile). Station admins only.
+    pub fn renew_device(
+        &mut self,
+        author: &Author,
+        device: &str,
+        days: u32,
+    ) -> Result<Millis, StoreError> {
+        let key = self.station_key()?;
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let old = self
+            .registry_credential(device)?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "device",
+                id: device.to_string(),
+            })?
+            .credential(&station)?;
+        if self.is_revoked(device)? {
+            return Err(TrustError::Revoked {
+                device: device.to_string(),
+            }
+            .into());
+        }
+        if days == 0 {
+            return Err(ValidationError::new(
+                "days",
+                Violation::OutOfRange {
+                    min: 1,
+                    max: i64::from(u32::MAX),
+                },
+            )
+            .into());
+        }
+        let now = now_millis();
+        let mut renewed = old.clone();
+        if let Some(w) = &old.worker {
+            // A renewal carries the worker's current role.
+            renewed.role = Some(self.get::<Worker>(w)?.role);
+            if !crate::trust::is_case_team(renewed.role) {
+                renewed.scopes.retain(|s| !s.starts_with("case:"));
+            }
+        }
+        renewed.issued_at = now.max(old.issued_at + 1);
+        renewed.expires_at = now + i64::from(days) * DAY_MS;
+        let signed = key.sign_credential(&renewed);
+        self.batch(|b| {
+            b.require(author, Act::ManageDevices)?;
+            insert_entry(&b.tx, device, "credential", renewed.issued_at, &signed)
+        })?;
+        Ok(renewed.expires_at)
+    }
+
+    /// Every device in the registry.
+    pub fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let mut out = Vec::new();
+        for (device, signed) in self.registry_of_kind("credential")? {
+            let c = signed.credential(&station)?;
+            out.push(DeviceRow {
+                revoked: self.is_revoked(&device)?,
+                device_id: device,
+                worker_id: c.worker,
+                role: c.role,
+                scopes: c.scopes,
+                issued_at: c.issued_at,
+                expires_at: c.expires_at,
+            });
+        }
+        Ok(out)
+    }
+
+    fn registry_of_kind(&self, kind: &str) -> Result<Vec<(String, Signed)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT device_id, body, signature FROM registry WHERE kind = ?1 ORDER BY device_id",
+        )?;
+        let rows = stmt
+            .query_map([kind], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Signed {
+                        body: r.get(1)?,
+                        signature: r.get(2)?,
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn registry_credential(&self, device: &str) -> Result<Option<Signed>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT body, signature FROM registry WHERE device_id = ?1 AND kind = 'credential'",
+                [device],
+                |r| {
+                    Ok(Signed {
+                        body: r.get(0)?,
+                        signature: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Whether the registry holds a revocation of `device`.
+    pub fn is_revoked(&self, device: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM registry WHERE device_id = ?1 AND kind = 'revocation'",
+                [device],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Checks a peer's credential: signed by this station's key, for this
+    /// station, bound to the Noise key the peer proved in the handshake,
+    /// not expired, not revoked.
+    pub fn verify_peer(
+        &self,
+        signed: &Signed,
+        proven_noise_key: &[u8],
+    ) -> Result<Credential, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let mut c = signed.credential(&station)?;
+        // A newer credential of the same device (a renewal that changed
+        // its role or narrowed its scopes) is what counts, whichever copy
+        // the peer presents.
+        if let Some(newer) = self.registry_credential(&c.device)? {
+            let newer = newer.credential(&station)?;
+            if newer.issued_at > c.issued_at && newer.noise_key == c.noise_key {
+                c = newer;
+            }
+        }
+        if Some(&c.station) != self.station_id()?.as_ref() {
+            return Err(TrustError::BadSignature {
+                what: "the peer's credential",
+            }
+            .into());
+        }
+        if c.noise_key.as_slice() != proven_noise_key {
+            return Err(TrustError::Refused(
+                "the peer's credential belongs to another device".into(),
+            )
+            .into());
+        }
+        if c.expires_at < now_millis() {
+            return Err(TrustError::Expired { device: c.device }.into());
+        }
+        if self.is_revoked(&c.device)? {
+            return Err(TrustError::Revoked { device: c.device }.into());
+        }
+        Ok(c)
+    }
+
+    /// Every registry entry: (is a revocation, signed record).
+    pub fn registry_entries(&self) -> Result<Vec<(bool, Signed)>, StoreError> {
+        let mut out: Vec<(bool, Signed)> = self
+            .registry_of_kind("credential")?
+            .into_iter()
+            .map(|(_, s)| (false, s))
+            .collect();
+        out.extend(
+            self.registry_of_kind("revocation")?
+                .into_iter()
+                .map(|(_, s)| (true, s)),
+        );
+        Ok(out)
+    }
+
+    /// A digest of the registry: equal digests, equal registries.
+    pub fn registry_digest(&self) -> Result<[u8; 16], StoreError> {
+        let mut h = Sha256::new();
+        for (revocation, s) in self.registry_entries()? {
+            h.update([u8::from(revocation)]);
+            h.update((s.body.len() as u32).to_be_bytes());
+            h.update(&s.body);
+            h.update(&s.signature);
+        }
+        let d = h.finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d[..16]);
+        Ok(out)
+    }
+
+    /// Merges registry entries a peer sent. Each must be signed by this
+    /// station's key; a credential replaces an older one of the same device
+    /// (a renewal); a revocation is forever. Returns how many were new;
+    /// anything unsigned or foreign is an error and nothing is written.
+    pub fn merge_registry(&mut self, entries: &[(bool, Signed)]) -> Result<usize, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let station_id = self.station_id()?.unwrap_or_default();
+        let mut checked = Vec::new();
+        for (revocation, signed) in entries {
+            let (device, at, who) = if *revocation {
+                let r = signed.revocation(&station)?;
+                (r.device, r.at, r.station)
+            } else {
+                let c = signed.credential(&station)?;
+                (c.device, c.issued_at, c.station)
+            };
+            if who != station_id {
+                return Err(TrustError::BadSignature {
+                    what: "a registry entry",
+                }
+                .into());
+            }
+            checked.push((device, *revocation, at, signed));
+        }
+        self.batch(|b| {
+            let mut added = 0;
+            for (device, revocation, at, signed) in &checked {
+                let kind = if *revocation {
+                    "revocation"
+                } else {
+                    "credential"
+                };
+                let held: Option<i64> =
+                    b.tx.query_row(
+                        "SELECT issued_at FROM registry WHERE device_id = ?1 AND kind = ?2",
+                        params![device, kind],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if held.is_none_or(|h| h < *at) && !(*revocation && held.is_some()) {
+                    insert_entry(&b.tx, device, kind, *at, signed)?;
+                    added += 1;
+                }
+            }
+            Ok(added)
+        })
+    }
+}
+
+fn insert_entry(
+    tx: &rusqlite::Transaction<'_>,
+    device: &str,
+    kind: &str,
+    at: Millis,
+    signed: &Signed,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO registry (device_id, kind, issued_at, body, signature) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (device_id, kind) DO UPDATE SET issued_at = excluded.issued_at, \
+         body = excluded.body, signature = excluded.signature",
+        params![device, kind, at, signed.body, signed.signature],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! The attacks of issue 13 that the secure sessions answer, each as a
+//! regression test: unenrolled devices, another station's laptop, an old
+//! protocol, frames before the handshake, a volunteer asking for case files,
+//! a rogue peer asking for departed documents, codes reused or expired,
+//! revoked devices. Network attacks run over real loopback TCP.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use super::channel;
+use super::link::{run, LinkConfig};
+use super::protocol::{self, Frame, Item};
+use super::*;
+use crate::doc::Author;
+use crate::fixture::{enrol_as, enrol_everything, generate, FixtureSpec};
+use crate::model::*;
+use crate::store::{EnrolOptions, Store, StoreError, StoreOptions};
+use crate::trust::TrustError;
+
+fn memory_store() -> Store {
+    Store::open(":memory:", StoreOptions::default()).unwrap()
+}
+
+fn station(households: u32, seed: u64) -> Store {
+    let mut s = memory_store();
+    generate(&mut s, FixtureSpec { households, seed }, |_, _| {}).unwrap();
+    s
+}
+
+fn admin(s: &Store) -> Author {
+    Author::Worker(
+        s.workers(None, Some(Role::StationAdmin)).unwrap()[0]
+            .id
+            .clone(),
+    )
+}
+
+fn send(stream: &mut TcpStream, bytes: &[u8]) {
+    stream
+        .write_all(&(bytes.len() as u32).to_be_bytes())
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+}
+
+/// Reads one length-prefixed frame; `None` when the server closed.
+fn receive(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).ok()?;
+    let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut buf).ok()?;
+    Some(buf)
+}
+
+fn old_hello() -> Vec<u8> {
+    protocol::encode(&Frame {
+        session: 7,
+        turn: 0,
+        index: 0,
+        count: 1,
+        items: vec![Item::Hello {
+            min: 1,
+            max: 1,
+            device: vec![1; 16],
+            station: Vec::new(),
+            scopes: protocol::pack_scopes(&["case:main".into()]),
+            digests: vec![],
+            departing: vec![],
+            registry: [0; 16],
+        }],
+    })
+}
+
+#[test]
+fn strangers_on_the_network_get_nothing_and_change_nothing() {
+    let a = station(20, 1);
+    let before = a.export_json().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let mut a = a;
+        let mut reports = Vec::new();
+        tcp::serve(
+            &mut a,
+            &listener,
+            SyncConfig::default(),
+            Some(5),
+            &mut |r| reports.push(r.clone()),
+        )
+        .unwrap();
+        (a, reports)
+    });
+
+    // A fresh device with no credential connects, but cannot even start a
+    // session.
+    let mut fresh = memory_store();
+    assert!(matches!(
+        tcp::connect(&mut fresh, addr, SyncConfig::default(), &mut |_| {}),
+        Err(SyncError::Trust(TrustError::NotEnrolled))
+    ));
+
+    // Another station's laptop: refused by its own side at the handshake,
+    // having received nothing.
+    let mut other = station(3, 99);
+    let r = tcp::connect(&mut other, addr, SyncConfig::default(), &mut |_| {}).unwrap();
+    assert!(!r.completed);
+    assert!(
+        r.error.as_deref().unwrap_or("").contains("another station"),
+        "{r:?}"
+    );
+    assert_eq!(r.documents_received, 0);
+
+    // An old app (protocol 1) asking for the case team is told to update,
+    // in its own framing, and gets nothing else.
+    let mut s = TcpStream::connect(addr).unwrap();
+    send(&mut s, &old_hello());
+    let reply = protocol::decode(&receive(&mut s).unwrap(), 1 << 20).unwrap();
+    match &reply.items[..] {
+        [Item::Refuse { reason }] => assert!(reason.contains("protocol 2"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(receive(&mut s).is_none(), "nothing after the refusal");
+
+    // Sealed frames (a Sync item, say) before any handshake: the session
+    // ends without a word.
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut forged = channel::MAGIC.to_vec();
+    forged.push(2);
+    forged.extend_from_slice(&[0u8; 64]);
+    send(&mut s, &forged);
+    assert!(receive(&mut s).is_none());
+
+    // A handshake that an attacker cannot finish: a stranger's device keys
+    // opening a session gets the responder's proof at most, then nothing.
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut stranger = SyncSession::initiate(SyncConfig {
+        enrol: Some(crate::trust::EnrolCode::parse(&format!("AX1{}", "0".repeat(64))).unwrap()),
+        ..SyncConfig::default()
+    });
+    let open = stranger.start(&memory_store()).unwrap();
+    send(&mut s, &open[0]);
+    let refusal = receive(&mut s).unwrap();
+    match channel::parse(&refusal).unwrap() {
+        channel::Incoming::Handshake(channel::Handshake::Refuse { reason, .. }) => {
+            assert!(
+                reason.contains("unknown, already used or expired"),
+                "{reason}"
+            )
+        }
+        _ => panic!("expected a refusal"),
+    }
+
+    let (a, reports) = server.join().unwrap();
+    assert_eq!(reports.len(), 5);
+    assert!(reports
+        .iter()
+        .all(|r| !r.completed && r.documents_received == 0));
+    assert_eq!(a.export_json().unwrap(), before, "the station is unchanged");
+}
+
+#[test]
+fn a_code_works_once_and_not_after_it_expired() {
+    let mut a = station(5, 2);
+    let enrol = enrol_as(&mut a, Role::Volunteer, None).unwrap();
+    let mut p = memory_store();
+    let r = run(&mut p, &mut a, &enrol, &LinkConfig::perfect());
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    let mut q = memory_store();
+    let r = run(&mut q, &mut a, &enrol, &LinkConfig::perfect());
+    assert!(!r.completed());
+    assert!(r.initiator.error.unwrap().contains("already used"));
+    assert_eq!(q.station_id().unwrap(), None);
+
+    // Wrong secret for a real id: the handshake fails (the pre-shared key
+    // differs), nothing is issued.
+    let mut enrol = enrol_as(&mut a, Role::Volunteer, None).unwrap();
+    if let Some(code) = enrol.enrol.as_mut() {
+        code.secret[0] ^= 1;
+    }
+    let r = run(&mut q, &mut a, &enrol, &LinkConfig::perfect());
+    assert!(!r.completed());
+    assert_eq!(q.station_id().unwrap(), None);
+    let devices = a.devices().unwrap().len();
+    assert_eq!(devices, 2, "the laptop and the one phone");
+
+    // A device id that is not a UUID (multi-byte, say) is refused cleanly.
+    let volunteer = a.workers(None, Some(Role::Volunteer)).unwrap()[0]
+        .id
+        .clone();
+    let code = a
+        .enrol_device(&admin(&a), &volunteer, EnrolOptions::default())
+        .unwrap();
+    let keys = crate::trust::DeviceKeys::generate();
+    let err = a
+        .redeem_enrolment(
+            &code.id,
+            "设备-ünïcødé",
+            keys.signing_public(),
+            keys.noise_public(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Trust(TrustError::Malformed { .. })),
+        "{err}"
+    );
+
+    // Only a station admin makes codes; case scopes only for the case team.
+    let volunteer_author = Author::Worker(volunteer.clone());
+    assert!(a
+        .enrol_device(&volunteer_author, &volunteer, EnrolOptions::default())
+        .is_err());
+    let err = a
+        .enrol_device(
+            &admin(&a),
+            &volunteer,
+            EnrolOptions {
+                scopes: Some(vec!["station".into(), "case:main".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("may not hold case files"), "{err}");
+}
+
+#[test]
+fn a_volunteers_phone_never_receives_case_files_even_when_it_asks() {
+    let mut a = station(10, 3);
+    // A counselor's phone, with the case team.
+    let counselor = a.workers(None, Some(Role::Counselor)).unwrap()[0]
+        .id
+        .clone();
+    let code = a
+        .enrol_device(
+            &admin(&a),
+            &counselor,
+            EnrolOptions {
+                scopes: Some(vec!["station".into(), "grid:*".into(), "case:main".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut phone = memory_store();
+    let enrol = SyncConfig {
+        enrol: Some(code),
+        ..Default::default()
+    };
+    assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    let device = phone.device().device_id.clone();
+
+    // The worker becomes a volunteer; the station renews the device, which
+    // drops the case team. The phone still presents its old credential and
+    // still asks for case:main: the station goes by the newest credential.
+    a.set_worker_role(&admin(&a), &counselor, Role::Volunteer)
+        .unwrap();
+    a.renew_device(&admin(&a), &device, 30).unwrap();
+    let r = run(
+        &mut phone,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert!(
+        !r.responder
+            .shared_scopes
+            .iter()
+            .any(|s| s.starts_with("case:")),
+        "{:?}",
+        r.responder.shared_scopes
+    );
+    // It learned its renewed credential, and asks for no case files again.
+    let (_, mine) = phone.credential().unwrap().unwrap();
+    assert_eq!(mine.role, Some(Role::Volunteer));
+    assert!(!mine.grants("case:main"));
+    let r = run(
+        &mut phone,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed());
+    assert!(!r
+        .initiator
+        .shared_scopes
+        .iter()
+        .any(|s| s.starts_with("case:")));
+}
+
+#[test]
+fn a_revoked_phone_is_refused_by_every_peer_that_learned_of_it() {
+    let mut a = station(10, 4);
+    let first = enrol_everything(&mut a).unwrap();
+    let second = enrol_everything(&mut a).unwrap();
+    let mut p = memory_store();
+    let mut q = memory_store();
+    assert!(run(&mut p, &mut a, &first, &LinkConfig::perfect()).completed());
+    assert!(run(&mut q, &mut a, &second, &LinkConfig::perfect()).completed());
+    // The phones know each other through the registry: they sync directly.
+    assert!(run(
+        &mut q,
+        &mut p,
+        &SyncConfig::default(),
+        &LinkConfig::perfect()
+    )
+    .completed());
+
+    let lost = p.device().device_id.clone();
+    a.revoke_device(&admin(&a), &lost).unwrap();
+    // q learns of the revocation at the station...
+    assert!(run(
+        &mut q,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect()
+    )
+    .completed());
+    assert!(q.is_revoked(&lost).unwrap());
+    // ...and then refuses the lost phone, either way round.
+    let r = run(
+        &mut p,
+        &mut q,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!r.completed());
+    assert!(r.initiator.error.unwrap().contains("revoked"));
+    let r = run(
+        &mut q,
+        &mut p,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!r.completed());
+    assert!(r.initiator.error.unwrap().contains("revoked"));
+    let r = run(
+        &mut p,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!r.completed());
+}
+
+#[test]
+fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purged() {
+    let mut a = station(40, 5);
+    let grids: Vec<GridId> = a
+        .station()
+        .unwrap()
+        .grids
+        .values()
+        .map(|g| g.id.clone())
+        .collect();
+    let g1 = format!("grid:{}", grids[0]);
+    let g2 = format!("grid:{}", grids[1]);
+    let enrol_grid1 = |a: &mut Store, claims: Vec<String>| {
+        let mut s = memory_store();
+        s.set_scopes(&claims).unwrap();
+        let enrol = enrol_as(a, Role::Volunteer, Some(vec!["station".into(), g1.clone()])).unwrap();
+        assert!(run(&mut s, a, &enrol, &LinkConfig::perfect()).completed());
+        s
+    };
+    let mut phone = enrol_grid1(&mut a, vec!["station".into(), g1.clone()]);
+    // A rogue phone claims grid 2 too; its credential does not grant it.
+    let mut rogue = enrol_grid1(&mut a, vec!["station".into(), g1.clone(), g2.clone()]);
+    let h = phone.households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
+    let dispatcher = Author::Worker(
+        a.workers(None, Some(Role::Dispatcher)).unwrap()[0]
+            .id
+            .clone(),
+    );
+    a.move_household(&dispatcher, &h, &grids[1]).unwrap();
+    // The rogue learns of the move at the station, and at its next
+    // meeting hands its own copy to the station, which holds grid 2.
+    for _ in 0..2 {
+        assert!(run(
+            &mut rogue,
+            &mut a,
+            &SyncConfig::default(),
+            &LinkConfig::perfect()
+        )
+        .completed());
+    }
+    assert!(!rogue.has_document(h.as_str()).unwrap());
+    // The phone learns of it from the rogue (in the first session, before
+    // it knew, it may still share its grid-1 copy with a grid-1 peer). Its
+    // copy must go to a peer entitled to grid 2, and the rogue is not,
+    // whatever it claims: however often they meet, the phone purges nothing.
+    for _ in 0..2 {
+        let r = run(
+            &mut phone,
+            &mut rogue,
+            &SyncConfig::default(),
+            &LinkConfig::perfect(),
+        );
+        assert!(r.completed(), "{:?}", r.initiator.error);
+        assert!(r.initiator.purged.is_empty());
+    }
+    assert!(phone
+        .departed()
+        .unwrap()
+        .iter()
+        .any(|(id, _)| id == h.as_str()));
+    assert!(phone.has_document(h.as_str()).unwrap(), "the copy stays");
+    // The station is entitled: the phone hands it over there, then purges.
+    let r = run(
+        &mut phone,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed());
+    assert!(r.initiator.purged.contains(&h.to_string()));
+}
