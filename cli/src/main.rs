@@ -239,6 +239,11 @@ enum Command {
         #[command(subcommand)]
         what: syncing::SyncCommand,
     },
+    /// What peers sent that was refused (bounded; oldest dropped first).
+    Quarantine {
+        #[command(subcommand)]
+        what: syncing::QuarantineCommand,
+    },
     /// Carry documents in a file.
     Bundle {
         #[command(subcommand)]
@@ -339,10 +344,21 @@ impl From<ValidationError> for Failure {
     }
 }
 
+/// The key file a command wrote for a new store, to mention on success.
+static KEY_WRITTEN: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            if let Some(path) = KEY_WRITTEN.lock().ok().and_then(|mut k| k.take()) {
+                eprintln!(
+                    "anxin: the store is encrypted with a new key in {} (owner-only); keep it safe, apart from the store if you can, and pass it with --key-file",
+                    path.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
         Err(f) => {
             eprintln!("anxin: {}", f.message);
             ExitCode::from(f.code)
@@ -350,11 +366,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads a key file: a text passphrase (one line), or binary bytes (such as
+/// the 32 random bytes `init` writes), used as their hex spelling.
 fn read_key(path: &Option<PathBuf>) -> Result<Option<String>, Failure> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Failure::input(format!("cannot read the key file {}: {e}", path.display())))?;
-    let key = text.trim_end_matches(['\n', '\r']).to_string();
+    let key = match std::str::from_utf8(&bytes) {
+        Ok(text) if !text.contains('\0') => text.trim_end_matches(['\n', '\r']).to_string(),
+        _ => format!("x:{}", hex_of(&bytes)),
+    };
     if key.is_empty() {
         return Err(Failure::input(format!(
             "the key file {} is empty",
@@ -362,6 +383,65 @@ fn read_key(path: &Option<PathBuf>) -> Result<Option<String>, Failure> {
         )));
     }
     Ok(Some(key))
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key file that goes with a store when `--key-file` is not given:
+/// `<store>.key` beside it.
+fn default_key_path(store: &Path) -> PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".key");
+    PathBuf::from(p)
+}
+
+/// The key file to use: `--key-file`, else `<store>.key` if it exists.
+fn key_path(cli: &Cli) -> Option<PathBuf> {
+    cli.key_file.clone().or_else(|| {
+        cli.store
+            .as_ref()
+            .map(|s| default_key_path(s))
+            .filter(|p| p.exists())
+    })
+}
+
+/// Encryption at rest is the default: a new store without `--key-file`
+/// gets 32 random bytes in `<store>.key`, readable by its owner only.
+/// Returns the file written, if any.
+fn make_default_key(cli: &Cli) -> Result<Option<PathBuf>, Failure> {
+    let Some(store) = &cli.store else {
+        return Ok(None);
+    };
+    if cli.key_file.is_some() || store.exists() {
+        return Ok(None);
+    }
+    let path = default_key_path(store);
+    if path.exists() {
+        return Ok(None);
+    }
+    let key: [u8; 32] = rand::random();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(|e| {
+        Failure::other(format!("cannot write the key file {}: {e}", path.display()))
+    })?;
+    std::io::Write::write_all(&mut file, &key)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| {
+            Failure::other(format!("cannot write the key file {}: {e}", path.display()))
+        })?;
+    // Said once the command succeeded (a failed init or join removes it).
+    if let Ok(mut note) = KEY_WRITTEN.lock() {
+        *note = Some(path.clone());
+    }
+    Ok(Some(path))
 }
 
 /// Opens the store named by `--store`. `create` allows a new file.
@@ -376,8 +456,11 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
             path.display()
         )));
     }
+    if create {
+        make_default_key(cli)?;
+    }
     let options = StoreOptions {
-        key: read_key(&cli.key_file)?,
+        key: read_key(&key_path(cli))?,
         policy: read_policy(&cli.policy)?,
         ..Default::default()
     };
@@ -812,6 +895,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Device { what } => {
             devices::run_device(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
         }
+        Command::Quarantine { what } => {
+            syncing::run_quarantine(&mut open(&cli, false)?, what, cli.json)?
+        }
         Command::Sync { what } => {
             let mut store = open(&cli, false)?;
             syncing::run_sync(&mut store, what, cli.json)?
@@ -853,7 +939,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn remove_store_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    for suffix in ["", "-wal", "-shm", "-journal", ".key"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));

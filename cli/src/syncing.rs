@@ -29,6 +29,57 @@ pub enum SyncCommand {
     },
 }
 
+/// Quarantine commands.
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCommand {
+    /// What peers sent that was refused, and why (oldest first).
+    List,
+    /// Empty the quarantine, or remove one entry.
+    Purge {
+        /// The entry's number (see `list`); all entries when omitted.
+        seq: Option<i64>,
+    },
+}
+
+pub fn run_quarantine(
+    store: &mut Store,
+    cmd: &QuarantineCommand,
+    json: bool,
+) -> Result<(), Failure> {
+    match cmd {
+        QuarantineCommand::List => {
+            let rows = store.quarantine_rows()?;
+            if json {
+                print_json(&rows);
+            } else if rows.is_empty() {
+                println!("the quarantine is empty");
+            } else {
+                for r in rows {
+                    println!(
+                        "{:>5}  {}  peer {}  {} {}  {} bytes  {}",
+                        r.seq,
+                        r.at,
+                        r.peer.chars().take(8).collect::<String>(),
+                        r.kind,
+                        r.doc_id,
+                        r.bytes,
+                        r.reason
+                    );
+                }
+            }
+        }
+        QuarantineCommand::Purge { seq } => {
+            let n = store.purge_quarantine(*seq)?;
+            if json {
+                print_json(&serde_json::json!({ "purged": n }));
+            } else {
+                println!("{n} quarantined entries removed");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bundle commands.
 #[derive(Subcommand, Debug)]
 pub enum BundleCommand {
@@ -204,12 +255,14 @@ pub fn run_sync(store: &mut Store, cmd: &SyncCommand, json: bool) -> Result<(), 
                     println!("serving sync on {addr}");
                 }
             }
+            // Each session runs on its own thread with its own connection
+            // to the same store file.
             tcp::serve(
-                store,
+                &store.opener(),
                 &listener,
                 SyncConfig::default(),
                 *sessions,
-                &mut |r| print_report(r, json),
+                &|r| print_report(r, json),
             )
             .map_err(|e| Failure::other(e.to_string()))
         }

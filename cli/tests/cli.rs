@@ -260,6 +260,37 @@ fn key_file_problems_are_clear() {
 }
 
 #[test]
+fn a_new_store_is_encrypted_by_default_with_an_owner_only_key_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let s = store_path(dir.path());
+    let out = anxin(&["--store", &s, "init", "--station", "默认加密站"]);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    let key = format!("{s}.key");
+    assert!(said.contains(&key), "{said}");
+    let meta = std::fs::metadata(&key).unwrap();
+    assert_eq!(meta.len(), 32, "32 random bytes");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    // The key beside the store is found without being named...
+    ok(&["--store", &s, "check"]);
+    // ...and the file itself is no SQLite database without it.
+    let head = std::fs::read(&s).unwrap();
+    assert!(!head.starts_with(b"SQLite format 3"));
+    let moved = dir.path().join("elsewhere.key");
+    std::fs::rename(&key, &moved).unwrap();
+    fails(&["--store", &s, "stats"], 1, "key is missing or wrong");
+    // A binary key file named explicitly works.
+    ok(&[
+        "--store",
+        &s,
+        "--key-file",
+        moved.to_str().unwrap(),
+        "check",
+    ]);
+}
+
+#[test]
 fn same_seed_exports_the_same_bytes() {
     let (_a, a) = fixture_store("80", "42");
     let (_b, b) = fixture_store("80", "42");
@@ -310,9 +341,13 @@ fn check_reindex_history_and_lists() {
     ok(&["--store", &s, "check"]);
 }
 
-/// Changes index rows with plain SQL, as a bug or a careless tool might.
+/// Changes index rows with plain SQL, as a bug or a careless tool might
+/// (with the store's key, which `init` wrote beside it).
 fn damage_index(path: &str) -> bool {
     let conn = rusqlite::Connection::open(path).unwrap();
+    let key = std::fs::read(format!("{path}.key")).unwrap();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    conn.pragma_update(None, "key", format!("x:{hex}")).unwrap();
     conn.execute(
         "UPDATE idx_household SET vulnerability = vulnerability + 7",
         [],

@@ -205,15 +205,21 @@ impl StationKey {
         self.0.verifying_key().to_bytes()
     }
 
-    /// Signs a credential.
-    pub fn sign_credential(&self, credential: &Credential) -> Signed {
-        let body = postcard::to_stdvec(credential).unwrap_or_default();
+    /// Signs a credential. Ids that are not UUIDs (or an actor that is not
+    /// 16 bytes of hex) cannot be encoded and are refused.
+    pub fn sign_credential(&self, credential: &Credential) -> Result<Signed, TrustError> {
+        let body =
+            postcard::to_stdvec(&CredentialWire::from_credential(credential)?).map_err(|_| {
+                TrustError::Malformed {
+                    what: "a credential",
+                }
+            })?;
         let signature = self
             .0
             .sign(&tagged(CREDENTIAL_TAG, &body))
             .to_bytes()
             .to_vec();
-        Signed { body, signature }
+        Ok(Signed { body, signature })
     }
 
     /// Signs a revocation.
@@ -272,9 +278,11 @@ impl Signed {
     /// The credential inside, if the station signed it.
     pub fn credential(&self, station_public: &[u8; 32]) -> Result<Credential, TrustError> {
         self.verify(CREDENTIAL_TAG, station_public, "a credential")?;
-        postcard::from_bytes(&self.body).map_err(|_| TrustError::Malformed {
-            what: "a credential",
-        })
+        postcard::from_bytes::<CredentialWire>(&self.body)
+            .map(CredentialWire::into_credential)
+            .map_err(|_| TrustError::Malformed {
+                what: "a credential",
+            })
     }
 
     /// The revocation inside, if the station signed it.
@@ -312,6 +320,65 @@ pub struct Credential {
     pub issued_at: Millis,
     /// When it stops being accepted.
     pub expires_at: Millis,
+}
+
+/// A credential as signed and sent: ids as their 16 bytes (every session
+/// carries two credentials, so their size is the handshake's).
+#[derive(Serialize, Deserialize)]
+struct CredentialWire {
+    station: uuid::Uuid,
+    device: uuid::Uuid,
+    signing_key: [u8; 32],
+    noise_key: [u8; 32],
+    actor: [u8; 16],
+    worker: Option<uuid::Uuid>,
+    role: Option<Role>,
+    scopes: Vec<String>,
+    issued_at: Millis,
+    expires_at: Millis,
+}
+
+impl CredentialWire {
+    fn from_credential(c: &Credential) -> Result<Self, TrustError> {
+        let id = |text: &str| {
+            uuid::Uuid::parse_str(text).map_err(|_| TrustError::Malformed {
+                what: "an id in a credential",
+            })
+        };
+        let actor = hex::decode(&c.actor)
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+            .ok_or(TrustError::Malformed {
+                what: "an actor id in a credential",
+            })?;
+        Ok(CredentialWire {
+            station: id(&c.station)?,
+            device: id(&c.device)?,
+            signing_key: c.signing_key,
+            noise_key: c.noise_key,
+            actor,
+            worker: c.worker.as_deref().map(id).transpose()?,
+            role: c.role,
+            scopes: c.scopes.clone(),
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+        })
+    }
+
+    fn into_credential(self) -> Credential {
+        Credential {
+            station: self.station.to_string(),
+            device: self.device.to_string(),
+            signing_key: self.signing_key,
+            noise_key: self.noise_key,
+            actor: hex::encode(self.actor),
+            worker: self.worker.map(|w| w.to_string()),
+            role: self.role,
+            scopes: self.scopes,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 /// Roles whose devices may hold case files.
@@ -438,12 +505,12 @@ mod tests {
 
     fn credential(keys: &DeviceKeys) -> Credential {
         Credential {
-            station: "s".into(),
-            device: "d".into(),
+            station: uuid::Uuid::new_v4().to_string(),
+            device: uuid::Uuid::new_v4().to_string(),
             signing_key: keys.signing_public(),
             noise_key: keys.noise_public(),
             actor: keys.actor_hex(),
-            worker: Some("w".into()),
+            worker: Some(uuid::Uuid::new_v4().to_string()),
             role: Some(Role::Volunteer),
             scopes: vec!["station".into(), "grid:g".into()],
             issued_at: 1,
@@ -456,11 +523,14 @@ mod tests {
         let station = StationKey::generate();
         let other = StationKey::generate();
         let keys = DeviceKeys::generate();
-        let signed = station.sign_credential(&credential(&keys));
-        assert_eq!(
-            signed.credential(&station.public()).unwrap(),
-            credential(&keys)
-        );
+        let c = credential(&keys);
+        let signed = station.sign_credential(&c).unwrap();
+        assert_eq!(signed.credential(&station.public()).unwrap(), c);
+        // Ids are carried as their 16 bytes: an id that is not a UUID is
+        // refused, never signed.
+        let mut bad = c.clone();
+        bad.device = "设备".into();
+        assert!(station.sign_credential(&bad).is_err());
         assert!(matches!(
             signed.credential(&other.public()),
             Err(TrustError::BadSignature { .. })

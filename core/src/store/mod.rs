@@ -44,7 +44,9 @@ pub use ops::{
     NewActivity, NewResident, NewTraining, NewVisit, NewWorker, ResidentUpdate, WorkerUpdate,
 };
 pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
-pub use replica::{heads_digest, Applied, Refusal};
+pub use replica::{
+    heads_digest, Applied, QuarantineRow, Refusal, QUARANTINE_MAX_BYTES, QUARANTINE_MAX_ROWS,
+};
 pub use trust::{DeviceRow, EnrolOptions};
 
 /// What can go wrong in the store. Messages never carry personal data.
@@ -260,6 +262,18 @@ impl Store {
             load_or_create_identity(&conn)?;
         }
         Ok(())
+    }
+
+    /// Opens further connections to the same store file, with the same key
+    /// and policy (a server's sessions each use their own, on their own
+    /// threads). For an in-memory store each opens a new, empty store.
+    pub fn opener(&self) -> impl Fn() -> Result<Store, StoreError> + Send + Sync + 'static {
+        let path = self.path.clone();
+        let options = StoreOptions {
+            policy: Some(self.policy.clone()),
+            ..self.options.clone()
+        };
+        move || Store::open(&path, options.clone())
     }
 
     /// The file this store lives in.

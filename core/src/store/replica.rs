@@ -39,6 +39,30 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// Most entries the quarantine keeps.
+pub const QUARANTINE_MAX_ROWS: i64 = 1_000;
+/// Most bytes the quarantine keeps.
+pub const QUARANTINE_MAX_BYTES: i64 = 16 * 1024 * 1024;
+
+/// One quarantined arrival.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuarantineRow {
+    /// Its number (for `purge`).
+    pub seq: i64,
+    /// When it arrived.
+    pub at: Millis,
+    /// The peer it came from.
+    pub peer: String,
+    /// The document it claimed to be.
+    pub doc_id: String,
+    /// The kind it claimed.
+    pub kind: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// How many bytes are kept.
+    pub bytes: i64,
+}
+
 /// What applying a peer's document or message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -127,12 +151,25 @@ impl Store {
     /// before it is enrolled): what it syncs, and what a departed document
     /// is measured against. A scope set in `meta` that the credential does
     /// not grant is never held.
+    ///
+    /// Case files never rest on an unencrypted disk: a store file opened
+    /// without a key holds no case scope, whatever its credential grants.
     pub fn held_scopes(&self) -> Result<Vec<String>, StoreError> {
         let mine = self.scopes()?;
+        let encrypted = self.encrypted_at_rest();
         Ok(match self.credential()? {
-            Some((_, c)) => mine.into_iter().filter(|s| c.grants(s)).collect(),
+            Some((_, c)) => mine
+                .into_iter()
+                .filter(|s| c.grants(s) && (encrypted || !s.starts_with("case:")))
+                .collect(),
             None => Vec::new(),
         })
+    }
+
+    /// Whether nothing of this store rests on disk in the clear: it has a
+    /// key, or it lives in memory only.
+    pub fn encrypted_at_rest(&self) -> bool {
+        self.options.key.is_some() || self.path.as_os_str() == ":memory:"
     }
 
     /// Whether this device's scopes were set explicitly.
@@ -351,22 +388,70 @@ impl Store {
         reason: &Refusal,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
             "INSERT INTO quarantine (at, peer, doc_id, kind, reason, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![now_millis(), peer, id, kind, reason.to_string(), bytes],
         )?;
+        // Bounded, oldest out first: a hostile peer sending garbage fills
+        // the quarantine, never the disk.
+        tx.execute(
+            "DELETE FROM quarantine WHERE seq IN \
+             (SELECT seq FROM quarantine ORDER BY seq DESC LIMIT -1 OFFSET ?1)",
+            [QUARANTINE_MAX_ROWS],
+        )?;
+        tx.execute(
+            "DELETE FROM quarantine WHERE seq <= (SELECT seq FROM \
+               (SELECT seq, sum(length(bytes)) OVER (ORDER BY seq DESC) AS total FROM quarantine) \
+             WHERE total > ?1 ORDER BY seq DESC LIMIT 1)",
+            [QUARANTINE_MAX_BYTES],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
-    /// How many documents are in quarantine.
+    /// The quarantined documents' ids and reasons, oldest first.
     pub fn quarantined(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT doc_id, reason FROM quarantine ORDER BY seq")?;
+        Ok(self
+            .quarantine_rows()?
+            .into_iter()
+            .map(|r| (r.doc_id, r.reason))
+            .collect())
+    }
+
+    /// The quarantine, oldest first (what arrived and why it was refused;
+    /// the bytes themselves stay in the store).
+    pub fn quarantine_rows(&self) -> Result<Vec<QuarantineRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, peer, doc_id, kind, reason, length(bytes) FROM quarantine ORDER BY seq",
+        )?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| {
+                Ok(QuarantineRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    peer: r.get(2)?,
+                    doc_id: r.get(3)?,
+                    kind: r.get(4)?,
+                    reason: r.get(5)?,
+                    bytes: r.get(6)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// Empties the quarantine (or removes one entry); returns how many
+    /// entries went.
+    pub fn purge_quarantine(&mut self, seq: Option<i64>) -> Result<usize, StoreError> {
+        Ok(match seq {
+            Some(seq) => self
+                .conn
+                .execute("DELETE FROM quarantine WHERE seq = ?1", [seq])?,
+            None => self.conn.execute("DELETE FROM quarantine", [])?,
+        })
     }
 
     /// Merges a whole document sent by `peer` (automerge bytes) into the

@@ -146,7 +146,7 @@ impl super::Batch<'_> {
             // it is renewed with it.
             expires_at: i64::MAX,
         };
-        let signed = key.sign_credential(&credential);
+        let signed = key.sign_credential(&credential)?;
         b.set_meta("station_secret", &hex::encode(key.secret_bytes()))?;
         b.set_meta("station_key", &hex::encode(key.public()))?;
         b.set_meta(
@@ -326,7 +326,7 @@ impl Store {
             issued_at: now,
             expires_at: until,
         };
-        let signed = station_key.sign_credential(&credential);
+        let signed = station_key.sign_credential(&credential)?;
         self.batch(|b| {
             let used = b.tx.execute(
                 "UPDATE enrolments SET used_at = ?2, device_id = ?3 WHERE id = ?1 AND used_at IS NULL",
@@ -452,7 +452,7 @@ impl Store {
         }
         renewed.issued_at = now.max(old.issued_at + 1);
         renewed.expires_at = now + i64::from(days) * DAY_MS;
-        let signed = key.sign_credential(&renewed);
+        let signed = key.sign_credential(&renewed)?;
         self.batch(|b| {
             b.require(author, Act::ManageDevices)?;
             insert_entry(&b.tx, device, "credential", renewed.issued_at, &signed)

@@ -74,9 +74,10 @@ pub enum Handshake {
 /// What the responder proves in message 2.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResponderProof {
-    /// The station's public key (an enrolling device checks it against
-    /// the code's fingerprint; others against the key they pinned).
-    pub station_key: [u8; 32],
+    /// The station's public key, sent only to an enrolling device (which
+    /// checks it against the code's fingerprint); others use the key they
+    /// pinned.
+    pub station_key: Option<[u8; 32]>,
     /// The responder's credential.
     pub credential: Signed,
 }

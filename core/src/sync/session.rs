@@ -43,6 +43,12 @@ pub struct SyncConfig {
     pub max_bytes: u64,
     /// Longest a session may last.
     pub max_duration: Duration,
+    /// Longest one whole frame may take to arrive (drivers that read from
+    /// a socket enforce it): a byte now and then does not keep a session.
+    pub frame_deadline: Duration,
+    /// Most bytes of unfinished pieces held at once; a peer that sends
+    /// more ends the session.
+    pub max_piece_bytes: usize,
     /// Protocol versions spoken (an older or newer app sets other values).
     pub versions: (u16, u16),
     /// A device enrolling with a one-time code from the station: it proves
@@ -58,6 +64,8 @@ impl Default for SyncConfig {
             max_turns: 200,
             max_bytes: 512 * 1024 * 1024,
             max_duration: Duration::from_secs(600),
+            frame_deadline: Duration::from_secs(20),
+            max_piece_bytes: 8 * 1024 * 1024,
             versions: (PROTOCOL_MIN, PROTOCOL_MAX),
             enrol: None,
         }
@@ -213,8 +221,9 @@ pub struct SyncSession {
     issued: Option<Signed>,
     /// Responder: the peer's Hello arrived (nothing else may come first).
     greeted: bool,
-    /// The registry entries the peer sent (to send back only what it lacks).
-    peer_registry: Option<Vec<(bool, Signed)>>,
+    /// Documents this device must hand on (id → destination scope),
+    /// computed once per session.
+    departed: Option<HashMap<String, String>>,
 }
 
 impl SyncSession {
@@ -258,7 +267,7 @@ impl SyncSession {
             enrol_id: None,
             issued: None,
             greeted: false,
-            peer_registry: None,
+            departed: None,
         }
     }
 
@@ -278,6 +287,19 @@ impl SyncSession {
     /// The largest frame this session sends or accepts.
     pub fn max_frame_bytes(&self) -> usize {
         self.config.max_frame_bytes
+    }
+
+    /// Test only: sends `items` as turn `turn`, sealed, whatever the
+    /// protocol would say (a hostile peer's frames).
+    #[cfg(test)]
+    pub(crate) fn forge_turn(&mut self, turn: u32, items: Vec<Item>) -> Vec<Vec<u8>> {
+        let frames = self.send_turn(turn, items);
+        self.seal_all(frames).unwrap_or_default()
+    }
+
+    /// How long one whole frame may take to arrive.
+    pub fn frame_deadline(&self) -> Duration {
+        self.config.frame_deadline
     }
 
     /// What the session did so far.
@@ -550,7 +572,7 @@ impl SyncSession {
                         .map_err(SyncError::Protocol)?;
                 channel::read(&mut hs, &noise).map_err(SyncError::Protocol)?;
                 let proof = postcard::to_stdvec(&ResponderProof {
-                    station_key,
+                    station_key: enrol.map(|_| station_key),
                     credential: own,
                 })
                 .unwrap_or_default();
@@ -578,31 +600,34 @@ impl SyncSession {
                     .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
                 let credential = match &self.config.enrol {
                     Some(code) => {
-                        if fingerprint(&proof.station_key) != code.fingerprint {
+                        let station_key = proof.station_key.ok_or(TrustError::BadSignature {
+                            what: "the peer (it named no station key)",
+                        })?;
+                        if fingerprint(&station_key) != code.fingerprint {
                             return Err(TrustError::BadSignature {
                                 what: "the peer (its station key does not match the code)",
                             }
                             .into());
                         }
-                        let c = proof.credential.credential(&proof.station_key)?;
+                        let c = proof.credential.credential(&station_key)?;
                         if c.noise_key.as_slice() != remote.as_slice() || !c.is_station() {
                             return Err(TrustError::Refused(
                                 "the peer is not the station laptop".into(),
                             )
                             .into());
                         }
-                        self.enrol_station_key = Some(proof.station_key);
+                        self.enrol_station_key = Some(station_key);
                         c
                     }
-                    None => {
-                        if store.station_public()? != Some(proof.station_key) {
+                    None => match store.verify_peer(&proof.credential, &remote) {
+                        Err(StoreError::Trust(TrustError::BadSignature { .. })) => {
                             return Err(TrustError::BadSignature {
                                 what: "the peer (another station's key)",
                             }
-                            .into());
+                            .into())
                         }
-                        store.verify_peer(&proof.credential, &remote)?
-                    }
+                        other => other?,
+                    },
                 };
                 self.peer = credential.device.clone();
                 self.report.peer = credential.device.clone();
@@ -624,13 +649,7 @@ impl SyncSession {
                 })
                 .unwrap_or_default();
                 let noise = channel::write(&mut hs, &proof).map_err(SyncError::Protocol)?;
-                let transport = hs
-                    .into_stateless_transport_mode()
-                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
-                self.channel = Channel::Open {
-                    transport: Box::new(transport),
-                    next_nonce: 0,
-                };
+                self.channel = open_channel(hs)?;
                 let m = channel::handshake_message(&Handshake::Finish { noise });
                 self.count_sent(std::slice::from_ref(&m));
                 Ok(vec![m])
@@ -648,13 +667,7 @@ impl SyncSession {
                 else {
                     return Err(SyncError::Protocol(channel::HANDSHAKE_FAILED));
                 };
-                let transport = hs
-                    .into_stateless_transport_mode()
-                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
-                self.channel = Channel::Open {
-                    transport: Box::new(transport),
-                    next_nonce: 0,
-                };
+                self.channel = open_channel(hs)?;
                 let proof: InitiatorProof = postcard::from_bytes(&payload)
                     .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
                 let verified = match (self.enrol_id, &proof.credential, &proof.enrolling) {
@@ -854,7 +867,6 @@ impl SyncSession {
                         self.outbox.push(Item::Registry { entries: missing });
                     }
                 }
-                self.peer_registry = Some(entries);
                 Ok(())
             }
             Item::Welcome {
@@ -1006,9 +1018,14 @@ impl SyncSession {
                 total,
                 bytes,
             } => {
-                self.piece_bytes += bytes.len() as u64;
-                if self.piece_bytes > self.config.max_bytes || total == 0 || index >= total {
+                if total == 0 || index >= total {
                     return Err(SyncError::Protocol("bad pieces"));
+                }
+                self.piece_bytes += bytes.len() as u64;
+                if self.piece_bytes > self.config.max_piece_bytes as u64 {
+                    // Released with the session: nothing of it is kept.
+                    self.pieces.clear();
+                    return Err(SyncError::Cap("too many unfinished pieces"));
                 }
                 let parts = self.pieces.entry(key).or_default();
                 parts.insert(index, bytes);
@@ -1287,8 +1304,13 @@ impl SyncSession {
     fn send_snapshot(&mut self, store: &Store, id: &str) -> Result<(), SyncError> {
         // A household that moved out of this device's grids goes only to a
         // peer that holds its new grid.
-        if let Some((_, to)) = store.departed()?.into_iter().find(|(d, _)| d == id) {
-            if !self.peer_scopes.contains(&to) {
+        if self.departed.is_none() {
+            // Computed once per session: a Want for N ids costs N lookups,
+            // not N loads of the station document.
+            self.departed = Some(store.departed()?.into_iter().collect());
+        }
+        if let Some(to) = self.departed.as_ref().and_then(|d| d.get(id)) {
+            if !self.peer_scopes.contains(to) {
                 return Ok(());
             }
         }
@@ -1317,6 +1339,17 @@ impl SyncSession {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The channel once the handshake finished: sealed frames from now on.
+fn open_channel(hs: Box<snow::HandshakeState>) -> Result<Channel, SyncError> {
+    let transport = hs
+        .into_stateless_transport_mode()
+        .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+    Ok(Channel::Open {
+        transport: Box::new(transport),
+        next_nonce: 0,
+    })
 }
 
 const BAD_SCOPE: SyncError = SyncError::Protocol("a malformed scope");

@@ -371,22 +371,29 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
 
 #[test]
 fn two_stores_converge_over_real_tcp_on_loopback() {
-    let (mut a, _) = station(40);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("station.db");
+    let mut a = Store::open(&path, StoreOptions::default()).unwrap();
+    generate(
+        &mut a,
+        FixtureSpec {
+            households: 40,
+            seed: 11,
+        },
+        |_, _| {},
+    )
+    .unwrap();
     let enrol = join(&mut a);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let open = a.opener();
     let server = std::thread::spawn(move || {
-        let mut a = a;
-        let mut reports = Vec::new();
-        tcp::serve(
-            &mut a,
-            &listener,
-            SyncConfig::default(),
-            Some(2),
-            &mut |r| reports.push(r.clone()),
-        )
+        let reports = std::sync::Mutex::new(Vec::new());
+        tcp::serve(&open, &listener, SyncConfig::default(), Some(2), &|r| {
+            reports.lock().unwrap().push(r.clone())
+        })
         .unwrap();
-        (a, reports)
+        (a, reports.into_inner().unwrap())
     });
     let mut b = memory_store();
     let mut last = Progress::default();

@@ -17,6 +17,16 @@ use crate::model::*;
 use crate::store::{EnrolOptions, Store, StoreError, StoreOptions};
 use crate::trust::TrustError;
 
+/// A session between two enrolled devices over a perfect link.
+fn meet(initiator: &mut Store, responder: &mut Store) -> super::link::LinkRun {
+    run(
+        initiator,
+        responder,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    )
+}
+
 fn memory_store() -> Store {
     Store::open(":memory:", StoreOptions::default()).unwrap()
 }
@@ -25,6 +35,15 @@ fn station(households: u32, seed: u64) -> Store {
     let mut s = memory_store();
     generate(&mut s, FixtureSpec { households, seed }, |_, _| {}).unwrap();
     s
+}
+
+/// A station laptop whose store is a file (a server opens one connection
+/// per session).
+fn file_station(households: u32, seed: u64) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path().join("station.db"), StoreOptions::default()).unwrap();
+    generate(&mut s, FixtureSpec { households, seed }, |_, _| {}).unwrap();
+    (dir, s)
 }
 
 fn admin(s: &Store) -> Author {
@@ -72,22 +91,18 @@ fn old_hello() -> Vec<u8> {
 
 #[test]
 fn strangers_on_the_network_get_nothing_and_change_nothing() {
-    let a = station(20, 1);
+    let (_dir, a) = file_station(20, 1);
     let before = a.export_json().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let open = a.opener();
     let server = std::thread::spawn(move || {
-        let mut a = a;
-        let mut reports = Vec::new();
-        tcp::serve(
-            &mut a,
-            &listener,
-            SyncConfig::default(),
-            Some(5),
-            &mut |r| reports.push(r.clone()),
-        )
+        let reports = std::sync::Mutex::new(Vec::new());
+        tcp::serve(&open, &listener, SyncConfig::default(), Some(5), &|r| {
+            reports.lock().unwrap().push(r.clone())
+        })
         .unwrap();
-        (a, reports)
+        reports.into_inner().unwrap()
     });
 
     // A fresh device with no credential connects, but cannot even start a
@@ -149,7 +164,7 @@ fn strangers_on_the_network_get_nothing_and_change_nothing() {
         _ => panic!("expected a refusal"),
     }
 
-    let (a, reports) = server.join().unwrap();
+    let reports = server.join().unwrap();
     assert_eq!(reports.len(), 5);
     assert!(reports
         .iter()
@@ -252,12 +267,7 @@ fn a_volunteers_phone_never_receives_case_files_even_when_it_asks() {
     a.set_worker_role(&admin(&a), &counselor, Role::Volunteer)
         .unwrap();
     a.renew_device(&admin(&a), &device, 30).unwrap();
-    let r = run(
-        &mut phone,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
+    let r = meet(&mut phone, &mut a);
     assert!(r.completed(), "{:?}", r.initiator.error);
     assert!(
         !r.responder
@@ -271,12 +281,7 @@ fn a_volunteers_phone_never_receives_case_files_even_when_it_asks() {
     let (_, mine) = phone.credential().unwrap().unwrap();
     assert_eq!(mine.role, Some(Role::Volunteer));
     assert!(!mine.grants("case:main"));
-    let r = run(
-        &mut phone,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
+    let r = meet(&mut phone, &mut a);
     assert!(r.completed());
     assert!(!r
         .initiator
@@ -295,48 +300,21 @@ fn a_revoked_phone_is_refused_by_every_peer_that_learned_of_it() {
     assert!(run(&mut p, &mut a, &first, &LinkConfig::perfect()).completed());
     assert!(run(&mut q, &mut a, &second, &LinkConfig::perfect()).completed());
     // The phones know each other through the registry: they sync directly.
-    assert!(run(
-        &mut q,
-        &mut p,
-        &SyncConfig::default(),
-        &LinkConfig::perfect()
-    )
-    .completed());
+    assert!(meet(&mut q, &mut p).completed());
 
     let lost = p.device().device_id.clone();
     a.revoke_device(&admin(&a), &lost).unwrap();
     // q learns of the revocation at the station...
-    assert!(run(
-        &mut q,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect()
-    )
-    .completed());
+    assert!(meet(&mut q, &mut a).completed());
     assert!(q.is_revoked(&lost).unwrap());
     // ...and then refuses the lost phone, either way round.
-    let r = run(
-        &mut p,
-        &mut q,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
+    let r = meet(&mut p, &mut q);
     assert!(!r.completed());
     assert!(r.initiator.error.unwrap().contains("revoked"));
-    let r = run(
-        &mut q,
-        &mut p,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
+    let r = meet(&mut q, &mut p);
     assert!(!r.completed());
     assert!(r.initiator.error.unwrap().contains("revoked"));
-    let r = run(
-        &mut p,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
+    let r = meet(&mut p, &mut a);
     assert!(!r.completed());
 }
 
@@ -374,13 +352,7 @@ fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purge
     // The rogue learns of the move at the station, and at its next
     // meeting hands its own copy to the station, which holds grid 2.
     for _ in 0..2 {
-        assert!(run(
-            &mut rogue,
-            &mut a,
-            &SyncConfig::default(),
-            &LinkConfig::perfect()
-        )
-        .completed());
+        assert!(meet(&mut rogue, &mut a).completed());
     }
     assert!(!rogue.has_document(h.as_str()).unwrap());
     // The phone learns of it from the rogue (in the first session, before
@@ -388,12 +360,7 @@ fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purge
     // copy must go to a peer entitled to grid 2, and the rogue is not,
     // whatever it claims: however often they meet, the phone purges nothing.
     for _ in 0..2 {
-        let r = run(
-            &mut phone,
-            &mut rogue,
-            &SyncConfig::default(),
-            &LinkConfig::perfect(),
-        );
+        let r = meet(&mut phone, &mut rogue);
         assert!(r.completed(), "{:?}", r.initiator.error);
         assert!(r.initiator.purged.is_empty());
     }
@@ -404,12 +371,219 @@ fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purge
         .any(|(id, _)| id == h.as_str()));
     assert!(phone.has_document(h.as_str()).unwrap(), "the copy stays");
     // The station is entitled: the phone hands it over there, then purges.
-    let r = run(
-        &mut phone,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
+    let r = meet(&mut phone, &mut a);
     assert!(r.completed());
     assert!(r.initiator.purged.contains(&h.to_string()));
+}
+
+/// Enrols a phone at `station` holding everything, then runs a session's
+/// handshake and first turn by hand; returns both sides, the responder
+/// having answered the Hello and waiting for the initiator's turn 2 (which
+/// the caller forges).
+fn handshaken(
+    station: &mut Store,
+    phone: &mut Store,
+    responder: SyncConfig,
+) -> (SyncSession, SyncSession) {
+    let enrol = enrol_everything(station).unwrap();
+    assert!(run(phone, station, &enrol, &LinkConfig::perfect()).completed());
+    let mut a = SyncSession::initiate(SyncConfig::default());
+    let mut b = SyncSession::respond(responder);
+    let open = a.start(phone).unwrap();
+    let reply = b.receive(station, &open[0]).unwrap();
+    let finish = a.receive(phone, &reply[0]).unwrap();
+    let welcome = b.receive(station, &finish[0]).unwrap();
+    for f in welcome {
+        a.receive(phone, &f).unwrap();
+    }
+    (a, b)
+}
+
+#[test]
+fn unfinished_pieces_are_capped_per_session_and_released() {
+    let mut a = station(5, 6);
+    let mut phone = memory_store();
+    let cap = 256 * 1024;
+    let (mut attacker, mut victim) = handshaken(
+        &mut a,
+        &mut phone,
+        SyncConfig {
+            max_piece_bytes: cap,
+            ..SyncConfig::default()
+        },
+    );
+    // Pieces of many large items, none ever finished.
+    let mut sent = 0usize;
+    let mut outcome = Ok(Vec::new());
+    for key in 0..1_000u32 {
+        let items = vec![Item::Piece {
+            key,
+            index: 0,
+            total: 2,
+            bytes: vec![7; 32 * 1024],
+        }];
+        for f in attacker.forge_turn(2 + 2 * key, items) {
+            sent += f.len();
+            outcome = victim.receive(&mut a, &f);
+        }
+        if outcome.is_err() {
+            break;
+        }
+    }
+    assert!(
+        matches!(outcome, Err(SyncError::Cap(_))),
+        "{outcome:?} after {sent} bytes"
+    );
+    assert!(sent <= cap + 64 * 1024, "stopped after {sent} bytes");
+    assert!(victim.is_finished());
+}
+
+#[test]
+fn garbage_snapshots_fill_the_bounded_quarantine_never_the_disk() {
+    let mut a = station(5, 7);
+    let mut phone = memory_store();
+    let (mut attacker, mut victim) = handshaken(&mut a, &mut phone, SyncConfig::default());
+    let garbage = vec![0x5a; 24 * 1024];
+    let mut n = 0;
+    'turns: for t in 0..40u32 {
+        let items: Vec<Item> = (0..30)
+            .map(|i| Item::Snapshot {
+                id: uuid::Uuid::new_v4().as_bytes().to_vec(),
+                kind: 2,
+                scope: 0,
+                bytes: garbage.iter().map(|b| b ^ (i as u8)).collect(),
+            })
+            .collect();
+        for f in attacker.forge_turn(2 + 2 * t, items) {
+            if victim.receive(&mut a, &f).is_err() {
+                break 'turns;
+            }
+        }
+        n += 30;
+    }
+    assert!(n >= 1_000, "the session went on through {n} refusals");
+    let rows = a.quarantine_rows().unwrap();
+    let bytes: i64 = rows.iter().map(|r| r.bytes).sum();
+    assert!(
+        rows.len() as i64 <= crate::store::QUARANTINE_MAX_ROWS,
+        "{}",
+        rows.len()
+    );
+    assert!(bytes <= crate::store::QUARANTINE_MAX_BYTES, "{bytes}");
+    assert!(rows.iter().all(|r| r.reason.contains("decoded")));
+    assert_eq!(a.purge_quarantine(None).unwrap(), rows.len());
+    assert!(a.quarantine_rows().unwrap().is_empty());
+}
+
+#[test]
+fn a_trickling_socket_is_cut_at_the_frame_deadline_while_two_phones_sync() {
+    let (_dir, mut a) = file_station(30, 8);
+    let mut phones: Vec<Store> = (0..2)
+        .map(|_| {
+            let mut p = memory_store();
+            let enrol = enrol_everything(&mut a).unwrap();
+            assert!(run(&mut p, &mut a, &enrol, &LinkConfig::perfect()).completed());
+            p
+        })
+        .collect();
+    // Changes on the station for the phones to fetch.
+    let by = Author::Worker(
+        a.workers(None, Some(Role::Volunteer)).unwrap()[0]
+            .id
+            .clone(),
+    );
+    let grid = a
+        .station()
+        .unwrap()
+        .grids
+        .values()
+        .next()
+        .unwrap()
+        .id
+        .clone();
+    for i in 0..5 {
+        a.add_household(
+            &by,
+            &grid,
+            Address {
+                compound: "c".into(),
+                building: format!("{i}栋"),
+                unit: String::new(),
+                room: "101".into(),
+            },
+        )
+        .unwrap();
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let open = a.opener();
+    let config = SyncConfig {
+        frame_deadline: std::time::Duration::from_millis(800),
+        ..SyncConfig::default()
+    };
+    let server = std::thread::spawn(move || {
+        let reports = std::sync::Mutex::new(Vec::new());
+        tcp::serve(&open, &listener, config, Some(3), &|r| {
+            reports.lock().unwrap().push(r.clone())
+        })
+        .unwrap();
+        reports.into_inner().unwrap()
+    });
+    // The attacker: a length prefix, then a byte every 200 ms.
+    let trickle = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let _ = s.write_all(&1000u32.to_be_bytes());
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            if s.write_all(&[1]).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        started.elapsed()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    for p in &mut phones {
+        let r = tcp::connect(p, addr, SyncConfig::default(), &mut |_| {}).unwrap();
+        assert!(r.completed, "{:?}", r.error);
+        assert_eq!(r.documents_received, 5);
+    }
+    let _ = trickle.join().unwrap();
+    let reports = server.join().unwrap();
+    assert_eq!(reports.len(), 3);
+    assert_eq!(reports.iter().filter(|r| r.completed).count(), 2);
+    assert!(reports
+        .iter()
+        .any(|r| r.error.as_deref().is_some_and(|e| e.contains("too long"))));
+}
+
+#[test]
+fn case_files_never_rest_on_an_unencrypted_disk() {
+    let mut a = station(5, 9);
+    let dir = tempfile::tempdir().unwrap();
+    let enrol = enrol_everything(&mut a).unwrap();
+    let mut plain = Store::open(dir.path().join("plain.db"), StoreOptions::default()).unwrap();
+    assert!(run(&mut plain, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    assert!(!plain.encrypted_at_rest());
+    assert!(plain.credential().unwrap().unwrap().1.grants("case:main"));
+    assert!(!plain
+        .held_scopes()
+        .unwrap()
+        .iter()
+        .any(|s| s.starts_with("case:")));
+
+    let enrol = enrol_everything(&mut a).unwrap();
+    let mut sealed = Store::open(
+        dir.path().join("sealed.db"),
+        StoreOptions {
+            key: Some("a key".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(run(&mut sealed, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    assert!(sealed
+        .held_scopes()
+        .unwrap()
+        .contains(&"case:main".to_string()));
 }
