@@ -202,3 +202,12 @@ CREATE TABLE enrolments (
     used_at          INTEGER,
     device_id        TEXT
 ) STRICT;
+
+CREATE TABLE audit_heads (
+    device_id   TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    hash        TEXT NOT NULL,
+    signature   BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    finding     TEXT
+) STRICT;

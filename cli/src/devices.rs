@@ -140,7 +140,8 @@ pub fn run_device(
     acting: &Option<String>,
     json: bool,
 ) -> Result<(), Failure> {
-    let by = crate::setup::acting(acting)?;
+    // Listing records nothing; the rest records who acted.
+    let by = || crate::setup::acting(acting);
     match cmd {
         DeviceCommand::Enroll {
             worker,
@@ -152,7 +153,7 @@ pub fn run_device(
         } => {
             let worker = WorkerId::parse(worker, "--worker")?;
             let code = store.enrol_device(
-                &by,
+                &by()?,
                 &worker,
                 EnrolOptions {
                     scopes: list.as_deref().map(scopes).transpose()?,
@@ -205,7 +206,7 @@ pub fn run_device(
             }
         }
         DeviceCommand::Revoke { device } => {
-            store.revoke_device(&by, device)?;
+            store.revoke_device(&by()?, device)?;
             if json {
                 print_json(&serde_json::json!({ "revoked": device }));
             } else {
@@ -213,7 +214,7 @@ pub fn run_device(
             }
         }
         DeviceCommand::Renew { device, days } => {
-            let until = store.renew_device(&by, device, *days)?;
+            let until = store.renew_device(&by()?, device, *days)?;
             if json {
                 print_json(&serde_json::json!({ "device": device, "expires_at": until }));
             } else {

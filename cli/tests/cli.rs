@@ -709,6 +709,14 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
     );
     let again = json(&["--store", &b, "sync", "connect", &addr, "--json"]);
     assert_eq!(again["completed"], true);
+    // The laptop's registry lists the laptop and the enrolled phone, and
+    // listing needs no --as.
+    let devices = json(&["--store", &a, "device", "list", "--json"]);
+    assert_eq!(devices.as_array().unwrap().len(), 2, "{devices}");
+    assert_eq!(
+        devices[1]["role"].as_str().or(devices[0]["role"].as_str()),
+        Some("counselor")
+    );
     assert_eq!(again["documents_received"], 0);
     assert!(server.wait().unwrap().success());
     let reports: Vec<String> = lines.map(|l| l.unwrap()).collect();

@@ -160,6 +160,18 @@ impl DeviceKeys {
     }
 }
 
+/// Whether `signature` is `signing_key`'s signature of `message`.
+pub fn verify_device_signature(signing_key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+    let (Ok(key), Ok(sig)) = (
+        VerifyingKey::from_bytes(signing_key),
+        <[u8; 64]>::try_from(signature),
+    ) else {
+        return false;
+    };
+    key.verify_strict(message, &Signature::from_bytes(&sig))
+        .is_ok()
+}
+
 /// The actor id (hex) a device with this signing key writes with.
 pub fn actor_for(signing_public: &[u8; 32]) -> String {
     let d = Sha256::digest([b"anxin/actor/1".as_slice(), signing_public].concat());

@@ -144,3 +144,44 @@ pub(super) fn verify_chain(conn: &Connection) -> Result<Option<i64>, StoreError>
     }
     Ok(None)
 }
+
+/// The head of a device's audit chain, signed by the device: how long its
+/// chain was, and the hash of its last row, when it said so.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditHead {
+    /// The last row's sequence number (0: no rows).
+    pub seq: i64,
+    /// The last row's hash (empty: no rows).
+    pub hash: String,
+    /// The device's Ed25519 signature over the device id, `seq` and `hash`.
+    pub signature: Vec<u8>,
+}
+
+/// The bytes an audit head's signature covers.
+pub fn head_message(device: &str, seq: i64, hash: &str) -> Vec<u8> {
+    let mut m = b"anxin/audit-head/1".to_vec();
+    m.extend_from_slice(device.as_bytes());
+    m.push(0);
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(hash.as_bytes());
+    m
+}
+
+/// The last row's (seq, hash), or (0, "") for an empty log.
+pub(super) fn last(conn: &Connection) -> Result<(i64, String), StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, String::new())))
+}
+
+/// The hash of row `seq`, if the log has it.
+pub(super) fn hash_at(conn: &Connection, seq: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
+        .optional()?)
+}

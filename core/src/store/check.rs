@@ -24,6 +24,9 @@ pub struct CheckReport {
     pub index_matches_rebuild: bool,
     /// The first audit row whose hash chain does not verify, if any.
     pub audit_chain_broken_at: Option<i64>,
+    /// Audit anchoring: this device's chain lost or rewrote a head it
+    /// signed, or a peer's did.
+    pub audit_anchor_faults: Vec<String>,
 }
 
 impl CheckReport {
@@ -33,6 +36,7 @@ impl CheckReport {
             && self.damaged_documents.is_empty()
             && self.index_matches_rebuild
             && self.audit_chain_broken_at.is_none()
+            && self.audit_anchor_faults.is_empty()
     }
 
     /// One line per fault, for people.
@@ -53,6 +57,7 @@ impl CheckReport {
         if let Some(seq) = self.audit_chain_broken_at {
             out.push(format!("the audit log's hash chain breaks at row {seq}"));
         }
+        out.extend(self.audit_anchor_faults.iter().cloned());
         out
     }
 }
@@ -161,6 +166,7 @@ impl Store {
         tx.rollback()?;
         report.index_matches_rebuild = before == after;
         report.audit_chain_broken_at = audit::verify_chain(&self.conn)?;
+        report.audit_anchor_faults = self.audit_anchor_faults()?;
         Ok(report)
     }
 

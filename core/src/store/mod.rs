@@ -33,7 +33,7 @@ use crate::doc::{heads_text, Aggregate, Author, ChangeNote, DocError, Document};
 use crate::model::*;
 use crate::screening::Policy;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditHead};
 pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
 pub use import::{columns as import_columns, Column, ImportKind, ImportReport, RowProblem, Sheet};
@@ -274,6 +274,35 @@ impl Store {
             ..self.options.clone()
         };
         move || Store::open(&path, options.clone())
+    }
+
+    /// Test only: runs SQL straight on the file, as a tool tampering with
+    /// it would.
+    #[cfg(test)]
+    pub(crate) fn tamper(&self, sql: &str) -> Result<(), StoreError> {
+        self.conn.execute_batch(sql)?;
+        Ok(())
+    }
+
+    /// The whole database as bytes, for tests that copy a prepared store
+    /// many times ([`Store::from_image`]).
+    #[doc(hidden)]
+    pub fn image(&mut self) -> Result<Vec<u8>, StoreError> {
+        Ok(self.conn.serialize(rusqlite::MAIN_DB)?.to_vec())
+    }
+
+    /// An in-memory store holding a copy of an [`Store::image`]: the same
+    /// device, keys, credential and documents.
+    #[doc(hidden)]
+    pub fn from_image(image: &[u8]) -> Result<Store, StoreError> {
+        let mut store = Store::open(":memory:", StoreOptions::default())?;
+        store
+            .conn
+            .deserialize_read_exact(rusqlite::MAIN_DB, image, image.len(), false)?;
+        let (device, keys) = load_or_create_identity(&store.conn)?;
+        store.device = device;
+        store.keys = keys;
+        Ok(store)
     }
 
     /// The file this store lives in.

@@ -57,10 +57,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0007_trust.sql"),
         needs_reindex: false,
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../../migrations/0008_audit_heads.sql"),
+        needs_reindex: false,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 7;
+pub const LATEST: u32 = 8;
 
 const FRESH: &str = include_str!("../../schema.sql");
 

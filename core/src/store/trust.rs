@@ -8,6 +8,7 @@
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+use super::audit::{self, AuditHead};
 use super::{Store, StoreError};
 use crate::access::Act;
 use crate::doc::Author;
@@ -659,4 +660,147 @@ fn insert_entry(
         params![device, kind, at, signed.body, signed.signature],
     )?;
     Ok(())
+}
+
+impl Store {
+    /// This device's audit head, signed, if its chain changed since the
+    /// head it last signed (grew, or — tampered with — shrank or differs).
+    pub fn audit_head_to_send(&self) -> Result<Option<AuditHead>, StoreError> {
+        let (seq, hash) = audit::last(&self.conn)?;
+        let signed = self
+            .stored_head(&self.device.device_id)?
+            .map(|(s, h, _)| (s, h));
+        if seq == 0 || signed == Some((seq, hash)) {
+            return Ok(None);
+        }
+        self.sign_audit_head().map(Some)
+    }
+
+    /// Signs this device's audit head, to send to a peer. The newest head
+    /// this device signed is remembered: its chain must always contain it,
+    /// or `check` reports rows deleted from the end or a rewritten chain.
+    pub fn sign_audit_head(&self) -> Result<AuditHead, StoreError> {
+        let (seq, hash) = audit::last(&self.conn)?;
+        let device = &self.device.device_id;
+        let signature = self
+            .keys
+            .sign(&audit::head_message(device, seq, &hash))
+            .to_vec();
+        // Remember it only while the chain still holds the head signed
+        // before: otherwise the old head is the evidence and stays.
+        let intact = self.own_head_fault()?.is_none();
+        if intact {
+            self.conn.execute(
+                "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
+                 seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, \
+                 received_at = excluded.received_at",
+                params![device, seq, hash, signature, now_millis()],
+            )?;
+        }
+        Ok(AuditHead {
+            seq,
+            hash,
+            signature,
+        })
+    }
+
+    fn stored_head(
+        &self,
+        device: &str,
+    ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, hash, finding FROM audit_heads WHERE device_id = ?1",
+                [device],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
+    /// Whether this device's chain lost or rewrote the head it last signed.
+    fn own_head_fault(&self) -> Result<Option<String>, StoreError> {
+        let Some((seq, hash, _)) = self.stored_head(&self.device.device_id)? else {
+            return Ok(None);
+        };
+        if seq == 0 {
+            return Ok(None);
+        }
+        Ok(match audit::hash_at(&self.conn, seq)? {
+            None => Some(format!(
+                "this device's audit log is shorter than the head it signed (row {seq}): rows were deleted from the end"
+            )),
+            Some(h) if h != hash => Some(format!(
+                "this device's audit log differs at row {seq} from the head it signed: the chain was rewritten"
+            )),
+            Some(_) => None,
+        })
+    }
+
+    /// Records a peer's signed audit head, checked against its credential's
+    /// signing key. A head shorter than one the peer signed before, or
+    /// different at the same row, is kept as a finding (and the older head
+    /// as the evidence); returns the finding, if any.
+    pub fn record_audit_head(
+        &self,
+        peer: &Credential,
+        head: &AuditHead,
+    ) -> Result<Option<String>, StoreError> {
+        let message = audit::head_message(&peer.device, head.seq, &head.hash);
+        if !crate::trust::verify_device_signature(&peer.signing_key, &message, &head.signature) {
+            return Err(TrustError::BadSignature {
+                what: "the peer's audit head",
+            }
+            .into());
+        }
+        let finding = match self.stored_head(&peer.device)? {
+            Some((seq, _, _)) if head.seq < seq => Some(format!(
+                "device {}'s audit log is shorter (row {}) than a head it signed (row {seq}): rows were deleted from the end",
+                peer.device, head.seq
+            )),
+            Some((seq, hash, _)) if head.seq == seq && head.hash != hash => Some(format!(
+                "device {}'s audit log differs at row {seq} from a head it signed: the chain was rewritten",
+                peer.device
+            )),
+            _ => None,
+        };
+        match &finding {
+            Some(f) => {
+                self.conn.execute(
+                    "UPDATE audit_heads SET finding = ?2 WHERE device_id = ?1",
+                    params![peer.device, f],
+                )?;
+            }
+            None => {
+                self.conn.execute(
+                    "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
+                     seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, \
+                     received_at = excluded.received_at",
+                    params![
+                        peer.device,
+                        head.seq,
+                        head.hash,
+                        head.signature,
+                        now_millis()
+                    ],
+                )?;
+            }
+        }
+        Ok(finding)
+    }
+
+    /// What audit anchoring found: this device's chain against the head it
+    /// last signed, and every finding about a peer's chain.
+    pub fn audit_anchor_faults(&self) -> Result<Vec<String>, StoreError> {
+        let mut out: Vec<String> = self.own_head_fault()?.into_iter().collect();
+        let mut stmt = self.conn.prepare(
+            "SELECT finding FROM audit_heads WHERE finding IS NOT NULL ORDER BY device_id",
+        )?;
+        for f in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            out.push(f?);
+        }
+        Ok(out)
+    }
 }

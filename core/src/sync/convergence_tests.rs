@@ -53,17 +53,27 @@ fn base() -> Store {
     s
 }
 
-/// `n` replicas: the station laptop and `n - 1` devices enrolled from it,
-/// each granted everything the laptop holds.
-fn world(n: usize) -> World {
+/// Images of five replicas: the station laptop and four devices enrolled
+/// from it, each granted everything the laptop holds. Made once per test
+/// thread; every schedule starts from copies of them.
+fn images() -> Vec<Vec<u8>> {
     let mut replicas = vec![base()];
-    for _ in 1..n {
+    for _ in 1..5 {
         let mut s = Store::open(":memory:", StoreOptions::default()).unwrap();
         let enrol = crate::fixture::enrol_everything(&mut replicas[0]).unwrap();
         let r = run(&mut s, &mut replicas[0], &enrol, &LinkConfig::perfect());
         assert!(r.completed(), "{:?}", r.initiator.error);
         replicas.push(s);
     }
+    replicas.iter_mut().map(|s| s.image().unwrap()).collect()
+}
+
+/// `n` replicas (at most five), copied from `images`.
+fn world(images: &[Vec<u8>], n: usize) -> World {
+    let replicas: Vec<Store> = images[..n]
+        .iter()
+        .map(|i| Store::from_image(i).unwrap())
+        .collect();
     let station = replicas[0].station().unwrap();
     let grids: Vec<GridId> = station.grids.values().map(|g| g.id.clone()).collect();
     let volunteers = replicas[0]
@@ -464,10 +474,11 @@ fn random_schedules_converge_and_lose_nothing_second_half() {
 fn schedules(range: std::ops::Range<u64>) {
     let schedules = range.end - range.start;
     let mut conflicts_seen = 0;
+    let images = images();
     for schedule in range {
         let mut rng = ChaCha8Rng::seed_from_u64(schedule);
         let n = rng.gen_range(3..=5);
-        let mut w = world(n);
+        let mut w = world(&images, n);
         for _ in 0..rng.gen_range(6..16) {
             match rng.gen_range(0..20) {
                 0..=11 => operate(&mut w, &mut rng),

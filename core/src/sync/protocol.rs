@@ -227,6 +227,16 @@ pub enum Item {
         /// Why, for people.
         reason: String,
     },
+    /// The sender's signed audit head (sent when its chain grew since the
+    /// last head it signed).
+    AuditHead {
+        /// The last row's sequence number.
+        seq: i64,
+        /// The last row's hash (32 bytes).
+        hash: Vec<u8>,
+        /// The device's signature (see `store::audit::head_message`).
+        signature: Vec<u8>,
+    },
     /// Registry entries the peer lacks (when the registry digests differ):
     /// (is a revocation, signed record).
     Registry {

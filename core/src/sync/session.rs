@@ -152,6 +152,9 @@ pub struct SessionReport {
     /// Local copies purged because their household moved to a grid this
     /// device does not hold (after handing them to this peer).
     pub purged: Vec<String>,
+    /// What audit anchoring found about the peer's chain (rows deleted
+    /// from the end, a rewritten chain); also reported by `check`.
+    pub audit_findings: Vec<String>,
     /// Whether the session finished.
     pub completed: bool,
     /// Why it stopped early, if it did.
@@ -383,7 +386,8 @@ impl SyncSession {
                 [0; 16]
             },
         };
-        let items = vec![hello];
+        let mut items = vec![hello];
+        items.extend(audit_head_item(store)?);
         let frames = protocol::pack(self.session, 0, items, self.inner_cap(), &mut self.next_key);
         self.report.turns = 1;
         Ok(frames)
@@ -849,6 +853,24 @@ impl SyncSession {
                 store.accept_credential(station_key, &credential)?;
                 Ok(())
             }
+            Item::AuditHead {
+                seq,
+                hash,
+                signature,
+            } => {
+                let Some(peer) = self.peer_credential.clone() else {
+                    return Err(SyncError::Protocol("an audit head before the handshake"));
+                };
+                let head = crate::store::AuditHead {
+                    seq,
+                    hash: hex::encode(hash),
+                    signature,
+                };
+                if let Some(finding) = store.record_audit_head(&peer, &head)? {
+                    self.report.audit_findings.push(finding);
+                }
+                Ok(())
+            }
             Item::Registry { entries } => {
                 if entries.len() > MAX_REGISTRY_ENTRIES {
                     return Err(SyncError::Protocol("too many registry entries"));
@@ -1196,6 +1218,7 @@ impl SyncSession {
             offered: protocol::pack_scopes(&offered),
             holds: protocol::pack_scopes(&holds),
         });
+        self.outbox.extend(audit_head_item(store)?);
         if registry != store.registry_digest()? {
             self.outbox.push(Item::Registry {
                 entries: store.registry_entries()?,
@@ -1339,6 +1362,15 @@ impl SyncSession {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// This device's signed audit head as an item, when its chain grew.
+fn audit_head_item(store: &Store) -> Result<Option<Item>, SyncError> {
+    Ok(store.audit_head_to_send()?.map(|h| Item::AuditHead {
+        seq: h.seq,
+        hash: hex::decode(&h.hash).unwrap_or_default(),
+        signature: h.signature,
+    }))
 }
 
 /// The channel once the handshake finished: sealed frames from now on.

@@ -587,3 +587,146 @@ fn case_files_never_rest_on_an_unencrypted_disk() {
         .unwrap()
         .contains(&"case:main".to_string()));
 }
+
+#[test]
+fn deleting_the_newest_audit_rows_is_reported_on_the_device_and_at_the_station() {
+    let mut a = station(10, 10);
+    let mut phone = memory_store();
+    let enrol = enrol_everything(&mut a).unwrap();
+    assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    // Work on the phone, then a meeting: the station keeps the phone's head.
+    let by = Author::Worker(
+        a.workers(None, Some(Role::Volunteer)).unwrap()[0]
+            .id
+            .clone(),
+    );
+    let grid = phone
+        .station()
+        .unwrap()
+        .grids
+        .values()
+        .next()
+        .unwrap()
+        .id
+        .clone();
+    for i in 0..4 {
+        phone
+            .add_household(
+                &by,
+                &grid,
+                Address {
+                    compound: "c".into(),
+                    building: format!("{i}栋"),
+                    unit: String::new(),
+                    room: "1".into(),
+                },
+            )
+            .unwrap();
+    }
+    let r = meet(&mut phone, &mut a);
+    assert!(r.completed());
+    assert!(r.responder.audit_findings.is_empty());
+    assert!(phone.check().unwrap().is_ok());
+    assert!(a.check().unwrap().is_ok());
+
+    // Someone deletes the phone's newest audit rows: its chain still
+    // verifies, but it no longer holds the head it signed.
+    phone
+        .tamper("DELETE FROM audit WHERE seq > (SELECT max(seq) - 3 FROM audit)")
+        .unwrap();
+    let report = phone.check().unwrap();
+    assert_eq!(report.audit_chain_broken_at, None);
+    assert!(!report.is_ok());
+    assert!(
+        report
+            .faults()
+            .iter()
+            .any(|f| f.contains("shorter than the head it signed")),
+        "{:?}",
+        report.faults()
+    );
+    // At the next meeting the station sees a shorter chain than the phone
+    // once signed, and its own check reports it.
+    let r = meet(&mut phone, &mut a);
+    assert!(r.completed());
+    assert_eq!(r.responder.audit_findings.len(), 1, "{:?}", r.responder);
+    let faults = a.check().unwrap().faults();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f.contains(&phone.device().device_id) && f.contains("deleted from the end")),
+        "{faults:?}"
+    );
+}
+
+#[test]
+fn a_rewritten_audit_chain_that_verifies_is_still_caught_by_the_signed_head() {
+    let mut a = station(10, 11);
+    let mut phone = memory_store();
+    let enrol = enrol_everything(&mut a).unwrap();
+    assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    let by = Author::Worker(
+        a.workers(None, Some(Role::Volunteer)).unwrap()[0]
+            .id
+            .clone(),
+    );
+    let grid = phone
+        .station()
+        .unwrap()
+        .grids
+        .values()
+        .next()
+        .unwrap()
+        .id
+        .clone();
+    let add = |p: &mut Store, i: usize| {
+        p.add_household(
+            &by,
+            &grid,
+            Address {
+                compound: "c".into(),
+                building: format!("{i}栋"),
+                unit: String::new(),
+                room: "1".into(),
+            },
+        )
+        .unwrap();
+    };
+    for i in 0..3 {
+        add(&mut phone, i);
+    }
+    // Two meetings: the second hands the station the head of everything
+    // the first brought (and brings nothing new).
+    assert!(meet(&mut phone, &mut a).completed());
+    assert!(meet(&mut phone, &mut a).completed());
+    let signed = phone.stats().unwrap().audit_rows as i64;
+    // Rows from the end are deleted, then new writes refill the log to the
+    // same length: every hash links, but the row the phone signed differs.
+    phone
+        .tamper("DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)")
+        .unwrap();
+    let mut i = 10;
+    while phone.stats().unwrap().audit_rows < signed as u64 {
+        add(&mut phone, i);
+        i += 1;
+    }
+    let report = phone.check().unwrap();
+    assert_eq!(
+        report.audit_chain_broken_at, None,
+        "the chain itself verifies"
+    );
+    assert!(
+        report.faults().iter().any(|f| f.contains("rewritten")),
+        "{:?}",
+        report.faults()
+    );
+    let r = meet(&mut phone, &mut a);
+    assert!(r.completed());
+    assert_eq!(r.responder.audit_findings.len(), 1, "{:?}", r.responder);
+    assert!(a
+        .check()
+        .unwrap()
+        .faults()
+        .iter()
+        .any(|f| f.contains(&phone.device().device_id) && f.contains("rewritten")));
+}
