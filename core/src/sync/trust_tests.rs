@@ -487,32 +487,8 @@ fn a_trickling_socket_is_cut_at_the_frame_deadline_while_two_phones_sync() {
         })
         .collect();
     // Changes on the station for the phones to fetch.
-    let by = Author::Worker(
-        a.workers(None, Some(Role::Volunteer)).unwrap()[0]
-            .id
-            .clone(),
-    );
-    let grid = a
-        .station()
-        .unwrap()
-        .grids
-        .values()
-        .next()
-        .unwrap()
-        .id
-        .clone();
     for i in 0..5 {
-        a.add_household(
-            &by,
-            &grid,
-            Address {
-                compound: "c".into(),
-                building: format!("{i}栋"),
-                unit: String::new(),
-                room: "101".into(),
-            },
-        )
-        .unwrap();
+        work_on(&mut a, i);
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -588,15 +564,10 @@ fn case_files_never_rest_on_an_unencrypted_disk() {
         .contains(&"case:main".to_string()));
 }
 
-#[test]
-fn deleting_the_newest_audit_rows_is_reported_on_the_device_and_at_the_station() {
-    let mut a = station(10, 10);
-    let mut phone = memory_store();
-    let enrol = enrol_everything(&mut a).unwrap();
-    assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
-    // Work on the phone, then a meeting: the station keeps the phone's head.
+/// A volunteer records a household on `phone` (a new audit row).
+fn work_on(phone: &mut Store, i: usize) {
     let by = Author::Worker(
-        a.workers(None, Some(Role::Volunteer)).unwrap()[0]
+        phone.workers(None, Some(Role::Volunteer)).unwrap()[0]
             .id
             .clone(),
     );
@@ -609,20 +580,36 @@ fn deleting_the_newest_audit_rows_is_reported_on_the_device_and_at_the_station()
         .unwrap()
         .id
         .clone();
-    for i in 0..4 {
-        phone
-            .add_household(
-                &by,
-                &grid,
-                Address {
-                    compound: "c".into(),
-                    building: format!("{i}栋"),
-                    unit: String::new(),
-                    room: "1".into(),
-                },
-            )
-            .unwrap();
+    phone
+        .add_household(
+            &by,
+            &grid,
+            Address {
+                compound: "c".into(),
+                building: format!("{i}栋"),
+                unit: String::new(),
+                room: "1".into(),
+            },
+        )
+        .unwrap();
+}
+
+/// A station and a phone enrolled at it that recorded `n` households.
+fn station_and_busy_phone(seed: u64, n: usize) -> (Store, Store) {
+    let mut a = station(10, seed);
+    let mut phone = memory_store();
+    let enrol = enrol_everything(&mut a).unwrap();
+    assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    for i in 0..n {
+        work_on(&mut phone, i);
     }
+    (a, phone)
+}
+
+#[test]
+fn deleting_the_newest_audit_rows_is_reported_on_the_device_and_at_the_station() {
+    let (mut a, mut phone) = station_and_busy_phone(10, 4);
+    // A meeting: the station keeps the phone's head.
     let r = meet(&mut phone, &mut a);
     assert!(r.completed());
     assert!(r.responder.audit_findings.is_empty());
@@ -661,53 +648,20 @@ fn deleting_the_newest_audit_rows_is_reported_on_the_device_and_at_the_station()
 
 #[test]
 fn a_rewritten_audit_chain_that_verifies_is_still_caught_by_the_signed_head() {
-    let mut a = station(10, 11);
-    let mut phone = memory_store();
-    let enrol = enrol_everything(&mut a).unwrap();
-    assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
-    let by = Author::Worker(
-        a.workers(None, Some(Role::Volunteer)).unwrap()[0]
-            .id
-            .clone(),
-    );
-    let grid = phone
-        .station()
-        .unwrap()
-        .grids
-        .values()
-        .next()
-        .unwrap()
-        .id
-        .clone();
-    let add = |p: &mut Store, i: usize| {
-        p.add_household(
-            &by,
-            &grid,
-            Address {
-                compound: "c".into(),
-                building: format!("{i}栋"),
-                unit: String::new(),
-                room: "1".into(),
-            },
-        )
-        .unwrap();
-    };
-    for i in 0..3 {
-        add(&mut phone, i);
-    }
+    let (mut a, mut phone) = station_and_busy_phone(11, 3);
     // Two meetings: the second hands the station the head of everything
     // the first brought (and brings nothing new).
     assert!(meet(&mut phone, &mut a).completed());
     assert!(meet(&mut phone, &mut a).completed());
-    let signed = phone.stats().unwrap().audit_rows as i64;
+    let signed = phone.stats().unwrap().audit_rows;
     // Rows from the end are deleted, then new writes refill the log to the
     // same length: every hash links, but the row the phone signed differs.
     phone
         .tamper("DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)")
         .unwrap();
     let mut i = 10;
-    while phone.stats().unwrap().audit_rows < signed as u64 {
-        add(&mut phone, i);
+    while phone.stats().unwrap().audit_rows < signed {
+        work_on(&mut phone, i);
         i += 1;
     }
     let report = phone.check().unwrap();
