@@ -684,3 +684,57 @@ fn a_rewritten_audit_chain_that_verifies_is_still_caught_by_the_signed_head() {
         .iter()
         .any(|f| f.contains(&phone.device().device_id) && f.contains("rewritten")));
 }
+
+mod hostile_bytes {
+    //! Whatever bytes a peer sends, at whatever step, a session answers
+    //! with frames or an error: never a panic, never a write.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes shaped like protocol-2 messages (magic, a tag, a body) as
+    /// often as not, else anything.
+    fn hostile() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            (0u8..4, proptest::collection::vec(any::<u8>(), 0..300)).prop_map(|(tag, body)| {
+                let mut m = channel::MAGIC.to_vec();
+                m.push(tag);
+                m.extend(body);
+                m
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn a_responder_survives_any_bytes(messages in proptest::collection::vec(hostile(), 1..6)) {
+            let mut a = station(2, 12);
+            let before = a.export_json().unwrap();
+            let mut s = SyncSession::respond(SyncConfig::default());
+            for m in &messages {
+                let _ = s.receive(&mut a, m);
+            }
+            prop_assert!(!s.report().completed);
+            prop_assert_eq!(a.export_json().unwrap(), before);
+        }
+
+        #[test]
+        fn an_initiator_mid_handshake_survives_any_bytes(messages in proptest::collection::vec(hostile(), 1..6)) {
+            let mut a = station(2, 13);
+            let mut phone = memory_store();
+            let enrol = enrol_everything(&mut a).unwrap();
+            prop_assert!(run(&mut phone, &mut a, &enrol, &LinkConfig::perfect()).completed());
+            let before = phone.export_json().unwrap();
+            let mut s = SyncSession::initiate(SyncConfig::default());
+            s.start(&phone).unwrap();
+            for m in &messages {
+                let _ = s.receive(&mut phone, m);
+            }
+            prop_assert!(!s.report().completed);
+            prop_assert_eq!(phone.export_json().unwrap(), before);
+        }
+    }
+}
