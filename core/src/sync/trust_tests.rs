@@ -197,6 +197,15 @@ fn a_code_works_once_and_not_after_it_expired() {
     let devices = a.devices().unwrap().len();
     assert_eq!(devices, 2, "the laptop and the one phone");
 
+    // An expired code is refused like a used one.
+    let late = enrol_as(&mut a, Role::Volunteer, None).unwrap();
+    a.tamper("UPDATE enrolments SET expires_at = 0 WHERE used_at IS NULL")
+        .unwrap();
+    let r = run(&mut q, &mut a, &late, &LinkConfig::perfect());
+    assert!(!r.completed());
+    assert!(r.initiator.error.unwrap().contains("expired"));
+    assert_eq!(q.station_id().unwrap(), None);
+
     // A device id that is not a UUID (multi-byte, say) is refused cleanly.
     let volunteer = a.workers(None, Some(Role::Volunteer)).unwrap()[0]
         .id
