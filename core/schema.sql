@@ -211,3 +211,11 @@ CREATE TABLE audit_heads (
     received_at INTEGER NOT NULL,
     finding     TEXT
 ) STRICT;
+
+CREATE TABLE attestations (
+    doc_id    TEXT NOT NULL,
+    actor     BLOB NOT NULL,
+    seq       INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (doc_id, actor)
+) STRICT;

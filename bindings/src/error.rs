@@ -187,8 +187,14 @@ impl From<SyncError> for AnxinError {
 
 impl From<BundleError> for AnxinError {
     fn from(e: BundleError) -> Self {
-        AnxinError::Sync {
-            reason: e.to_string(),
+        let reason = e.to_string();
+        match e {
+            BundleError::Store(s) => s.into(),
+            BundleError::NotEnrolled => AnxinError::NotEnrolled { reason },
+            BundleError::NotForThisDevice | BundleError::BadExporter(_) | BundleError::Foreign => {
+                AnxinError::Unauthorized { reason }
+            }
+            _ => AnxinError::Sync { reason },
         }
     }
 }

@@ -832,7 +832,9 @@ impl AnxinStore {
         })
     }
 
-    /// Everything of the given scopes, as a self-contained bundle to carry.
+    /// Everything of the given scopes, as a bundle to carry: sealed to the
+    /// devices enrolled for those scopes and the station, signed by this
+    /// device.
     pub fn export_bundle(&self, scopes: Vec<String>) -> Result<Vec<u8>> {
         guard(|| {
             Ok(anxin_core::sync::bundle::export(
@@ -842,12 +844,15 @@ impl AnxinStore {
         })
     }
 
-    /// Imports a bundle (twice is harmless; a damaged or foreign one is
-    /// refused and changes nothing). `join`: an empty store becomes a device
-    /// of the bundle's station.
-    pub fn import_bundle(&self, bytes: Vec<u8>, join: bool) -> Result<BundleImport> {
+    /// Imports a sealed bundle into this enrolled device: opened with its
+    /// key, the exporter's credential and signature checked, every change
+    /// checked as sync checks it. Twice is harmless; a damaged, altered or
+    /// foreign one is refused and changes nothing (`Sync`), one sealed to
+    /// other devices gives `Unauthorized`, an unenrolled device
+    /// `NotEnrolled`.
+    pub fn import_bundle(&self, bytes: Vec<u8>) -> Result<BundleImport> {
         guard(|| {
-            let r = anxin_core::sync::bundle::import(&mut self.shared.store(), &bytes, join)?;
+            let r = anxin_core::sync::bundle::import(&mut self.shared.store(), &bytes)?;
             self.shared.listeners.changed("bundle", "", "import");
             self.shared.tell_conflicts()?;
             Ok(BundleImport {

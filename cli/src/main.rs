@@ -223,11 +223,11 @@ enum Command {
         #[command(subcommand)]
         what: devices::DeviceCommand,
     },
-    /// Make an empty store a new device of a station: with an enrolment
-    /// code from `anxin device enroll` (CODE@HOST:PORT), or from a bundle
-    /// FILE.
+    /// Make an empty store a new device of a station, with an enrolment
+    /// code from `anxin device enroll` (CODE@HOST:PORT). Bundles are sealed
+    /// to enrolled devices: import them afterwards.
     Join {
-        /// CODE@HOST:PORT, or a bundle file.
+        /// CODE@HOST:PORT, as `anxin device enroll --address` printed it.
         target: String,
         /// Scopes to hold (`station`, grid ids), comma-separated; default:
         /// all that the peer offers.
@@ -622,15 +622,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 println!("{} {}", h.kind, h.id);
                 for c in &h.changes {
+                    let by = match (&c.device, &c.worker, &c.recorded_for) {
+                        (Some(d), Some(w), _) => format!("worker {w} (device {d})"),
+                        (Some(d), None, Some(w)) => {
+                            format!("the station's device {d}, for worker {w}")
+                        }
+                        (Some(d), None, None) => format!("the station's device {d}"),
+                        (None, _, _) => "no enrolled device (genesis or older data)".into(),
+                    };
                     println!(
-                        "{}  device {}…  {}  by {}  touched: {}",
+                        "{}  {}  by {}  touched: {}",
                         format_time(c.at),
-                        &c.actor[..8.min(c.actor.len())],
                         c.action.as_deref().unwrap_or("(no action recorded)"),
-                        c.worker
-                            .as_ref()
-                            .map(|w| format!("worker {w}"))
-                            .unwrap_or_else(|| "the system".into()),
+                        by,
                         c.paths.join(", ")
                     );
                 }

@@ -171,7 +171,7 @@ fn bundle_failure(e: BundleError) -> Failure {
     }
 }
 
-/// `join ADDR|FILE`.
+/// `join CODE@ADDR`.
 pub fn join(
     store: &mut Store,
     target: &str,
@@ -187,22 +187,18 @@ pub fn join(
         store.set_scopes(&parse_scopes(list)?)?;
     }
     if Path::new(target).is_file() {
-        let bytes = std::fs::read(target)
-            .map_err(|e| Failure::input(format!("cannot read {target}: {e}")))?;
-        let report = bundle::import(store, &bytes, true).map_err(bundle_failure)?;
-        if json {
-            print_json(&report);
-        } else {
-            println!(
-                "joined from bundle: {} documents, {} applied",
-                report.documents, report.applied
-            );
-        }
-        return Ok(());
+        // A bundle is sealed to devices already enrolled: a new device
+        // cannot open one, nor check who wrote what is in it.
+        return Err(Failure::input(format!(
+            "{target} is a file: a device joins a station with an enrolment code \
+             (`anxin device enroll --address HOST:PORT` on the station laptop, then \
+             `anxin join CODE@HOST:PORT` here); bundles are opened afterwards with \
+             `anxin bundle import`"
+        )));
     }
     let code = anxin_core::trust::EnrolCode::parse(target).map_err(|_| {
         Failure::input(format!(
-            "{target} is neither a bundle file nor an enrolment code: give CODE@HOST:PORT from `anxin device enroll --address HOST:PORT` on the station laptop"
+            "{target} is not an enrolment code: give CODE@HOST:PORT from `anxin device enroll --address HOST:PORT` on the station laptop"
         ))
     })?;
     let Some(addr) = code.address.clone() else {
@@ -288,7 +284,7 @@ pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<
         BundleCommand::Import { file } => {
             let bytes = std::fs::read(file)
                 .map_err(|e| Failure::input(format!("cannot read {file}: {e}")))?;
-            let report = bundle::import(store, &bytes, false).map_err(bundle_failure)?;
+            let report = bundle::import(store, &bytes).map_err(bundle_failure)?;
             if json {
                 print_json(&report);
             } else {

@@ -727,20 +727,48 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
         ok(&["--store", &b, "export", "--json"])
     );
 
-    // A bundle of one grid, into a new device; then damage is refused.
+    // A sealed bundle of one grid, carried to the enrolled phone; a new
+    // device cannot join from a file; then damage is refused.
     let grid = json(&["--store", &a, "grids", "--json"])[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
+    let household = json(&[
+        "--store",
+        &a,
+        "--as",
+        &worker_of(&a, "station_admin"),
+        "household",
+        "add",
+        "--grid",
+        &grid,
+        "--compound",
+        "带出小区",
+        "--building",
+        "1",
+        "--unit",
+        "1",
+        "--room",
+        "101",
+        "--json",
+    ]);
+    assert!(household["household"].is_string(), "{household}");
     let file = dir.path().join("grid.bundle");
     let file = file.to_str().unwrap().to_string();
     ok(&[
         "--store", &a, "bundle", "export", "--scope", "station", "--scope", &grid, "--out", &file,
     ]);
-    let c = dir.path().join("carried.db");
-    let c = c.to_str().unwrap().to_string();
-    let r = json(&["--store", &c, "join", &file, "--json"]);
-    assert!(r["applied"].as_u64().unwrap() > 0);
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(!sealed
+        .windows("带出小区".len())
+        .any(|w| w == "带出小区".as_bytes()));
+    let fresh = dir.path().join("carried.db");
+    let fresh = fresh.to_str().unwrap().to_string();
+    fails(&["--store", &fresh, "join", &file], 2, "enrolment code");
+    assert!(!Path::new(&fresh).exists());
+    let c = b.clone();
+    let r = json(&["--store", &c, "bundle", "import", &file, "--json"]);
+    assert_eq!(r["applied"], 1, "{r}");
     let r = json(&["--store", &c, "bundle", "import", &file, "--json"]);
     assert_eq!(r["applied"], 0);
     let mut bytes = std::fs::read(&file).unwrap();

@@ -1,20 +1,30 @@
-//! Who may do what in running a station: places, people, rosters,
-//! activities, imports, households. One table (`permits`), read by every
-//! store operation of station setup through [`Store::require`] /
-//! `Batch::require`, so a rule is written once.
+//! Who may change what. Two layers, one module:
 //!
-//! The order workflow's rules (`dispatch::authorize`) and the case file's
-//! (`screening::case::is_professional`) predate this module and still live
-//! beside the folds they guard; the trust work moves them here.
+//! - **Acts** (`permits`, `authorize`): what a role may do in running a
+//!   station (places, people, rosters, activities, imports, households),
+//!   asked by every store operation through `Batch::require` before it
+//!   builds its change.
+//! - **Effects** ([`Guarded::judge`]): whether a change's effect on one
+//!   document — the value before and after — is one its author may make.
+//!   The same judgement runs on every local write (`Batch::put`, with this
+//!   device's own credential as the author) and on every change received
+//!   from a peer or a bundle (with the credential of the device whose
+//!   signing key attested it), so a phone never stores a change its peers
+//!   would refuse, and a change one device refuses never reaches another
+//!   through it.
+//!
+//! The order workflow's step rules stay in `dispatch::authorize` (called
+//! from here for every new order event); the professional sign-offs of a
+//! case file are [`needs_professional`].
 //!
 //! `Author::System` is the device itself acting without a person (the
 //! fixture, the demo's bootstrap, a new station's first administrator): it
-//! passes. The command line and the SDK never act as the system on a
-//! person's behalf; they name the acting worker.
+//! passes the act table; its effects are judged with the device's own
+//! credential like any other write.
 
-use crate::dispatch::DispatchError;
-use crate::doc::Author;
-use crate::model::{Role, Worker};
+use crate::dispatch::{Acting, DispatchError};
+use crate::doc::{Aggregate, Author};
+use crate::model::*;
 
 /// Something a worker may or may not do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +105,438 @@ pub fn authorize(author: &Author, worker: Option<&Worker>, act: Act) -> Result<(
         (Author::Worker(_), Some(w)) if !w.active => Err(deny("the worker is not active")),
         (Author::Worker(_), Some(w)) if permits(w.role, act) => Ok(()),
         (Author::Worker(_), Some(_)) => Err(deny(act.who())),
+    }
+}
+
+/// Who wrote a change, as the effect rules need to know them: the worker
+/// and role a device credential binds, or the station's own identity
+/// (`worker: None`), which holds the station admin's authority (it is the
+/// root that makes roles in the first place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The worker the writing device belongs to; `None` for the station.
+    pub worker: Option<String>,
+    /// That worker's role as the credential states it.
+    pub role: Option<Role>,
+}
+
+impl Principal {
+    /// The station's own identity (its laptop, or a store not enrolled in
+    /// any station, such as a test's or a new station before `init`).
+    pub fn station() -> Self {
+        Principal {
+            worker: None,
+            role: None,
+        }
+    }
+
+    /// The author a credential names.
+    pub fn of(credential: &crate::trust::Credential) -> Self {
+        Principal {
+            worker: credential.worker.clone(),
+            role: credential.role,
+        }
+    }
+
+    fn is_station(&self) -> bool {
+        self.worker.is_none()
+    }
+
+    fn admin(&self) -> bool {
+        self.is_station() || self.role == Some(Role::StationAdmin)
+    }
+
+    fn coordinator(&self) -> bool {
+        self.admin() || self.role == Some(Role::Dispatcher)
+    }
+
+    fn is(&self, worker: &str) -> bool {
+        self.worker.as_deref() == Some(worker)
+    }
+}
+
+/// The professional sign-offs of a case file: a review (which may lower a
+/// tier) and closing a crisis. Only a counselor or clinician makes them.
+pub fn needs_professional(action: &CaseAction) -> bool {
+    matches!(
+        action,
+        CaseAction::Reviewed { .. } | CaseAction::CrisisClosed { .. }
+    )
+}
+
+/// What the effect rules may look up: a worker's profile (order steps need
+/// whether they are active, trained, and which grid they serve).
+pub trait Lookup {
+    /// A worker's profile, if this device holds it.
+    fn worker(&self, id: &str) -> Option<Worker>;
+}
+
+type Verdict = Result<(), DispatchError>;
+
+fn deny(action: &'static str, reason: &'static str) -> Verdict {
+    Err(DispatchError::PermissionDenied { action, reason })
+}
+
+/// An aggregate whose changes are judged by their effect.
+pub trait Guarded: Aggregate {
+    /// Whether `who` may turn `before` (`None`: the document is new) into
+    /// `after`.
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, look: &dyn Lookup) -> Verdict;
+}
+
+/// Entries of an append-only map: none removed, none altered.
+fn append_only<V: PartialEq>(
+    before: &std::collections::BTreeMap<String, V>,
+    after: &std::collections::BTreeMap<String, V>,
+    action: &'static str,
+) -> Verdict {
+    for (k, v) in before {
+        match after.get(k) {
+            Some(w) if w == v => {}
+            Some(_) => return deny(action, "a recorded event cannot be altered"),
+            None => return deny(action, "a recorded event cannot be removed"),
+        }
+    }
+    Ok(())
+}
+
+impl Guarded for Station {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
+        let Some(before) = before else {
+            return if who.admin() {
+                Ok(())
+            } else {
+                deny("set up a station", "only a station admin may")
+            };
+        };
+        let (mut b, mut a) = (before.clone(), after.clone());
+        let moves_changed = b.moves != a.moves;
+        b.moves.clear();
+        a.moves.clear();
+        if b != a && !who.admin() {
+            return deny("manage communities and grids", "only a station admin may");
+        }
+        if moves_changed && !who.coordinator() {
+            return deny(
+                "move a household",
+                "only a coordinator (station admin or dispatcher) may",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Guarded for Roster {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
+        if before != Some(after) && !who.admin() {
+            return deny("manage grid rosters", "only a station admin may");
+        }
+        Ok(())
+    }
+}
+
+impl Guarded for Activity {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
+        if before != Some(after) && !who.coordinator() {
+            return deny(
+                "manage activities",
+                "only a coordinator (station admin or dispatcher) may",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Guarded for Household {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
+        // Any worker whose device holds the grid records households,
+        // residents and visits (the scope decides which devices hold it);
+        // moving one to another grid is a coordinator's.
+        if let Some(b) = before {
+            if b.grid_id != after.grid_id && !who.coordinator() {
+                return deny(
+                    "move a household",
+                    "only a coordinator (station admin or dispatcher) may",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Guarded for Worker {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
+        let profile = |w: &Worker| {
+            let mut w = w.clone();
+            w.hours.clear();
+            w
+        };
+        if before.map(profile) != Some(profile(after)) && !who.admin() {
+            return deny("manage workers and roles", "only a station admin may");
+        }
+        let empty = std::collections::BTreeMap::new();
+        let before_hours = before.map_or(&empty, |b| &b.hours);
+        for (id, entry) in &after.hours {
+            match before_hours.get(id) {
+                None => {
+                    // Hours are credited by the work itself: the worker's
+                    // own device completing an order, or a coordinator.
+                    if !(who.coordinator() || who.is(after.id.as_str())) {
+                        return deny(
+                            "credit hours",
+                            "only the worker's own device or a coordinator may",
+                        );
+                    }
+                }
+                Some(old) => {
+                    let (mut o, mut n) = (old.clone(), entry.clone());
+                    o.acknowledgements.clear();
+                    n.acknowledgements.clear();
+                    if o != n {
+                        return deny("credit hours", "credited hours cannot be altered");
+                    }
+                    append_only(
+                        &old.acknowledgements,
+                        &entry.acknowledgements,
+                        "acknowledge hours",
+                    )?;
+                    for (k, ack) in &entry.acknowledgements {
+                        if old.acknowledgements.contains_key(k) {
+                            continue;
+                        }
+                        if let Actor::Worker(w) = &ack.by {
+                            if !who.is_station() && !who.is(w.as_str()) {
+                                return deny(
+                                    "acknowledge hours",
+                                    "an acknowledgement names its own device's worker",
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for id in before_hours.keys() {
+            if !after.hours.contains_key(id) {
+                return deny("credit hours", "credited hours cannot be removed");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Guarded for Request {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, look: &dyn Lookup) -> Verdict {
+        const ACTION: &str = "change an order";
+        if let Some(b) = before {
+            append_only(&b.events, &after.events, ACTION)?;
+            let moved = b.grid_id != after.grid_id;
+            if moved && !who.coordinator() {
+                return deny(
+                    "move a household",
+                    "only a coordinator (station admin or dispatcher) may",
+                );
+            }
+            if (
+                &b.id,
+                &b.household_id,
+                &b.resident_id,
+                &b.kind,
+                b.created_at,
+            ) != (
+                &after.id,
+                &after.household_id,
+                &after.resident_id,
+                &after.kind,
+                after.created_at,
+            ) {
+                return deny(ACTION, "what an order is for cannot change");
+            }
+        }
+        let mut new: Vec<&OrderEvent> = after
+            .events
+            .iter()
+            .filter(|(k, _)| before.is_none_or(|b| !b.events.contains_key(*k)))
+            .map(|(_, e)| e)
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        // The station's identity holds the admin's authority: it records
+        // for whoever stands at the desk.
+        if who.is_station() {
+            return Ok(());
+        }
+        new.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        let mut so_far = after.clone();
+        so_far.events = before.map(|b| b.events.clone()).unwrap_or_default();
+        for e in new {
+            let name = e.action.name();
+            match &e.by {
+                Actor::Worker(w) if who.is(w.as_str()) => {
+                    let mut profile =
+                        look.worker(w.as_str())
+                            .ok_or(DispatchError::PermissionDenied {
+                                action: name,
+                                reason: "the acting worker is unknown here",
+                            })?;
+                    // The credential's role, not whatever a worker record
+                    // claims: a role is what the station signed.
+                    if let Some(role) = who.role {
+                        profile.role = role;
+                    }
+                    let state = crate::dispatch::fold(&so_far);
+                    crate::dispatch::authorize(
+                        &so_far,
+                        &state,
+                        Acting::Worker(&profile),
+                        &e.action,
+                    )?;
+                }
+                Actor::Worker(_) => {
+                    return deny(name, "an event names its own device's worker");
+                }
+                // A resident rates through a worker's phone; whether they
+                // belong to the household is the phone's to ask.
+                Actor::Resident(_) if matches!(e.action, OrderAction::Rated { .. }) => {}
+                Actor::Resident(_) => return deny(name, "a resident may only rate"),
+            }
+            so_far.events.insert(e.id.to_string(), e.clone());
+        }
+        Ok(())
+    }
+}
+
+impl Guarded for Case {
+    fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
+        const ACTION: &str = "change a case file";
+        if let Some(b) = before {
+            append_only(&b.events, &after.events, ACTION)?;
+            if (&b.id, &b.resident_id, &b.household_id, &b.team)
+                != (
+                    &after.id,
+                    &after.resident_id,
+                    &after.household_id,
+                    &after.team,
+                )
+            {
+                return deny(ACTION, "whose file it is cannot change");
+            }
+        }
+        for (k, e) in &after.events {
+            if before.is_some_and(|b| b.events.contains_key(k)) {
+                continue;
+            }
+            let name = e.action.name();
+            if !who.is_station() {
+                // The event's worker and role are the credential's: the
+                // fold trusts the role an event records.
+                if !who.is(e.by.as_str()) {
+                    return deny(name, "an event names its own device's worker");
+                }
+                if who.role != Some(e.role) {
+                    return deny(name, "an event records its device's role");
+                }
+            }
+            if needs_professional(&e.action)
+                && !crate::screening::case::is_professional(Some(e.role))
+            {
+                return deny(name, "only a counselor or clinician may do this");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A document of any kind, hydrated: what the effect rules compare.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// The station document.
+    Station(Box<Station>),
+    /// A grid roster.
+    Roster(Box<Roster>),
+    /// A household.
+    Household(Box<Household>),
+    /// A worker.
+    Worker(Box<Worker>),
+    /// An activity.
+    Activity(Box<Activity>),
+    /// An order.
+    Request(Box<Request>),
+    /// A case file.
+    Case(Box<Case>),
+}
+
+impl Value {
+    /// Reads `doc` as a `kind`; `Err` names why not (no content).
+    pub fn read(kind: DocKind, doc: &crate::doc::Document) -> Result<Value, String> {
+        let e = |e: crate::doc::DocError| e.to_string();
+        Ok(match kind {
+            DocKind::Station => Value::Station(Box::new(doc.read().map_err(e)?)),
+            DocKind::Roster => Value::Roster(Box::new(doc.read().map_err(e)?)),
+            DocKind::Household => Value::Household(Box::new(doc.read().map_err(e)?)),
+            DocKind::Worker => Value::Worker(Box::new(doc.read().map_err(e)?)),
+            DocKind::Activity => Value::Activity(Box::new(doc.read().map_err(e)?)),
+            DocKind::Request => Value::Request(Box::new(doc.read().map_err(e)?)),
+            DocKind::Case => Value::Case(Box::new(doc.read().map_err(e)?)),
+        })
+    }
+}
+
+/// Judges the effect of turning `before` (`None`: a new document) into
+/// `after`, written by `who`. `Err` carries the reason (an action and a
+/// rule; never content).
+pub fn judge(
+    before: Option<&Value>,
+    after: &Value,
+    who: &Principal,
+    look: &dyn Lookup,
+) -> Result<(), String> {
+    fn typed<T: Guarded>(
+        before: Option<&T>,
+        after: &T,
+        who: &Principal,
+        look: &dyn Lookup,
+    ) -> Result<(), String> {
+        T::judge(before, after, who, look).map_err(|e| e.to_string())
+    }
+    const KIND_CHANGED: &str = "a document cannot change its kind";
+    match after {
+        Value::Station(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Station(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
+        Value::Roster(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Roster(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
+        Value::Household(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Household(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
+        Value::Worker(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Worker(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
+        Value::Activity(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Activity(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
+        Value::Request(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Request(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
+        Value::Case(a) => match before {
+            None => typed(None, a.as_ref(), who, look),
+            Some(Value::Case(b)) => typed(Some(b.as_ref()), a.as_ref(), who, look),
+            Some(_) => Err(KIND_CHANGED.into()),
+        },
     }
 }
 

@@ -200,6 +200,7 @@ pub enum DocError {
 }
 
 /// One automerge document, opened with this device's actor id.
+#[derive(Clone)]
 pub struct Document {
     inner: AutoCommit,
 }
@@ -217,11 +218,7 @@ impl Document {
     /// the same bytes, hence the same change hash, on every device. Later
     /// changes are written by `actor`.
     pub fn genesis<T: Aggregate>(skeleton: &T, actor: &ActorId) -> Result<Self, DocError> {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(
-            format!("anxin-genesis:{}:{}", T::KIND.as_str(), skeleton.doc_id()).as_bytes(),
-        );
-        let mut inner = AutoCommit::new().with_actor(ActorId::from(&digest[..16]));
+        let mut inner = AutoCommit::new().with_actor(genesis_actor(T::KIND, skeleton.doc_id()));
         autosurgeon::reconcile(&mut inner, skeleton).map_err(|_| DocError::Update)?;
         inner.commit_with(automerge::transaction::CommitOptions::default().with_time(0));
         Ok(Self {
@@ -313,7 +310,11 @@ impl Document {
                 seq: change.seq(),
                 at: change.timestamp() * 1000,
                 action: note.as_ref().map(|n| n.action.clone()),
-                worker: note.and_then(|n| n.worker),
+                device: None,
+                worker: None,
+                // The change's own claim; `Store::history` keeps it only
+                // when the station's identity wrote the change.
+                recorded_for: note.and_then(|n| n.worker),
                 paths,
             });
         }
@@ -329,6 +330,14 @@ impl Document {
     pub fn automerge(&mut self) -> &mut AutoCommit {
         &mut self.inner
     }
+}
+
+/// The actor that writes a document's genesis change (see
+/// [`Document::genesis`]): derived from its kind and id, so no device's.
+pub fn genesis_actor(kind: DocKind, id: &str) -> ActorId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("anxin-genesis:{}:{}", kind.as_str(), id).as_bytes());
+    ActorId::from(&digest[..16])
 }
 
 /// A document's state expressed as the sorted hex of its heads, as kept in the
@@ -376,8 +385,17 @@ pub struct ChangeSummary {
     pub at: Millis,
     /// The action code, if the change carried one.
     pub action: Option<String>,
-    /// The acting worker, if any.
+    /// The enrolled device that wrote it, as its credential says (`None`:
+    /// no credential names the actor — a case file's genesis, or a change
+    /// from before attestations).
+    pub device: Option<String>,
+    /// The worker that device belongs to, from its credential: the
+    /// verified author. `None` for the station's own identity.
     pub worker: Option<WorkerId>,
+    /// When the station's own identity wrote the change at its desk, the
+    /// worker it recorded the change for (a claim the station vouches for,
+    /// never read from any other device's changes).
+    pub recorded_for: Option<WorkerId>,
     /// The document paths the change touched.
     pub paths: Vec<String>,
 }
@@ -479,7 +497,7 @@ mod tests {
         let history = doc.history();
         assert_eq!(history.len(), 2);
         assert_eq!(history[1].action.as_deref(), Some("household.add_resident"));
-        assert!(history[1].worker.is_some());
+        assert!(history[1].recorded_for.is_some());
         assert!(history[1]
             .paths
             .iter()

@@ -156,19 +156,16 @@ pub fn enrol_as(
     })
 }
 
-/// A device granted everything the station laptop holds: a counselor's,
-/// with every grid and the main case team (what tests of sync mechanics
-/// use, so that scopes play no part).
+/// A second station laptop: a device holding the station's own identity
+/// and everything the station laptop holds (what tests of sync mechanics
+/// use, so that scopes and roles play no part: it records for any worker,
+/// as the station's desk does).
 pub fn enrol_everything(station: &mut Store) -> Result<crate::sync::SyncConfig, StoreError> {
-    enrol_as(
-        station,
-        Role::Counselor,
-        Some(vec![
-            "station".into(),
-            "grid:*".into(),
-            format!("case:{DEFAULT_CASE_TEAM}"),
-        ]),
-    )
+    let code = station.enrol_station_device(&Author::System, Default::default())?;
+    Ok(crate::sync::SyncConfig {
+        enrol: Some(code),
+        ..Default::default()
+    })
 }
 
 /// Adds a synthetic community to `store`. On an empty store the station

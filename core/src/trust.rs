@@ -29,6 +29,7 @@ pub const NOISE_ENROL: &str = "Noise_XXpsk3_25519_ChaChaPoly_SHA256";
 const CREDENTIAL_TAG: &[u8] = b"anxin/credential/1";
 const REVOCATION_TAG: &[u8] = b"anxin/revocation/1";
 const ENROL_PSK_TAG: &[u8] = b"anxin/enrol-psk/1";
+const ATTEST_TAG: &[u8] = b"anxin/attest/1";
 
 /// Why a key, a record or a peer is not trusted. Messages carry no
 /// personal data (device and worker ids at most).
@@ -157,6 +158,55 @@ impl DeviceKeys {
     /// so every change names the key that can vouch for it.
     pub fn actor_hex(&self) -> String {
         actor_for(&self.signing_public())
+    }
+}
+
+/// A device's word that a change it wrote into a document is its own.
+///
+/// Automerge changes form a hash chain, and each of an actor's changes
+/// depends on its previous one, so vouching for the actor's change `seq`
+/// vouches for all its earlier changes in the document: one attestation per
+/// (document, device) suffices, replaced as the device writes more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The automerge actor id the changes were written with.
+    pub actor: Vec<u8>,
+    /// The sequence number of the newest change vouched for.
+    pub seq: u64,
+    /// The device's Ed25519 signature over the document id and that
+    /// change's hash (see [`attestation_message`]).
+    pub signature: Vec<u8>,
+}
+
+/// The bytes an attestation signs: a domain tag, the document id and the
+/// change's hash (which pins its content and, through its dependencies, all
+/// history before it).
+pub fn attestation_message(doc_id: &str, change_hash: &[u8; 32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ATTEST_TAG.len() + 4 + doc_id.len() + 32);
+    out.extend_from_slice(ATTEST_TAG);
+    out.extend_from_slice(&(doc_id.len() as u32).to_le_bytes());
+    out.extend_from_slice(doc_id.as_bytes());
+    out.extend_from_slice(change_hash);
+    out
+}
+
+impl DeviceKeys {
+    /// Attests this device's change `seq` (hash `change_hash`), written as
+    /// `actor`, in document `doc_id`.
+    pub fn attest(
+        &self,
+        doc_id: &str,
+        actor: &[u8],
+        seq: u64,
+        change_hash: &[u8; 32],
+    ) -> Attestation {
+        Attestation {
+            actor: actor.to_vec(),
+            seq,
+            signature: self
+                .sign(&attestation_message(doc_id, change_hash))
+                .to_vec(),
+        }
     }
 }
 

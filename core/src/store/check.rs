@@ -273,9 +273,31 @@ impl Store {
         Ok(History {
             id: id.to_string(),
             kind,
-            changes: doc.history(),
+            changes: self.verified_history(doc.history())?,
             audit: audit::for_doc(&self.conn, id)?,
         })
+    }
+}
+
+impl Store {
+    /// Puts the verified author on every change: the device and worker the
+    /// registry binds to its actor id.
+    fn verified_history(
+        &self,
+        mut changes: Vec<ChangeSummary>,
+    ) -> Result<Vec<ChangeSummary>, StoreError> {
+        for c in &mut changes {
+            match self.verified_author(&c.actor)? {
+                Some((device, Some(worker))) => {
+                    c.device = Some(device);
+                    c.worker = Some(WorkerId::from(worker));
+                    c.recorded_for = None;
+                }
+                Some((device, None)) => c.device = Some(device),
+                None => c.recorded_for = None,
+            }
+        }
+        Ok(changes)
     }
 }
 

@@ -12,6 +12,7 @@
 //! write that returned `Ok` is on disk (the crash test kills writers with
 //! SIGKILL and checks this).
 
+mod attest;
 mod audit;
 mod cases;
 mod check;
@@ -45,7 +46,8 @@ pub use ops::{
 };
 pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
 pub use replica::{
-    heads_digest, Applied, QuarantineRow, Refusal, QUARANTINE_MAX_BYTES, QUARANTINE_MAX_ROWS,
+    heads_digest, Applied, QuarantineRow, Refusal, SyncStep, QUARANTINE_MAX_BYTES,
+    QUARANTINE_MAX_ROWS,
 };
 pub use trust::{DeviceRow, EnrolOptions};
 
@@ -164,6 +166,9 @@ pub struct Store {
     /// The referral policy case files are folded with: the deployment's,
     /// or the built-in one.
     policy: Arc<Policy>,
+    /// Credentials by actor id (who may have written a change), rebuilt
+    /// when the registry changes.
+    authors: attest::AuthorsCache,
 }
 
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -233,7 +238,9 @@ impl Store {
             keys,
             options,
             policy,
+            authors: Default::default(),
         };
+        store.backfill_attestations()?;
         // The case index holds tiers and due dates folded with a policy: a
         // store opened with another policy than last time rebuilds it.
         let fingerprint = store.policy.fingerprint();
@@ -351,11 +358,13 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Batch<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        let principal = self.own_principal()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut batch = Batch {
             tx,
+            principal,
             device: &self.device,
             keys: &self.keys,
             policy: &self.policy,
@@ -369,7 +378,7 @@ impl Store {
 
     /// Writes one aggregate: `mutate` receives the current value (`None` if
     /// the document does not exist yet) and returns the new one.
-    pub fn put<T: Indexed>(
+    pub fn put<T: Indexed + crate::access::Guarded>(
         &mut self,
         author: &Author,
         action: &str,
@@ -528,9 +537,22 @@ pub(crate) fn persist_change(
     Ok(())
 }
 
+/// Worker profiles as a write in progress sees them (for the access
+/// module's order rules).
+struct BatchLookup<'b, 's>(&'b Batch<'s>);
+
+impl crate::access::Lookup for BatchLookup<'_, '_> {
+    fn worker(&self, id: &str) -> Option<Worker> {
+        self.0.get::<Worker>(id).ok()
+    }
+}
+
 /// One write in progress: a SQLite transaction. See [`Store::batch`].
 pub struct Batch<'s> {
     tx: rusqlite::Transaction<'s>,
+    /// Who this device writes as (its credential's worker and role): every
+    /// change is judged by the access module as its peers will judge it.
+    principal: crate::access::Principal,
     device: &'s DeviceIdentity,
     keys: &'s crate::trust::DeviceKeys,
     policy: &'s Policy,
@@ -570,7 +592,7 @@ impl Batch<'_> {
     }
 
     /// Writes one aggregate within this batch; see [`Store::put`].
-    pub fn put<T: Indexed>(
+    pub fn put<T: Indexed + crate::access::Guarded>(
         &mut self,
         author: &Author,
         action: &str,
@@ -610,8 +632,15 @@ impl Batch<'_> {
             }
             None => None,
         };
-        let value = mutate(current)?;
+        let value = mutate(current.clone())?;
         value.validate(self.now)?;
+        // The same judgement a peer applies on receiving this change.
+        T::judge(
+            current.as_ref(),
+            &value,
+            &self.principal,
+            &BatchLookup(&*self),
+        )?;
         if value.doc_id() != id {
             return Err(ValidationError::new(
                 "id",
@@ -651,6 +680,7 @@ impl Batch<'_> {
         };
         let heads = heads_text(&doc.heads());
         let scope = value.scope().to_key();
+        attest::attest_local(&self.tx, self.keys, id, &mut doc)?;
         persist_change(
             &self.tx,
             &DocWrite {

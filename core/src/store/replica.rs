@@ -12,6 +12,7 @@ use super::index::{IndexContext, Indexed};
 use super::{audit, load_document, Store, StoreError};
 use crate::doc::{heads_text, Document};
 use crate::model::*;
+use crate::trust::Attestation;
 
 /// Why a document from a peer was not applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,15 @@ pub enum Refusal {
     OutOfScope,
     /// A document of another kind already has this id.
     KindMismatch,
+    /// A change is not covered by a valid attestation from an enrolled,
+    /// unrevoked device whose credential names its author.
+    Unattested(String),
+    /// The access rules refuse a change's effect (the action and the rule).
+    Forbidden(String),
+    /// Changes whose author attested a later change that has not arrived
+    /// yet (automerge delivered part of a history): they wait, unstored,
+    /// for the rest within the session.
+    AwaitingAttestation,
 }
 
 impl std::fmt::Display for Refusal {
@@ -35,6 +45,11 @@ impl std::fmt::Display for Refusal {
             Refusal::Invalid(why) => write!(f, "invalid content: {why}"),
             Refusal::OutOfScope => write!(f, "outside the scopes this device holds"),
             Refusal::KindMismatch => write!(f, "another kind of document has this id"),
+            Refusal::Unattested(why) => write!(f, "unverified author: {why}"),
+            Refusal::Forbidden(why) => write!(f, "refused by the access rules: {why}"),
+            Refusal::AwaitingAttestation => {
+                write!(f, "unverified author: the attested change never arrived")
+            }
         }
     }
 }
@@ -72,6 +87,21 @@ pub enum Applied {
     Unchanged,
     /// Not applied: quarantined with the reason.
     Quarantined(Refusal),
+    /// Not stored yet: the changes wait within the session for the rest
+    /// of their author's attested history (see
+    /// [`Refusal::AwaitingAttestation`]).
+    Pending,
+}
+
+/// One step of automerge's sync protocol for one document.
+#[derive(Debug, Default)]
+pub struct SyncStep {
+    /// The message to send, if any.
+    pub reply: Option<Vec<u8>>,
+    /// What applying the incoming message did, if there was one.
+    pub applied: Option<Applied>,
+    /// The attestations to send with the reply (when it carries changes).
+    pub attest: Vec<Attestation>,
 }
 
 /// A verified document: its scope, and how to write its index rows.
@@ -343,6 +373,7 @@ impl Store {
             "DELETE FROM idx_case WHERE id = ?1",
             "DELETE FROM idx_case_due WHERE case_id = ?1",
             "DELETE FROM doc_chunks WHERE doc_id = ?1",
+            "DELETE FROM attestations WHERE doc_id = ?1",
             "DELETE FROM docs WHERE id = ?1",
         ] {
             tx.execute(sql, [id])?;
@@ -457,6 +488,9 @@ impl Store {
     /// Merges a whole document sent by `peer` (automerge bytes) into the
     /// store: new or known, it is verified (shape, content, scope) before
     /// anything is written, and written as one transaction.
+    /// `attested`: the attestations that came with it (see
+    /// [`Store::attestations`]); every change it brings must be covered.
+    #[allow(clippy::too_many_arguments)]
     pub fn apply_document(
         &mut self,
         peer: &str,
@@ -464,6 +498,7 @@ impl Store {
         kind: DocKind,
         claimed_scope: &str,
         bytes: &[u8],
+        attested: &[Attestation],
     ) -> Result<Applied, StoreError> {
         let allowed = self.scopes()?;
         let existing = self.load_document(id, None)?;
@@ -474,7 +509,7 @@ impl Store {
         }
         let (mut doc, before) = match existing {
             Some(mut d) => {
-                let before = d.heads();
+                let before = d.clone();
                 if d.automerge().load_incremental(bytes).is_err() {
                     let r = Refusal::Undecodable;
                     self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
@@ -500,6 +535,8 @@ impl Store {
             &mut doc,
             before,
             bytes,
+            attested,
+            false,
         )
     }
 
@@ -520,11 +557,15 @@ impl Store {
         claimed_scope: &str,
         allowed: &[String],
         doc: &mut Document,
-        before: Option<Vec<automerge::ChangeHash>>,
+        before: Option<Document>,
         received: &[u8],
+        attested: &[Attestation],
+        may_wait: bool,
     ) -> Result<Applied, StoreError> {
         let after = doc.heads();
-        if before.as_ref() == Some(&after) {
+        let mut before = before;
+        let before_heads = before.as_mut().map(|b| b.heads());
+        if before_heads.as_ref() == Some(&after) {
             return Ok(Applied::Unchanged);
         }
         let now = now_millis();
@@ -535,11 +576,31 @@ impl Store {
                 return Ok(Applied::Quarantined(r));
             }
         };
+        // Who wrote each new change, and may they: checked on the merged
+        // copy, before anything reaches the stored document.
+        let authorship = match self.check_authorship(
+            id,
+            kind,
+            before.as_ref(),
+            before_heads.as_deref().unwrap_or_default(),
+            doc,
+            attested,
+        ) {
+            Ok(a) => a,
+            Err(Refusal::AwaitingAttestation) if may_wait => return Ok(Applied::Pending),
+            Err(r) => {
+                self.quarantine(peer, id, kind.as_str(), &r, received)?;
+                return Ok(Applied::Quarantined(r));
+            }
+        };
         let heads = heads_text(&after);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let change = before.as_ref().map(|old| doc.automerge().save_after(old));
+        let change = before_heads
+            .as_ref()
+            .map(|old| doc.automerge().save_after(old));
+        authorship.record(&tx, id)?;
         super::persist_change(
             &tx,
             &super::DocWrite {
@@ -583,14 +644,19 @@ impl Store {
     /// from the store when `None`): received changes that wait for their
     /// dependencies live only in it. It comes back `None` when the document
     /// must be reloaded (after a quarantine).
+    ///
+    /// `attested`: the attestations that came with `incoming`. The reply,
+    /// when it carries changes, goes with this document's attestations
+    /// (`SyncStep::attest`).
     pub fn sync_document(
         &mut self,
         peer: &str,
         id: &str,
         state: &mut State,
         incoming: Option<&[u8]>,
+        attested: &[Attestation],
         cached: &mut Option<Document>,
-    ) -> Result<(Option<Vec<u8>>, Option<Applied>), StoreError> {
+    ) -> Result<SyncStep, StoreError> {
         let (kind, scope): (String, String) =
             self.conn
                 .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
@@ -600,23 +666,29 @@ impl Store {
             id: id.to_string(),
             source: crate::doc::DocError::Undecodable,
         })?;
-        let mut doc =
+        let stored =
             load_document(&self.conn, &self.device.actor, id, Some(kind))?.ok_or_else(|| {
                 StoreError::NotFound {
                     kind: "document",
                     id: id.to_string(),
                 }
             })?;
+        // The session's copy: the stored document plus changes that wait
+        // for the rest of their attested history (never stored meanwhile).
+        let mut doc = cached.take().unwrap_or_else(|| stored.clone());
         let mut applied = None;
         if let Some(bytes) = incoming {
-            let before = doc.heads();
+            let before = stored;
             let outcome = Message::decode(bytes)
                 .ok()
                 .and_then(|m| doc.automerge().sync().receive_sync_message(state, m).ok());
             if outcome.is_none() {
                 let r = Refusal::Undecodable;
                 self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
-                return Ok((None, Some(Applied::Quarantined(r))));
+                return Ok(SyncStep {
+                    applied: Some(Applied::Quarantined(r)),
+                    ..Default::default()
+                });
             }
             let allowed = self.scopes()?;
             let result = self.persist_merged(
@@ -628,11 +700,16 @@ impl Store {
                 &mut doc,
                 Some(before),
                 bytes,
+                attested,
+                true,
             )?;
             if let Applied::Quarantined(_) = result {
                 // Do not answer from a state that includes refused changes;
                 // the next step reloads the document from the store.
-                return Ok((None, Some(result)));
+                return Ok(SyncStep {
+                    applied: Some(result),
+                    ..Default::default()
+                });
             }
             applied = Some(result);
         }
@@ -644,12 +721,16 @@ impl Store {
                 state.sent_hashes.remove(&hash);
             }
         }
-        let reply = doc
-            .automerge()
-            .sync()
-            .generate_sync_message(state)
-            .map(|m| m.encode());
+        let reply = doc.automerge().sync().generate_sync_message(state);
+        let attest = match &reply {
+            Some(m) if !m.changes.is_empty() => self.attestations(id)?,
+            _ => Vec::new(),
+        };
         *cached = Some(doc);
-        Ok((reply, applied))
+        Ok(SyncStep {
+            reply: reply.map(|m| m.encode()),
+            applied,
+            attest,
+        })
     }
 }

@@ -62,10 +62,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0008_audit_heads.sql"),
         needs_reindex: false,
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../../migrations/0009_attestations.sql"),
+        needs_reindex: false,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 8;
+pub const LATEST: u32 = 9;
 
 const FRESH: &str = include_str!("../../schema.sql");
 

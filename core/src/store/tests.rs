@@ -400,7 +400,14 @@ fn history_tells_who_changed_what_and_when() {
         history.changes[1].action.as_deref(),
         Some("household.add_resident")
     );
-    assert_eq!(history.changes[1].worker.as_ref(), Some(&f.volunteer));
+    // The station laptop wrote it at its desk for the volunteer: the
+    // verified author is the laptop, the worker a claim it vouches for.
+    assert_eq!(
+        history.changes[1].device.as_deref(),
+        Some(f.store.device().device_id.as_str())
+    );
+    assert_eq!(history.changes[1].worker, None);
+    assert_eq!(history.changes[1].recorded_for.as_ref(), Some(&f.volunteer));
     assert!(history.changes[1]
         .paths
         .iter()

@@ -196,16 +196,42 @@ impl Store {
         worker: &WorkerId,
         options: EnrolOptions,
     ) -> Result<EnrolCode, StoreError> {
-        let station_key = self.station_key()?;
         let w = self.get::<Worker>(worker.as_str())?;
         if !w.active {
             return Err(
                 TrustError::Refused("an inactive worker cannot enrol a device".into()).into(),
             );
         }
-        let scopes = match options.scopes {
-            Some(s) => s,
-            None => self.default_scopes(&w)?,
+        self.enrol(author, Some(&w), options)
+    }
+
+    /// Starts enrolling a second station laptop: a device that holds the
+    /// station's own identity (no worker; the station admin's authority,
+    /// every scope unless `options.scopes` narrows them), for a coordinator
+    /// working from another desk. Station admins only.
+    pub fn enrol_station_device(
+        &mut self,
+        author: &Author,
+        options: EnrolOptions,
+    ) -> Result<EnrolCode, StoreError> {
+        self.enrol(author, None, options)
+    }
+
+    fn enrol(
+        &mut self,
+        author: &Author,
+        w: Option<&Worker>,
+        options: EnrolOptions,
+    ) -> Result<EnrolCode, StoreError> {
+        let station_key = self.station_key()?;
+        let scopes = match (options.scopes, w) {
+            (Some(s), _) => s,
+            (None, Some(w)) => self.default_scopes(w)?,
+            (None, None) => vec![
+                "station".into(),
+                "grid:*".into(),
+                format!("case:{}", crate::model::DEFAULT_CASE_TEAM),
+            ],
         };
         let probe = Credential {
             station: String::new(),
@@ -213,12 +239,13 @@ impl Store {
             signing_key: [0; 32],
             noise_key: [0; 32],
             actor: String::new(),
-            worker: Some(w.id.to_string()),
-            role: Some(w.role),
+            worker: w.map(|w| w.id.to_string()),
+            role: w.map(|w| w.role),
             scopes: scopes.clone(),
             issued_at: 0,
             expires_at: 0,
         };
+        let role_name = w.map_or("station device", |w| w.role.as_str());
         for s in &scopes {
             let wildcard = s == "grid:*" || s == "case:*";
             if !wildcard && Scope::from_key(s).is_none() {
@@ -226,8 +253,7 @@ impl Store {
             }
             if s.starts_with("case:") && !probe.grants(s) {
                 return Err(TrustError::Refused(format!(
-                    "a {} may not hold case files: case scopes go to counselors, clinicians and social workers",
-                    w.role.as_str()
+                    "a {role_name} may not hold case files: case scopes go to counselors, clinicians and social workers"
                 ))
                 .into());
             }
@@ -253,7 +279,8 @@ impl Store {
                 params![
                     hex::encode(id),
                     enrol_psk(&id, &secret).to_vec(),
-                    w.id.as_str(),
+                    // Empty: the station's own identity.
+                    w.map_or("", |w| w.id.as_str()),
                     serde_json::to_string(&scopes).unwrap_or_default(),
                     now + i64::from(options.code_minutes) * 60_000,
                     now + i64::from(options.credential_days) * DAY_MS,
@@ -314,15 +341,20 @@ impl Store {
         if self.registry_credential(device)?.is_some() {
             return Err(TrustError::Refused("that device is enrolled already".into()).into());
         }
-        let w = self.get::<Worker>(&worker)?;
+        let (worker, role) = if worker.is_empty() {
+            (None, None)
+        } else {
+            let role = self.get::<Worker>(&worker)?.role;
+            (Some(worker), Some(role))
+        };
         let credential = Credential {
             station,
             device: device.to_string(),
             signing_key,
             noise_key,
             actor: crate::trust::actor_for(&signing_key),
-            worker: Some(worker),
-            role: Some(w.role),
+            worker,
+            role,
             scopes: serde_json::from_str(&scopes).map_err(|_| corrupt("enrolments.scopes"))?,
             issued_at: now,
             expires_at: until,
@@ -459,6 +491,29 @@ impl Store {
             insert_entry(&b.tx, device, "credential", renewed.issued_at, &signed)
         })?;
         Ok(renewed.expires_at)
+    }
+
+    /// The X25519 keys a bundle of `scopes` is sealed to: this device's,
+    /// every station device's, and every other enrolled device's whose
+    /// credential is current, unrevoked, and grants all of `scopes`.
+    pub(crate) fn bundle_recipients(&self, scopes: &[String]) -> Result<Vec<[u8; 32]>, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let now = now_millis();
+        let mut out = vec![self.keys.noise_public()];
+        for (device, signed) in self.registry_of_kind("credential")? {
+            let Ok(c) = signed.credential(&station) else {
+                continue;
+            };
+            if c.expires_at < now || self.is_revoked(&device)? {
+                continue;
+            }
+            if c.is_station() || scopes.iter().all(|s| c.grants(s)) {
+                out.push(c.noise_key);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Every device in the registry.

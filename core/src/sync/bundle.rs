@@ -1,33 +1,44 @@
 //! Bundles: the documents of one or more scopes written to a file for
 //! carrying out of (or into) a locked compound.
 //!
-//! A bundle is self-contained (whole documents) and verifiable: a SHA-256
-//! trailer over everything before it. Import checks the whole file —
-//! length, checksum, format, station — before it applies anything, so a
-//! truncated, corrupted or foreign bundle is refused and the store is left
-//! unchanged. Applying is a merge: importing a bundle twice is harmless.
-//! (Sealing a bundle to the station's key, so the carrier cannot read it,
-//! is later work.)
+//! A bundle is **sealed**: the file is `ANXBNDL3` and an age file encrypted
+//! to the X25519 keys of its recipients — every enrolled, unrevoked device
+//! whose credential grants all its scopes, every station device, and the
+//! exporter — so its carrier reads nothing (not even which station it
+//! belongs to). Inside, the exporter's credential and its signature over
+//! the bundle: the documents, each with its attestations, and the station's
+//! registry (so a recipient can verify authors it has not met).
+//!
+//! Import opens it with this device's key (a bundle sealed to others is
+//! refused), checks the exporter's credential against the pinned station
+//! key and its signature, merges the registry entries (each checked), then
+//! applies every document exactly as a sync session would: authorship and
+//! the access rules per change, quarantine for what fails. Any alteration
+//! fails age's authentication, so the store is left unchanged. Applying is
+//! a merge: importing a bundle twice is harmless.
+
+use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::model::{now_millis, DocKind};
 use crate::store::{Applied, Store, StoreError};
+use crate::trust::{verify_device_signature, Attestation, Signed, TrustError};
 
-const MAGIC: [u8; 8] = *b"ANXBNDL1";
-const FORMAT: u16 = 1;
+/// The file's first bytes: the format and its version, nothing else.
+const MAGIC: [u8; 8] = *b"ANXBNDL3";
+const SIGNATURE_TAG: &[u8] = b"anxin/bundle/3";
 /// The largest bundle accepted (a whole station fits many times over).
 pub const MAX_BUNDLE_BYTES: usize = 1 << 30;
 
+/// What the exporter signs.
 #[derive(Serialize, Deserialize)]
 struct Bundle {
-    magic: [u8; 8],
-    format: u16,
     station: String,
     scopes: Vec<String>,
     created_at: i64,
     device: String,
+    registry: Vec<(bool, Signed)>,
     docs: Vec<BundleDoc>,
 }
 
@@ -37,26 +48,45 @@ struct BundleDoc {
     kind: String,
     scope: String,
     bytes: Vec<u8>,
+    attestations: Vec<Attestation>,
+}
+
+/// The sealed payload: the exporter's credential, the bundle, and the
+/// exporter's signature over it.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    credential: Signed,
+    bundle: Vec<u8>,
+    signature: Vec<u8>,
 }
 
 /// Why a bundle was refused. The store is unchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    /// Shorter than a bundle can be, or cut off.
+    /// Shorter than a bundle can be.
     #[error("the bundle is truncated")]
     Truncated,
-    /// The checksum does not match: damaged in transit.
-    #[error("the bundle is corrupted (checksum mismatch)")]
+    /// The sealed contents fail authentication: damaged, cut off or
+    /// altered in transit.
+    #[error("the bundle is corrupted or was altered")]
     Corrupted,
     /// Not an Anxin bundle, or a format this build does not read.
     #[error("not an Anxin bundle, or a newer bundle format")]
     NotABundle,
+    /// Not sealed to this device: another station's, or sealed before this
+    /// device was enrolled or to scopes it is not granted.
+    #[error("this bundle is not sealed to this device")]
+    NotForThisDevice,
     /// The bundle belongs to another station.
     #[error("the bundle belongs to another station")]
     Foreign,
-    /// This device belongs to no station and is not joining.
-    #[error("this device belongs to no station: join with this bundle first")]
-    NoStation,
+    /// This device is not enrolled in a station: it can neither seal nor
+    /// open bundles.
+    #[error("this device is not enrolled: enrol it with a code first")]
+    NotEnrolled,
+    /// The exporter's credential or signature does not hold.
+    #[error("the bundle's exporter cannot be verified: {0}")]
+    BadExporter(String),
     /// Nothing to export.
     #[error("this device holds no scope {0}")]
     UnknownScope(String),
@@ -80,9 +110,34 @@ pub struct ImportReport {
     pub quarantined: Vec<(String, String)>,
 }
 
-/// Writes every document of `scopes` into bundle bytes.
+fn bech32(hrp: &str, key: &[u8; 32]) -> Option<String> {
+    let hrp = bech32::Hrp::parse(hrp).ok()?;
+    bech32::encode::<bech32::Bech32>(hrp, key).ok()
+}
+
+/// An age recipient for a device's X25519 (Noise static) public key.
+fn recipient(noise_public: &[u8; 32]) -> Option<age::x25519::Recipient> {
+    bech32("age", noise_public)?.parse().ok()
+}
+
+/// This device's age identity: its X25519 (Noise static) secret key.
+fn identity(store: &Store) -> Option<age::x25519::Identity> {
+    bech32("AGE-SECRET-KEY-", store.keys().noise_secret())?
+        .to_uppercase()
+        .parse()
+        .ok()
+}
+
+fn signed_bytes(bundle: &[u8]) -> Vec<u8> {
+    [SIGNATURE_TAG, bundle].concat()
+}
+
+/// Seals every document of `scopes` into bundle bytes.
 pub fn export(store: &Store, scopes: &[String]) -> Result<Vec<u8>, BundleError> {
-    let held = store.scopes()?;
+    let Some((credential, _)) = store.credential()? else {
+        return Err(BundleError::NotEnrolled);
+    };
+    let held = store.held_scopes()?;
     let mut docs = Vec::new();
     for scope in scopes {
         if !held.contains(scope) {
@@ -90,69 +145,103 @@ pub fn export(store: &Store, scopes: &[String]) -> Result<Vec<u8>, BundleError> 
         }
         for (id, _) in store.inventory(scope)? {
             let (kind, scope, bytes) = store.document_bytes(&id)?;
+            let attestations = store.attestations(&id)?;
             docs.push(BundleDoc {
                 id,
                 kind: kind.as_str().to_string(),
                 scope,
                 bytes,
+                attestations,
             });
         }
     }
     let bundle = Bundle {
-        magic: MAGIC,
-        format: FORMAT,
         station: store.station_id()?.unwrap_or_default(),
         scopes: scopes.to_vec(),
         created_at: now_millis(),
         device: store.device().device_id.clone(),
+        registry: store.registry_entries()?,
         docs,
     };
-    let mut out = postcard::to_stdvec(&bundle).unwrap_or_default();
-    let sum = Sha256::digest(&out);
-    out.extend_from_slice(&sum);
+    let body = postcard::to_stdvec(&bundle).map_err(|_| BundleError::NotABundle)?;
+    let signature = store.keys().sign(&signed_bytes(&body)).to_vec();
+    let sealed = postcard::to_stdvec(&Sealed {
+        credential,
+        bundle: body,
+        signature,
+    })
+    .map_err(|_| BundleError::NotABundle)?;
+    let recipients: Vec<age::x25519::Recipient> = store
+        .bundle_recipients(scopes)?
+        .iter()
+        .filter_map(recipient)
+        .collect();
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|_| BundleError::NotEnrolled)?;
+    let mut out = MAGIC.to_vec();
+    let io = |_| BundleError::NotABundle;
+    let mut writer = encryptor.wrap_output(&mut out).map_err(io)?;
+    writer.write_all(&sealed).map_err(io)?;
+    writer.finish().map_err(io)?;
     Ok(out)
 }
 
-fn verify(bytes: &[u8]) -> Result<Bundle, BundleError> {
-    if bytes.len() < 32 + MAGIC.len() {
+/// Opens and checks a bundle: this device's key opens it, the exporter is
+/// an enrolled, unrevoked device of this station, and its signature holds.
+fn open(store: &Store, bytes: &[u8]) -> Result<Bundle, BundleError> {
+    if bytes.len() < MAGIC.len() + 16 {
         return Err(BundleError::Truncated);
     }
-    if bytes.len() > MAX_BUNDLE_BYTES {
+    if bytes.len() > MAX_BUNDLE_BYTES || !bytes.starts_with(&MAGIC) {
         return Err(BundleError::NotABundle);
     }
-    let (body, sum) = bytes.split_at(bytes.len() - 32);
-    if Sha256::digest(body).as_slice() != sum {
-        // A cut-off file fails here too; tell the likelier story when the
-        // start still looks like a bundle.
-        return Err(if body.starts_with(&MAGIC) {
-            BundleError::Corrupted
-        } else {
-            BundleError::NotABundle
-        });
+    let station_key = store.station_public()?.ok_or(BundleError::NotEnrolled)?;
+    let me = identity(store).ok_or(BundleError::NotEnrolled)?;
+    let decryptor =
+        age::Decryptor::new_buffered(&bytes[MAGIC.len()..]).map_err(|_| BundleError::Corrupted)?;
+    let mut reader = match decryptor.decrypt(std::iter::once(&me as &dyn age::Identity)) {
+        Ok(r) => r,
+        Err(age::DecryptError::NoMatchingKeys) => return Err(BundleError::NotForThisDevice),
+        Err(_) => return Err(BundleError::Corrupted),
+    };
+    let mut plain = Vec::new();
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|_| BundleError::Corrupted)?;
+    let sealed: Sealed = postcard::from_bytes(&plain).map_err(|_| BundleError::Corrupted)?;
+    let bad = |e: TrustError| BundleError::BadExporter(e.to_string());
+    let exporter = sealed.credential.credential(&station_key).map_err(bad)?;
+    if Some(&exporter.station) != store.station_id()?.as_ref() {
+        return Err(BundleError::Foreign);
     }
-    let bundle: Bundle = postcard::from_bytes(body).map_err(|_| BundleError::NotABundle)?;
-    if bundle.magic != MAGIC || bundle.format != FORMAT {
-        return Err(BundleError::NotABundle);
+    if store.is_revoked(&exporter.device)? {
+        return Err(bad(TrustError::Revoked {
+            device: exporter.device,
+        }));
+    }
+    if !verify_device_signature(
+        &exporter.signing_key,
+        &signed_bytes(&sealed.bundle),
+        &sealed.signature,
+    ) {
+        return Err(bad(TrustError::BadSignature { what: "a bundle" }));
+    }
+    let bundle: Bundle =
+        postcard::from_bytes(&sealed.bundle).map_err(|_| BundleError::Corrupted)?;
+    if bundle.station != exporter.station || bundle.device != exporter.device {
+        return Err(BundleError::Foreign);
     }
     Ok(bundle)
 }
 
-/// Imports bundle bytes. With `join`, a device that belongs to no station
-/// adopts the bundle's station and (unless its scopes were set) its scopes.
-pub fn import(store: &mut Store, bytes: &[u8], join: bool) -> Result<ImportReport, BundleError> {
-    let bundle = verify(bytes)?;
-    match store.station_id()? {
-        Some(mine) if mine == bundle.station => {}
-        Some(_) => return Err(BundleError::Foreign),
-        None if join && !bundle.station.is_empty() => {
-            store.adopt_station(&bundle.station)?;
-            if !store.has_explicit_scopes()? {
-                store.set_scopes(&bundle.scopes)?;
-            }
-        }
-        None => return Err(BundleError::NoStation),
-    }
-    let held = store.scopes()?;
+/// Imports bundle bytes into an enrolled device.
+pub fn import(store: &mut Store, bytes: &[u8]) -> Result<ImportReport, BundleError> {
+    let bundle = open(store, bytes)?;
+    // Credentials and revocations first: each is checked against the
+    // station key, and authors met only through this bundle become known.
+    store.merge_registry(&bundle.registry)?;
+    let held = store.held_scopes()?;
     let mut report = ImportReport {
         documents: bundle.docs.len() as u32,
         ..Default::default()
@@ -167,9 +256,16 @@ pub fn import(store: &mut Store, bytes: &[u8], join: bool) -> Result<ImportRepor
             report.quarantined.push((doc.id, "unknown kind".into()));
             continue;
         };
-        match store.apply_document(&peer, &doc.id, kind, &doc.scope, &doc.bytes)? {
+        match store.apply_document(
+            &peer,
+            &doc.id,
+            kind,
+            &doc.scope,
+            &doc.bytes,
+            &doc.attestations,
+        )? {
             Applied::Changed => report.applied += 1,
-            Applied::Unchanged => report.unchanged += 1,
+            Applied::Unchanged | Applied::Pending => report.unchanged += 1,
             Applied::Quarantined(r) => report.quarantined.push((doc.id, r.to_string())),
         }
     }

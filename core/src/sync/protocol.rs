@@ -243,6 +243,15 @@ pub enum Item {
         /// The entries.
         entries: Vec<(bool, crate::trust::Signed)>,
     },
+    /// The attestations of a document whose changes follow in this turn
+    /// (a `Snapshot`, or a `Sync` message carrying changes): who wrote
+    /// them, each signed by the writing device.
+    Attest {
+        /// The document.
+        id: Vec<u8>,
+        /// One per actor that wrote into it.
+        entries: Vec<crate::trust::Attestation>,
+    },
 }
 
 /// Encodes a frame.

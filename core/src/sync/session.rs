@@ -227,6 +227,11 @@ pub struct SyncSession {
     /// Documents this device must hand on (id → destination scope),
     /// computed once per session.
     departed: Option<HashMap<String, String>>,
+    /// Attestations received for documents whose changes follow (taken
+    /// when they are applied), and their bytes (counted against the cap
+    /// on unfinished pieces).
+    attested: HashMap<String, Vec<crate::trust::Attestation>>,
+    attested_bytes: u64,
 }
 
 impl SyncSession {
@@ -271,6 +276,8 @@ impl SyncSession {
             issued: None,
             greeted: false,
             departed: None,
+            attested: HashMap::new(),
+            attested_bytes: 0,
         }
     }
 
@@ -993,7 +1000,9 @@ impl SyncSession {
                     self.report.quarantined.push((id, "unknown kind".into()));
                     return Ok(());
                 };
-                let applied = store.apply_document(&self.peer, &id, kind, &scope, &bytes)?;
+                let attested = self.take_attested(&id);
+                let applied =
+                    store.apply_document(&self.peer, &id, kind, &scope, &bytes, &attested)?;
                 self.count(id, applied);
                 Ok(())
             }
@@ -1016,22 +1025,50 @@ impl SyncSession {
                     });
                     return Ok(());
                 }
+                let attested = self.take_attested(&id);
                 let state = self.states.entry(id.clone()).or_default();
                 let mut cached = self.docs.remove(&id);
-                let (reply, applied) =
-                    store.sync_document(&self.peer, &id, state, Some(&bytes), &mut cached)?;
+                let step = store.sync_document(
+                    &self.peer,
+                    &id,
+                    state,
+                    Some(&bytes),
+                    &attested,
+                    &mut cached,
+                )?;
                 if let Some(doc) = cached {
                     self.docs.insert(id.clone(), doc);
                 }
-                if let Some(a) = applied {
+                if step.applied == Some(Applied::Pending) {
+                    // Kept for the rest of the history, still counted
+                    // against the cap.
+                    self.attested_bytes += attested
+                        .iter()
+                        .map(|a| (a.actor.len() + a.signature.len() + 8) as u64)
+                        .sum::<u64>();
+                    self.attested
+                        .entry(id.clone())
+                        .or_default()
+                        .extend(attested);
+                }
+                if let Some(a) = step.applied {
                     self.count(id.clone(), a);
                 }
-                if let Some(reply) = reply {
-                    self.outbox.push(Item::Sync {
-                        id: pack_id(&id),
-                        bytes: reply,
-                    });
+                self.push_sync(&id, step.reply, step.attest);
+                Ok(())
+            }
+            Item::Attest { id, entries } => {
+                let id = unpack_id(&id);
+                let bytes: u64 = entries
+                    .iter()
+                    .map(|a| (a.actor.len() + a.signature.len() + 8) as u64)
+                    .sum();
+                self.attested_bytes += bytes;
+                if self.attested_bytes > self.config.max_piece_bytes as u64 {
+                    self.attested.clear();
+                    return Err(SyncError::Cap("too many attestations waiting"));
                 }
+                self.attested.entry(id).or_default().extend(entries);
                 Ok(())
             }
             Item::Piece {
@@ -1078,7 +1115,7 @@ impl SyncSession {
                 self.progress.done += 1;
                 self.progress.total = self.progress.total.max(self.progress.done);
             }
-            Applied::Unchanged => {}
+            Applied::Unchanged | Applied::Pending => {}
             Applied::Quarantined(r) => self.report.quarantined.push((id, r.to_string())),
         }
     }
@@ -1279,17 +1316,15 @@ impl SyncSession {
                 Some(h) if h != their_heads => {
                     let state = self.states.entry(id.clone()).or_default();
                     let mut cached = None;
-                    let (msg, _) = store.sync_document(&self.peer, id, state, None, &mut cached)?;
+                    let step =
+                        store.sync_document(&self.peer, id, state, None, &[], &mut cached)?;
                     if let Some(doc) = cached {
                         self.docs.insert(id.clone(), doc);
                     }
-                    if let Some(bytes) = msg {
-                        self.outbox.push(Item::Sync {
-                            id: pack_id(id),
-                            bytes,
-                        });
+                    if step.reply.is_some() {
                         self.progress.total += 1;
                     }
+                    self.push_sync(id, step.reply, step.attest);
                 }
                 Some(_) => {}
             }
@@ -1324,6 +1359,38 @@ impl SyncSession {
         Ok(())
     }
 
+    /// The attestations received for `id`, released from the session.
+    fn take_attested(&mut self, id: &str) -> Vec<crate::trust::Attestation> {
+        let taken = self.attested.remove(id).unwrap_or_default();
+        let bytes: u64 = taken
+            .iter()
+            .map(|a| (a.actor.len() + a.signature.len() + 8) as u64)
+            .sum();
+        self.attested_bytes = self.attested_bytes.saturating_sub(bytes);
+        taken
+    }
+
+    /// Queues a sync message, preceded by the attestations of the changes
+    /// it carries.
+    fn push_sync(
+        &mut self,
+        id: &str,
+        reply: Option<Vec<u8>>,
+        attest: Vec<crate::trust::Attestation>,
+    ) {
+        let Some(bytes) = reply else { return };
+        if !attest.is_empty() {
+            self.outbox.push(Item::Attest {
+                id: pack_id(id),
+                entries: attest,
+            });
+        }
+        self.outbox.push(Item::Sync {
+            id: pack_id(id),
+            bytes,
+        });
+    }
+
     fn send_snapshot(&mut self, store: &Store, id: &str) -> Result<(), SyncError> {
         // A household that moved out of this device's grids goes only to a
         // peer that holds its new grid.
@@ -1343,6 +1410,13 @@ impl SyncSession {
                 let kind_index = DocKind::ALL.iter().position(|k| *k == kind);
                 if let (Some(scope), Some(kind)) = (position, kind_index) {
                     self.sent.insert(id.to_string());
+                    let entries = store.attestations(id)?;
+                    if !entries.is_empty() {
+                        self.outbox.push(Item::Attest {
+                            id: pack_id(id),
+                            entries,
+                        });
+                    }
                     self.outbox.push(Item::Snapshot {
                         id: pack_id(id),
                         kind: kind as u8,

@@ -349,6 +349,7 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
             DocKind::Household,
             &format!("grid:{}", grids[0]),
             &doc.save(),
+            &[],
         )
         .unwrap();
     assert!(matches!(out, crate::store::Applied::Quarantined(_)));
@@ -356,7 +357,7 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
     assert_eq!(b.quarantined().unwrap().len(), 1);
     // Undecodable bytes too.
     let out = b
-        .apply_document("peer", "x", DocKind::Household, "station", b"junk")
+        .apply_document("peer", "x", DocKind::Household, "station", b"junk", &[])
         .unwrap();
     assert!(matches!(out, crate::store::Applied::Quarantined(_)));
     let r = run(
@@ -410,42 +411,68 @@ fn two_stores_converge_over_real_tcp_on_loopback() {
 }
 
 #[test]
-fn bundles_carry_a_scope_and_refuse_damage_without_changing_anything() {
+fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing_anything() {
     let (mut a, grids) = station(30);
     let scopes = vec!["station".to_string(), format!("grid:{}", grids[0])];
-    let bytes = bundle::export(&a, &scopes).unwrap();
-
-    // A new device joins from the bundle and holds exactly those scopes.
+    // A volunteer's phone for grid 0, enrolled and synced once.
     let mut b = memory_store();
-    let report = bundle::import(&mut b, &bytes, true).unwrap();
-    assert!(report.applied > 0 && report.quarantined.is_empty());
-    assert!(b.households_in_grid(&grids[1], 10, 0).unwrap().is_empty());
-    assert!(!b.households_in_grid(&grids[0], 10, 0).unwrap().is_empty());
+    let enrol = crate::fixture::enrol_as(&mut a, Role::Volunteer, Some(scopes.clone())).unwrap();
+    assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
+
+    // The station records a household, and carries it out as a bundle.
+    let h = a
+        .add_household(
+            &Author::System,
+            &grids[0],
+            Address {
+                compound: "带出小区".into(),
+                building: "1".into(),
+                unit: "1".into(),
+                room: "101".into(),
+            },
+        )
+        .unwrap();
+    let bytes = bundle::export(&a, &scopes).unwrap();
+    // The carrier reads nothing: no address, no station id, no name.
+    let station_id = a.station_id().unwrap().unwrap();
+    for secret in [
+        "带出小区".as_bytes(),
+        station_id.as_bytes(),
+        h.as_str().as_bytes(),
+    ] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret));
+    }
+    let report = bundle::import(&mut b, &bytes).unwrap();
+    assert_eq!(report.applied, 1, "{report:?}");
+    assert!(report.quarantined.is_empty());
+    assert!(b.get::<Household>(h.as_str()).is_ok());
     let before = b.export_json().unwrap();
     // Twice is harmless.
-    let again = bundle::import(&mut b, &bytes, false).unwrap();
-    assert_eq!((again.applied, again.unchanged), (0, report.applied));
+    let again = bundle::import(&mut b, &bytes).unwrap();
+    assert_eq!((again.applied, again.unchanged), (0, report.documents));
     assert_eq!(b.export_json().unwrap(), before);
 
-    // Truncated, corrupted, garbage, foreign: refused, nothing changes.
+    // Truncated, altered, garbage, foreign, sealed to others: refused,
+    // nothing changes.
     let truncated = &bytes[..bytes.len() / 2];
     assert!(matches!(
-        bundle::import(&mut b, truncated, false),
+        bundle::import(&mut b, truncated),
         Err(bundle::BundleError::Corrupted)
     ));
     assert!(matches!(
-        bundle::import(&mut b, &bytes[..10], false),
+        bundle::import(&mut b, &bytes[..10]),
         Err(bundle::BundleError::Truncated)
     ));
-    let mut corrupted = bytes.clone();
-    let mid = corrupted.len() / 2;
-    corrupted[mid] ^= 0x55;
+    for at in [bytes.len() / 2, bytes.len() - 1] {
+        let mut altered = bytes.clone();
+        altered[at] ^= 0x55;
+        assert!(matches!(
+            bundle::import(&mut b, &altered),
+            Err(bundle::BundleError::Corrupted)
+        ));
+    }
     assert!(matches!(
-        bundle::import(&mut b, &corrupted, false),
-        Err(bundle::BundleError::Corrupted)
-    ));
-    assert!(matches!(
-        bundle::import(&mut b, &[7u8; 100], false),
+        bundle::import(&mut b, &[7u8; 100]),
         Err(bundle::BundleError::NotABundle)
     ));
     let mut other = memory_store();
@@ -460,20 +487,29 @@ fn bundles_carry_a_scope_and_refuse_damage_without_changing_anything() {
     .unwrap();
     let foreign = bundle::export(&other, &["station".to_string()]).unwrap();
     assert!(matches!(
-        bundle::import(&mut b, &foreign, false),
-        Err(bundle::BundleError::Foreign)
+        bundle::import(&mut b, &foreign),
+        Err(bundle::BundleError::NotForThisDevice)
+    ));
+    // Grid 1 is not the volunteer's: its bundle is not sealed to her phone.
+    let grid1 = bundle::export(&a, &["station".into(), format!("grid:{}", grids[1])]).unwrap();
+    assert!(matches!(
+        bundle::import(&mut b, &grid1),
+        Err(bundle::BundleError::NotForThisDevice)
     ));
     let mut empty = memory_store();
     assert!(matches!(
-        bundle::import(&mut empty, &bytes, false),
-        Err(bundle::BundleError::NoStation)
+        bundle::import(&mut empty, &bytes),
+        Err(bundle::BundleError::NotEnrolled)
+    ));
+    assert!(matches!(
+        bundle::export(&empty, &["station".to_string()]),
+        Err(bundle::BundleError::NotEnrolled)
     ));
     assert_eq!(b.export_json().unwrap(), before);
     assert!(b.check().unwrap().is_ok());
 
     // An edit carried back by bundle merges.
     let worker = b.workers(Some(&grids[0]), None).unwrap()[0].id.clone();
-    let h = b.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
     b.record_visit(
         &Author::Worker(worker),
         &h,
@@ -485,8 +521,8 @@ fn bundles_carry_a_scope_and_refuse_damage_without_changing_anything() {
     )
     .unwrap();
     let back = bundle::export(&b, &scopes).unwrap();
-    let r = bundle::import(&mut a, &back, false).unwrap();
-    assert_eq!(r.applied, 1);
+    let r = bundle::import(&mut a, &back).unwrap();
+    assert_eq!(r.applied, 1, "{r:?}");
     let merged: Household = a.get(h.as_str()).unwrap();
     assert!(merged.visits.values().any(|v| v.notes == "带出"));
     // A scope the device does not hold cannot be exported.
@@ -514,7 +550,7 @@ fn bundle_import_of_arbitrary_bytes_never_panics() {
                 bytes[at] = rng.gen();
             }
         }
-        let _ = bundle::import(&mut a, &bytes, false);
+        let _ = bundle::import(&mut a, &bytes);
     }
     assert!(a.check().unwrap().is_ok());
 }

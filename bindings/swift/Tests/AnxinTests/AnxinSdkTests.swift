@@ -54,13 +54,17 @@ final class AnxinSdkTests: XCTestCase {
         try station.workers(gridId: inGrid ? grid : nil, role: role).first!
     }
 
-    func phone(_ name: String, key: String? = "phone key") throws -> AnxinStore {
-        let p = try AnxinStore.open(options: OpenOptions(path: path(name), key: key, scopes: ["station", "grid:\(grid!)"], actingWorker: nil))
-        // The station admin makes a one-time code; the phone enrols with it.
+    /// A phone enrolled for `owner` (by default the first counselor, with every grid and the
+    /// case team); it then acts as its owner and no one else.
+    func phone(_ name: String, key: String? = "phone key", owner: WorkerInfo? = nil, scopes: [String]? = ["station", "grid:*", "case:main"]) throws -> AnxinStore {
+        // No scopes of its own: it holds what its credential grants.
+        let p = try AnxinStore.open(options: OpenOptions(path: path(name), key: key, scopes: nil, actingWorker: nil))
+        let owner = try owner ?? worker(.counselor)
         try station.actAs(workerId: try worker(.stationAdmin).id)
-        let code = try station.enrolDevice(workerId: try worker(.counselor).id, scopes: ["station", "grid:*", "case:main"], codeMinutes: 15, credentialDays: 90)
+        let code = try station.enrolDevice(workerId: owner.id, scopes: scopes, codeMinutes: 15, credentialDays: 90)
         let (mine, _) = try sync(p, station, enrolCode: code)
         XCTAssertTrue(mine.completed, mine.error ?? "")
+        try p.actAs(workerId: owner.id)
         return p
     }
 
@@ -150,7 +154,7 @@ final class AnxinSdkTests: XCTestCase {
             guard case AnxinError.Storage = $0 else { return XCTFail("\($0)") }
         }
         let before = try station.exportJson()
-        XCTAssertThrowsError(try station.importBundle(bytes: Data([1, 2, 3]), join: false)) {
+        XCTAssertThrowsError(try station.importBundle(bytes: Data([1, 2, 3]))) {
             guard case AnxinError.Sync = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertEqual(before, try station.exportJson())
@@ -179,8 +183,7 @@ final class AnxinSdkTests: XCTestCase {
     func testAVolunteersDay() throws {
         let volunteer = try worker(.volunteer, inGrid: true)
         let dispatcher = try worker(.dispatcher)
-        let p = try phone("phone.db")
-        try p.actAs(workerId: volunteer.id)
+        let p = try phone("phone.db", owner: volunteer, scopes: nil)
         let crises = Crises()
         let crisisHandle = p.addCrisisListener(listener: crises)
         let h = try p.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
@@ -221,9 +224,13 @@ final class AnxinSdkTests: XCTestCase {
 
         let order = try p.createOrder(order: OrderInput(householdId: h, residentId: r, kind: "medicine_delivery", items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: "critical", deadline: nil, note: ""))
         try p.actAs(workerId: dispatcher.id)
-        _ = try p.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
-        XCTAssertTrue(try p.suggestWorkers(orderId: order, limit: 3).first!.sameGrid)
+        XCTAssertThrowsError(try p.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid)))
         try p.actAs(workerId: volunteer.id)
+        _ = try sync(p, station)
+        try station.actAs(workerId: dispatcher.id)
+        _ = try station.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
+        XCTAssertTrue(try station.suggestWorkers(orderId: order, limit: 3).first!.sameGrid)
+        _ = try sync(p, station)
         XCTAssertEqual(try p.orderAction(orderId: order, action: .accept).status, "accepted")
         _ = try p.orderAction(orderId: order, action: .start)
         let done = try p.orderAction(orderId: order, action: .complete(handedOver: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], confirmationCode: "4821", minutes: 40))
@@ -246,10 +253,8 @@ final class AnxinSdkTests: XCTestCase {
         let h = try station.households(gridId: grid, limit: 1).first!.id
         let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: "groceries", items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: "urgent", deadline: nil, note: ""))
         _ = try station.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
-        let first = try phone("first.db")
-        let second = try phone("second.db", key: nil)
-        try first.actAs(workerId: volunteers[0].id)
-        try second.actAs(workerId: volunteers[1].id)
+        let first = try phone("first.db", owner: volunteers[0], scopes: nil)
+        let second = try phone("second.db", key: nil, owner: volunteers[1], scopes: nil)
         _ = try first.orderAction(orderId: order, action: .accept)
         Thread.sleep(forTimeInterval: 0.005)
         _ = try second.orderAction(orderId: order, action: .accept)
@@ -265,14 +270,48 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(try first.exportJson(), try second.exportJson())
     }
 
-    func testBundlesCarryAScopeAndImportTwiceHarmlessly() throws {
+    func testSealedBundlesReachEnrolledPhonesAndImportTwiceHarmlessly() throws {
+        let c = try phone("carried.db")
+        try station.actAs(workerId: try worker(.stationAdmin).id)
+        let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "带出小区", building: "1栋", unit: "1单元", room: "101"))
         let bundle = try station.exportBundle(scopes: ["station", "grid:\(grid!)"])
-        let c = try AnxinStore.open(options: OpenOptions(path: path("carried.db"), key: nil, scopes: ["station", "grid:\(grid!)"], actingWorker: nil))
-        let first = try c.importBundle(bytes: bundle, join: true)
-        XCTAssertGreaterThan(first.applied, 0)
-        let twice = try c.importBundle(bytes: bundle, join: true)
+        XCTAssertNil(bundle.range(of: Data("带出小区".utf8)), "the carrier reads nothing")
+        let first = try c.importBundle(bytes: bundle)
+        XCTAssertEqual(first.applied, 1)
+        let twice = try c.importBundle(bytes: bundle)
         XCTAssertEqual(twice.applied, 0)
-        XCTAssertFalse(try c.households(gridId: grid, limit: 500).isEmpty)
+        XCTAssertTrue(try c.households(gridId: grid, limit: 500).contains { $0.id == h })
+        let stranger = try AnxinStore.open(options: OpenOptions(path: path("stranger.db"), key: "k", scopes: nil, actingWorker: nil))
+        XCTAssertThrowsError(try stranger.importBundle(bytes: bundle)) {
+            guard case AnxinError.NotEnrolled = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testAVolunteersForgedReviewNeverReachesTheCounselorsPhone() throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let counselor = try worker(.counselor)
+        let v = try phone("volunteer.db", owner: volunteer, scopes: nil)
+        let c = try phone("counselor.db", owner: counselor)
+        let h = try v.households(gridId: grid, limit: 1).first!.id
+        let r = try v.addResident(householdId: h, resident: ResidentInput(name: "周", sex: "female", birthYear: 1950, phone: "", tags: []))
+        let q = try v.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (item, value) in [("1", 2), ("2", 2), ("3", 2), ("4", 2), ("5", 2), ("6", 1), ("7", 1), ("8", 0), ("9", 0)] {
+            _ = try q.answer(itemId: item, value: Int32(value))
+        }
+        let recorded = try v.recordScreening(questionnaires: [q], cutoffs: "international")
+        XCTAssertEqual(recorded.tier, .t2)
+        try v.actAs(workerId: counselor.id)
+        XCTAssertThrowsError(try v.reviewScreening(caseId: recorded.caseId, screeningId: recorded.screeningId, tier: .t0, reason: "fine"))
+        try v.actAs(workerId: volunteer.id)
+        XCTAssertThrowsError(try v.reviewScreening(caseId: recorded.caseId, screeningId: recorded.screeningId, tier: .t0, reason: "fine"))
+        let (up, _) = try sync(v, station)
+        XCTAssertTrue(up.completed && up.quarantined.isEmpty)
+        let (down, _) = try sync(c, station)
+        XCTAssertTrue(down.completed && down.quarantined.isEmpty)
+        let seen = try c.caseInfo(caseId: recorded.caseId)
+        XCTAssertEqual(seen.tier, .t2)
+        XCTAssertEqual(seen.reviewsPending, 1)
+        XCTAssertEqual(try c.reviewScreening(caseId: recorded.caseId, screeningId: recorded.screeningId, tier: .t1, reason: "assessed").tier, .t1)
     }
 
     func testACounselorWorksFromWhatIsDue() throws {

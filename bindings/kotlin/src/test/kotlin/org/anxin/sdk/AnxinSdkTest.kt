@@ -39,13 +39,24 @@ class AnxinSdkTest {
     private fun worker(role: WorkerRole, inGrid: Boolean = false): WorkerInfo =
         station.workers(if (inGrid) grid else null, role).first()
 
-    private fun phone(name: String, key: String? = "phone key $name"): AnxinStore {
-        val p = AnxinStore.open(OpenOptions(path(name), key, listOf("station", "grid:$grid"), null))
-        // The station admin makes a one-time code; the phone enrols with it.
+    /**
+     * A phone enrolled for [owner] (by default the first counselor, with every grid and the
+     * case team): the station admin makes a one-time code; the phone enrols with it. The
+     * phone then acts as its owner and no one else.
+     */
+    private fun phone(
+        name: String,
+        key: String? = "phone key $name",
+        owner: WorkerInfo = worker(WorkerRole.COUNSELOR),
+        scopes: List<String>? = listOf("station", "grid:*", "case:main"),
+    ): AnxinStore {
+        // No scopes of its own: it holds what its credential grants.
+        val p = AnxinStore.open(OpenOptions(path(name), key, null, null))
         station.actAs(worker(WorkerRole.STATION_ADMIN).id)
-        val code = station.enrolDevice(worker(WorkerRole.COUNSELOR).id, listOf("station", "grid:*", "case:main"), 15u, 90u)
+        val code = station.enrolDevice(owner.id, scopes, 15u, 90u)
         val (mine, _) = sync(p, station, enrolCode = code)
         assertTrue(mine.completed, "enrolled: ${mine.error}")
+        p.actAs(owner.id)
         return p
     }
 
@@ -145,7 +156,7 @@ class AnxinSdkTest {
         }
         // Sync: a damaged bundle, and nothing changes.
         val before = station.exportJson()
-        assertFailsWith<AnxinException.Sync> { station.importBundle(byteArrayOf(1, 2, 3), false) }
+        assertFailsWith<AnxinException.Sync> { station.importBundle(byteArrayOf(1, 2, 3)) }
         assertEquals(before, station.exportJson())
         // Internal: a panic inside Anxin becomes an exception, not a crash.
         assertFailsWith<AnxinException.Internal> { diagnosticsPanicIsAnError() }
@@ -174,8 +185,7 @@ class AnxinSdkTest {
     fun aVolunteersDay() {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
         val dispatcher = worker(WorkerRole.DISPATCHER)
-        phone("phone.db").use { p ->
-            p.actAs(volunteer.id)
+        phone("phone.db", owner = volunteer, scopes = null).use { p ->
             val alerts = mutableListOf<CrisisAlert>()
             val crisisHandle = p.addCrisisListener(object : CrisisListener {
                 override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
@@ -221,12 +231,18 @@ class AnxinSdkTest {
             assertFailsWith<AnxinException.PermissionDenied> { p.assignCase(recorded.caseId, volunteer.id) }
             crisisHandle.close()
 
-            // An order: recorded, dispatched, accepted, completed.
+            // An order: recorded on the phone, dispatched at the station (the
+            // phone is the volunteer's: it cannot dispatch as anyone else),
+            // accepted and completed on the phone.
             val order = p.createOrder(OrderInput(h, r, "medicine_delivery", listOf(OrderItem("胰岛素", 2u, "支")), "critical", null, ""))
             p.actAs(dispatcher.id)
-            p.orderAction(order, OrderStep.DispatchToGrid(grid))
-            assertTrue(p.suggestWorkers(order, 3u).first().sameGrid)
+            assertFailsWith<AnxinException.PermissionDenied> { p.orderAction(order, OrderStep.DispatchToGrid(grid)) }
             p.actAs(volunteer.id)
+            sync(p, station)
+            station.actAs(dispatcher.id)
+            station.orderAction(order, OrderStep.DispatchToGrid(grid))
+            assertTrue(station.suggestWorkers(order, 3u).first().sameGrid)
+            sync(p, station)
             assertEquals("accepted", p.orderAction(order, OrderStep.Accept).status)
             p.orderAction(order, OrderStep.Start)
             val done = p.orderAction(order, OrderStep.Complete(listOf(OrderItem("胰岛素", 2u, "支")), "4821", 40u))
@@ -262,10 +278,8 @@ class AnxinSdkTest {
         val h = station.households(grid, 1u).first().id
         val order = station.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("米", 1u, "袋")), "urgent", null, ""))
         station.orderAction(order, OrderStep.DispatchToGrid(grid))
-        val first = phone("first.db")
-        val second = phone("second.db", key = null)
-        first.actAs(volunteers[0].id)
-        second.actAs(volunteers[1].id)
+        val first = phone("first.db", owner = volunteers[0], scopes = null)
+        val second = phone("second.db", key = null, owner = volunteers[1], scopes = null)
         first.orderAction(order, OrderStep.Accept)
         Thread.sleep(5)
         second.orderAction(order, OrderStep.Accept)
@@ -287,15 +301,60 @@ class AnxinSdkTest {
     }
 
     @Test
-    fun bundlesCarryAScopeAndImportTwiceHarmlessly() {
-        val bundle = station.exportBundle(listOf("station", "grid:$grid"))
-        AnxinStore.open(OpenOptions(path("carried.db"), null, listOf("station", "grid:$grid"), null)).use { c ->
-            val first = c.importBundle(bundle, true)
-            assertTrue(first.applied > 0u)
-            val twice = c.importBundle(bundle, true)
+    fun sealedBundlesReachEnrolledPhonesAndImportTwiceHarmlessly() {
+        phone("carried.db").use { c ->
+            station.actAs(worker(WorkerRole.STATION_ADMIN).id)
+            val h = station.addHousehold(grid, AddressInput("带出小区", "1栋", "1单元", "101"))
+            val bundle = station.exportBundle(listOf("station", "grid:$grid"))
+            assertFalse(String(bundle, Charsets.ISO_8859_1).contains("带出小区"), "the carrier reads nothing")
+            val first = c.importBundle(bundle)
+            assertEquals(1u, first.applied)
+            val twice = c.importBundle(bundle)
             assertEquals(0u, twice.applied)
             assertEquals(first.documents, twice.unchanged + twice.applied)
-            assertTrue(c.households(grid, 500u).isNotEmpty())
+            assertTrue(c.households(grid, 500u).any { it.id == h })
+            AnxinStore.open(OpenOptions(path("stranger.db"), "k", null, null)).use { stranger ->
+                assertFailsWith<AnxinException.NotEnrolled> { stranger.importBundle(bundle) }
+            }
+        }
+    }
+
+    @Test
+    fun aVolunteersForgedReviewNeverReachesTheCounselorsPhone() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val counselor = worker(WorkerRole.COUNSELOR)
+        phone("volunteer.db", owner = volunteer, scopes = null).use { v ->
+            phone("counselor.db", owner = counselor).use { c ->
+                // The volunteer screens a resident: t2, a review is due.
+                val h = v.households(grid, 1u).first().id
+                val r = v.addResident(h, ResidentInput("周", "female", 1950u, "", emptyList()))
+                val q = v.startQuestionnaire("phq9", "en", h, r)
+                for ((item, value) in listOf("1" to 2, "2" to 2, "3" to 2, "4" to 2, "5" to 2, "6" to 1, "7" to 1, "8" to 0, "9" to 0)) {
+                    q.answer(item, value)
+                }
+                val recorded = v.recordScreening(listOf(q), "international")
+                assertEquals(RiskTier.T2, recorded.tier)
+                // Her phone claims to be the counselor and lowers the tier: refused, typed.
+                v.actAs(counselor.id)
+                assertFailsWith<AnxinException.PermissionDenied> {
+                    v.reviewScreening(recorded.caseId, recorded.screeningId, RiskTier.T0, "fine")
+                }
+                v.actAs(volunteer.id)
+                assertFailsWith<AnxinException.PermissionDenied> {
+                    v.reviewScreening(recorded.caseId, recorded.screeningId, RiskTier.T0, "fine")
+                }
+                // The sitting reaches the station and the counselor's phone, unreviewed.
+                val (up, _) = sync(v, station)
+                assertTrue(up.completed && up.quarantined.isEmpty(), "${up.error} ${up.quarantined}")
+                val (down, _) = sync(c, station)
+                assertTrue(down.completed && down.quarantined.isEmpty(), "${down.error} ${down.quarantined}")
+                val seen = c.caseInfo(recorded.caseId)
+                assertEquals(RiskTier.T2, seen.tier)
+                assertEquals(1u, seen.reviewsPending)
+                assertNull(seen.screenings.single().reviewedTier)
+                // The counselor's own review goes through.
+                assertEquals(RiskTier.T1, c.reviewScreening(recorded.caseId, recorded.screeningId, RiskTier.T1, "assessed").tier)
+            }
         }
     }
 
