@@ -365,6 +365,7 @@ impl Store {
         let mut batch = Batch {
             tx,
             principal,
+            judge_effects: true,
             device: &self.device,
             keys: &self.keys,
             policy: &self.policy,
@@ -374,6 +375,22 @@ impl Store {
         let out = f(&mut batch)?;
         batch.tx.commit()?;
         Ok(out)
+    }
+
+    /// Test only: writes as a malicious app on this device would — with
+    /// the device's own keys and attestation, but past the access module.
+    /// Whatever it writes must be refused by every peer.
+    #[cfg(test)]
+    pub(crate) fn forge<T: Indexed + crate::access::Guarded>(
+        &mut self,
+        claimed: &Author,
+        id: &str,
+        mutate: impl FnOnce(Option<T>) -> Result<T, StoreError>,
+    ) -> Result<Written, StoreError> {
+        self.batch(|b| {
+            b.judge_effects = false;
+            b.put(claimed, "forged", id, mutate)
+        })
     }
 
     /// Writes one aggregate: `mutate` receives the current value (`None` if
@@ -553,6 +570,9 @@ pub struct Batch<'s> {
     /// Who this device writes as (its credential's worker and role): every
     /// change is judged by the access module as its peers will judge it.
     principal: crate::access::Principal,
+    /// Always true, except in tests that play a malicious app writing
+    /// behind the access module's back (`Store::forge`).
+    judge_effects: bool,
     device: &'s DeviceIdentity,
     keys: &'s crate::trust::DeviceKeys,
     policy: &'s Policy,
@@ -635,12 +655,14 @@ impl Batch<'_> {
         let value = mutate(current.clone())?;
         value.validate(self.now)?;
         // The same judgement a peer applies on receiving this change.
-        T::judge(
-            current.as_ref(),
-            &value,
-            &self.principal,
-            &BatchLookup(&*self),
-        )?;
+        if self.judge_effects {
+            T::judge(
+                current.as_ref(),
+                &value,
+                &self.principal,
+                &BatchLookup(&*self),
+            )?;
+        }
         if value.doc_id() != id {
             return Err(ValidationError::new(
                 "id",

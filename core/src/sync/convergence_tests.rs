@@ -1,7 +1,11 @@
 //! The convergence property: replicas that work apart and meet in random
 //! pairs — over lossy, duplicating, reordering links, in sessions cut at
 //! random points, or by carried bundles — end up identical after a full
-//! exchange, and lose no acknowledged write.
+//! exchange, and lose no acknowledged write. Among them works a malicious
+//! replica: a volunteer's phone whose app forges writes with the phone's
+//! own keys (promoting itself, renaming the station, a counselor's review,
+//! deleting and adding order events); it meets the honest replicas, and
+//! nothing it forged ever appears on any of them.
 //!
 //! `ANXIN_SYNC_SCHEDULES` sets how many random schedules run (default in
 //! CI below; set thousands more for a long run).
@@ -31,6 +35,13 @@ struct Acked {
 
 struct World {
     replicas: Vec<Store>,
+    /// The volunteer's phone a malicious app runs on (not among
+    /// `replicas`: it never converges with them, by design).
+    malicious: Store,
+    /// Its worker.
+    forger: WorkerId,
+    /// Order events it deleted in its copy: they must survive everywhere.
+    deleted: Vec<(RequestId, String)>,
     grids: Vec<GridId>,
     volunteers: Vec<WorkerId>,
     dispatcher: WorkerId,
@@ -65,6 +76,25 @@ fn images() -> Vec<Vec<u8>> {
         assert!(r.completed(), "{:?}", r.initiator.error);
         replicas.push(s);
     }
+    // The malicious replica: a volunteer's phone for the first grid.
+    let grid = replicas[0]
+        .station()
+        .unwrap()
+        .grids
+        .values()
+        .next()
+        .unwrap()
+        .id
+        .clone();
+    let mut phone = Store::open(":memory:", StoreOptions::default()).unwrap();
+    let enrol = crate::fixture::enrol_as(
+        &mut replicas[0],
+        Role::Volunteer,
+        Some(vec!["station".into(), format!("grid:{grid}")]),
+    )
+    .unwrap();
+    assert!(run(&mut phone, &mut replicas[0], &enrol, &LinkConfig::perfect()).completed());
+    replicas.push(phone);
     // Once more, so every device's registry knows every other (a bundle is
     // sealed only to the devices its exporter knows).
     for i in 1..replicas.len() {
@@ -86,6 +116,8 @@ fn world(images: &[Vec<u8>], n: usize) -> World {
         .iter()
         .map(|i| Store::from_image(i).unwrap())
         .collect();
+    let malicious = Store::from_image(&images[5]).unwrap();
+    let forger = WorkerId(malicious.credential().unwrap().unwrap().1.worker.unwrap());
     let station = replicas[0].station().unwrap();
     let grids: Vec<GridId> = station.grids.values().map(|g| g.id.clone()).collect();
     let volunteers = replicas[0]
@@ -103,6 +135,9 @@ fn world(images: &[Vec<u8>], n: usize) -> World {
         .clone();
     World {
         replicas,
+        malicious,
+        forger,
+        deleted: Vec::new(),
         grids,
         volunteers,
         dispatcher,
@@ -286,6 +321,177 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                 .is_ok()
             {
                 *w.acked.order_events.entry(id).or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+/// The marker every forged text carries.
+const FORGED: &str = "冒名";
+
+/// The malicious app writes something its volunteer may not, with the
+/// phone's own keys (past its store's access rules).
+fn forge(w: &mut World, rng: &mut ChaCha8Rng) {
+    let m = &mut w.malicious;
+    let me = Author::Worker(w.forger.clone());
+    let orders: Vec<RequestId> = m
+        .orders(None, None)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    // A forgery the phone's own rules would refuse may also fail to
+    // validate (an order without its request): then nothing was written.
+    let _ = match rng.gen_range(0..5) {
+        0 => m.forge::<Worker>(&Author::System, w.forger.as_str(), |x| {
+            let mut x = x.unwrap();
+            x.role = Role::StationAdmin;
+            Ok(x)
+        }),
+        1 => {
+            let id = m.station().unwrap().id;
+            m.forge::<Station>(&Author::System, id.as_str(), |s| {
+                let mut s = s.unwrap();
+                s.name = format!("{FORGED}站");
+                Ok(s)
+            })
+        }
+        2 => {
+            let households = m.households_in_grid(&w.grids[0], 1000, 0).unwrap();
+            let Some(row) = households.choose(rng) else {
+                return;
+            };
+            let h: Household = m.get(row.id.as_str()).unwrap();
+            let Some(resident) = h.members.keys().next().map(|r| ResidentId(r.clone())) else {
+                return;
+            };
+            let counselor = w.counselor.clone();
+            m.forge::<Case>(
+                &Author::Worker(counselor.clone()),
+                CaseId::of(&resident).as_str(),
+                |c| {
+                    let mut c =
+                        c.unwrap_or_else(|| Case::skeleton(&resident, &h.id, DEFAULT_CASE_TEAM));
+                    let id = EventId::random();
+                    c.events.insert(
+                        id.to_string(),
+                        CaseEvent {
+                            id,
+                            at: now_millis(),
+                            by: counselor,
+                            role: Role::Counselor,
+                            action: CaseAction::Note {
+                                text: FORGED.into(),
+                            },
+                        },
+                    );
+                    Ok(c)
+                },
+            )
+        }
+        3 => {
+            let Some(order) = orders.choose(rng) else {
+                return;
+            };
+            let mut gone = None;
+            let r = m.forge::<Request>(&me, order.as_str(), |r| {
+                let mut r = r.unwrap();
+                let first = r.events.keys().next().cloned();
+                if let Some(e) = &first {
+                    r.events.remove(e);
+                }
+                gone = first;
+                Ok(r)
+            });
+            if let (Ok(_), Some(e)) = (&r, gone) {
+                w.deleted.push((order.clone(), e));
+            }
+            r
+        }
+        _ => {
+            let Some(order) = orders.choose(rng) else {
+                return;
+            };
+            let to = Assignee::Worker(w.forger.clone());
+            let by = Actor::Worker(w.forger.clone());
+            m.forge::<Request>(&me, order.as_str(), |r| {
+                let mut r = r.unwrap();
+                let id = EventId::random();
+                let at = r.next_timestamp(now_millis());
+                r.events.insert(
+                    id.to_string(),
+                    OrderEvent {
+                        id,
+                        at,
+                        by,
+                        action: OrderAction::Dispatched { to },
+                    },
+                );
+                Ok(r)
+            })
+        }
+    };
+}
+
+/// The malicious phone meets an honest replica: a session over a lossy
+/// link either way round, or a bundle it carries to them.
+fn meet_malicious(w: &mut World, rng: &mut ChaCha8Rng) {
+    let i = rng.gen_range(0..w.replicas.len());
+    let honest = &mut w.replicas[i];
+    let m = &mut w.malicious;
+    match rng.gen_range(0..3) {
+        0 => {
+            run(
+                m,
+                honest,
+                &SyncConfig::default(),
+                &LinkConfig::lossy(rng.gen()),
+            );
+        }
+        1 => {
+            run(
+                honest,
+                m,
+                &SyncConfig::default(),
+                &LinkConfig::lossy(rng.gen()),
+            );
+        }
+        _ => {
+            let bytes = bundle::export(m, &m.held_scopes().unwrap()).unwrap();
+            bundle::import(honest, &bytes).unwrap();
+        }
+    }
+}
+
+/// Nothing the malicious phone forged is on any honest replica.
+fn check_untouched(w: &World, schedule: u64) {
+    for (i, r) in w.replicas.iter().enumerate() {
+        let json = r.export_json().unwrap().to_string();
+        assert!(
+            !json.contains(FORGED),
+            "schedule {schedule}: replica {i} took a forgery"
+        );
+        assert_eq!(
+            r.get::<Worker>(w.forger.as_str()).unwrap().role,
+            Role::Volunteer,
+            "schedule {schedule}: replica {i} promoted the forger"
+        );
+        for row in r.orders(None, None).unwrap() {
+            let (request, _) = r.order(&row.id).unwrap();
+            assert!(
+                request
+                    .events
+                    .values()
+                    .all(|e| e.by != Actor::Worker(w.forger.clone())),
+                "schedule {schedule}: replica {i} took a forged order event"
+            );
+        }
+        for (order, event) in &w.deleted {
+            if let Ok((request, _)) = r.order(order) {
+                assert!(
+                    request.events.contains_key(event),
+                    "schedule {schedule}: replica {i} lost an event the forger deleted"
+                );
             }
         }
     }
@@ -497,14 +703,21 @@ fn schedules(range: std::ops::Range<u64>) {
         let n = rng.gen_range(3..=5);
         let mut w = world(&images, n);
         for _ in 0..rng.gen_range(6..16) {
-            match rng.gen_range(0..20) {
+            match rng.gen_range(0..22) {
                 0..=11 => operate(&mut w, &mut rng),
                 12 => accept_apart(&mut w, &mut rng),
+                13 => forge(&mut w, &mut rng),
+                14 => meet_malicious(&mut w, &mut rng),
                 _ => meet(&mut w, &mut rng),
             }
         }
+        // The forger meets someone at the end of every schedule, so its
+        // forgeries are always offered.
+        forge(&mut w, &mut rng);
+        meet_malicious(&mut w, &mut rng);
         full_exchange(&mut w);
         check_world(&mut w, schedule);
+        check_untouched(&w, schedule);
         conflicts_seen += w.replicas[0].order_conflicts(None).unwrap().len();
         if schedule % 25 == 0 {
             for r in &mut w.replicas {

@@ -18,6 +18,8 @@ pub mod tcp;
 pub use session::{Progress, SessionReport, SyncConfig, SyncError, SyncSession};
 
 #[cfg(test)]
+mod access_tests;
+#[cfg(test)]
 mod convergence_tests;
 #[cfg(test)]
 mod tests;

@@ -252,6 +252,12 @@ pub enum Item {
         /// One per actor that wrote into it.
         entries: Vec<crate::trust::Attestation>,
     },
+    /// Documents this side did not store (quarantined): a sender handing
+    /// them on keeps its copies instead of purging them.
+    Refused {
+        /// Document ids.
+        ids: Vec<Vec<u8>>,
+    },
 }
 
 /// Encodes a frame.

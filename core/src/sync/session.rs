@@ -232,6 +232,8 @@ pub struct SyncSession {
     /// on unfinished pieces).
     attested: HashMap<String, Vec<crate::trust::Attestation>>,
     attested_bytes: u64,
+    /// Documents the peer said it did not store: never purged here.
+    refused_by_peer: BTreeSet<String>,
 }
 
 impl SyncSession {
@@ -278,6 +280,7 @@ impl SyncSession {
             departed: None,
             attested: HashMap::new(),
             attested_bytes: 0,
+            refused_by_peer: BTreeSet::new(),
         }
     }
 
@@ -1057,6 +1060,14 @@ impl SyncSession {
                 self.push_sync(&id, step.reply, step.attest);
                 Ok(())
             }
+            Item::Refused { ids } => {
+                if self.refused_by_peer.len() + ids.len() > 100_000 {
+                    return Err(SyncError::Cap("too many refusals"));
+                }
+                self.refused_by_peer
+                    .extend(ids.iter().map(|id| unpack_id(id)));
+                Ok(())
+            }
             Item::Attest { id, entries } => {
                 let id = unpack_id(&id);
                 let bytes: u64 = entries
@@ -1116,7 +1127,14 @@ impl SyncSession {
                 self.progress.total = self.progress.total.max(self.progress.done);
             }
             Applied::Unchanged | Applied::Pending => {}
-            Applied::Quarantined(r) => self.report.quarantined.push((id, r.to_string())),
+            Applied::Quarantined(r) => {
+                // The peer may be handing this document on: tell it to
+                // keep its copy.
+                self.outbox.push(Item::Refused {
+                    ids: vec![pack_id(&id)],
+                });
+                self.report.quarantined.push((id, r.to_string()))
+            }
         }
     }
 
@@ -1351,7 +1369,10 @@ impl SyncSession {
     /// that grid, are now safe there: purge the local copies.
     fn purge_departed(&mut self, store: &mut Store) -> Result<(), SyncError> {
         for (id, to) in store.departed()? {
-            if self.sent.contains(&id) && self.peer_scopes.contains(&to) {
+            if self.sent.contains(&id)
+                && self.peer_scopes.contains(&to)
+                && !self.refused_by_peer.contains(&id)
+            {
                 store.purge_document(&id, "sync.purge_moved")?;
                 self.report.purged.push(id);
             }
