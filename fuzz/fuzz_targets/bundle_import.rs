@@ -17,5 +17,5 @@ fuzz_target!(|data: &[u8]| {
         generate(&mut s, FixtureSpec { households: 3, seed: 1 }, |_, _| {}).unwrap();
         s
     });
-    let _ = bundle::import(store, data, false);
+    let _ = bundle::import(store, data);
 });

@@ -35,6 +35,37 @@ type RegistryStamp = (i64, f64);
 #[derive(Default)]
 pub(crate) struct AuthorsCache(std::sync::Mutex<Option<(RegistryStamp, Arc<Authors>)>>);
 
+/// The new changes of a merge, each after every change it depends on
+/// (automerge lists them in no order this code may rely on): (hash, actor,
+/// seq, whether it has no dependencies at all).
+fn causal_order(
+    changes: Vec<(ChangeHash, ActorId, u64, Vec<ChangeHash>)>,
+) -> Vec<(ChangeHash, ActorId, u64, bool)> {
+    let present: HashSet<ChangeHash> = changes.iter().map(|c| c.0).collect();
+    let mut done: HashSet<ChangeHash> = HashSet::new();
+    let mut waiting = changes;
+    let mut out = Vec::with_capacity(waiting.len());
+    while !waiting.is_empty() {
+        let before = waiting.len();
+        let mut still = Vec::new();
+        for c in waiting {
+            if c.3.iter().all(|d| !present.contains(d) || done.contains(d)) {
+                done.insert(c.0);
+                out.push((c.0, c.1, c.2, c.3.is_empty()));
+            } else {
+                still.push(c);
+            }
+        }
+        waiting = still;
+        if waiting.len() == before {
+            // A cycle cannot occur in a hash chain; keep what is left in
+            // the order given rather than loop.
+            out.extend(waiting.drain(..).map(|c| (c.0, c.1, c.2, c.3.is_empty())));
+        }
+    }
+    out
+}
+
 /// Stores `attestation` for (`doc_id`, its actor) unless a newer one is
 /// already kept.
 fn keep(conn: &Connection, doc_id: &str, a: &Attestation) -> Result<(), StoreError> {
@@ -211,11 +242,12 @@ impl Store {
             .authors()
             .map_err(|_| fail("the registry cannot be read"))?;
         let am = doc.automerge().document();
-        let new: Vec<(ChangeHash, ActorId, u64, bool)> = am
-            .get_changes_meta(before_heads)
-            .into_iter()
-            .map(|m| (m.hash, m.actor.into_owned(), m.seq, m.deps.is_empty()))
-            .collect();
+        let new = causal_order(
+            am.get_changes_meta(before_heads)
+                .into_iter()
+                .map(|m| (m.hash, m.actor.into_owned(), m.seq, m.deps))
+                .collect(),
+        );
         // Each actor's changes by sequence number, to find what an
         // attestation's `seq` names.
         let mut by_actor_seq: HashMap<(Vec<u8>, u64), ChangeHash> = HashMap::new();
@@ -231,7 +263,32 @@ impl Store {
         }
         let genesis = genesis_actor(kind, id);
         let mut kept_now = kept(&self.conn, id).map_err(|_| fail("attestations cannot be read"))?;
-        kept_now.extend(received.iter().cloned());
+        // Attestations from the wire do not name their actor: it is the one
+        // (among those that wrote the new changes) whose change at that
+        // sequence number the signature verifies for.
+        for a in received {
+            if !a.actor.is_empty() {
+                kept_now.push(a.clone());
+                continue;
+            }
+            let found = actors.iter().find(|actor| {
+                let (Some((c, _)), Some(hash)) = (
+                    authors.by_actor.get(*actor),
+                    by_actor_seq.get(&((*actor).clone(), a.seq)),
+                ) else {
+                    return false;
+                };
+                verify_device_signature(
+                    &c.signing_key,
+                    &attestation_message(id, &hash.0),
+                    &a.signature,
+                )
+            });
+            kept_now.push(Attestation {
+                actor: found.cloned().unwrap_or_default(),
+                ..a.clone()
+            });
+        }
         // The newest valid attestation per actor.
         let mut vouched: HashMap<Vec<u8>, (u64, bool)> = HashMap::new();
         let mut keep_out = Vec::new();
@@ -252,7 +309,9 @@ impl Store {
             ) {
                 continue;
             }
-            let from_peer = received.contains(a);
+            let from_peer = received
+                .iter()
+                .any(|r| r.seq == a.seq && r.signature == a.signature);
             let best = vouched.entry(a.actor.clone()).or_insert((0, false));
             if a.seq > best.0 {
                 *best = (a.seq, from_peer);
@@ -284,7 +343,7 @@ impl Store {
                     // An attestation of a later change that is not here
                     // yet: automerge delivered part of the history.
                     let later = kept_now.iter().any(|a| {
-                        a.actor == bytes
+                        (a.actor == bytes || a.actor.is_empty())
                             && a.seq >= *seq
                             && !by_actor_seq.contains_key(&(bytes.clone(), a.seq))
                     });
@@ -358,6 +417,13 @@ impl Store {
                 .automerge()
                 .apply_changes([change])
                 .map_err(|_| Refusal::Undecodable)?;
+            if scratch.automerge().get_change_by_hash(hash).is_none() {
+                // Its dependencies are not all here: judging the state
+                // without it would let its effect pass unseen.
+                return Err(Refusal::Invalid(format!(
+                    "a change of {id} lacks its history"
+                )));
+            }
             let Some(who) = who else {
                 // A genesis change: the skeleton, checked byte for byte.
                 continue;

@@ -122,6 +122,43 @@ pub fn denied(code: u8, reason: String, own_device: &str) -> crate::trust::Trust
     }
 }
 
+/// An attestation on the wire: the sequence number and the signature. The
+/// actor is left out (every document has its own attestations, one per
+/// actor that wrote it, so the receiver finds the actor whose change and
+/// key it verifies against); the 17 bytes it would take are most of the
+/// attestations' share of a first sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vouch {
+    /// The sequence number of the newest change vouched for.
+    pub seq: u64,
+    /// The writing device's signature (64 bytes).
+    pub signature: Vec<u8>,
+}
+
+/// Attestations as sent.
+pub fn vouches(attestations: Vec<crate::trust::Attestation>) -> Vec<Vouch> {
+    attestations
+        .into_iter()
+        .map(|a| Vouch {
+            seq: a.seq,
+            signature: a.signature,
+        })
+        .collect()
+}
+
+/// Attestations as received: the actor is found by the store when it
+/// verifies them.
+pub fn unvouch(vouches: Vec<Vouch>) -> Vec<crate::trust::Attestation> {
+    vouches
+        .into_iter()
+        .map(|v| crate::trust::Attestation {
+            actor: Vec::new(),
+            seq: v.seq,
+            signature: v.signature,
+        })
+        .collect()
+}
+
 /// Everything an item of a turn can be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Item {
@@ -189,6 +226,8 @@ pub enum Item {
         scope: u32,
         /// Its automerge bytes (compressed by automerge).
         bytes: Vec<u8>,
+        /// Who wrote it: the attestations the sender keeps for it.
+        attest: Vec<Vouch>,
     },
     /// An automerge sync message for a document both hold.
     Sync {
@@ -196,6 +235,9 @@ pub enum Item {
         id: Vec<u8>,
         /// The encoded message.
         bytes: Vec<u8>,
+        /// When the message carries changes, the attestations the sender
+        /// keeps for the document; otherwise empty.
+        attest: Vec<Vouch>,
     },
     /// Part of an item too large for one frame.
     Piece {
@@ -242,15 +284,6 @@ pub enum Item {
     Registry {
         /// The entries.
         entries: Vec<(bool, crate::trust::Signed)>,
-    },
-    /// The attestations of a document whose changes follow in this turn
-    /// (a `Snapshot`, or a `Sync` message carrying changes): who wrote
-    /// them, each signed by the writing device.
-    Attest {
-        /// The document.
-        id: Vec<u8>,
-        /// One per actor that wrote into it.
-        entries: Vec<crate::trust::Attestation>,
     },
     /// Documents this side did not store (quarantined): a sender handing
     /// them on keeps its copies instead of purging them.

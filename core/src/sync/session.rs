@@ -227,11 +227,6 @@ pub struct SyncSession {
     /// Documents this device must hand on (id → destination scope),
     /// computed once per session.
     departed: Option<HashMap<String, String>>,
-    /// Attestations received for documents whose changes follow (taken
-    /// when they are applied), and their bytes (counted against the cap
-    /// on unfinished pieces).
-    attested: HashMap<String, Vec<crate::trust::Attestation>>,
-    attested_bytes: u64,
     /// Documents the peer said it did not store: never purged here.
     refused_by_peer: BTreeSet<String>,
 }
@@ -278,8 +273,6 @@ impl SyncSession {
             issued: None,
             greeted: false,
             departed: None,
-            attested: HashMap::new(),
-            attested_bytes: 0,
             refused_by_peer: BTreeSet::new(),
         }
     }
@@ -991,6 +984,7 @@ impl SyncSession {
                 kind,
                 scope,
                 bytes,
+                attest,
             } => {
                 let id = unpack_id(&id);
                 let Some(scope) = self.shared.get(scope as usize).cloned() else {
@@ -1003,13 +997,13 @@ impl SyncSession {
                     self.report.quarantined.push((id, "unknown kind".into()));
                     return Ok(());
                 };
-                let attested = self.take_attested(&id);
+                let attested = protocol::unvouch(attest);
                 let applied =
                     store.apply_document(&self.peer, &id, kind, &scope, &bytes, &attested)?;
                 self.count(id, applied);
                 Ok(())
             }
-            Item::Sync { id, bytes } => {
+            Item::Sync { id, bytes, attest } => {
                 let id = unpack_id(&id);
                 // Only documents of the shared scopes: a Sync item for any
                 // other id is refused, never answered with its changes.
@@ -1028,7 +1022,7 @@ impl SyncSession {
                     });
                     return Ok(());
                 }
-                let attested = self.take_attested(&id);
+                let attested = protocol::unvouch(attest);
                 let state = self.states.entry(id.clone()).or_default();
                 let mut cached = self.docs.remove(&id);
                 let step = store.sync_document(
@@ -1042,18 +1036,6 @@ impl SyncSession {
                 if let Some(doc) = cached {
                     self.docs.insert(id.clone(), doc);
                 }
-                if step.applied == Some(Applied::Pending) {
-                    // Kept for the rest of the history, still counted
-                    // against the cap.
-                    self.attested_bytes += attested
-                        .iter()
-                        .map(|a| (a.actor.len() + a.signature.len() + 8) as u64)
-                        .sum::<u64>();
-                    self.attested
-                        .entry(id.clone())
-                        .or_default()
-                        .extend(attested);
-                }
                 if let Some(a) = step.applied {
                     self.count(id.clone(), a);
                 }
@@ -1066,20 +1048,6 @@ impl SyncSession {
                 }
                 self.refused_by_peer
                     .extend(ids.iter().map(|id| unpack_id(id)));
-                Ok(())
-            }
-            Item::Attest { id, entries } => {
-                let id = unpack_id(&id);
-                let bytes: u64 = entries
-                    .iter()
-                    .map(|a| (a.actor.len() + a.signature.len() + 8) as u64)
-                    .sum();
-                self.attested_bytes += bytes;
-                if self.attested_bytes > self.config.max_piece_bytes as u64 {
-                    self.attested.clear();
-                    return Err(SyncError::Cap("too many attestations waiting"));
-                }
-                self.attested.entry(id).or_default().extend(entries);
                 Ok(())
             }
             Item::Piece {
@@ -1380,19 +1348,8 @@ impl SyncSession {
         Ok(())
     }
 
-    /// The attestations received for `id`, released from the session.
-    fn take_attested(&mut self, id: &str) -> Vec<crate::trust::Attestation> {
-        let taken = self.attested.remove(id).unwrap_or_default();
-        let bytes: u64 = taken
-            .iter()
-            .map(|a| (a.actor.len() + a.signature.len() + 8) as u64)
-            .sum();
-        self.attested_bytes = self.attested_bytes.saturating_sub(bytes);
-        taken
-    }
-
-    /// Queues a sync message, preceded by the attestations of the changes
-    /// it carries.
+    /// Queues a sync message, with the attestations of the changes it
+    /// carries.
     fn push_sync(
         &mut self,
         id: &str,
@@ -1400,15 +1357,10 @@ impl SyncSession {
         attest: Vec<crate::trust::Attestation>,
     ) {
         let Some(bytes) = reply else { return };
-        if !attest.is_empty() {
-            self.outbox.push(Item::Attest {
-                id: pack_id(id),
-                entries: attest,
-            });
-        }
         self.outbox.push(Item::Sync {
             id: pack_id(id),
             bytes,
+            attest: protocol::vouches(attest),
         });
     }
 
@@ -1431,18 +1383,13 @@ impl SyncSession {
                 let kind_index = DocKind::ALL.iter().position(|k| *k == kind);
                 if let (Some(scope), Some(kind)) = (position, kind_index) {
                     self.sent.insert(id.to_string());
-                    let entries = store.attestations(id)?;
-                    if !entries.is_empty() {
-                        self.outbox.push(Item::Attest {
-                            id: pack_id(id),
-                            entries,
-                        });
-                    }
+                    let attest = protocol::vouches(store.attestations(id)?);
                     self.outbox.push(Item::Snapshot {
                         id: pack_id(id),
                         kind: kind as u8,
                         scope: scope as u32,
                         bytes,
+                        attest,
                     });
                     self.progress.done += 1;
                     self.progress.total += 1;

@@ -461,6 +461,7 @@ fn garbage_snapshots_fill_the_bounded_quarantine_never_the_disk() {
                 kind: 2,
                 scope: 0,
                 bytes: garbage.iter().map(|b| b ^ (i as u8)).collect(),
+                attest: vec![],
             })
             .collect();
         for f in attacker.forge_turn(2 + 2 * t, items) {
