@@ -704,4 +704,46 @@ impl AnxinStore {
             Ok(self.shared.store().renew_device(&by, &device_id, days)?)
         })
     }
+
+    /// On the station laptop (station admins): issues a worker's own
+    /// identity file, encrypted with the `passphrase` the worker chooses
+    /// (at least 8 characters), valid for `days`. The worker keeps it and
+    /// signs with it at a shared laptop (`signAs`); it is revoked like a
+    /// device.
+    pub fn issue_identity(
+        &self,
+        worker_id: String,
+        days: u32,
+        passphrase: String,
+    ) -> Result<Vec<u8>> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
+            Ok(self
+                .shared
+                .store()
+                .issue_identity(&by, &worker, days, &passphrase)?)
+        })
+    }
+
+    /// Signs every later write with the identity in `identity` (opened
+    /// with `passphrase`) and acts as its worker: how a counselor reviews
+    /// or closes a crisis at a shared laptop, where the station's own
+    /// identity may not. A wrong passphrase gives `Unauthorized`.
+    pub fn sign_as(&self, identity: Vec<u8>, passphrase: String) -> Result<()> {
+        guard(|| {
+            let worker = self.shared.store().sign_as(&identity, &passphrase)?;
+            *self.shared.acting.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
+            Ok(())
+        })
+    }
+
+    /// Stops signing with an identity: later writes are the device's own
+    /// again (name the acting worker with `actAs`).
+    pub fn sign_as_device(&self) -> Result<()> {
+        guard(|| {
+            self.shared.store().sign_as_device();
+            Ok(())
+        })
+    }
 }

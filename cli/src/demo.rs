@@ -569,8 +569,28 @@ fn screenings(
             row.reasons.join(", ")
         ));
     }
-    // The counselor arrives, reviews, refers, and closes the crisis.
+    // The counselor arrives, reviews, refers, and closes the crisis. At the
+    // station's laptop she signs with her own identity file: a sign-off is
+    // never the station's.
     if let Some((case, crisis)) = &crisis_case {
+        let admin = store
+            .workers(None, Some(Role::StationAdmin))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Failure::other("the station has no admin"))?;
+        let passphrase = "demo passphrase, chosen by the counselor";
+        let identity = store.issue_identity(
+            &Author::Worker(admin.id.clone()),
+            &counselor.id,
+            365,
+            passphrase,
+        )?;
+        store.sign_as(&identity, passphrase)?;
+        say(format!(
+            "  counselor {} signs in at the station's laptop with her own identity file ({} bytes, passphrase-protected)",
+            counselor.name,
+            identity.len()
+        ));
         // Reviewing the older sitting down does not hide the newer red flag.
         if let Some(first) = &earlier {
             let state = store.review_screening(
@@ -610,6 +630,7 @@ fn screenings(
             Tier::T3,
             "safety plan agreed with his sister",
         )?;
+        store.sign_as_device();
         say(format!(
             "  counselor {} reviews (复核) → t3, refers him to 区精神卫生中心, closes the crisis; case tier {}; next follow-up {}",
             counselor.name,

@@ -53,6 +53,36 @@ pub enum DeviceCommand {
         #[arg(long, default_value_t = 90)]
         days: u32,
     },
+    /// Issue a worker's own identity file, for signing on this shared
+    /// laptop with `--identity FILE` (a counselor's reviews and crisis
+    /// closings). The file is encrypted with a passphrase the worker
+    /// chooses: typed at the prompt, or from ANXIN_PASSPHRASE. Revoke it
+    /// like a device.
+    Identity {
+        /// The worker it belongs to.
+        #[arg(long)]
+        worker: String,
+        /// Where to write it (the worker keeps it, e.g. on a USB key).
+        #[arg(long)]
+        out: String,
+        /// For how many days it is valid.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+    },
+}
+
+/// The passphrase of an identity file: ANXIN_PASSPHRASE, or typed at the
+/// prompt (on the terminal's standard input).
+pub fn passphrase(what: &str) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var("ANXIN_PASSPHRASE") {
+        return Ok(p);
+    }
+    eprint!("passphrase for {what}: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::input(format!("cannot read the passphrase: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// Scopes as typed: `station`, `grid:*`, `case:<team>`, `grid:<id>` or a
@@ -213,6 +243,19 @@ pub fn run_device(
                 println!("device {device} revoked: peers that sync with this laptop learn of it");
             }
         }
+        DeviceCommand::Identity { worker, out, days } => {
+            let worker = WorkerId::parse(worker, "--worker")?;
+            let phrase = passphrase(out)?;
+            let file = store.issue_identity(&by()?, &worker, *days, &phrase)?;
+            write_private(out, &file)?;
+            if json {
+                print_json(&serde_json::json!({ "worker": worker, "file": out, "days": days }));
+            } else {
+                println!(
+                    "identity of worker {worker} written to {out} ({days} days): sign with `--identity {out} --as {worker}`"
+                );
+            }
+        }
         DeviceCommand::Renew { device, days } => {
             let until = store.renew_device(&by()?, device, *days)?;
             if json {
@@ -223,4 +266,21 @@ pub fn run_device(
         }
     }
     Ok(())
+}
+
+/// Writes a file only its owner may read.
+fn write_private(path: &str, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| Failure::input(format!("cannot write {path}: {e}")))?;
+    f.write_all(bytes)
+        .map_err(|e| Failure::other(format!("cannot write {path}: {e}")))
 }

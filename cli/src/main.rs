@@ -39,6 +39,13 @@ struct Cli {
     /// The worker acting (their id): recorded with every change.
     #[arg(long = "as", global = true, value_name = "WORKER_ID")]
     acting: Option<String>,
+    /// Sign as yourself on a shared laptop: your identity file (from
+    /// `anxin device identity`), opened with your passphrase (prompted, or
+    /// ANXIN_PASSPHRASE). Needs `--as` naming you. A professional's
+    /// sign-off (a review, closing a crisis) is made this way, never as the
+    /// station.
+    #[arg(long, global = true, value_name = "FILE")]
+    identity: Option<PathBuf>,
     /// A resident acting for their household (to rate an order).
     #[arg(long, global = true, value_name = "RESIDENT_ID")]
     as_resident: Option<String>,
@@ -218,7 +225,8 @@ enum Command {
         #[arg(long, value_parser = Role::WORDS.to_vec())]
         role: Option<String>,
     },
-    /// Devices: enrol a phone by one-time code, list, revoke, renew.
+    /// Devices: enrol a phone by one-time code, list, revoke, renew; issue
+    /// a worker's identity file for signing on this laptop.
     Device {
         #[command(subcommand)]
         what: devices::DeviceCommand,
@@ -464,7 +472,24 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
         policy: read_policy(&cli.policy)?,
         ..Default::default()
     };
-    Ok(Store::open(path, options)?)
+    let mut store = Store::open(path, options)?;
+    if let Some(file) = &cli.identity {
+        let bytes = std::fs::read(file).map_err(|e| {
+            Failure::input(format!(
+                "cannot read the identity file {}: {e}",
+                file.display()
+            ))
+        })?;
+        let phrase = devices::passphrase(&file.display().to_string())?;
+        let worker = store.sign_as(&bytes, &phrase)?;
+        if cli.acting.as_deref() != Some(worker.as_str()) {
+            return Err(Failure::input(format!(
+                "--identity {} belongs to worker {worker}: give --as {worker}",
+                file.display()
+            )));
+        }
+    }
+    Ok(store)
 }
 
 /// Reads the deployment's policy file named by `--policy`, if any.

@@ -6,11 +6,27 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
+/// The passphrase identity files are issued and opened with in these tests.
+const PASSPHRASE: &str = "correct horse battery";
+
 fn anxin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_anxin"))
         .args(args)
+        .env("ANXIN_PASSPHRASE", PASSPHRASE)
         .output()
         .unwrap()
+}
+
+/// The counselor's identity file, issued by the station admin: what she
+/// signs her reviews and crisis closings with at the laptop.
+fn identity_of(store: &str, worker: &str) -> String {
+    let out = Path::new(store).with_file_name(format!("{worker}.identity"));
+    let out = out.to_str().unwrap().to_string();
+    let admin = worker_of(store, "station_admin");
+    ok(&[
+        "--store", store, "--as", &admin, "device", "identity", "--worker", worker, "--out", &out,
+    ]);
+    out
 }
 
 fn ok(args: &[&str]) -> String {
@@ -1302,6 +1318,7 @@ fn a_case_through_the_command_line() {
         volunteer,
         counselor,
     } = scene(&s);
+    let identity = identity_of(&s, &counselor);
 
     // The volunteer screens; item 9 raises the red flag.
     let rec = json(&[
@@ -1397,9 +1414,83 @@ fn a_case_through_the_command_line() {
         2,
         "counselor or clinician",
     );
+    // At the station's laptop the counselor signs with her own identity:
+    // `--as` alone cannot make a professional's sign-off, and her file
+    // does not sign for anyone else.
+    fails(
+        &[
+            "--store",
+            &s,
+            "--as",
+            &counselor,
+            "case",
+            "review",
+            &case,
+            "--screening",
+            &screening,
+            "--tier",
+            "t2",
+            "--reason",
+            "x",
+        ],
+        2,
+        "own identity",
+    );
+    fails(
+        &[
+            "--store",
+            &s,
+            "--identity",
+            &identity,
+            "--as",
+            &volunteer,
+            "case",
+            "review",
+            &case,
+            "--screening",
+            &screening,
+            "--tier",
+            "t2",
+            "--reason",
+            "x",
+        ],
+        2,
+        "belongs to worker",
+    );
+    let wrong = anxin(&[
+        "--store",
+        &s,
+        "--identity",
+        &identity,
+        "--as",
+        &counselor,
+        "case",
+        "show",
+        &case,
+    ]);
+    assert!(wrong.status.success());
+    let stolen = Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args([
+            "--store",
+            &s,
+            "--identity",
+            &identity,
+            "--as",
+            &counselor,
+            "case",
+            "show",
+            &case,
+        ])
+        .env("ANXIN_PASSPHRASE", "not hers")
+        .output()
+        .unwrap();
+    assert_eq!(stolen.status.code(), Some(2), "{stolen:?}");
+    assert!(String::from_utf8_lossy(&stolen.stderr).contains("passphrase"));
     let state = json(&[
         "--store",
         &s,
+        "--identity",
+        &identity,
         "--as",
         &counselor,
         "case",
@@ -1494,6 +1585,8 @@ fn a_case_through_the_command_line() {
     let state = json(&[
         "--store",
         &s,
+        "--identity",
+        &identity,
         "--as",
         &counselor,
         "case",
@@ -1510,6 +1603,8 @@ fn a_case_through_the_command_line() {
     let state = json(&[
         "--store",
         &s,
+        "--identity",
+        &identity,
         "--as",
         &counselor,
         "case",
@@ -1614,6 +1709,7 @@ fn clinical_safety_through_the_command_line() {
         volunteer,
         counselor,
     } = scene(&s);
+    let identity = identity_of(&s, &counselor);
     let screen = |answers: &str| {
         json(&[
             "--store",
@@ -1643,6 +1739,8 @@ fn clinical_safety_through_the_command_line() {
     let state = json(&[
         "--store",
         &s,
+        "--identity",
+        &identity,
         "--as",
         &counselor,
         "case",

@@ -260,6 +260,16 @@ impl Guarded for Household {
                 );
             }
         }
+        // A new visit names the device's own worker (the station's desk
+        // records for whoever canvassed).
+        if !who.is_station() {
+            for (k, v) in &after.visits {
+                let new = before.is_none_or(|b| !b.visits.contains_key(k));
+                if new && !who.is(v.worker_id.as_str()) {
+                    return deny("record a visit", "a visit names its own device's worker");
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -438,10 +448,18 @@ impl Guarded for Case {
                     return deny(name, "an event records its device's role");
                 }
             }
-            if needs_professional(&e.action)
-                && !crate::screening::case::is_professional(Some(e.role))
-            {
-                return deny(name, "only a counselor or clinician may do this");
+            if needs_professional(&e.action) {
+                if !crate::screening::case::is_professional(Some(e.role)) {
+                    return deny(name, "only a counselor or clinician may do this");
+                }
+                if who.is_station() {
+                    // The desk may record for anyone, but a sign-off is
+                    // the professional's own signature.
+                    return deny(
+                        name,
+                        "a professional signs this with their own identity (--identity), not the station's",
+                    );
+                }
             }
         }
         Ok(())

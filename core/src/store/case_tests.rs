@@ -122,6 +122,23 @@ fn screen(
     )
 }
 
+/// The counselor signs at the station's desk with her own identity file (a
+/// professional's sign-off is never the station's): runs `f` with the store
+/// and her, then the laptop writes as itself again.
+fn as_professional<R>(st: &mut Station, f: impl FnOnce(&mut Store, &Author) -> R) -> R {
+    let counselor = st.counselor.clone();
+    let Author::Worker(w) = &counselor else {
+        unreachable!("the counselor is a worker")
+    };
+    let file =
+        st.s.issue_identity(&Author::System, w, 1, "correct horse")
+            .unwrap();
+    st.s.sign_as(&file, "correct horse").unwrap();
+    let out = f(&mut st.s, &counselor);
+    st.s.sign_as_device();
+    out
+}
+
 fn heads(s: &Store) -> String {
     s.index_fingerprint().unwrap() + &s.export_json().unwrap()
 }
@@ -189,30 +206,26 @@ fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
 
     // The counselor's review grades the sitting t2, with the reason; the
     // crisis the red flag opened still holds the case until it is closed.
-    let state =
-        st.s.review_screening(
-            &st.counselor.clone(),
+    let state = as_professional(&mut st, |s, c| {
+        s.review_screening(
+            c,
             &rec.case_id,
             &rec.screening,
             Tier::T2,
             "assessed in person: passive ideation, no plan",
         )
-        .unwrap();
+        .unwrap()
+    });
     assert_eq!(state.tier, Tier::Crisis);
     assert!(state.screenings[0].review.is_some());
     let crisis = rec
         .crisis_opened
         .clone()
         .expect("the red flag opened a crisis");
-    let state =
-        st.s.close_crisis(
-            &st.counselor.clone(),
-            &rec.case_id,
-            &crisis,
-            Tier::T2,
-            "safety plan agreed",
-        )
-        .unwrap();
+    let state = as_professional(&mut st, |s, c| {
+        s.close_crisis(c, &rec.case_id, &crisis, Tier::T2, "safety plan agreed")
+            .unwrap()
+    });
     assert_eq!(state.tier, Tier::T2);
     assert!(!st
         .s
@@ -365,15 +378,10 @@ fn crises_are_closed_only_by_a_professional_then_followed_up_weekly() {
         StoreError::Dispatch(DispatchError::PermissionDenied { .. })
     ));
     assert_eq!(heads(&st.s), snapshot);
-    let state =
-        st.s.close_crisis(
-            &st.counselor.clone(),
-            &case,
-            &crisis,
-            Tier::T2,
-            "safety plan agreed",
-        )
-        .unwrap();
+    let state = as_professional(&mut st, |s, c| {
+        s.close_crisis(c, &case, &crisis, Tier::T2, "safety plan agreed")
+            .unwrap()
+    });
     assert_eq!(state.tier, Tier::T2);
     assert_eq!(state.crises[0].actions.len(), 3);
     assert!(
@@ -475,7 +483,13 @@ fn a_review_on_one_phone_and_a_screening_on_another_merge_the_same_in_every_orde
     assert_eq!(rec.decision.tier, Tier::T2);
     let mut a = Store::open(":memory:", StoreOptions::default()).unwrap();
     let mut b = Store::open(":memory:", StoreOptions::default()).unwrap();
-    let enrol = join(&mut st.s);
+    // Phone A is the counselor's own.
+    let enrol = crate::fixture::enrol_as(
+        &mut st.s,
+        Role::Counselor,
+        Some(vec!["station".into(), "grid:*".into(), "case:main".into()]),
+    )
+    .unwrap();
     assert!(run(&mut a, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     let enrol = join(&mut st.s);
     assert!(run(&mut b, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
@@ -700,15 +714,16 @@ fn reviewing_an_older_screening_never_hides_a_newer_red_flag() {
     )
     .unwrap();
     assert_eq!(second.decision.tier, Tier::Crisis);
-    let state =
-        st.s.review_screening(
-            &st.counselor.clone(),
+    let state = as_professional(&mut st, |s, c| {
+        s.review_screening(
+            c,
             &first.case_id,
             &first.screening,
             Tier::T0,
             "situational, resolved",
         )
-        .unwrap();
+        .unwrap()
+    });
     assert_eq!(state.tier, Tier::Crisis, "{:?}", state.tier_reasons);
     // Still P1, still counted as a crisis, re-screen on the crisis interval.
     let rows = st.s.households_in_grid(&st.grid, 10, 0).unwrap();
@@ -720,15 +735,10 @@ fn reviewing_an_older_screening_never_hides_a_newer_red_flag() {
     // not cover would hold the case: here the crisis covers it, so closing
     // it settles the sitting with the professional's tier.
     let crisis = second.crisis_opened.clone().unwrap();
-    let state =
-        st.s.close_crisis(
-            &st.counselor.clone(),
-            &first.case_id,
-            &crisis,
-            Tier::T2,
-            "safety plan",
-        )
-        .unwrap();
+    let state = as_professional(&mut st, |s, c| {
+        s.close_crisis(c, &first.case_id, &crisis, Tier::T2, "safety plan")
+            .unwrap()
+    });
     assert_eq!(state.tier, Tier::T2);
     assert_eq!(state.screenings[1].current_tier(), Tier::T2);
     assert!(st.s.check().unwrap().is_ok());
@@ -788,14 +798,10 @@ fn a_red_flag_sitting_opens_its_crisis_in_the_same_write() {
 
     // Closed by a professional: both sittings settled, a new red flag later
     // opens a new crisis.
-    st.s.close_crisis(
-        &st.counselor.clone(),
-        &rec.case_id,
-        &crisis,
-        Tier::T2,
-        "assessed",
-    )
-    .unwrap();
+    as_professional(&mut st, |s, c| {
+        s.close_crisis(c, &rec.case_id, &crisis, Tier::T2, "assessed")
+            .unwrap()
+    });
     let third = screen(
         &mut st,
         |s| s.volunteer.clone(),

@@ -16,6 +16,7 @@ mod attest;
 mod audit;
 mod cases;
 mod check;
+mod identity;
 mod import;
 mod index;
 mod ops;
@@ -169,6 +170,9 @@ pub struct Store {
     /// Credentials by actor id (who may have written a change), rebuilt
     /// when the registry changes.
     authors: attest::AuthorsCache,
+    /// The identity this store's writes are signed with, when a worker
+    /// signs on a shared laptop (`sign_as`); `None`: the device's own.
+    signer: Option<identity::Signer>,
 }
 
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -239,6 +243,7 @@ impl Store {
             options,
             policy,
             authors: Default::default(),
+            signer: None,
         };
         store.backfill_attestations()?;
         // The case index holds tiers and due dates folded with a policy: a
@@ -358,7 +363,14 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Batch<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let principal = self.own_principal()?;
+        let principal = match &self.signer {
+            Some(s) => s.principal.clone(),
+            None => self.own_principal()?,
+        };
+        let (device, keys) = match &self.signer {
+            Some(s) => (&s.device, &s.keys),
+            None => (&self.device, &self.keys),
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -366,8 +378,8 @@ impl Store {
             tx,
             principal,
             judge_effects: true,
-            device: &self.device,
-            keys: &self.keys,
+            device,
+            keys,
             policy: &self.policy,
             compact_after: self.options.compact_after_chunks.max(1),
             now: now_millis(),

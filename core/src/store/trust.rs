@@ -94,7 +94,7 @@ impl Store {
         }
     }
 
-    fn station_key(&self) -> Result<StationKey, StoreError> {
+    pub(super) fn station_key(&self) -> Result<StationKey, StoreError> {
         let text = self.meta("station_secret")?.ok_or_else(|| {
             TrustError::Refused(
                 "only the station laptop (the store made by `init`) holds the station key".into(),
@@ -126,6 +126,17 @@ impl Store {
 }
 
 impl super::Batch<'_> {
+    /// Enters a credential the station issued in the registry (an identity
+    /// file's, which no session delivers).
+    pub(crate) fn add_registry_credential(
+        &self,
+        device: &str,
+        at: Millis,
+        signed: &Signed,
+    ) -> Result<(), StoreError> {
+        insert_entry(&self.tx, device, "credential", at, signed)
+    }
+
     /// Makes this store the station laptop: a station key, and this
     /// device's own credential (no worker; every scope). Called in the same
     /// write as the new station document.

@@ -615,3 +615,97 @@ fn history_credits_the_verified_device_never_the_claim() {
     );
     assert_eq!(last.recorded_for, None, "the claim is not repeated");
 }
+
+#[test]
+fn a_counselor_signs_at_the_station_laptop_with_her_own_identity_and_peers_credit_her() {
+    let mut w = compound();
+    let household = w.station.households_in_grid(&w.grid, 1, 0).unwrap()[0]
+        .id
+        .clone();
+    let h: Household = w.station.get(household.as_str()).unwrap();
+    let resident = ResidentId(h.members.keys().next().unwrap().clone());
+    let recorded = w
+        .station
+        .record_screening(
+            &Author::Worker(w.volunteer.clone()),
+            NewScreening {
+                household_id: household.clone(),
+                resident_id: resident,
+                team: None,
+                results: vec![phq9(0)],
+            },
+            Library::builtin().unwrap(),
+        )
+        .unwrap();
+    let counselor = Author::Worker(w.counselor.clone());
+    let review = |s: &mut Store| {
+        s.review_screening(
+            &counselor,
+            &recorded.case_id,
+            &recorded.screening,
+            Tier::T1,
+            "assessed",
+        )
+    };
+    // The desk alone cannot sign a review off, whoever it names.
+    let err = review(&mut w.station).unwrap_err();
+    assert!(err.to_string().contains("own identity"), "{err}");
+    // Her identity file: a wrong passphrase opens nothing.
+    let file = w
+        .station
+        .issue_identity(&Author::System, &w.counselor, 30, "her passphrase")
+        .unwrap();
+    assert!(w.station.sign_as(&file, "not hers!").is_err());
+    assert_eq!(
+        w.station.sign_as(&file, "her passphrase").unwrap(),
+        w.counselor
+    );
+    // Signed as her, the laptop writes nothing in anyone else's name.
+    assert!(w
+        .station
+        .record_visit(
+            &Author::Worker(w.volunteer.clone()),
+            &household,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![],
+                notes: String::new(),
+            },
+        )
+        .is_err());
+    review(&mut w.station).unwrap();
+    w.station.sign_as_device();
+    // Her phone receives the review and credits it to her, verified.
+    assert!(meet(
+        &mut w.counselor_phone,
+        &mut w.station,
+        &SyncConfig::default()
+    )
+    .completed());
+    let (_, state) = w
+        .counselor_phone
+        .case(&recorded.case_id, now_millis())
+        .unwrap();
+    assert_eq!(state.screenings[0].current_tier(), Tier::T1);
+    let history = w
+        .counselor_phone
+        .history(recorded.case_id.as_str())
+        .unwrap();
+    let last = history
+        .changes
+        .iter()
+        .find(|c| c.action.as_deref().is_some_and(|a| a.contains("review")))
+        .unwrap();
+    assert_eq!(last.worker.as_ref(), Some(&w.counselor));
+    assert_ne!(
+        last.device.as_deref(),
+        Some(w.station.device().device_id.as_str()),
+        "signed by her identity, not the laptop"
+    );
+    // Revoked like a device: the file no longer signs.
+    let identity_device = last.device.clone().unwrap();
+    w.station
+        .revoke_device(&Author::System, &identity_device)
+        .unwrap();
+    assert!(w.station.sign_as(&file, "her passphrase").is_err());
+}

@@ -35,6 +35,8 @@ struct Acked {
 
 struct World {
     replicas: Vec<Store>,
+    /// The counselor's identity file (see `images`).
+    identity: Vec<u8>,
     /// The volunteer's phone a malicious app runs on (not among
     /// `replicas`: it never converges with them, by design).
     malicious: Store,
@@ -67,8 +69,16 @@ fn base() -> Store {
 /// Images of five replicas: the station laptop and four devices enrolled
 /// from it, each granted everything the laptop holds. Made once per test
 /// thread; every schedule starts from copies of them.
-fn images() -> Vec<Vec<u8>> {
+fn images() -> (Vec<Vec<u8>>, Vec<u8>) {
     let mut replicas = vec![base()];
+    // The counselor's identity file: she signs her reviews with it at
+    // whichever laptop she sits (entered in the registry, which spreads).
+    let counselor = replicas[0].workers(None, Some(Role::Counselor)).unwrap()[0]
+        .id
+        .clone();
+    let identity = replicas[0]
+        .issue_identity(&Author::System, &counselor, 30, IDENTITY_PASSPHRASE)
+        .unwrap();
     for _ in 1..5 {
         let mut s = Store::open(":memory:", StoreOptions::default()).unwrap();
         let enrol = crate::fixture::enrol_everything(&mut replicas[0]).unwrap();
@@ -107,11 +117,16 @@ fn images() -> Vec<Vec<u8>> {
         );
         assert!(run.completed());
     }
-    replicas.iter_mut().map(|s| s.image().unwrap()).collect()
+    (
+        replicas.iter_mut().map(|s| s.image().unwrap()).collect(),
+        identity,
+    )
 }
 
+const IDENTITY_PASSPHRASE: &str = "counselor's own";
+
 /// `n` replicas (at most five), copied from `images`.
-fn world(images: &[Vec<u8>], n: usize) -> World {
+fn world(images: &[Vec<u8>], identity: &[u8], n: usize) -> World {
     let replicas: Vec<Store> = images[..n]
         .iter()
         .map(|i| Store::from_image(i).unwrap())
@@ -135,6 +150,7 @@ fn world(images: &[Vec<u8>], n: usize) -> World {
         .clone();
     World {
         replicas,
+        identity: identity.to_vec(),
         malicious,
         forger,
         deleted: Vec::new(),
@@ -282,6 +298,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                 return;
             };
             let tier = *Tier::ALL.choose(rng).unwrap();
+            store.sign_as(&w.identity, IDENTITY_PASSPHRASE).unwrap();
             store
                 .review_screening(
                     &Author::Worker(w.counselor.clone()),
@@ -291,6 +308,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                     "复核",
                 )
                 .unwrap();
+            store.sign_as_device();
             *w.acked.case_events.entry(case).or_insert(0) += 1;
         }
         _ => {
@@ -697,11 +715,11 @@ fn random_schedules_converge_and_lose_nothing_second_half() {
 fn schedules(range: std::ops::Range<u64>) {
     let schedules = range.end - range.start;
     let mut conflicts_seen = 0;
-    let images = images();
+    let (images, identity) = images();
     for schedule in range {
         let mut rng = ChaCha8Rng::seed_from_u64(schedule);
         let n = rng.gen_range(3..=5);
-        let mut w = world(&images, n);
+        let mut w = world(&images, &identity, n);
         for _ in 0..rng.gen_range(6..16) {
             match rng.gen_range(0..22) {
                 0..=11 => operate(&mut w, &mut rng),

@@ -508,8 +508,8 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
     assert_eq!(b.export_json().unwrap(), before);
     assert!(b.check().unwrap().is_ok());
 
-    // An edit carried back by bundle merges.
-    let worker = b.workers(Some(&grids[0]), None).unwrap()[0].id.clone();
+    // An edit carried back by bundle merges (the phone's own volunteer's).
+    let worker = WorkerId(b.credential().unwrap().unwrap().1.worker.unwrap());
     b.record_visit(
         &Author::Worker(worker),
         &h,

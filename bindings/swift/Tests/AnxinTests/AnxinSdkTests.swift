@@ -54,6 +54,15 @@ final class AnxinSdkTests: XCTestCase {
         try station.workers(gridId: inGrid ? grid : nil, role: role).first!
     }
 
+    /// The counselor signs at the station's laptop with her own identity file, issued by the
+    /// station admin: a professional's sign-off is never the station's.
+    func signAsCounselor() throws {
+        try station.actAs(workerId: try worker(.stationAdmin).id)
+        let file = try station.issueIdentity(workerId: try worker(.counselor).id, days: 30, passphrase: "her own passphrase")
+        XCTAssertThrowsError(try station.signAs(identity: file, passphrase: "not hers at all"))
+        try station.signAs(identity: file, passphrase: "her own passphrase")
+    }
+
     /// A phone enrolled for `owner` (by default the first counselor, with every grid and the
     /// case team); it then acts as its owner and no one else.
     func phone(_ name: String, key: String? = "phone key", owner: WorkerInfo? = nil, scopes: [String]? = ["station", "grid:*", "case:main"]) throws -> AnxinStore {
@@ -146,10 +155,15 @@ final class AnxinSdkTests: XCTestCase {
             guard case AnxinError.PermissionDenied = $0 else { return XCTFail("\($0)") }
         }
         try station.actAs(workerId: try worker(.counselor).id)
+        XCTAssertThrowsError(try station.closeCrisis(crisis: crisis, tierAfter: .t1, note: "")) {
+            guard case AnxinError.PermissionDenied = $0 else { return XCTFail("\($0)") }
+        }
+        try signAsCounselor()
         _ = try station.closeCrisis(crisis: crisis, tierAfter: .t1, note: "")
         XCTAssertThrowsError(try station.crisisAction(crisis: crisis, step: .other, note: "")) {
             guard case AnxinError.Conflict = $0 else { return XCTFail("\($0)") }
         }
+        try station.signAsDevice()
         XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("station.db"), key: "wrong key", scopes: nil, actingWorker: nil))) {
             guard case AnxinError.Storage = $0 else { return XCTFail("\($0)") }
         }
@@ -348,6 +362,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(pending.screenings.first?.by, volunteer.id)
         XCTAssertEqual(pending.screenings.first?.results.first?.score, 12)
         XCTAssertNotNil(pending.screenings.first?.reviewDue)
+        try signAsCounselor()
         let reviewed = try station.reviewScreening(caseId: recorded.caseId, screeningId: review.reference, tier: .t3, reason: "assessed in person")
         XCTAssertEqual(reviewed.tier, .t3)
         XCTAssertEqual(reviewed.screenings.first?.reviewedTier, .t3)
@@ -368,7 +383,6 @@ final class AnxinSdkTests: XCTestCase {
 
     func testARedFlagSittingOpensItsCrisisAndK10FollowsTheForm() throws {
         let volunteer = try worker(.volunteer, inGrid: true)
-        let counselor = try worker(.counselor)
         try station.actAs(workerId: volunteer.id)
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "9栋", unit: "2单元", room: "101"))
         let r = try station.addResident(householdId: h, resident: ResidentInput(name: "赵", sex: "male", birthYear: 1960, phone: "", tags: []))
@@ -391,10 +405,11 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(due.first?.what, "crisis")
         XCTAssertEqual(due.first?.reference, crisisId)
         XCTAssertEqual(try station.caseInfo(caseId: red.caseId).openCrises, 1)
-        try station.actAs(workerId: counselor.id)
+        try signAsCounselor()
         let reviewed = try station.reviewScreening(caseId: red.caseId, screeningId: t2.screeningId, tier: .t0, reason: "situational")
         XCTAssertEqual(reviewed.tier, .crisis)
         XCTAssertEqual(try station.households(gridId: grid, limit: 500).first { $0.id == h }?.priority, "p1")
+        try station.signAsDevice()
         handle.unregister()
 
         try station.actAs(workerId: volunteer.id)

@@ -60,6 +60,18 @@ class AnxinSdkTest {
         return p
     }
 
+    /**
+     * The counselor signs at the station's laptop with her own identity file, issued by the
+     * station admin: a professional's sign-off is never the station's. A wrong passphrase
+     * opens nothing.
+     */
+    private fun signAsCounselor() {
+        station.actAs(worker(WorkerRole.STATION_ADMIN).id)
+        val file = station.issueIdentity(worker(WorkerRole.COUNSELOR).id, 30u, "her own passphrase")
+        assertFailsWith<AnxinException.Unauthorized> { station.signAs(file, "not hers at all") }
+        station.signAs(file, "her own passphrase")
+    }
+
     @BeforeEach
     fun setUp() {
         dir = Files.createTempDirectory("anxin-kotlin")
@@ -144,12 +156,17 @@ class AnxinSdkTest {
         assertFailsWith<AnxinException.PermissionDenied> {
             station.closeCrisis(crisis, RiskTier.T2, "")
         }
-        // Conflict: acting on a closed crisis.
+        // At the station's laptop `actAs` alone cannot sign a closing off.
         station.actAs(worker(WorkerRole.COUNSELOR).id)
+        assertFailsWith<AnxinException.PermissionDenied> { station.closeCrisis(crisis, RiskTier.T1, "") }
+        // Conflict: acting on a closed crisis (closed by the counselor, signed
+        // with her own identity).
+        signAsCounselor()
         station.closeCrisis(crisis, RiskTier.T1, "")
         assertFailsWith<AnxinException.Conflict> {
             station.crisisAction(crisis, CrisisStepKind.OTHER, "")
         }
+        station.signAsDevice()
         // Storage: the wrong key.
         assertFailsWith<AnxinException.Storage> {
             AnxinStore.open(OpenOptions(path("station.db"), "wrong key", null, null)).close()
@@ -389,6 +406,7 @@ class AnxinSdkTest {
         assertEquals(volunteer.id, pending.screenings.single().by)
         assertEquals(12L, pending.screenings.single().results.single().score)
         assertTrue(pending.screenings.single().reviewDue != null)
+        signAsCounselor()
         val reviewed = station.reviewScreening(recorded.caseId, review.reference, RiskTier.T3, "assessed in person")
         assertEquals(RiskTier.T3, reviewed.tier)
         assertEquals(RiskTier.T3, reviewed.screenings.single().reviewedTier)
@@ -411,7 +429,6 @@ class AnxinSdkTest {
     @Test
     fun aRedFlagSittingOpensItsCrisisAndK10FollowsTheForm() {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
-        val counselor = worker(WorkerRole.COUNSELOR)
         station.actAs(volunteer.id)
         val h = station.addHousehold(grid, AddressInput("百步亭花园", "9栋", "2单元", "101"))
         val r = station.addResident(h, ResidentInput("赵", "male", 1960u, "", listOf()))
@@ -441,10 +458,11 @@ class AnxinSdkTest {
             assertEquals(1u, station.caseInfo(red.caseId).openCrises)
 
             // Reviewing the first sitting down does not hide the red flag.
-            station.actAs(counselor.id)
+            signAsCounselor()
             val reviewed = station.reviewScreening(red.caseId, t2.screeningId, RiskTier.T0, "situational")
             assertEquals(RiskTier.CRISIS, reviewed.tier)
             assertEquals("p1", station.households(grid, 500u).first { it.id == h }.priority)
+            station.signAsDevice()
         }
 
         // K10: the store's policy scores a 1-5 paper form by default.
