@@ -58,16 +58,7 @@ impl Store {
             )
             .into());
         }
-        if days == 0 {
-            return Err(ValidationError::new(
-                "days",
-                Violation::OutOfRange {
-                    min: 1,
-                    max: i64::from(u32::MAX),
-                },
-            )
-            .into());
-        }
+        super::trust::check_days(days)?;
         let w = self.get::<Worker>(worker.as_str())?;
         if !w.active {
             return Err(TrustError::Refused("an inactive worker gets no identity".into()).into());

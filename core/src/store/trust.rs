@@ -64,6 +64,21 @@ pub struct DeviceRow {
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
+/// A validity of at least one day (a credential's, an identity's).
+pub(super) fn check_days(days: u32) -> Result<(), StoreError> {
+    if days == 0 {
+        return Err(ValidationError::new(
+            "days",
+            Violation::OutOfRange {
+                min: 1,
+                max: i64::from(u32::MAX),
+            },
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn to_array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
     bytes.try_into().ok()
 }
@@ -475,16 +490,7 @@ impl Store {
             }
             .into());
         }
-        if days == 0 {
-            return Err(ValidationError::new(
-                "days",
-                Violation::OutOfRange {
-                    min: 1,
-                    max: i64::from(u32::MAX),
-                },
-            )
-            .into());
-        }
+        check_days(days)?;
         let now = now_millis();
         let mut renewed = old.clone();
         if let Some(w) = &old.worker {

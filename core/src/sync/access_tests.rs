@@ -113,6 +113,33 @@ fn phq9(item9: i32) -> ScreeningResult {
     .unwrap()
 }
 
+/// `by` screens the first resident of the first household of `grid` on
+/// `store` with a PHQ-9 whose item 9 is `item9`: (household, resident,
+/// what was recorded).
+fn screen(
+    store: &mut Store,
+    grid: &GridId,
+    by: &WorkerId,
+    item9: i32,
+) -> (HouseholdId, ResidentId, crate::store::Recorded) {
+    let household = store.households_in_grid(grid, 1, 0).unwrap()[0].id.clone();
+    let h: Household = store.get(household.as_str()).unwrap();
+    let resident = ResidentId(h.members.keys().next().unwrap().clone());
+    let recorded = store
+        .record_screening(
+            &Author::Worker(by.clone()),
+            NewScreening {
+                household_id: household.clone(),
+                resident_id: resident.clone(),
+                team: None,
+                results: vec![phq9(item9)],
+            },
+            Library::builtin().unwrap(),
+        )
+        .unwrap();
+    (household, resident, recorded)
+}
+
 /// A case event as a forger writes it.
 fn event(by: &WorkerId, role: Role, action: CaseAction) -> (String, CaseEvent) {
     let id = EventId::random();
@@ -151,24 +178,8 @@ fn over_tcp(server: &Store, client: &mut Store) -> SessionReport {
 fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_relayed() {
     let mut w = compound();
     // The volunteer screens a resident at the door: a red flag, a crisis.
-    let household = w.volunteer_phone.households_in_grid(&w.grid, 1, 0).unwrap()[0]
-        .id
-        .clone();
-    let h: Household = w.volunteer_phone.get(household.as_str()).unwrap();
-    let resident = ResidentId(h.members.keys().next().unwrap().clone());
-    let recorded = w
-        .volunteer_phone
-        .record_screening(
-            &Author::Worker(w.volunteer.clone()),
-            NewScreening {
-                household_id: household.clone(),
-                resident_id: resident.clone(),
-                team: None,
-                results: vec![phq9(2)],
-            },
-            Library::builtin().unwrap(),
-        )
-        .unwrap();
+    let volunteer = w.volunteer.clone();
+    let (household, resident, recorded) = screen(&mut w.volunteer_phone, &w.grid, &volunteer, 2);
     let crisis = recorded.crisis_opened.clone().unwrap();
     // Through the store's own API her phone refuses to review as the
     // counselor, or at all.
@@ -619,24 +630,8 @@ fn history_credits_the_verified_device_never_the_claim() {
 #[test]
 fn a_counselor_signs_at_the_station_laptop_with_her_own_identity_and_peers_credit_her() {
     let mut w = compound();
-    let household = w.station.households_in_grid(&w.grid, 1, 0).unwrap()[0]
-        .id
-        .clone();
-    let h: Household = w.station.get(household.as_str()).unwrap();
-    let resident = ResidentId(h.members.keys().next().unwrap().clone());
-    let recorded = w
-        .station
-        .record_screening(
-            &Author::Worker(w.volunteer.clone()),
-            NewScreening {
-                household_id: household.clone(),
-                resident_id: resident,
-                team: None,
-                results: vec![phq9(0)],
-            },
-            Library::builtin().unwrap(),
-        )
-        .unwrap();
+    let volunteer = w.volunteer.clone();
+    let (household, _, recorded) = screen(&mut w.station, &w.grid, &volunteer, 0);
     let counselor = Author::Worker(w.counselor.clone());
     let review = |s: &mut Store| {
         s.review_screening(
