@@ -2,8 +2,8 @@
 //! answer, each as a regression test: a volunteer's phone (a malicious app
 //! holding the phone's own keys, writing past its store's rules with
 //! `Store::forge`) forging a counselor's review, closing a crisis, lowering
-//! a tier, promoting itself, deleting or altering events, dispatching to
-//! itself; changes no credential vouches for; a revoked device's changes
+//! a tier, deleting a screening, promoting itself, deleting or altering
+//! order events, dispatching to itself; changes no credential vouches for; a revoked device's changes
 //! relayed by another; `history` crediting a claim. Relayed attacks run
 //! over real loopback TCP.
 
@@ -289,6 +289,37 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
             .purge_document(recorded.case_id.as_str(), "test")
             .unwrap();
     }
+    // And the sitting itself deleted from the file (so no review would be
+    // due): refused, the log is append-only.
+    let restored = w
+        .volunteer_phone
+        .apply_document(
+            "kept copy",
+            &case,
+            DocKind::Case,
+            "case:main",
+            &honest,
+            &honest_attested,
+        )
+        .unwrap();
+    assert_eq!(restored, Applied::Changed);
+    let sitting = recorded.screening.to_string();
+    w.volunteer_phone
+        .forge::<Case>(&Author::Worker(w.volunteer.clone()), &case, |c| {
+            let mut c = c.unwrap();
+            c.events.remove(&sitting);
+            Ok(c)
+        })
+        .unwrap();
+    let report = over_tcp(&w.relay, &mut w.volunteer_phone);
+    assert_eq!(report.quarantined.len(), 1, "{:?}", report.quarantined);
+    assert!(
+        report.quarantined[0]
+            .1
+            .contains("a recorded event cannot be removed"),
+        "{:?}",
+        report.quarantined
+    );
     // Nothing forged on the relay, the station or the counselor's phone.
     assert!(meet(&mut w.counselor_phone, &mut w.relay, &SyncConfig::default()).completed());
     assert!(meet(&mut w.relay, &mut w.station, &SyncConfig::default()).completed());
