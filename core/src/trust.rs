@@ -228,6 +228,28 @@ pub fn actor_for(signing_public: &[u8; 32]) -> String {
     hex::encode(&d[..16])
 }
 
+/// The actor id (hex) an identity file writes with on the device
+/// `host_device`: one per (identity, device), so a professional signing on
+/// two laptops while they are apart never writes two different changes
+/// with the same actor and sequence number (automerge refuses those).
+pub fn identity_actor(signing_public: &[u8; 32], host_device: &str) -> String {
+    let d = Sha256::digest(
+        [
+            b"anxin/identity-actor/1".as_slice(),
+            signing_public,
+            host_device.as_bytes(),
+        ]
+        .concat(),
+    );
+    hex::encode(&d[..16])
+}
+
+/// Whether a credential is an identity file's (a worker's, holding no
+/// scope: it signs, it never syncs) rather than a device's.
+pub fn is_identity(c: &Credential) -> bool {
+    c.worker.is_some() && c.scopes.is_empty()
+}
+
 fn to32(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     let n = bytes.len().min(32);

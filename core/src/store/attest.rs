@@ -191,6 +191,30 @@ impl Store {
                     authors.by_actor.entry(actor).or_insert((own, false));
                 }
             }
+            // An identity file writes with one actor per device it is used
+            // on: every (identity, known device) pair names it.
+            let identities: Vec<(Credential, bool)> = authors
+                .by_actor
+                .values()
+                .filter(|(c, _)| crate::trust::is_identity(c))
+                .cloned()
+                .collect();
+            let hosts: Vec<String> = authors
+                .by_actor
+                .values()
+                .filter(|(c, _)| !crate::trust::is_identity(c))
+                .map(|(c, _)| c.device.clone())
+                .chain(std::iter::once(self.device.device_id.clone()))
+                .collect();
+            for (c, revoked) in identities {
+                for host in &hosts {
+                    if let Ok(actor) =
+                        hex::decode(crate::trust::identity_actor(&c.signing_key, host))
+                    {
+                        authors.by_actor.insert(actor, (c.clone(), revoked));
+                    }
+                }
+            }
         }
         let authors = Arc::new(authors);
         if let Ok(mut guard) = self.authors.0.lock() {

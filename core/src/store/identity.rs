@@ -139,7 +139,7 @@ impl Store {
             }
             .into());
         }
-        if c.signing_key != keys.signing_public() || c.actor != keys.actor_hex() {
+        if c.signing_key != keys.signing_public() || !crate::trust::is_identity(&c) {
             return Err(
                 TrustError::Refused("the identity's keys and credential differ".into()).into(),
             );
@@ -155,10 +155,13 @@ impl Store {
         };
         // A device that has not met this identity yet learns it here.
         let _ = self.merge_registry(&[(false, parsed.credential.clone())])?;
-        let actor =
-            automerge::ActorId::try_from(c.actor.as_str()).map_err(|_| TrustError::Malformed {
+        // Its own actor on this device (see `trust::identity_actor`).
+        let actor_hex = crate::trust::identity_actor(&c.signing_key, &self.device.device_id);
+        let actor = automerge::ActorId::try_from(actor_hex.as_str()).map_err(|_| {
+            TrustError::Malformed {
                 what: "the identity's actor",
-            })?;
+            }
+        })?;
         self.signer = Some(Signer {
             device: DeviceIdentity {
                 device_id: c.device.clone(),

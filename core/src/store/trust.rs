@@ -271,6 +271,10 @@ impl Store {
             issued_at: 0,
             expires_at: 0,
         };
+        if scopes.is_empty() {
+            // A credential without scopes is an identity file's.
+            return Err(ValidationError::new("scopes", Violation::Required).into());
+        }
         let role_name = w.map_or("station device", |w| w.role.as_str());
         for s in &scopes {
             let wildcard = s == "grid:*" || s == "case:*";
