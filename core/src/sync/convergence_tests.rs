@@ -412,9 +412,16 @@ fn forge(w: &mut World, rng: &mut ChaCha8Rng) {
                 return;
             };
             let mut gone = None;
+            let forger = Actor::Worker(w.forger.clone());
             let r = m.forge::<Request>(&me, order.as_str(), |r| {
                 let mut r = r.unwrap();
-                let first = r.events.keys().next().cloned();
+                // An honest event (not one of its own earlier forgeries,
+                // which no honest replica holds).
+                let first = r
+                    .events
+                    .iter()
+                    .find(|(_, e)| e.by != forger)
+                    .map(|(k, _)| k.clone());
                 if let Some(e) = &first {
                     r.events.remove(e);
                 }
