@@ -227,9 +227,8 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     let mut scopes = w.volunteer_phone.scopes().unwrap();
     scopes.push("case:main".into());
     w.volunteer_phone.set_scopes(&scopes).unwrap();
-    for (by, role, reason) in forgeries {
-        let restored = w
-            .volunteer_phone
+    let restore = |phone: &mut Store| {
+        let restored = phone
             .apply_document(
                 "kept copy",
                 &case,
@@ -240,6 +239,9 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
             )
             .unwrap();
         assert_eq!(restored, Applied::Changed);
+    };
+    for (by, role, reason) in forgeries {
+        restore(&mut w.volunteer_phone);
         let (screening, team) = (recorded.screening.clone(), DEFAULT_CASE_TEAM);
         let (c, r, hh) = (crisis.clone(), resident.clone(), household.clone());
         w.volunteer_phone
@@ -291,18 +293,7 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     }
     // And the sitting itself deleted from the file (so no review would be
     // due): refused, the log is append-only.
-    let restored = w
-        .volunteer_phone
-        .apply_document(
-            "kept copy",
-            &case,
-            DocKind::Case,
-            "case:main",
-            &honest,
-            &honest_attested,
-        )
-        .unwrap();
-    assert_eq!(restored, Applied::Changed);
+    restore(&mut w.volunteer_phone);
     let sitting = recorded.screening.to_string();
     w.volunteer_phone
         .forge::<Case>(&Author::Worker(w.volunteer.clone()), &case, |c| {
