@@ -827,6 +827,7 @@ impl AnxinStore {
                     initiator: true,
                     max_frame_bytes,
                     enrol_code: Some(code),
+                    peer_device: None,
                 },
             )
         })

@@ -1043,6 +1043,11 @@ pub struct SyncOptions {
     /// as printed or scanned); null for an enrolled device's session.
     #[uniffi(default = None)]
     pub enrol_code: Option<String>,
+    /// The device the initiator expects to reach (e.g. from a Bluetooth
+    /// advertisement); null means the station laptop. With the right guess
+    /// an unchanged exchange is one round trip; a wrong one costs one more.
+    #[uniffi(default = None)]
+    pub peer_device: Option<String>,
 }
 
 /// A device in the station's registry.

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use anxin_core::sync::{SyncConfig, SyncSession};
+use anxin_core::sync::{ExpectedResponder, SyncConfig, SyncSession};
 
 use crate::error::{guard, AnxinError, Result};
 use crate::records::{SyncOptions, SyncReport};
@@ -32,6 +32,10 @@ impl SyncSessionHandle {
         let config = SyncConfig {
             max_frame_bytes: (o.max_frame_bytes as usize).max(512),
             enrol,
+            responder: match o.peer_device {
+                Some(device) => ExpectedResponder::Device(device),
+                None => ExpectedResponder::StationLaptop,
+            },
             ..SyncConfig::default()
         };
         let session = if o.initiator {

@@ -22,6 +22,11 @@ use crate::model::{Millis, Role, Scope};
 /// The Noise protocol a sync session runs: mutual authentication with the
 /// device static keys, which the credentials bind to workers.
 pub const NOISE_SESSION: &str = "Noise_XX_25519_ChaChaPoly_SHA256";
+/// The Noise protocol of a session whose initiator already knows the
+/// responder's static key (from the registry): the initiator's proof and
+/// Hello ride in the first message, so an unchanged exchange is one round
+/// trip. A responder that is not the device guessed asks for a retry in XX.
+pub const NOISE_SESSION_KNOWN: &str = "Noise_IK_25519_ChaChaPoly_SHA256";
 /// The Noise protocol of an enrolment: the same, plus a pre-shared key
 /// derived from the one-time code, which proves the new device saw it.
 pub const NOISE_ENROL: &str = "Noise_XXpsk3_25519_ChaChaPoly_SHA256";

@@ -537,6 +537,38 @@ impl Store {
         Ok(out)
     }
 
+    /// The Noise key of the device a session is likely to reach, so the
+    /// initiator can open with its proof and Hello at once (Noise IK):
+    /// `device` if named, else the station laptop (the earliest station
+    /// device other than this one). Only a current, unrevoked credential
+    /// counts; none means the session opens without a guess.
+    pub(crate) fn likely_responder(
+        &self,
+        device: Option<&str>,
+    ) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(station) = self.station_public()? else {
+            return Ok(None);
+        };
+        let now = now_millis();
+        let mut best: Option<(Millis, [u8; 32])> = None;
+        for (id, signed) in self.registry_of_kind("credential")? {
+            let Ok(c) = signed.credential(&station) else {
+                continue;
+            };
+            let wanted = match device {
+                Some(d) => id == d,
+                None => c.is_station() && id != self.device.device_id,
+            };
+            if !wanted || c.expires_at < now || self.is_revoked(&id)? {
+                continue;
+            }
+            if best.is_none_or(|(at, _)| c.issued_at < at) {
+                best = Some((c.issued_at, c.noise_key));
+            }
+        }
+        Ok(best.map(|(_, key)| key))
+    }
+
     /// Every device in the registry.
     pub fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
         let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;

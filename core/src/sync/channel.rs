@@ -8,8 +8,19 @@
 //! Sealed frames carry their nonce because a link may lose, duplicate or
 //! reorder frames; the inner session already ignores duplicates.
 //!
-//! Handshake (Noise XX; XXpsk3 when enrolling, the pre-shared key derived
-//! from the one-time code):
+//! Handshake when the initiator knows whom it is talking to (Noise IK: it
+//! took the responder's static key from the registry, the last device it
+//! synced with or the station laptop):
+//! 1. initiator → `OpenKnown`, whose payload, encrypted to the responder's
+//!    static key, is [`InitiatorProof`]: its credential and the Hello;
+//! 2. responder → `Reply` ([`ResponderProof`]: its credential), and in the
+//!    same flight its first turn, sealed. One round trip in all.
+//!
+//! A responder that is not the device guessed cannot read message 1 and
+//! answers `Retry`; the initiator starts over with the handshake below.
+//!
+//! Handshake otherwise (Noise XX; XXpsk3 when enrolling, the pre-shared
+//! key derived from the one-time code):
 //! 1. initiator → `Open` (ephemeral key; the enrolment id when enrolling);
 //! 2. responder → `Reply`, whose encrypted payload is [`ResponderProof`]:
 //!    the station key and the responder's credential;
@@ -69,6 +80,17 @@ pub enum Handshake {
         /// Why, for people.
         reason: String,
     },
+    /// Message 1 of the IK handshake, initiator → responder: its payload is
+    /// the [`InitiatorProof`] with the Hello.
+    OpenKnown {
+        /// The session number the initiator chose.
+        session: u32,
+        /// The Noise message.
+        noise: Vec<u8>,
+    },
+    /// The responder could not read an `OpenKnown` (it is not the device
+    /// whose key the initiator used): start over with `Open`.
+    Retry,
 }
 
 /// What the responder proves in message 2.
@@ -148,11 +170,13 @@ pub enum Channel {
 /// A handshake step failed (bad message, wrong key, wrong pre-shared key).
 pub const HANDSHAKE_FAILED: &str = "the secure handshake failed";
 
-/// Builds the Noise state for one side.
+/// Builds the Noise state for one side; `remote` is the responder's static
+/// key an IK initiator already knows.
 pub fn noise_state(
     pattern: &str,
     local_secret: &[u8; 32],
     psk: Option<&[u8; 32]>,
+    remote: Option<&[u8; 32]>,
     initiator: bool,
 ) -> Result<HandshakeState, &'static str> {
     let params = noise_params(pattern);
@@ -161,6 +185,11 @@ pub fn noise_state(
         .map_err(|_| HANDSHAKE_FAILED)?;
     if let Some(psk) = psk {
         builder = builder.psk(3, psk).map_err(|_| HANDSHAKE_FAILED)?;
+    }
+    if let Some(remote) = remote {
+        builder = builder
+            .remote_public_key(remote)
+            .map_err(|_| HANDSHAKE_FAILED)?;
     }
     if initiator {
         builder.build_initiator()

@@ -79,7 +79,8 @@ pub struct LinkRun {
     pub responder: SessionReport,
     /// Simulated seconds from the first frame to the last.
     pub seconds: f64,
-    /// Round trips: the handshake's, then the session's turns, halved.
+    /// Round trips: the handshake's before the Hello, then the session's
+    /// turns, halved.
     pub round_trips: u32,
 }
 
@@ -225,8 +226,9 @@ pub fn run_with(
         initiator: a.report().clone(),
         responder: b.report().clone(),
         seconds: now,
-        // The handshake's first two messages are a round trip of their own
-        // (its third carries the Hello).
-        round_trips: turns.div_ceil(2) + 1,
+        // The three-message handshake's first two are a round trip of their
+        // own (its third carries the Hello); the IK handshake carries the
+        // Hello in its first.
+        round_trips: turns.div_ceil(2) + a.report().handshake_round_trips,
     }
 }

@@ -15,7 +15,7 @@ pub mod protocol;
 pub mod session;
 pub mod tcp;
 
-pub use session::{Progress, SessionReport, SyncConfig, SyncError, SyncSession};
+pub use session::{ExpectedResponder, Progress, SessionReport, SyncConfig, SyncError, SyncSession};
 
 #[cfg(test)]
 mod access_tests;

@@ -55,6 +55,21 @@ pub struct SyncConfig {
     /// the code, receives its credential, adopts the station and, when it
     /// holds no scopes yet, the scopes the station offers.
     pub enrol: Option<EnrolCode>,
+    /// Whom the initiator expects to reach, so it can open with its proof
+    /// and Hello in one message (one round trip when nothing changed).
+    pub responder: ExpectedResponder,
+}
+
+/// Whom an initiator expects at the other end of the link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ExpectedResponder {
+    /// The station laptop (what a phone reaches at the station's address).
+    #[default]
+    StationLaptop,
+    /// A device the host identified (e.g. from a Bluetooth advertisement).
+    Device(String),
+    /// No guess: always the three-message handshake.
+    Unknown,
 }
 
 impl Default for SyncConfig {
@@ -68,6 +83,7 @@ impl Default for SyncConfig {
             max_piece_bytes: 8 * 1024 * 1024,
             versions: (PROTOCOL_MIN, PROTOCOL_MAX),
             enrol: None,
+            responder: ExpectedResponder::default(),
         }
     }
 }
@@ -145,6 +161,10 @@ pub struct SessionReport {
     pub bytes_received: u64,
     /// Turns taken.
     pub turns: u32,
+    /// Initiator: round trips the handshake took before the first turn
+    /// (0 when the responder was the device expected, 1 for the
+    /// three-message handshake, 2 when a wrong guess was retried).
+    pub handshake_round_trips: u32,
     /// Documents refused (outside the shared scopes), with the reason.
     pub refused: Vec<(String, String)>,
     /// Documents quarantined, with the reason.
@@ -229,7 +249,17 @@ pub struct SyncSession {
     departed: Option<HashMap<String, String>>,
     /// Documents the peer said it did not store: never purged here.
     refused_by_peer: BTreeSet<String>,
+    /// Initiator: the responder's key it opened an IK handshake with.
+    known_responder: Option<[u8; 32]>,
+    /// Initiator: sealed frames that overtook the responder's `Reply`.
+    early: Vec<(u64, Vec<u8>)>,
+    /// Responder: it asked for a retry once already.
+    retried: bool,
 }
+
+/// Sealed frames an initiator keeps while the `Reply` they overtook is on
+/// its way; more end the session.
+const MAX_EARLY_FRAMES: usize = 64;
 
 impl SyncSession {
     /// A session that this side starts.
@@ -274,6 +304,9 @@ impl SyncSession {
             greeted: false,
             departed: None,
             refused_by_peer: BTreeSet::new(),
+            known_responder: None,
+            early: Vec::new(),
+            retried: false,
         }
     }
 
@@ -331,19 +364,78 @@ impl SyncSession {
                 (crate::trust::NOISE_ENROL, Some(code.psk()))
             }
             None => {
-                if store.credential()?.is_none() {
+                let Some((own, _)) = store.credential()? else {
                     return Err(TrustError::NotEnrolled.into());
+                };
+                let guess = match &self.config.responder {
+                    ExpectedResponder::StationLaptop => store.likely_responder(None)?,
+                    ExpectedResponder::Device(d) => store.likely_responder(Some(d))?,
+                    ExpectedResponder::Unknown => None,
+                };
+                if let Some(key) = guess {
+                    return self.open_known(store, own, key);
                 }
                 (crate::trust::NOISE_SESSION, None)
             }
         };
-        let mut hs = channel::noise_state(pattern, store.keys().noise_secret(), psk.as_ref(), true)
-            .map_err(SyncError::Protocol)?;
+        self.open_unknown(store, pattern, psk)
+    }
+
+    /// Message 1 of the three-message handshake (XX, or XXpsk3 enrolling).
+    fn open_unknown(
+        &mut self,
+        store: &Store,
+        pattern: &str,
+        psk: Option<[u8; 32]>,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        let mut hs = channel::noise_state(
+            pattern,
+            store.keys().noise_secret(),
+            psk.as_ref(),
+            None,
+            true,
+        )
+        .map_err(SyncError::Protocol)?;
         let noise = channel::write(&mut hs, &[]).map_err(SyncError::Protocol)?;
         self.channel = Channel::Handshaking(Box::new(hs));
+        self.report.handshake_round_trips += 1;
         let msg = channel::handshake_message(&Handshake::Open {
             session: self.session,
             enrol: self.enrol_id,
+            noise,
+        });
+        self.count_sent(std::slice::from_ref(&msg));
+        Ok(vec![msg])
+    }
+
+    /// Message 1 of the IK handshake: the proof and the Hello, encrypted to
+    /// the static key of the device expected.
+    fn open_known(
+        &mut self,
+        store: &Store,
+        own: Signed,
+        responder: [u8; 32],
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        let mut hs = channel::noise_state(
+            crate::trust::NOISE_SESSION_KNOWN,
+            store.keys().noise_secret(),
+            None,
+            Some(&responder),
+            true,
+        )
+        .map_err(SyncError::Protocol)?;
+        let frames = self.hello_frames(store)?;
+        let proof = postcard::to_stdvec(&InitiatorProof {
+            credential: Some(own),
+            enrolling: None,
+            frames,
+        })
+        .unwrap_or_default();
+        let noise = channel::write(&mut hs, &proof).map_err(SyncError::Protocol)?;
+        self.channel = Channel::Handshaking(Box::new(hs));
+        self.known_responder = Some(responder);
+        let msg = channel::handshake_message(&Handshake::OpenKnown {
+            session: self.session,
             noise,
         });
         self.count_sent(std::slice::from_ref(&msg));
@@ -489,6 +581,12 @@ impl SyncSession {
             Incoming::Handshake(msg) => self.on_handshake(store, msg),
             Incoming::Sealed(nonce, ciphertext) => {
                 let Channel::Open { transport, .. } = &self.channel else {
+                    // The responder's first turn may overtake its Reply on
+                    // a link that reorders: kept until the Reply comes.
+                    if self.known_responder.is_some() && self.early.len() < MAX_EARLY_FRAMES {
+                        self.early.push((nonce, ciphertext.to_vec()));
+                        return Ok(Vec::new());
+                    }
                     return Err(SyncError::Protocol(
                         "nothing but the handshake is accepted before it completes",
                     ));
@@ -548,35 +646,28 @@ impl SyncSession {
                 }
                 self.session = session;
                 self.phase = Phase::Running;
-                let refuse = |this: &mut Self, e: TrustError| {
-                    let reason = e.to_string();
-                    this.phase = Phase::Failed;
-                    this.report.error = Some(reason.clone());
-                    let code = protocol::deny_code(&e);
-                    let m = channel::handshake_message(&Handshake::Refuse { code, reason });
-                    this.count_sent(std::slice::from_ref(&m));
-                    Ok(vec![m])
-                };
                 let Some((own, _)) = store.credential()? else {
-                    // This device cannot vouch for itself: not the peer's
-                    // fault, so no "you are not enrolled".
-                    return refuse(
-                        self,
-                        TrustError::Refused("the peer is not enrolled itself".into()),
-                    );
+                    return self.refuse_handshake(TrustError::Refused(
+                        "the peer is not enrolled itself".into(),
+                    ));
                 };
                 let station_key = store.station_public()?.ok_or(TrustError::NotEnrolled)?;
                 let (pattern, psk) = match enrol {
                     Some(id) => match store.enrolment_psk(&id)? {
                         Some(psk) => (crate::trust::NOISE_ENROL, Some(psk)),
-                        None => return refuse(self, TrustError::CodeUnusable),
+                        None => return self.refuse_handshake(TrustError::CodeUnusable),
                     },
                     None => (crate::trust::NOISE_SESSION, None),
                 };
                 self.enrol_id = enrol;
-                let mut hs =
-                    channel::noise_state(pattern, store.keys().noise_secret(), psk.as_ref(), false)
-                        .map_err(SyncError::Protocol)?;
+                let mut hs = channel::noise_state(
+                    pattern,
+                    store.keys().noise_secret(),
+                    psk.as_ref(),
+                    None,
+                    false,
+                )
+                .map_err(SyncError::Protocol)?;
                 channel::read(&mut hs, &noise).map_err(SyncError::Protocol)?;
                 let proof = postcard::to_stdvec(&ResponderProof {
                     station_key: enrol.map(|_| station_key),
@@ -588,6 +679,71 @@ impl SyncSession {
                 let m = channel::handshake_message(&Handshake::Reply { noise });
                 self.count_sent(std::slice::from_ref(&m));
                 Ok(vec![m])
+            }
+            (Handshake::OpenKnown { session, noise }, false) => {
+                if !matches!(self.channel, Channel::Idle) {
+                    return Ok(Vec::new()); // a duplicate
+                }
+                let Some((own, _)) = store.credential()? else {
+                    self.phase = Phase::Running;
+                    return self.refuse_handshake(TrustError::Refused(
+                        "the peer is not enrolled itself".into(),
+                    ));
+                };
+                let mut hs = channel::noise_state(
+                    crate::trust::NOISE_SESSION_KNOWN,
+                    store.keys().noise_secret(),
+                    None,
+                    None,
+                    false,
+                )
+                .map_err(SyncError::Protocol)?;
+                let Ok(payload) = channel::read(&mut hs, &noise) else {
+                    // Encrypted to another device's key (or garbage): the
+                    // initiator may start over once, without a guess.
+                    if std::mem::replace(&mut self.retried, true) {
+                        return Err(SyncError::Protocol(channel::HANDSHAKE_FAILED));
+                    }
+                    let m = channel::handshake_message(&Handshake::Retry);
+                    self.count_sent(std::slice::from_ref(&m));
+                    return Ok(vec![m]);
+                };
+                self.session = session;
+                self.phase = Phase::Running;
+                let remote = hs
+                    .get_remote_static()
+                    .map(|k| k.to_vec())
+                    .ok_or(SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let proof: InitiatorProof = postcard::from_bytes(&payload)
+                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let verified = match (&proof.credential, &proof.enrolling) {
+                    (Some(signed), None) => store.verify_peer(signed, &remote),
+                    _ => Err(TrustError::Malformed {
+                        what: "the peer's proof",
+                    }
+                    .into()),
+                };
+                let reply = postcard::to_stdvec(&ResponderProof {
+                    station_key: None,
+                    credential: own,
+                })
+                .unwrap_or_default();
+                let noise = channel::write(&mut hs, &reply).map_err(SyncError::Protocol)?;
+                let m = channel::handshake_message(&Handshake::Reply { noise });
+                self.count_sent(std::slice::from_ref(&m));
+                self.channel = open_channel(Box::new(hs))?;
+                let mut out = vec![m];
+                out.extend(self.accept_initiator(store, verified, proof.frames)?);
+                Ok(out)
+            }
+            (Handshake::Retry, true) => {
+                let waiting = matches!(&self.channel, Channel::Handshaking(hs) if !hs.is_my_turn());
+                if self.known_responder.take().is_none() || !waiting {
+                    return Ok(Vec::new()); // a duplicate, or out of place
+                }
+                self.early.clear();
+                self.report.handshake_round_trips += 1;
+                self.open_unknown(store, crate::trust::NOISE_SESSION, None)
             }
             (Handshake::Reply { noise }, true) => {
                 let mut hs = match std::mem::replace(&mut self.channel, Channel::Idle) {
@@ -639,6 +795,21 @@ impl SyncSession {
                 self.peer = credential.device.clone();
                 self.report.peer = credential.device.clone();
                 self.peer_credential = Some(credential);
+                if self.known_responder.is_some() {
+                    // IK: the Hello went out in message 1; the channel is
+                    // open, and the responder's first turn may be here.
+                    self.channel = open_channel(hs)?;
+                    let mut out = Vec::new();
+                    for (nonce, ciphertext) in std::mem::take(&mut self.early) {
+                        let Channel::Open { transport, .. } = &self.channel else {
+                            break;
+                        };
+                        let plain = channel::open(transport, nonce, &ciphertext)
+                            .map_err(SyncError::Protocol)?;
+                        out.extend(self.receive_inner(store, &plain)?);
+                    }
+                    return self.seal_all(out);
+                }
                 let frames = self.hello_frames(store)?;
                 let own = match &self.config.enrol {
                     Some(_) => None,
@@ -697,32 +868,7 @@ impl SyncSession {
                     }
                     .into()),
                 };
-                let credential = match verified {
-                    Ok(c) => c,
-                    Err(e) => {
-                        // Tell the peer why, inside the channel, then stop.
-                        let reason = e.to_string();
-                        self.report.error = Some(reason.clone());
-                        self.phase = Phase::Failed;
-                        let code = match &e {
-                            StoreError::Trust(t) => protocol::deny_code(t),
-                            _ => protocol::DENY_UNAUTHORIZED,
-                        };
-                        let frames = self.send_turn(1, vec![Item::Deny { code, reason }]);
-                        return self.seal_all(frames);
-                    }
-                };
-                self.peer = credential.device.clone();
-                self.report.peer = credential.device.clone();
-                self.peer_credential = Some(credential);
-                let mut out = Vec::new();
-                for frame in proof.frames {
-                    out.extend(self.receive_inner(store, &frame)?);
-                    if self.is_finished() && !self.refusing {
-                        break;
-                    }
-                }
-                self.seal_all(out)
+                self.accept_initiator(store, verified, proof.frames)
             }
             (Handshake::Refuse { code, reason }, true) => Err(SyncError::Trust(protocol::denied(
                 code,
@@ -733,6 +879,55 @@ impl SyncSession {
             // duplicates are.
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Responder: the handshake ended with the initiator's proof checked
+    /// (`verified`); its first turn (`frames`) is read if the proof held,
+    /// else the initiator is told why, inside the channel. Returns sealed
+    /// frames.
+    fn accept_initiator(
+        &mut self,
+        store: &mut Store,
+        verified: Result<Credential, StoreError>,
+        frames: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        let credential = match verified {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = e.to_string();
+                self.report.error = Some(reason.clone());
+                self.phase = Phase::Failed;
+                let code = match &e {
+                    StoreError::Trust(t) => protocol::deny_code(t),
+                    _ => protocol::DENY_UNAUTHORIZED,
+                };
+                let frames = self.send_turn(1, vec![Item::Deny { code, reason }]);
+                return self.seal_all(frames);
+            }
+        };
+        self.peer = credential.device.clone();
+        self.report.peer = credential.device.clone();
+        self.peer_credential = Some(credential);
+        let mut out = Vec::new();
+        for frame in frames {
+            out.extend(self.receive_inner(store, &frame)?);
+            if self.is_finished() && !self.refusing {
+                break;
+            }
+        }
+        self.seal_all(out)
+    }
+
+    /// Declines to run the handshake, in clear (nothing of the station's
+    /// data is said).
+    fn refuse_handshake(&mut self, e: TrustError) -> Result<Vec<Vec<u8>>, SyncError> {
+        let reason = e.to_string();
+        self.phase = Phase::Failed;
+        self.report.error = Some(reason.clone());
+        let code = protocol::deny_code(&e);
+        let m = channel::handshake_message(&Handshake::Refuse { code, reason });
+        self.count_sent(std::slice::from_ref(&m));
+        Ok(vec![m])
     }
 
     fn receive_inner(
