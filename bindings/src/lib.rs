@@ -999,6 +999,44 @@ pub fn diagnostics_panic_is_an_error() -> Result<()> {
     guard(|| panic!("deliberate panic to test the guard"))
 }
 
+/// What people read for every stable code (roles, tags, needs, order
+/// kinds and statuses, urgencies, priorities and reasons, tiers, bands,
+/// flags, referral and crisis states, due items, conflicts, activities),
+/// in `language`: `zh-Hans`, `zh-Hant`, `en`, or a platform tag such as
+/// `zh-Hans-CN`, `zh_Hant_TW`, `en-US`. Show these; never hard-code words.
+#[uniffi::export]
+pub fn labels(language: String) -> Result<Vec<CodeLabel>> {
+    guard(|| {
+        let language = Language::parse(&language)?;
+        Ok(anxin_core::labels::labels(language)
+            .into_iter()
+            .map(|l| CodeLabel {
+                vocabulary: l.vocabulary.as_str().to_string(),
+                code: l.code,
+                text: l.text,
+            })
+            .collect())
+    })
+}
+
+/// The word for one code of one vocabulary (`tier`, `reason`, `tag`…) in
+/// `language`; the code itself when it has none (a custom tag). A triage
+/// reason may be a tag's code: look it up under `reason`, then `tag`.
+#[uniffi::export]
+pub fn label(vocabulary: String, code: String, language: String) -> Result<String> {
+    guard(|| {
+        let language = Language::parse(&language)?;
+        let vocabulary = anxin_core::labels::Vocabulary::ALL
+            .into_iter()
+            .find(|v| v.as_str() == vocabulary)
+            .ok_or_else(|| AnxinError::InvalidInput {
+                field: "vocabulary".into(),
+                reason: "not a vocabulary Anxin labels".into(),
+            })?;
+        Ok(anxin_core::labels::word(vocabulary, &code, language))
+    })
+}
+
 /// The SDK's version.
 #[uniffi::export]
 pub fn anxin_version() -> String {

@@ -1163,3 +1163,18 @@ pub struct StoreChange {
     /// The action.
     pub action: String,
 }
+
+/// One code's word in one language (see `labels`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CodeLabel {
+    /// The vocabulary: `role`, `tag`, `need_kind`, `order_kind`,
+    /// `order_status`, `urgency`, `priority`, `reason`, `tier`, `band`,
+    /// `flag`, `crisis_step`, `referral_status`, `crisis_state`, `due_kind`,
+    /// `conflict_kind`, `activity_kind`, `attendee_kind`, `roster_role`,
+    /// `sex`.
+    pub vocabulary: String,
+    /// The stable code, as the SDK's records carry it.
+    pub code: String,
+    /// What people read.
+    pub text: String,
+}

@@ -9,9 +9,12 @@ mod bench;
 mod demo;
 mod devices;
 mod orders;
+mod print;
 mod screening;
 mod setup;
 mod syncing;
+mod today;
+mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +39,11 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The language to read: zh-Hans, zh-Hant or en (also ANXIN_LANG);
+    /// default: the station's. `--json` keeps the stable codes whatever
+    /// the language.
+    #[arg(long, global = true, value_name = "LANG")]
+    lang: Option<String>,
     /// The worker acting (their id): recorded with every change.
     #[arg(long = "as", global = true, value_name = "WORKER_ID")]
     acting: Option<String>,
@@ -72,6 +80,29 @@ enum Command {
         /// The first admin's mobile number.
         #[arg(long, default_value = "", requires = "admin")]
         admin_phone: String,
+        /// The station's language: zh-Hans, zh-Hant or en (default:
+        /// simplified Chinese for a station named in Chinese, else English).
+        #[arg(long = "station-lang", value_name = "LANG")]
+        station_lang: Option<String>,
+        /// The station's time zone (IANA; default Asia/Shanghai).
+        #[arg(long, value_name = "ZONE")]
+        time_zone: Option<String>,
+    },
+    /// The station's settings: its language and time zone.
+    Station {
+        /// The language people read: zh-Hans, zh-Hant or en.
+        #[arg(long = "set-lang", value_name = "LANG")]
+        set_lang: Option<String>,
+        /// The time zone (IANA, e.g. Asia/Shanghai).
+        #[arg(long, value_name = "ZONE")]
+        time_zone: Option<String>,
+    },
+    /// The daily station report (每日工作简报): orders, new P1 households,
+    /// crises and what is due, needs, activities, this week's hours.
+    Today {
+        /// Also write it as an A4 page to print (HTML).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Communities (社区): add, list.
     Community {
@@ -337,6 +368,7 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Invalid(_)
+            | StoreError::KeyRejected
             | StoreError::NotFound { .. }
             | StoreError::Dispatch(_)
             | StoreError::Trust(_)
@@ -356,13 +388,31 @@ impl From<ValidationError> for Failure {
 static KEY_WRITTEN: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
+    let chosen = cli.lang.clone().or_else(|| {
+        std::env::var("ANXIN_LANG")
+            .ok()
+            .filter(|l| !l.trim().is_empty())
+    });
+    match chosen.as_deref().map(anxin_core::labels::Language::parse) {
+        Some(Ok(l)) => ui::choose(Some(l)),
+        Some(Err(_)) => {
+            eprintln!("anxin: --lang (or ANXIN_LANG) must be zh-Hans, zh-Hant or en");
+            return ExitCode::from(2);
+        }
+        None => ui::choose(None),
+    }
     match run(cli) {
         Ok(()) => {
             if let Some(path) = KEY_WRITTEN.lock().ok().and_then(|mut k| k.take()) {
                 eprintln!(
-                    "anxin: the store is encrypted with a new key in {} (owner-only); keep it safe, apart from the store if you can, and pass it with --key-file",
-                    path.display()
+                    "anxin: {}",
+                    tr!(
+                        "the store is encrypted with a new key in {path} (owner-only); keep it safe, apart from the store if you can, and pass it with --key-file",
+                        "数据库已用新密钥加密，密钥在 {path}（仅本人可读）；请妥善保管，最好与数据库分开存放，使用时以 --key-file 指定",
+                        path = path.display()
+                    )
                 );
             }
             ExitCode::SUCCESS
@@ -371,6 +421,17 @@ fn main() -> ExitCode {
             eprintln!("anxin: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// A reader that closed the pipe (`anxin … | head`) ends the program
+/// quietly, as it does any Unix tool, instead of a panic in `println!`.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal, before any
+    // thread exists; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -458,11 +519,20 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
         Failure::input("this command needs --store PATH (the station's store file)")
     })?;
     if !create && !path.exists() {
-        return Err(Failure::input(format!(
-            "no store at {}: create one with `anxin --store {} init --station NAME`",
-            path.display(),
-            path.display()
+        return Err(Failure::input(tr!(
+            "no store at {path}: create one with `anxin --store {path} init --station NAME`",
+            "{path} 处没有数据库：用 `anxin --store {path} init --station 站点名称` 新建",
+            path = path.display()
         )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Failure::input(tr!(
+                "the folder {dir} does not exist",
+                "文件夹 {dir} 不存在",
+                dir = dir.display()
+            )));
+        }
     }
     if create {
         make_default_key(cli)?;
@@ -473,6 +543,7 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
         ..Default::default()
     };
     let mut store = Store::open(path, options)?;
+    adopt_station(&store);
     if let Some(file) = &cli.identity {
         let bytes = std::fs::read(file).map_err(|e| {
             Failure::input(format!(
@@ -490,6 +561,13 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
         }
     }
     Ok(store)
+}
+
+/// What people read follows the open station's language and zone.
+fn adopt_station(store: &Store) {
+    if let Ok(station) = store.station() {
+        ui::adopt_station(station.language(), station.local_time());
+    }
 }
 
 /// Reads the deployment's policy file named by `--policy`, if any.
@@ -514,25 +592,9 @@ fn print_json(value: &impl serde::Serialize) {
     );
 }
 
-/// Formats milliseconds since the epoch as `YYYY-MM-DD HH:MM` UTC.
+/// A time people read: `YYYY-MM-DD HH:MM` in the station's zone.
 pub fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
+    ui::time(ms)
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -541,7 +603,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
             station,
             admin,
             admin_phone,
+            station_lang,
+            time_zone,
         } => {
+            let language = station_lang
+                .as_deref()
+                .map(anxin_core::labels::Language::parse)
+                .transpose()
+                .map_err(|_| {
+                    Failure::input(tr!(
+                        "--station-lang must be zh-Hans, zh-Hant or en",
+                        "--station-lang 只能是 zh-Hans、zh-Hant 或 en"
+                    ))
+                })?;
+            if let Some(zone) = time_zone {
+                anxin_core::localtime::LocalTime::new(zone)?;
+            }
             if let Some(path) = &cli.store {
                 if path.exists() {
                     return Err(Failure::input(format!(
@@ -552,6 +629,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let mut store = open(&cli, true)?;
             let made = store.init_station(station).and_then(|s| {
+                let s = if language.is_some() || time_zone.is_some() {
+                    store.set_station_settings(
+                        &anxin_core::doc::Author::System,
+                        language,
+                        time_zone.as_deref(),
+                    )?
+                } else {
+                    s
+                };
                 // The device itself creates the first admin: nobody else can.
                 let admin = admin
                     .as_ref()
@@ -570,9 +656,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "admin": admin,
                 }));
             } else {
-                println!("Created the store of station {} ({})", s.name, s.id);
+                adopt_station(&store);
+                println!(
+                    "{}",
+                    tr!(
+                        "Created the store of station {name} ({id})",
+                        "已为站点 {name} 建立数据库（{id}）",
+                        name = s.name,
+                        id = s.id
+                    )
+                );
                 if let Some(a) = admin {
-                    println!("Station admin {a}: set up with --as {a}");
+                    println!(
+                        "{}",
+                        tr!(
+                            "Station admin {a}: set up with --as {a}",
+                            "站点管理员 {a}：以 --as {a} 继续设置",
+                            a = a
+                        )
+                    );
                 }
             }
         }
@@ -616,6 +718,53 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     summary.activities
                 );
             }
+        }
+        Command::Station {
+            set_lang,
+            time_zone,
+        } => {
+            let mut store = open(&cli, false)?;
+            let language = set_lang
+                .as_deref()
+                .map(anxin_core::labels::Language::parse)
+                .transpose()
+                .map_err(|_| {
+                    Failure::input(tr!(
+                        "--set-lang must be zh-Hans, zh-Hant or en",
+                        "--set-lang 只能是 zh-Hans、zh-Hant 或 en"
+                    ))
+                })?;
+            let station = if language.is_some() || time_zone.is_some() {
+                let author = setup::acting(&cli.acting)?;
+                let s = store.set_station_settings(&author, language, time_zone.as_deref())?;
+                adopt_station(&store);
+                s
+            } else {
+                store.station()?
+            };
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "station_id": station.id,
+                    "name": station.name,
+                    "language": station.language().tag(),
+                    "time_zone": station.local_time().name(),
+                }));
+            } else {
+                println!(
+                    "{}",
+                    tr!(
+                        "Station {name}: language {lang}, time zone {zone}",
+                        "站点 {name}：语言 {lang}，时区 {zone}",
+                        name = station.name,
+                        lang = station.language().tag(),
+                        zone = station.local_time().name()
+                    )
+                );
+            }
+        }
+        Command::Today { html } => {
+            let store = open(&cli, false)?;
+            today::run(&store, html, cli.json)?
         }
         Command::Export => {
             let store = open(&cli, false)?;

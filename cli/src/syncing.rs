@@ -107,13 +107,13 @@ pub fn parse_scopes(list: &[String]) -> Result<Vec<String>, Failure> {
         if item.is_empty() {
             continue;
         }
-        let scope = if item == "station" || item.starts_with("grid:") {
+        // A grid is named by its id, with or without `grid:`; anything else
+        // is refused here rather than held as a scope nothing can fill.
+        let scope = if item == "station" {
             item.to_string()
         } else {
-            format!(
-                "grid:{}",
-                anxin_core::model::GridId::parse(item, "--scopes")?
-            )
+            let id = item.strip_prefix("grid:").unwrap_or(item);
+            format!("grid:{}", anxin_core::model::GridId::parse(id, "--scopes")?)
         };
         if anxin_core::model::Scope::from_key(&scope).is_none() {
             return Err(Failure::input(format!("invalid scope {scope}")));
@@ -224,6 +224,15 @@ pub fn connect(
     config: SyncConfig,
     json: bool,
 ) -> Result<(), Failure> {
+    // An address that is not one is bad input (exit 2); one where nobody
+    // answers is not.
+    if std::net::ToSocketAddrs::to_socket_addrs(addr).map_or(true, |mut a| a.next().is_none()) {
+        return Err(Failure::input(crate::tr!(
+            "{addr} is not an address: give HOST:PORT",
+            "{addr} 不是有效地址：请写成 主机:端口",
+            addr = addr
+        )));
+    }
     let bar = bar(json);
     let report = tcp::connect(store, addr, config, &mut |p: Progress| {
         bar.set_length(p.total);

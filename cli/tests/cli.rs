@@ -241,7 +241,7 @@ fn key_file_problems_are_clear() {
         "加密站",
     ]);
     ok(&["--store", &s, "--key-file", key, "check"]);
-    fails(&["--store", &s, "stats"], 1, "key is missing or wrong");
+    fails(&["--store", &s, "stats"], 2, "key is missing or wrong");
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "another").unwrap();
     fails(
@@ -252,7 +252,7 @@ fn key_file_problems_are_clear() {
             wrong.to_str().unwrap(),
             "stats",
         ],
-        1,
+        2,
         "key is missing or wrong",
     );
     let empty = dir.path().join("empty");
@@ -295,7 +295,7 @@ fn a_new_store_is_encrypted_by_default_with_an_owner_only_key_file() {
     assert!(!head.starts_with(b"SQLite format 3"));
     let moved = dir.path().join("elsewhere.key");
     std::fs::rename(&key, &moved).unwrap();
-    fails(&["--store", &s, "stats"], 1, "key is missing or wrong");
+    fails(&["--store", &s, "stats"], 2, "key is missing or wrong");
     // A binary key file named explicitly works.
     ok(&[
         "--store",
@@ -801,6 +801,18 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
     let nowhere = format!("{}@127.0.0.1:1", code.split('@').next().unwrap());
     fails(&["--store", &d, "join", &nowhere], 1, "cannot connect");
     assert!(!Path::new(&d).exists());
+    // A bad address, a bogus scope: bad input, exit 2, no store left.
+    let bad = format!(
+        "{}@nohost.invalid:notaport",
+        code.split('@').next().unwrap()
+    );
+    fails(&["--store", &d, "join", &bad], 2, "not an address");
+    fails(
+        &["--store", &d, "join", &nowhere, "--scopes", "grid:zzz"],
+        2,
+        "--scopes",
+    );
+    assert!(!Path::new(&d).exists());
     fails(
         &[
             "--store",
@@ -813,7 +825,7 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
             &file,
         ],
         2,
-        "holds no scope",
+        "not a valid identifier",
     );
 }
 

@@ -195,6 +195,8 @@ pub fn generate(
             communities: BTreeMap::new(),
             grids: BTreeMap::new(),
             moves: BTreeMap::new(),
+            language: String::new(),
+            time_zone: String::new(),
         },
         Err(e) => return Err(e),
     };

@@ -12,6 +12,8 @@ pub mod access;
 pub mod dispatch;
 pub mod doc;
 pub mod fixture;
+pub mod labels;
+pub mod localtime;
 pub mod model;
 pub mod screening;
 pub mod store;

@@ -78,6 +78,10 @@ pub struct Conflict {
     pub kind: ConflictKind,
 }
 
+/// Every kind of conflict's code (the `kind` a [`ConflictKind`] is
+/// serialized with).
+pub const CONFLICT_KINDS: &[&str] = &["acceptance_lost", "completed_and_cancelled"];
+
 /// The kinds of conflict, with the people involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -98,6 +102,16 @@ pub enum ConflictKind {
         /// Who cancelled it.
         cancelled_by: Actor,
     },
+}
+
+impl ConflictKind {
+    /// The stable code of this kind (one of [`CONFLICT_KINDS`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConflictKind::AcceptanceLost { .. } => CONFLICT_KINDS[0],
+            ConflictKind::CompletedAndCancelled { .. } => CONFLICT_KINDS[1],
+        }
+    }
 }
 
 /// An event the fold did not apply.
@@ -590,6 +604,24 @@ mod tests {
             }
         }
         result.unwrap().0
+    }
+
+    #[test]
+    fn a_conflicts_code_is_the_kind_it_is_serialized_with() {
+        let kinds = [
+            ConflictKind::AcceptanceLost {
+                winner: WorkerId("a".into()),
+                loser: WorkerId("b".into()),
+                loser_did_work: false,
+            },
+            ConflictKind::CompletedAndCancelled {
+                completed_by: WorkerId("a".into()),
+                cancelled_by: w("b"),
+            },
+        ];
+        for k in kinds {
+            assert_eq!(serde_json::to_value(&k).unwrap()["kind"], k.code());
+        }
     }
 
     #[test]

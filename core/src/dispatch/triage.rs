@@ -35,6 +35,22 @@ pub struct Triage {
     pub flags: u32,
 }
 
+/// Every reason code triage gives besides a vulnerability tag's own code
+/// (a tag that lifts a priority is its own reason).
+pub const REASONS: &[&str] = &[
+    "critical_medicine",
+    "no_water",
+    "no_food",
+    "medical_emergency",
+    "psychological_emergency",
+    "emergency_need",
+    "child_without_caregiver",
+    "mental_health_crisis_or_t3",
+    "chronic_illness_with_medical_need",
+    "psychological_support_need",
+    "mental_health_t1_t2",
+];
+
 /// Triage of a household at `now`, given the risk tiers of its members
 /// (empty until they are screened).
 pub fn triage(household: &Household, now: Millis, tiers: &[Tier]) -> Triage {
@@ -170,6 +186,36 @@ mod tests {
             detail: String::new(),
             severity: Urgency::Routine,
             met: None,
+        }
+    }
+
+    #[test]
+    fn every_reason_is_a_listed_code_or_a_tag() {
+        let mut seen = std::collections::BTreeSet::new();
+        for kind in NeedKind::ALL {
+            for tags in [&[][..], VulnerabilityTag::KNOWN] {
+                let tags: Vec<VulnerabilityTag> = tags
+                    .iter()
+                    .map(|t| VulnerabilityTag::parse(t, "tag").unwrap())
+                    .collect();
+                let mut n = need(*kind, Some(1));
+                n.severity = Urgency::Critical;
+                for (born, tiers) in [(2015, &[Tier::Crisis][..]), (1950, &[Tier::T2][..])] {
+                    let r = resident(born, &tags);
+                    let h = household(vec![r], vec![n.clone(), need(NeedKind::Medicine, None)]);
+                    seen.extend(triage(&h, NOW, tiers).reasons);
+                }
+            }
+        }
+        for reason in &seen {
+            assert!(
+                REASONS.contains(&reason.as_str())
+                    || VulnerabilityTag::KNOWN.contains(&reason.as_str()),
+                "{reason}"
+            );
+        }
+        for code in REASONS {
+            assert!(seen.contains(*code), "{code} is never given");
         }
     }
 

@@ -155,6 +155,20 @@ pub struct Station {
     #[autosurgeon(missing = "BTreeMap::new")]
     #[serde(default)]
     pub moves: BTreeMap<String, Move>,
+    /// The language people at the station read (`zh-Hans`, `zh-Hant`,
+    /// `en`); empty: Chinese when the station's name is, else English.
+    #[autosurgeon(missing = "String::new")]
+    #[serde(default)]
+    pub language: String,
+    /// The station's IANA time zone; empty: Asia/Shanghai.
+    #[autosurgeon(missing = "String::new")]
+    #[serde(default)]
+    pub time_zone: String,
+}
+
+/// Whether `c` is a Han (Chinese) character.
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
 }
 
 /// A household moved to another grid.
@@ -203,14 +217,43 @@ impl Station {
             communities: BTreeMap::new(),
             grids: BTreeMap::new(),
             moves: BTreeMap::new(),
+            language: String::new(),
+            time_zone: String::new(),
         };
         s.validate()?;
         Ok(s)
     }
 
+    /// The language people at the station read: the one set, else
+    /// simplified Chinese for a station named in Chinese, else English.
+    pub fn language(&self) -> crate::screening::Language {
+        use crate::screening::Language;
+        match Language::parse(&self.language) {
+            Ok(l) if !self.language.is_empty() => l,
+            _ if self.name.chars().any(is_han) => Language::ZhHans,
+            _ => Language::En,
+        }
+    }
+
+    /// The station's time zone (Asia/Shanghai unless set).
+    pub fn local_time(&self) -> crate::localtime::LocalTime {
+        crate::localtime::LocalTime::new(&self.time_zone).unwrap_or_default()
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Valid {
         required_text("station.name", &self.name, MAX_LABEL)?;
+        if !self.language.is_empty() && crate::screening::Language::parse(&self.language).is_err() {
+            return Err(ValidationError::new(
+                "station.language",
+                Violation::UnknownValue {
+                    allowed: &["zh-Hans", "zh-Hant", "en"],
+                },
+            ));
+        }
+        if !self.time_zone.is_empty() {
+            crate::localtime::LocalTime::new(&self.time_zone)?;
+        }
         timestamp("station.created_at", self.created_at)?;
         for c in self.communities.values() {
             required_text("community.name", &c.name, MAX_LABEL)?;

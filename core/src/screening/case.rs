@@ -124,11 +124,21 @@ pub struct CrisisView {
     pub covers: Vec<EventId>,
 }
 
+/// Every kind of due item (`Due::what`), in the order of urgency people
+/// read them (the labels cover each).
+pub const DUE_KINDS: &[&str] = &[
+    "crisis",
+    "review",
+    "referral_ack",
+    "escalate",
+    "followup",
+    "rescreen",
+];
+
 /// Something due in a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Due {
-    /// `review`, `rescreen`, `referral_ack`, `followup`, `crisis` or
-    /// `escalate`.
+    /// One of [`DUE_KINDS`].
     pub what: &'static str,
     /// When (for an open crisis: when it was opened).
     pub due_at: Millis,

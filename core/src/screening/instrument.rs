@@ -44,15 +44,23 @@ impl Language {
         }
     }
 
-    /// Parses a tag (`zh-Hans`, `zh-Hant`, `en`; `zh-CN`/`zh-TW` accepted).
+    /// Parses a tag: `zh-Hans`, `zh-Hant`, `en`, and the platform forms
+    /// apps and systems give (`zh-Hans-CN`, `zh_Hant_TW`, `zh-CN`, `zh-HK`,
+    /// `en-US`, `en_GB`), case-insensitively.
     pub fn parse(tag: &str) -> Result<Language, ScreeningError> {
-        match tag {
-            "zh-Hans" | "zh-CN" | "zh" => Ok(Language::ZhHans),
-            "zh-Hant" | "zh-TW" | "zh-HK" => Ok(Language::ZhHant),
-            "en" => Ok(Language::En),
-            other => Err(ScreeningError::UnknownOption {
+        let norm = tag.trim().replace('_', "-").to_ascii_lowercase();
+        let parts: Vec<&str> = norm.split('-').collect();
+        let traditional = |p: &[&str]| {
+            p.contains(&"hant")
+                || (!p.contains(&"hans") && p.iter().any(|r| matches!(*r, "tw" | "hk" | "mo")))
+        };
+        match parts.first().copied() {
+            Some("zh") if traditional(&parts) => Ok(Language::ZhHant),
+            Some("zh") => Ok(Language::ZhHans),
+            Some("en") => Ok(Language::En),
+            _ => Err(ScreeningError::UnknownOption {
                 what: "language",
-                value: other.chars().take(20).collect(),
+                value: tag.chars().take(20).collect(),
                 known: "zh-Hans, zh-Hant, en".into(),
             }),
         }

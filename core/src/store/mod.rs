@@ -16,6 +16,7 @@ mod attest;
 mod audit;
 mod cases;
 mod check;
+mod daily;
 mod identity;
 mod import;
 mod index;
@@ -38,6 +39,7 @@ use crate::screening::Policy;
 pub use audit::{AuditEntry, AuditHead};
 pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
+pub use daily::{ActivityLine, CaseLine, DailyReport, HoursLine, HouseholdLine, OrderLine};
 pub use import::{columns as import_columns, Column, ImportKind, ImportReport, RowProblem, Sheet};
 pub use index::{
     GridSummary, HouseholdRow, IndexContext, Indexed, ResidentRow, VisitRow, WorkerRow,

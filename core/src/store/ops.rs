@@ -386,6 +386,33 @@ impl Store {
         Ok(station)
     }
 
+    /// Sets the language people at the station read and its time zone
+    /// (IANA); `None` leaves one as it is. Station admins only.
+    pub fn set_station_settings(
+        &mut self,
+        author: &Author,
+        language: Option<crate::screening::Language>,
+        time_zone: Option<&str>,
+    ) -> Result<Station, StoreError> {
+        if let Some(zone) = time_zone {
+            crate::localtime::LocalTime::new(zone)?;
+        }
+        self.batch(|b| {
+            // The station's settings are the administrator's, as its places.
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, "station.settings", |s| {
+                if let Some(l) = language {
+                    s.language = l.tag().to_string();
+                }
+                if let Some(zone) = time_zone {
+                    s.time_zone = zone.trim().to_string();
+                }
+                Ok(())
+            })
+        })?;
+        self.station()
+    }
+
     /// Adds a community to the station. Station admins only.
     pub fn add_community(
         &mut self,

@@ -896,3 +896,90 @@ fn a_delivered_medicine_no_longer_lifts_the_household() {
         (Priority::P2, vec!["elderly_alone".to_string()])
     );
 }
+
+#[test]
+fn the_daily_report_counts_the_local_day() {
+    let mut st = station();
+    let v1 = Author::Worker(st.v1.clone());
+    let now = now_millis();
+    st.s.record_visit(
+        &v1,
+        &st.household,
+        NewVisit {
+            at: now,
+            needs: vec![Need {
+                kind: NeedKind::Medicine,
+                item: "胰岛素".into(),
+                days_left: Some(1),
+                detail: String::new(),
+                severity: Urgency::Routine,
+                met: None,
+            }],
+            notes: String::new(),
+        },
+    )
+    .unwrap();
+    let mut late = new_order(&st, OrderKind::Groceries);
+    late.deadline = Some(now - 3_600_000);
+    late.urgency = Urgency::Urgent;
+    st.s.create_order(&v1, late).unwrap();
+    let insulin =
+        st.s.create_order(&v1, new_order(&st, OrderKind::MedicineDelivery))
+            .unwrap();
+
+    let r = st.s.daily_report(now).unwrap();
+    let local = st.s.station().unwrap().local_time();
+    assert_eq!(r.date, local.date(now));
+    assert_eq!(r.time_zone, "Asia/Shanghai");
+    assert_eq!(r.day, local.day_of(now));
+    assert_eq!(
+        (
+            r.new_orders.len(),
+            r.open_orders.len(),
+            r.overdue_orders.len()
+        ),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        r.open_orders[0].kind,
+        OrderKind::MedicineDelivery,
+        "critical first"
+    );
+    assert_eq!(r.orders_by_urgency[&Urgency::Urgent], (1, 1, 1));
+    assert_eq!(r.orders_by_urgency[&Urgency::Critical], (1, 1, 0));
+    assert_eq!(r.newly_p1.len(), 1);
+    assert_eq!(r.newly_p1[0].reasons[0], "critical_medicine");
+    assert_eq!((r.needs_found, r.needs_met), (1, 0));
+
+    // The insulin delivered meets the need today.
+    let d = st.dispatcher.clone();
+    st.s.order_action(
+        &d,
+        &insulin,
+        OrderAction::Dispatched {
+            to: Assignee::Worker(st.v1.clone()),
+        },
+    )
+    .unwrap();
+    st.s.order_action(&v1, &insulin, OrderAction::Accepted)
+        .unwrap();
+    st.s.order_action(&v1, &insulin, OrderAction::Started)
+        .unwrap();
+    st.s.order_action(&v1, &insulin, complete("4821", 45))
+        .unwrap();
+    let r = st.s.daily_report(now_millis()).unwrap();
+    assert_eq!(r.needs_met, 1);
+    assert_eq!(r.open_orders.len(), 1);
+    assert_eq!(r.hours_this_week.len(), 1);
+    assert_eq!(r.hours_this_week[0].name, "志愿甲");
+    assert!((r.hours_this_week[0].hours - 0.75).abs() < 1e-9);
+
+    // Another day: nothing new, the late order still open and overdue.
+    let tomorrow = r.day.1 + 3_600_000;
+    let r = st.s.daily_report(tomorrow).unwrap();
+    assert!(r.new_orders.is_empty() && r.newly_p1.is_empty());
+    assert_eq!(
+        (r.open_orders.len(), r.overdue_orders.len(), r.needs_found),
+        (1, 1, 0)
+    );
+}

@@ -75,6 +75,42 @@ fn id(a: &Author) -> WorkerId {
 }
 
 #[test]
+fn a_station_named_in_chinese_reads_chinese_and_its_admin_sets_language_and_zone() {
+    use crate::screening::Language;
+    let mut t = setup();
+    let station = t.s.station().unwrap();
+    assert_eq!(station.language(), Language::ZhHans);
+    assert_eq!(station.local_time().name(), "Asia/Shanghai");
+    let mut english = Store::open(":memory:", StoreOptions::default()).unwrap();
+    assert_eq!(
+        english.init_station("Riverside").unwrap().language(),
+        Language::En
+    );
+
+    assert!(denied(
+        t.s.set_station_settings(&t.volunteer, Some(Language::En), None)
+            .unwrap_err()
+    ));
+    let before = t.s.export_json().unwrap();
+    assert!(matches!(
+        t.s.set_station_settings(&t.admin, Some(Language::En), Some("Mars/Olympus")),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        t.s.export_json().unwrap(),
+        before,
+        "a bad zone changes nothing"
+    );
+    let s =
+        t.s.set_station_settings(&t.admin, Some(Language::ZhHant), Some("Asia/Hong_Kong"))
+            .unwrap();
+    assert_eq!(
+        (s.language(), s.local_time().name()),
+        (Language::ZhHant, "Asia/Hong_Kong")
+    );
+}
+
+#[test]
 fn places_are_managed_by_a_station_admin_only() {
     let mut st = setup();
     let before = st.s.export_json().unwrap();

@@ -133,6 +133,21 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertFalse(anxinVersion().isEmpty)
     }
 
+    func testEveryCodeHasWordsInThreeLanguagesAndPlatformTagsWork() throws {
+        let zh = try labels(language: "zh-Hans-CN")
+        let en = try labels(language: "en-US")
+        let hant = try labels(language: "zh_Hant_TW")
+        XCTAssertEqual(en.map { "\($0.vocabulary)/\($0.code)" }, zh.map { "\($0.vocabulary)/\($0.code)" })
+        XCTAssertEqual(en.count, hant.count)
+        XCTAssertGreaterThan(en.count, 100)
+        XCTAssertEqual(zh.first { $0.vocabulary == "tier" && $0.code == "t2" }!.text, "二级（心理咨询）")
+        XCTAssertEqual(try label(vocabulary: "tag", code: "elderly_alone", language: "zh-Hant"), "獨居老人")
+        XCTAssertEqual(try label(vocabulary: "reason", code: "critical_medicine", language: "zh-Hans"), "药品即将断供")
+        XCTAssertEqual(try label(vocabulary: "tag", code: "dialysis_patient", language: "zh-Hans"), "dialysis_patient")
+        XCTAssertThrowsError(try labels(language: "fr"))
+        XCTAssertThrowsError(try label(vocabulary: "colour", code: "red", language: "en"))
+    }
+
     func testEveryErrorVariantIsTyped() throws {
         try station.actAs(workerId: try worker(.volunteer, inGrid: true).id)
         XCTAssertThrowsError(try station.residents(householdId: "6f1d0b8e-6a0c-4c39-9d3b-7d5f2a1c0e11")) {

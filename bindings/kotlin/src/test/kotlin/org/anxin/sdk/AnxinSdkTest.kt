@@ -136,6 +136,22 @@ class AnxinSdkTest {
     }
 
     @Test
+    fun everyCodeHasWordsInThreeLanguagesAndPlatformTagsWork() {
+        val zh = labels("zh-Hans-CN")
+        val en = labels("en-US")
+        val hant = labels("zh_Hant_TW")
+        assertEquals(en.map { it.vocabulary to it.code }, zh.map { it.vocabulary to it.code })
+        assertEquals(en.size, hant.size)
+        assertTrue(en.size > 100, "${en.size} labels")
+        assertEquals("二级（心理咨询）", zh.first { it.vocabulary == "tier" && it.code == "t2" }.text)
+        assertEquals("獨居老人", label("tag", "elderly_alone", "zh-Hant"))
+        assertEquals("药品即将断供", label("reason", "critical_medicine", "zh-Hans"))
+        assertEquals("dialysis_patient", label("tag", "dialysis_patient", "zh-Hans"))
+        assertFailsWith<AnxinException.InvalidInput> { labels("fr") }
+        assertFailsWith<AnxinException.InvalidInput> { label("colour", "red", "en") }
+    }
+
+    @Test
     fun everyErrorVariantIsTyped() {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
         station.actAs(volunteer.id)
