@@ -23,7 +23,33 @@ use anxin_core::store::{
 use anxin_core::sync::link::{run as meet, LinkConfig};
 use anxin_core::sync::SyncConfig;
 
-use crate::Failure;
+use crate::{tr, ui, Failure};
+use anxin_core::labels::Vocabulary;
+
+/// Codes as words of this run's language, joined.
+fn words(vocabulary: Vocabulary, codes: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let out: Vec<String> = codes
+        .into_iter()
+        .map(|c| ui::word(vocabulary, c.as_ref()))
+        .collect();
+    if out.is_empty() {
+        tr!("none", "无")
+    } else {
+        out.join(ui::sep())
+    }
+}
+
+/// Triage reasons as words of this run's language, joined.
+fn reasons(codes: &[String]) -> String {
+    if codes.is_empty() {
+        return tr!("routine", "常规");
+    }
+    codes
+        .iter()
+        .map(|c| ui::reason(c))
+        .collect::<Vec<_>>()
+        .join(ui::sep())
+}
 
 const DEMO_KEY: &str = "demo passphrase: never use this one";
 
@@ -42,15 +68,26 @@ pub fn run(json: bool) -> Result<(), Failure> {
         }
     };
 
-    say("== 安心 Anxin station demo ==".into());
+    // The demo's station is named in Chinese: its narration is Chinese
+    // unless --lang or ANXIN_LANG chose otherwise.
+    ui::adopt_station(
+        anxin_core::labels::Language::ZhHans,
+        anxin_core::localtime::LocalTime::default(),
+    );
+    say(tr!(
+        "== 安心 Anxin station demo ==",
+        "== 安心小屋 · 站点演示 =="
+    ));
     let summary = build_station(&mut store, dir.path(), &say)?;
     let station = store.station()?;
-    say(format!(
-        "Station {} set up on an encrypted store: {} grids, {} workers, {} households recorded so far.",
-        station.name,
-        station.grids.len(),
-        summary.workers,
-        summary.households
+    ui::adopt_station(station.language(), station.local_time());
+    say(tr!(
+        "Station {name} set up on an encrypted store: {grids} grids, {workers} workers, {households} households recorded so far.",
+        "站点「{name}」已在加密数据库中建好：{grids} 个网格，{workers} 名工作人员，目前登记 {households} 户。",
+        name = station.name,
+        grids = station.grids.len(),
+        workers = summary.workers,
+        households = summary.households
     ));
 
     // A volunteer of the first grid canvasses three more households by hand.
@@ -65,9 +102,11 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .next()
         .ok_or_else(|| Failure::other("the station has no volunteer"))?;
     let by = Author::Worker(volunteer.id.clone());
-    say(format!(
-        "\nVolunteer {} canvasses {grid_name} door to door:",
-        volunteer.name
+    say(tr!(
+        "\nVolunteer {name} canvasses {grid} door to door:",
+        "\n志愿者{name}在{grid}逐户摸排：",
+        name = volunteer.name,
+        grid = grid_name
     ));
     let now = now_millis();
     let visits: [(&str, NewResident, Vec<Need>); 3] = [
@@ -134,7 +173,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         };
         let label = address.label();
         let h = store.add_household(&by, &grid, address)?;
-        let tags: Vec<String> = resident.tags.iter().map(|t| t.to_string()).collect();
+        let tags = words(Vocabulary::Tag, resident.tags.iter().map(|t| t.to_string()));
         let name = resident.name.clone();
         let r = store.add_resident(&by, &h, resident)?;
         first_resident.get_or_insert(r.clone());
@@ -143,8 +182,14 @@ pub fn run(json: bool) -> Result<(), Failure> {
         let need_words: Vec<String> = needs
             .iter()
             .map(|n| match n.days_left {
-                Some(d) => format!("{} {} ({d} days left)", n.kind, n.item),
-                None => n.kind.to_string(),
+                Some(d) => tr!(
+                    "{kind} {item} ({d} days left)",
+                    "{kind}：{item}（还剩 {d} 天）",
+                    kind = ui::word(Vocabulary::NeedKind, n.kind.as_str()),
+                    item = n.item,
+                    d = d
+                ),
+                None => ui::word(Vocabulary::NeedKind, n.kind.as_str()),
             })
             .collect();
         store.record_visit(
@@ -156,11 +201,23 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 notes: String::new(),
             },
         )?;
-        say(format!(
-            "  {label}: {name}, tags [{}], needs [{}]{}",
-            tags.join(", "),
-            need_words.join(", "),
-            if critical { "  -> CRITICAL" } else { "" }
+        let needs = if need_words.is_empty() {
+            tr!("none", "无")
+        } else {
+            need_words.join(ui::sep())
+        };
+        say(tr!(
+            "  {label}: {name}, tags [{tags}], needs [{needs}]{critical}",
+            "  {label}：{name}，标签［{tags}］，需求［{needs}］{critical}",
+            label = label,
+            name = name,
+            tags = tags,
+            needs = needs,
+            critical = if critical {
+                tr!("  -> CRITICAL", "  → 危急")
+            } else {
+                String::new()
+            }
         ));
         first.get_or_insert(h);
     }
@@ -178,7 +235,10 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .next()
         .ok_or_else(|| Failure::other("the station has no dispatcher"))?;
     let dispatcher_by = Author::Worker(dispatcher.id.clone());
-    say("\nOrders (点单 → 派单 → 接单 → 评单):".into());
+    say(tr!(
+        "\nOrders (点单 → 派单 → 接单 → 评单):",
+        "\n工单（点单 → 派单 → 接单 → 评单）："
+    ));
     let order = store.create_order(
         &by,
         NewOrder {
@@ -202,12 +262,15 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .map(|i| i + 1)
         .unwrap_or(0);
     if let Some(row) = queue.iter().find(|r| r.id == order) {
-        say(format!(
-            "  {} records it; the dispatcher's queue for {grid_name} has {} open orders, this one is number {place}: {} [{}]",
-            volunteer.name,
-            queue.len(),
-            row.priority,
-            row.reasons.join(", ")
+        say(tr!(
+            "  {name} records it; the dispatcher's queue for {grid} has {open} open orders, this one is number {place}: {priority} [{reasons}]",
+            "  {name}登记工单；{grid}的派单队列有 {open} 张未完成工单，这一张排第 {place}：{priority}［{reasons}］",
+            name = volunteer.name,
+            grid = grid_name,
+            open = queue.len(),
+            place = place,
+            priority = ui::word(Vocabulary::Priority, row.priority.as_str()),
+            reasons = reasons(&row.reasons)
         ));
     }
     store.order_action(
@@ -218,14 +281,21 @@ pub fn run(json: bool) -> Result<(), Failure> {
         },
     )?;
     let suggestions = store.suggest_workers(&order, 3)?;
-    say(format!(
-        "  dispatcher {} sends it to {grid_name}; suggested: {}",
-        dispatcher.name,
-        suggestions
+    say(tr!(
+        "  dispatcher {name} sends it to {grid}; suggested: {who}",
+        "  派单员{name}派给{grid}；推荐：{who}",
+        name = dispatcher.name,
+        grid = grid_name,
+        who = suggestions
             .iter()
-            .map(|s| format!("{} (load {})", s.name, s.load))
+            .map(|s| tr!(
+                "{name} (load {load})",
+                "{name}（手上 {load} 单）",
+                name = s.name,
+                load = s.load
+            ))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(ui::sep())
     ));
     store.order_action(&by, &order, OrderAction::Accepted)?;
     store.order_action(&by, &order, OrderAction::Started)?;
@@ -251,11 +321,12 @@ pub fn run(json: bool) -> Result<(), Failure> {
             comment: "及时".into(),
         },
     )?;
-    say(format!(
-        "  {} accepts, starts, hands over 2 支 against code 4821; 王秀英 rates it {} stars: {}",
-        volunteer.name,
-        state.stars.unwrap_or(0),
-        state.status
+    say(tr!(
+        "  {name} accepts, starts, hands over 2 支 against code 4821; 王秀英 rates it {stars} stars: {status}",
+        "  {name}接单、出发，凭确认码 4821 交付 2 支；王秀英评 {stars} 星：{status}",
+        name = volunteer.name,
+        stars = state.stars.unwrap_or(0),
+        status = ui::word(Vocabulary::OrderStatus, state.status.as_str())
     ));
     let worker: Worker = store.get(volunteer.id.as_str())?;
     if let Some(entry) = worker
@@ -267,20 +338,21 @@ pub fn run(json: bool) -> Result<(), Failure> {
     }
     let hours = store.hours_totals(Some(&volunteer.id), 0, i64::MAX)?;
     if let Some(h) = hours.first() {
-        say(format!(
-            "  {} now has {:.1} volunteer hours ({:.1} acknowledged by residents or coordinators)",
-            volunteer.name,
-            h.minutes as f64 / 60.0,
-            h.acknowledged_minutes as f64 / 60.0
+        say(tr!(
+            "  {name} now has {hours} volunteer hours ({ack} acknowledged by residents or coordinators)",
+            "  {name}现有志愿服务时长 {hours} 小时（其中 {ack} 小时已由居民或协调员确认）",
+            name = volunteer.name,
+            hours = format!("{:.1}", h.minutes as f64 / 60.0),
+            ack = format!("{:.1}", h.acknowledged_minutes as f64 / 60.0)
         ));
     }
     let conflicts = store.order_conflicts(None)?;
     if let Some(c) = conflicts.iter().find(|c| c.kind == "acceptance_lost") {
-        say(format!(
-            "  {} order(s) were accepted by two volunteers while offline; e.g. order {}: first acceptance wins, the other volunteer is told ({}).",
-            conflicts.iter().filter(|c| c.kind == "acceptance_lost").count(),
-            &c.request_id.as_str()[..8],
-            c.detail
+        say(tr!(
+            "  {n} order(s) were accepted by two volunteers while offline; e.g. order {order}: first acceptance wins, the other volunteer is told.",
+            "  离线时有 {n} 张工单被两名志愿者同时接单；例如工单 {order}：先接者得，另一位会收到通知。",
+            n = conflicts.iter().filter(|c| c.kind == "acceptance_lost").count(),
+            order = c.request_id.as_str().chars().take(8).collect::<String>()
         ));
     }
     let screening = screenings(&mut store, &grid, &canvassed, &volunteer, &say)?;
@@ -296,21 +368,28 @@ pub fn run(json: bool) -> Result<(), Failure> {
     for g in &summary.grids {
         let s = store.grid_summary(g)?;
         let name = station.grid(g).map(|g| g.name.clone()).unwrap_or_default();
-        say(format!(
-            "\n{name}: {} households, {} canvassed, {} with a life-threatening need, {} vulnerable residents",
-            s.households, s.canvassed, s.critical, s.vulnerable_residents
+        say(tr!(
+            "\n{name}: {households} households, {canvassed} canvassed, {critical} with a life-threatening need, {vulnerable} vulnerable residents",
+            "\n{name}：{households} 户，已摸排 {canvassed} 户，{critical} 户有危及生命的需求，重点人群 {vulnerable} 人",
+            name = name,
+            households = s.households,
+            canvassed = s.canvassed,
+            critical = s.critical,
+            vulnerable = s.vulnerable_residents
         ));
         let top = store.households_in_grid(g, 5, 0)?;
-        say(
-            "  triage order (life first, the most vulnerable first, the most urgent first):".into(),
-        );
+        say(tr!(
+            "  triage order (life first, the most vulnerable first, the most urgent first):",
+            "  分级顺序（生命优先、最脆弱者优先、最紧急者优先）："
+        ));
         for r in &top {
-            say(format!(
-                "    {} {}  members {}  [{}]",
-                r.priority,
-                r.address,
-                r.members,
-                r.reasons.join(", ")
+            say(tr!(
+                "    {priority} {address}  members {members}  [{reasons}]",
+                "    {priority} {address}  {members} 人  ［{reasons}］",
+                priority = ui::word(Vocabulary::Priority, r.priority.as_str()),
+                address = r.address,
+                members = r.members,
+                reasons = reasons(&r.reasons)
             ));
         }
         grids_out.push(serde_json::json!({
@@ -320,9 +399,17 @@ pub fn run(json: bool) -> Result<(), Failure> {
         }));
     }
     let tags = store.tag_counts(None)?;
-    say("\nVulnerable residents found, by tag:".into());
+    say(tr!(
+        "\nVulnerable residents found, by tag:",
+        "\n发现的重点人群，按标签："
+    ));
     for (tag, n) in &tags {
-        say(format!("  {tag:>22}: {n}"));
+        say(tr!(
+            "  {tag}: {n}",
+            "  {tag}：{n} 人",
+            tag = ui::word(Vocabulary::Tag, tag),
+            n = n
+        ));
     }
     let by_role: BTreeMap<String, usize> =
         store
@@ -332,13 +419,14 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 *m.entry(w.role.to_string()).or_default() += 1;
                 m
             });
-    say(format!(
-        "\nWorkers by role: {}",
-        by_role
+    say(tr!(
+        "\nWorkers by role: {list}",
+        "\n工作人员按角色：{list}",
+        list = by_role
             .iter()
-            .map(|(r, n)| format!("{r} {n}"))
+            .map(|(r, n)| format!("{} {n}", ui::word(Vocabulary::Role, r)))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(ui::sep())
     ));
     // Where the household with insulin running out stands in its grid.
     let rank = store
@@ -346,31 +434,44 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .iter()
         .position(|r| Some(&r.id) == first.as_ref())
         .map(|i| i + 1);
-    say(format!(
-        "\n王秀英's household (insulin for 2 days) is number {} of {} on {grid_name}'s list.",
-        rank.unwrap_or(0),
-        store.grid_summary(&grid)?.households
+    say(tr!(
+        "\n王秀英's household (insulin for 2 days) is number {rank} of {n} on {grid}'s list.",
+        "\n王秀英家（胰岛素只够 2 天）在{grid}名单的 {n} 户中排第 {rank}。",
+        rank = rank.unwrap_or(0),
+        n = store.grid_summary(&grid)?.households,
+        grid = grid_name
     ));
-    say("\nOrders across the station (from the report, de-identified):".into());
+    say(tr!(
+        "\nOrders across the station (from the report, de-identified):",
+        "\n全站工单（来自去标识化统计）："
+    ));
     for (kind, by_status) in &order_report.station.orders {
-        say(format!(
-            "  {kind:>22}: {}",
-            by_status
+        say(tr!(
+            "  {kind}: {list}",
+            "  {kind}：{list}",
+            kind = ui::word(Vocabulary::OrderKind, kind),
+            list = by_status
                 .iter()
-                .map(|(s, n)| format!("{s} {n}"))
+                .map(|(s, n)| format!("{} {n}", ui::word(Vocabulary::OrderStatus, s)))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(ui::sep())
         ));
     }
     if let Some(m) = order_report.station.median_minutes_to_completion {
-        say(format!(
-            "  median time from request to completion: {:.0} minutes",
-            m
+        say(tr!(
+            "  median time from request to completion: {m} minutes",
+            "  从点单到完成的中位时间：{m} 分钟",
+            m = format!("{m:.0}")
         ));
     }
-    say(format!(
-        "\nAfter reopening the encrypted store: check {}.",
-        if report.is_ok() { "ok" } else { "FAILED" }
+    say(tr!(
+        "\nAfter reopening the encrypted store: check {result}.",
+        "\n重新打开加密数据库后自检：{result}。",
+        result = if report.is_ok() {
+            tr!("ok", "通过")
+        } else {
+            tr!("FAILED", "未通过")
+        }
     ));
     if json {
         println!(
@@ -421,7 +522,10 @@ fn screenings(
         .next()
         .ok_or_else(|| Failure::other("the station has no counselor"))?;
     let counselor_by = Author::Worker(counselor.id.clone());
-    say("\nScreenings during canvassing (预警评估, zh-CN cutoffs):".into());
+    say(tr!(
+        "\nScreenings during canvassing (预警评估, zh-CN cutoffs):",
+        "\n摸排中的心理筛查（预警评估，采用中国常模界值）："
+    ));
     // Each resident answers one questionnaire, item by item, in Chinese.
     let plans: [(&str, &[i32]); 3] = [
         ("gds15", &[0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0]),
@@ -455,9 +559,11 @@ fn screenings(
             },
             library,
         )?;
-        say(format!(
-            "  {name}, first round: PHQ-9 → tier {} (review due within 24 h)",
-            rec.decision.tier
+        say(tr!(
+            "  {name}, first round: PHQ-9 → {tier} (review due within 24 h)",
+            "  {name}，首轮筛查：PHQ-9 → {tier}（24 小时内须专业复核）",
+            name = name,
+            tier = ui::word(Vocabulary::Tier, rec.decision.tier.as_str())
         ));
         earlier = Some(rec.screening);
     }
@@ -482,12 +588,14 @@ fn screenings(
                     prompt.text.clone(),
                     step.red_flags.clone(),
                 ));
-                say(format!(
-                    "  {name}, {} item {} 「{}」: RED FLAG {} raised at this answer — the app alerts before anything is saved",
-                    inst.name,
-                    prompt.item,
-                    prompt.text,
-                    step.red_flags.join(", ")
+                say(tr!(
+                    "  {name}, {inst} item {item} 「{text}」: RED FLAG {flags} raised at this answer — the app alerts before anything is saved",
+                    "  {name}，{inst} 第 {item} 题「{text}」：作答即触发红旗预警（{flags}）——保存之前应用就已报警",
+                    name = name,
+                    inst = inst.name,
+                    item = prompt.item,
+                    text = prompt.text,
+                    flags = words(Vocabulary::Flag, &step.red_flags)
                 ));
             }
             if step.next.is_none() {
@@ -505,19 +613,23 @@ fn screenings(
             },
             library,
         )?;
-        say(format!(
-            "  {name}: {} total {} ({}) → tier {}; case tier {}",
-            inst.name,
-            result.score.unwrap_or(0),
-            result.band.clone().unwrap_or_default(),
-            rec.decision.tier,
-            rec.case_tier
+        say(tr!(
+            "  {name}: {inst} total {score} ({band}) → {tier}; case {case}",
+            "  {name}：{inst} 总分 {score}（{band}）→ {tier}；个案等级 {case}",
+            name = name,
+            inst = inst.name,
+            score = result.score.unwrap_or(0),
+            band = ui::word(Vocabulary::Band, result.band.as_deref().unwrap_or("")),
+            tier = ui::word(Vocabulary::Tier, rec.decision.tier.as_str()),
+            case = ui::word(Vocabulary::Tier, rec.case_tier.as_str())
         ));
         // The red flag opened its crisis record in the same write.
         if let (Some((item, _, _)), Some(crisis)) = (&flagged_at, &rec.crisis_opened) {
-            say(format!(
-                "    saving the sitting opened crisis {} by itself (red flag at item {item}); nobody had to remember to",
-                &crisis.as_str()[..8]
+            say(tr!(
+                "    saving the sitting opened crisis {crisis} by itself (red flag at item {item}); nobody had to remember to",
+                "    保存这次筛查时系统自动建立了危机记录 {crisis}（第 {item} 题红旗），无须任何人记得去做",
+                crisis = crisis.as_str().chars().take(8).collect::<String>(),
+                item = item
             ));
             for s in [
                 CrisisStep::StayedWithPerson,
@@ -526,9 +638,11 @@ fn screenings(
             ] {
                 store.crisis_action(&by, &rec.case_id, crisis, s, "")?;
             }
-            say(format!(
-                "    {} stays with him, removes the means, and calls counselor {}",
-                volunteer.name, counselor.name
+            say(tr!(
+                "    {name} stays with him, removes the means, and calls counselor {counselor}",
+                "    {name}留下陪伴他、移除危险物品，并致电心理咨询师{counselor}",
+                name = volunteer.name,
+                counselor = counselor.name
             ));
             crisis_case = Some((rec.case_id.clone(), crisis.clone()));
         }
@@ -545,17 +659,19 @@ fn screenings(
     let now = now_millis();
     let due = store.cases_due(None, now, now + 7 * 86_400_000)?;
     let pressing: Vec<_> = due.iter().filter(|d| d.what != "rescreen").collect();
-    say(format!(
-        "  what is due at the station now ({} items, re-screens aside; the crisis first):",
-        pressing.len()
+    say(tr!(
+        "  what is due at the station now ({n} items, re-screens aside; the crisis first):",
+        "  全站当前待办（共 {n} 项，复筛除外；危机在先）：",
+        n = pressing.len()
     ));
-    for d in pressing {
-        say(format!(
-            "    {:<12} case {} ({}) by {}",
-            d.what,
-            &d.case_id[..8],
-            d.tier,
-            crate::format_time(d.due_at)
+    for d in &pressing {
+        say(tr!(
+            "    {what}: case {case} ({tier}) by {due}",
+            "    {what}：个案 {case}（{tier}），截止 {due}",
+            what = ui::word(Vocabulary::DueKind, &d.what),
+            case = d.case_id.chars().take(8).collect::<String>(),
+            tier = ui::word(Vocabulary::Tier, d.tier.as_str()),
+            due = crate::format_time(d.due_at)
         ));
     }
     let lifted = store
@@ -563,10 +679,11 @@ fn screenings(
         .into_iter()
         .find(|r| Some(&r.id) == canvassed.get(2).map(|c| &c.0));
     if let Some(row) = &lifted {
-        say(format!(
-            "  刘建国's household is now {} [{}]: a crisis lifts the household to the top of triage",
-            row.priority,
-            row.reasons.join(", ")
+        say(tr!(
+            "  刘建国's household is now {priority} [{reasons}]: a crisis lifts the household to the top of triage",
+            "  刘建国家现为{priority}［{reasons}］：危机使该户升至分级首位",
+            priority = ui::word(Vocabulary::Priority, row.priority.as_str()),
+            reasons = reasons(&row.reasons)
         ));
     }
     // The counselor arrives, reviews, refers, and closes the crisis. At the
@@ -586,10 +703,11 @@ fn screenings(
             passphrase,
         )?;
         store.sign_as(&identity, passphrase)?;
-        say(format!(
-            "  counselor {} signs in at the station's laptop with her own identity file ({} bytes, passphrase-protected)",
-            counselor.name,
-            identity.len()
+        say(tr!(
+            "  counselor {name} signs in at the station's laptop with her own identity file ({bytes} bytes, passphrase-protected)",
+            "  心理咨询师{name}在站点电脑上用本人的身份文件登录（{bytes} 字节，口令保护）",
+            name = counselor.name,
+            bytes = identity.len()
         ));
         // Reviewing the older sitting down does not hide the newer red flag.
         if let Some(first) = &earlier {
@@ -600,9 +718,12 @@ fn screenings(
                 Tier::T1,
                 "first-round sitting reviewed by phone: mild",
             )?;
-            say(format!(
-                "  counselor {} reviews the first-round sitting → t1; the case stays {}: a review applies to its own sitting, and the newer red flag and the open crisis still stand",
-                counselor.name, state.tier
+            say(tr!(
+                "  counselor {name} reviews the first-round sitting → {t1}; the case stays {tier}: a review applies to its own sitting, and the newer red flag and the open crisis still stand",
+                "  心理咨询师{name}复核首轮筛查 → {t1}；个案仍为{tier}：复核只作用于那一次筛查，较新的红旗和未解除的危机依然有效",
+                name = counselor.name,
+                t1 = ui::word(Vocabulary::Tier, "t1"),
+                tier = ui::word(Vocabulary::Tier, state.tier.as_str())
             ));
         }
         let (_, state) = store.case(case, now)?;
@@ -631,11 +752,13 @@ fn screenings(
             "safety plan agreed with his sister",
         )?;
         store.sign_as_device();
-        say(format!(
-            "  counselor {} reviews (复核) → t3, refers him to 区精神卫生中心, closes the crisis; case tier {}; next follow-up {}",
-            counselor.name,
-            state.tier,
-            state
+        say(tr!(
+            "  counselor {name} reviews (复核) → {t3}, refers him to 区精神卫生中心, closes the crisis; case {tier}; next follow-up {next}",
+            "  心理咨询师{name}复核 → {t3}，转介至区精神卫生中心，解除危机；个案等级 {tier}；下次随访 {next}",
+            name = counselor.name,
+            t3 = ui::word(Vocabulary::Tier, "t3"),
+            tier = ui::word(Vocabulary::Tier, state.tier.as_str()),
+            next = state
                 .due
                 .iter()
                 .find(|d| d.what == "followup")
@@ -648,17 +771,24 @@ fn screenings(
     for d in &due_after {
         *counts.entry(d.what.clone()).or_default() += 1;
     }
-    say(format!(
-        "  due this week now: {}",
-        counts
+    say(tr!(
+        "  due this week now: {list}",
+        "  本周待办：{list}",
+        list = counts
             .iter()
-            .map(|(k, v)| format!("{v} {k}"))
+            .map(|(k, v)| tr!(
+                "{v} {what}",
+                "{what} {v} 项",
+                v = v,
+                what = ui::word(Vocabulary::DueKind, k)
+            ))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(ui::sep())
     ));
     Ok(serde_json::json!({
         "results": out,
-        "due_before_review": due.len(),
+        // What the narration said and listed: the same items.
+        "due_before_review": pressing.len(),
         "due_after": counts,
         "crisis_household_priority": lifted.map(|r| r.priority),
     }))
@@ -672,7 +802,10 @@ fn phones(
     grid: &GridId,
     say: &dyn Fn(String),
 ) -> Result<serde_json::Value, Failure> {
-    say("\nPhones in the compound (sync without a network):".into());
+    say(tr!(
+        "\nPhones in the compound (sync without a network):",
+        "\n小区里的手机（无网络也能同步）："
+    ));
     let other_grid = station
         .station()?
         .grids
@@ -748,9 +881,12 @@ fn phones(
     let mut a = phone(station, "phone-a", &va.id)?;
     let mut b = phone(station, "phone-b", &vb.id)?;
     let mut c = phone(station, "phone-c", &vc.id)?;
-    say(format!(
-        "  three phones enrol over the LAN, each with a one-time code from the station admin: {} and {} hold one grid, {} the other; each holds only its grid's households, and the sessions are encrypted and authenticated",
-        va.name, vb.name, vc.name
+    say(tr!(
+        "  three phones enrol over the LAN, each with a one-time code from the station admin: {a} and {b} hold one grid, {c} the other; each holds only its grid's households, and the sessions are encrypted and authenticated",
+        "  三部手机在局域网内用站点管理员给的一次性码入网：{a}和{b}负责一个网格，{c}负责另一个；每部手机只存本网格的住户，同步全程加密并验证身份",
+        a = va.name,
+        b = vb.name,
+        c = vc.name
     ));
 
     // Offline: both volunteers of the grid accept the same order.
@@ -783,9 +919,11 @@ fn phones(
             notes: String::new(),
         },
     )?;
-    say(format!(
-        "  offline, {} and {} both accept the same order (接单); each phone records visits",
-        va.name, vb.name
+    say(tr!(
+        "  offline, {a} and {b} both accept the same order (接单); each phone records visits",
+        "  离线时，{a}和{b}都接了同一张工单；两部手机各自记录走访",
+        a = va.name,
+        b = vb.name
     ));
 
     // The two phones meet over Bluetooth.
@@ -808,11 +946,18 @@ fn phones(
         va.name.clone()
     };
     let told_b = !b.order_conflicts(Some(&vb.id))?.is_empty();
-    say(format!(
-        "  they meet over Bluetooth ({} bytes, {:.1} s simulated): the first acceptance wins — {winner} keeps the order; {loser} is told through a conflict record ({})",
-        r.bytes(),
-        r.seconds,
-        if told_b { "both phones show it" } else { "not shown!" }
+    say(tr!(
+        "  they meet over Bluetooth ({bytes} bytes, {secs} s simulated): the first acceptance wins — {winner} keeps the order; {loser} is told through a conflict record ({shown})",
+        "  两人碰面用蓝牙同步（{bytes} 字节，模拟 {secs} 秒）：先接者得——工单归{winner}；{loser}通过冲突记录得知（{shown}）",
+        bytes = r.bytes(),
+        secs = format!("{:.1}", r.seconds),
+        winner = winner,
+        loser = loser,
+        shown = if told_b {
+            tr!("both phones show it", "两部手机都显示")
+        } else {
+            tr!("not shown!", "未显示！")
+        }
     ));
 
     // Everyone meets the station, twice round, and all agree.
@@ -838,19 +983,24 @@ fn phones(
             docs += mine.1;
         }
         let households = p.doc_ids(DocKind::Household)?.len();
-        say(format!(
-            "  {name}'s phone holds {docs} documents ({households} households) in {} scopes — same as the station: {}",
-            scopes.len(),
-            if all_agree { "yes" } else { "NO" }
+        say(tr!(
+            "  {name}'s phone holds {docs} documents ({households} households) in {scopes} scopes — same as the station: {same}",
+            "  {name}的手机存有 {docs} 份文档（{households} 户），共 {scopes} 个范围——与站点一致：{same}",
+            name = name,
+            docs = docs,
+            households = households,
+            scopes = scopes.len(),
+            same = if all_agree { tr!("yes", "是") } else { tr!("NO", "否") }
         ));
         holdings.push(serde_json::json!({ "documents": docs, "households": households }));
     }
     if !all_agree {
         return Err(Failure::other("the phones and the station do not agree"));
     }
-    say(format!(
-        "  the station holds all {} documents; every phone agrees with it on every scope it holds",
-        DocKind::ALL
+    say(tr!(
+        "  the station holds all {n} documents; every phone agrees with it on every scope it holds",
+        "  站点存有全部 {n} 份文档；每部手机在其负责的每个范围内都与站点一致",
+        n = DocKind::ALL
             .iter()
             .map(|k| station.doc_ids(*k).map(|v| v.len()).unwrap_or(0))
             .sum::<usize>()
@@ -878,7 +1028,8 @@ fn build_station(
     dir: &std::path::Path,
     say: &dyn Fn(String),
 ) -> Result<Built, Failure> {
-    store.init_station("中南路安心小屋")?;
+    let station = store.init_station("中南路安心小屋")?;
+    ui::adopt_station(station.language(), station.local_time());
     let admin = Author::Worker(store.add_first_admin("赵丽华", "13700000000")?);
     let community = store.add_community(&admin, "百步亭社区")?;
     let grids = vec![
@@ -943,7 +1094,10 @@ fn build_station(
             },
         )?;
     }
-    say("Set up by the station admin: 1 community, 2 grids, 9 workers with their rosters and leads, a PFA training record.".into());
+    say(tr!(
+        "Set up by the station admin: 1 community, 2 grids, 9 workers with their rosters and leads, a PFA training record.",
+        "站点管理员完成设置：1 个社区、2 个网格、9 名工作人员（含网格名册与网格长）、1 条心理急救培训记录。"
+    ));
 
     // The door-to-door list the compound office kept, as a spreadsheet.
     let surnames = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴"];
@@ -1009,16 +1163,19 @@ fn build_station(
     let dry = store.import(&dispatcher, ImportKind::Households, &sheet, true)?;
     let report = store.import(&dispatcher, ImportKind::Households, &sheet, false)?;
     let again = store.import(&dispatcher, ImportKind::Households, &sheet, false)?;
-    say(format!(
-        "Imported 摸排表.csv ({rows} rows): dry run found {} problems; {} households and {} residents created; importing it again changed nothing ({} rows already present).",
-        dry.problems.len(),
-        report.created,
-        report.residents_added,
-        again.unchanged
+    say(tr!(
+        "Imported 摸排表.csv ({rows} rows): dry run found {problems} problems; {households} households and {residents} residents created; importing it again changed nothing ({unchanged} rows already present).",
+        "导入摸排表.csv（{rows} 行）：试导入发现 {problems} 个问题；新建 {households} 户、{residents} 名居民；再次导入没有任何改变（{unchanged} 行已存在）。",
+        rows = rows,
+        problems = dry.problems.len(),
+        households = report.created,
+        residents = report.residents_added,
+        unchanged = again.unchanged
     ));
-    say(format!(
-        "\nThe contact card posted in the stairwells of 第1网格:\n{}",
-        crate::setup::contact_card_text(store, &grids[0])?.trim_end()
+    say(tr!(
+        "\nThe contact card posted in the stairwells of 第1网格:\n{card}",
+        "\n张贴在第1网格各楼道的联系卡：\n{card}",
+        card = crate::setup::contact_card_text(store, &grids[0])?.trim_end()
     ));
     Ok(Built {
         workers: people.len() + 1,

@@ -374,10 +374,10 @@ fn damage_index(path: &str) -> bool {
 
 #[test]
 fn demo_runs_and_reports() {
-    let out = ok(&["demo"]);
+    let out = ok(&["--lang", "en", "demo"]);
     assert!(out.contains("check ok"), "{out}");
     assert!(out.contains("第1网格") && out.contains("第2网格"));
-    assert!(out.contains("elderly_alone"));
+    assert!(out.contains("Elderly living alone"), "{out}");
     let v: serde_json::Value = serde_json::from_str(&ok(&["demo", "--json"])).unwrap();
     assert_eq!(v["check_ok"], true);
     assert_eq!(v["grids"].as_array().unwrap().len(), 2);
@@ -387,7 +387,10 @@ fn demo_runs_and_reports() {
     assert!(out.contains("first acceptance wins"));
     // The crisis path: a red flag at the answer, the household lifted, the
     // review due, then reviewed, referred and followed up.
-    assert!(out.contains("RED FLAG suicidal_ideation raised at this answer"));
+    assert!(
+        out.contains("RED FLAG Suicidal thoughts raised at this answer"),
+        "{out}"
+    );
     let s = &v["screening"];
     assert_eq!(s["results"][2]["tier"], "crisis");
     assert_eq!(s["crisis_household_priority"], "p1");
@@ -400,7 +403,7 @@ fn demo_runs_and_reports() {
         out.contains("opened crisis") && out.contains("by itself"),
         "{out}"
     );
-    assert!(out.contains("the case stays crisis"), "{out}");
+    assert!(out.contains("the case stays Crisis"), "{out}");
     // Issue 12: the station is built through the setup operations and a
     // spreadsheet import, not the fixture, and a contact card is printed.
     assert!(
@@ -411,6 +414,69 @@ fn demo_runs_and_reports() {
         out.contains("网格志愿者联系卡") && out.contains("网格长"),
         "{out}"
     );
+}
+
+/// Latin words in text meant for a Chinese reader, other than ids (hex
+/// runs of 8 or more), instrument names and file extensions people know.
+fn english_words(text: &str) -> Vec<String> {
+    const KNOWN: &[&str] = &["PHQ", "GDS", "csv"];
+    let mut out = Vec::new();
+    for token in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let letters = token.chars().filter(|c| c.is_ascii_alphabetic()).count();
+        let hex_id = token.len() >= 8 && token.chars().all(|c| c.is_ascii_hexdigit());
+        if letters >= 2 && !hex_id && !KNOWN.contains(&token) {
+            out.push(token.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_demo_and_the_daily_report_read_in_chinese_by_default() {
+    let out = ok(&["demo"]);
+    assert_eq!(english_words(&out), Vec::<String>::new(), "{out}");
+    assert!(out.contains("作答即触发红旗预警（自杀意念）"), "{out}");
+    assert!(out.contains("重新打开加密数据库后自检：通过"), "{out}");
+    // "N items" is what is listed below it.
+    let said = out
+        .lines()
+        .find_map(|l| l.split("全站当前待办（共 ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("the due line");
+    let start = out
+        .lines()
+        .position(|l| l.contains("全站当前待办"))
+        .unwrap();
+    let listed = out
+        .lines()
+        .skip(start + 1)
+        .take_while(|l| l.starts_with("    "))
+        .count();
+    assert_eq!(said, listed, "{out}");
+    // Traditional Chinese converts the sentences, not the names.
+    let hant = ok(&["--lang", "zh-Hant", "demo"]);
+    assert!(hant.contains("作答即觸發紅旗預警（自殺意念）"), "{hant}");
+    assert!(hant.contains("王秀英"), "{hant}");
+
+    let (_dir, s) = fixture_store("120", "3");
+    let today = ok(&["--store", &s, "today"]);
+    assert_eq!(english_words(&today), Vec::<String>::new(), "{today}");
+    assert!(today.starts_with("每日工作简报"), "{today}");
+    assert!(today.contains("北京时间"), "{today}");
+    let en = std::process::Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args(["--store", &s, "today"])
+        .env("ANXIN_LANG", "en")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&en.stdout).starts_with("Daily station report"));
+    let v = json(&["--store", &s, "today", "--json"]);
+    assert_eq!(v["time_zone"], "Asia/Shanghai");
+    assert!(
+        v["open_orders"][0]["urgency"].is_string(),
+        "codes stay codes: {v}"
+    );
+    fails(&["--store", &s, "--lang", "fr", "today"], 2, "--lang");
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
