@@ -229,15 +229,25 @@ enum Command {
         /// Only this worker.
         #[arg(long)]
         worker: Option<String>,
-        /// From this date (YYYY-MM-DD, UTC).
+        /// From this date (YYYY-MM-DD, the station's local day).
         #[arg(long)]
         from: Option<String>,
         /// Up to this date, exclusive.
         #[arg(long)]
         to: Option<String>,
-        /// Certificate CSV.
+        /// Certificate CSV (UTF-8 with a BOM, local dates).
         #[arg(long)]
         csv: bool,
+        /// The certificate to hand the worker (志愿服务时长证明), as an
+        /// A4 page (HTML); needs --worker.
+        #[arg(long, value_name = "FILE")]
+        certificate: Option<PathBuf>,
+    },
+    /// Printouts as A4 pages (HTML): a grid's contact card, a grid's visit
+    /// list, the daily report, a volunteer's hours certificate.
+    Print {
+        #[command(subcommand)]
+        what: PrintCommand,
     },
     /// Conflicts between phones that people must settle.
     Conflicts {
@@ -321,6 +331,49 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PrintCommand {
+    /// The grid contact card to post in stairwells (网格志愿者联系卡).
+    ContactCard {
+        /// The grid's id.
+        #[arg(long)]
+        grid: String,
+        /// The page to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// A grid's household visit list in triage order (入户走访清单).
+    VisitList {
+        /// The grid's id.
+        #[arg(long)]
+        grid: String,
+        /// The page to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The daily station report (每日工作简报).
+    Today {
+        /// The page to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// A volunteer's hours certificate (志愿服务时长证明).
+    Certificate {
+        /// The worker.
+        #[arg(long)]
+        worker: String,
+        /// From this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to this date, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// The page to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -916,9 +969,52 @@ fn run(cli: Cli) -> Result<(), Failure> {
             from,
             to,
             csv,
+            certificate,
         } => {
             let store = open(&cli, false)?;
+            if let Some(path) = certificate {
+                let Some(w) = worker else {
+                    return Err(Failure::input(tr!(
+                        "--certificate needs --worker: a certificate is one person's",
+                        "--certificate 需要 --worker：证明只开给一个人"
+                    )));
+                };
+                let (w, from, to) = orders::period(w, from, to)?;
+                print::write(path, &print::certificate(&store, &w, from, to)?)?;
+            }
             orders::hours(&store, worker, from, to, *csv, cli.json)?
+        }
+        Command::Print { what } => {
+            let store = open(&cli, false)?;
+            let (path, html) = match what {
+                PrintCommand::ContactCard { grid, out } => (
+                    out,
+                    print::contact_card(&store, &GridId::parse(grid, "--grid")?)?,
+                ),
+                PrintCommand::VisitList { grid, out } => (
+                    out,
+                    print::visit_list(&store, &GridId::parse(grid, "--grid")?)?,
+                ),
+                PrintCommand::Today { out } => (
+                    out,
+                    today::html(&store.daily_report(anxin_core::model::now_millis())?),
+                ),
+                PrintCommand::Certificate {
+                    worker,
+                    from,
+                    to,
+                    out,
+                } => {
+                    let (w, from, to) = orders::period(worker, from, to)?;
+                    (out, print::certificate(&store, &w, from, to)?)
+                }
+            };
+            print::write(path, &html)?;
+            if cli.json {
+                print_json(&serde_json::json!({ "written": path }));
+            } else {
+                println!("{}", tr!("Wrote {p}", "已写入 {p}", p = path.display()));
+            }
         }
         Command::Conflicts { worker } => {
             let store = open(&cli, false)?;

@@ -189,29 +189,16 @@ fn target(t: &Target) -> Result<(RequestId, Assignee), Failure> {
     Ok((id, to))
 }
 
-/// Parses `YYYY-MM-DD` as midnight UTC, in milliseconds.
+/// Parses `YYYY-MM-DD` as the first millisecond of that day in the
+/// station's zone.
 pub fn parse_date(text: &str, field: &str) -> Result<Millis, Failure> {
-    let bad = || Failure::input(format!("invalid {field}: write a date as YYYY-MM-DD"));
-    let parts: Vec<&str> = text.trim().split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, i64, i64) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1970..=2100).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Days from civil (Howard Hinnant).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+    crate::ui::local_time().parse_date(text).map_err(|_| {
+        Failure::input(crate::tr!(
+            "invalid {field}: write a date as YYYY-MM-DD",
+            "{field} 无效：日期请写成 年-月-日（YYYY-MM-DD）",
+            field = field
+        ))
+    })
 }
 
 pub fn run_order(
@@ -405,6 +392,33 @@ pub fn print_rows(rows: &[anxin_core::store::QueueRow], json: bool) {
     }
 }
 
+/// A worker and a period `[from, to)` from the command line (an open
+/// start or end when not given).
+pub fn period(
+    worker: &str,
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Result<(WorkerId, Millis, Millis), Failure> {
+    let worker = WorkerId::parse(worker, "--worker")?;
+    let from = from
+        .as_ref()
+        .map(|d| parse_date(d, "--from"))
+        .transpose()?
+        .unwrap_or(0);
+    let to = to
+        .as_ref()
+        .map(|d| parse_date(d, "--to"))
+        .transpose()?
+        .unwrap_or(i64::MAX);
+    if from >= to {
+        return Err(Failure::input(crate::tr!(
+            "invalid period: --from must be before --to",
+            "期间无效：--from 必须早于 --to"
+        )));
+    }
+    Ok((worker, from, to))
+}
+
 pub fn hours(
     store: &Store,
     worker: &Option<String>,
@@ -432,7 +446,16 @@ pub fn hours(
     }
     let totals = store.hours_totals(worker.as_ref(), from, to)?;
     if csv {
-        print!("{}", certificate_csv(&totals, from, to));
+        print!(
+            "{}",
+            certificate_csv(
+                &totals,
+                from,
+                to,
+                &crate::ui::local_time(),
+                crate::ui::language()
+            )
+        );
     } else if json {
         print_json(&totals);
     } else {
@@ -456,8 +479,12 @@ mod tests {
 
     #[test]
     fn dates_and_items_parse() {
-        assert_eq!(parse_date("1970-01-01", "d").ok(), Some(0));
-        assert_eq!(parse_date("2026-11-24", "d").ok(), Some(1_795_478_400_000));
+        // Midnight in Wuhan (the default zone) is 16:00 UTC the day before.
+        assert_eq!(parse_date("1970-01-02", "d").ok(), Some(57_600_000));
+        assert_eq!(
+            parse_date("2026-11-24", "d").ok(),
+            Some(1_795_478_400_000 - 8 * 3_600_000)
+        );
         assert!(parse_date("2026-13-01", "d").is_err());
         assert!(parse_date("yesterday", "d").is_err());
         let items = parse_items(&["胰岛素:2:支".into(), "米:5".into()], "--item")

@@ -338,7 +338,7 @@ pub enum ActivityCommand {
         /// Its grid (none: the whole station).
         #[arg(long)]
         grid: Option<String>,
-        /// When it starts: YYYY-MM-DD HH:MM (UTC).
+        /// When it starts: YYYY-MM-DD HH:MM (station time).
         #[arg(long)]
         start: String,
         /// How long, in minutes.
@@ -1101,7 +1101,7 @@ pub fn run_training(
     Ok(())
 }
 
-/// Parses `YYYY-MM-DD HH:MM` (or `YYYY-MM-DDTHH:MM`), UTC.
+/// Parses `YYYY-MM-DD HH:MM` (or `YYYY-MM-DDTHH:MM`) in the station's zone.
 fn parse_start(text: &str) -> Result<Millis, Failure> {
     let bad = || Failure::input("invalid --start: write YYYY-MM-DD HH:MM");
     let (date, time) = text.trim().split_once([' ', 'T']).ok_or_else(bad)?;

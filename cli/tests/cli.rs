@@ -479,6 +479,164 @@ fn the_demo_and_the_daily_report_read_in_chinese_by_default() {
     fails(&["--store", &s, "--lang", "fr", "today"], 2, "--lang");
 }
 
+#[test]
+fn printouts_are_whole_a4_pages_in_the_stations_language() {
+    let (dir, s) = fixture_store("150", "5");
+    let grids = json(&["--store", &s, "grids", "--json"]);
+    let grid = grids[0]["id"].as_str().unwrap().to_string();
+    let grid_name = grids[0]["name"].as_str().unwrap().to_string();
+    let page = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let read = |name: &str| std::fs::read_to_string(page(name)).unwrap();
+
+    ok(&[
+        "--store",
+        &s,
+        "print",
+        "contact-card",
+        "--grid",
+        &grid,
+        "--out",
+        &page("card.html"),
+    ]);
+    let card = read("card.html");
+    for needle in [
+        "<html lang=\"zh-Hans\">",
+        "size: A4",
+        "网格志愿者联系卡",
+        &grid_name,
+        "网格长",
+        "急救请拨 120",
+    ] {
+        assert!(card.contains(needle), "{needle}: {card}");
+    }
+    assert!(!card.contains("<script"), "self-contained, no scripts");
+
+    ok(&[
+        "--store",
+        &s,
+        "print",
+        "visit-list",
+        "--grid",
+        &grid,
+        "--out",
+        &page("list.html"),
+    ]);
+    let list = read("list.html");
+    assert!(
+        list.contains("入户走访清单") && list.contains("本次记录（手写）"),
+        "{list}"
+    );
+    // Every household of the grid, in triage order, no resident names.
+    let households = json(&[
+        "--store",
+        &s,
+        "households",
+        "--grid",
+        &grid,
+        "--limit",
+        "1000",
+        "--json",
+    ]);
+    let rows = list.matches("<tr><td>").count();
+    assert_eq!(rows, households.as_array().unwrap().len());
+    let first = list.find("<tr><td>1</td>").unwrap();
+    let top = households[0]["address"].as_str().unwrap();
+    assert!(
+        list[first..].starts_with(&format!("<tr><td>1</td><td><span style=\"white-space:nowrap\">一级（当天）</span></td><td>{top}"))
+            || households[0]["priority"] != "p1",
+        "{list}"
+    );
+    let residents = json(&[
+        "--store",
+        &s,
+        "residents",
+        "--tag",
+        "elderly_alone",
+        "--grid",
+        &grid,
+        "--json",
+    ]);
+    let names: Vec<&str> = residents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.is_empty());
+    for name in names {
+        assert!(!list.contains(name), "the visit list names nobody: {name}");
+    }
+
+    ok(&[
+        "--store",
+        &s,
+        "print",
+        "today",
+        "--out",
+        &page("today.html"),
+    ]);
+    let today = read("today.html");
+    assert!(
+        today.contains("每日工作简报")
+            && today.contains("未完成工单")
+            && today.contains("北京时间"),
+        "{today}"
+    );
+
+    let hours = json(&["--store", &s, "hours", "--json"]);
+    let worker = hours[0]["worker_id"].as_str().unwrap().to_string();
+    let name = hours[0]["name"].as_str().unwrap().to_string();
+    ok(&[
+        "--store",
+        &s,
+        "print",
+        "certificate",
+        "--worker",
+        &worker,
+        "--out",
+        &page("cert.html"),
+    ]);
+    let cert = read("cert.html");
+    for needle in [
+        "志愿服务时长证明",
+        name.as_str(),
+        "截至",
+        "小时",
+        "开具日期",
+        "盖章处",
+    ] {
+        assert!(cert.contains(needle), "{needle}: {cert}");
+    }
+    // English on request.
+    ok(&[
+        "--store",
+        &s,
+        "--lang",
+        "en",
+        "print",
+        "contact-card",
+        "--grid",
+        &grid,
+        "--out",
+        &page("card-en.html"),
+    ]);
+    assert!(read("card-en.html").contains("Grid volunteer contact card"));
+    fails(
+        &[
+            "--store",
+            &s,
+            "print",
+            "visit-list",
+            "--grid",
+            "nope",
+            "--out",
+            &page("x.html"),
+        ],
+        2,
+        "--grid",
+    );
+}
+
 fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(args)).unwrap()
 }
@@ -701,11 +859,60 @@ fn an_order_through_the_command_line() {
 
     let hours = json(&["--store", &s, "hours", "--worker", &volunteer, "--json"]);
     assert!(hours[0]["minutes"].as_u64().unwrap() >= 30);
-    let csv = ok(&["--store", &s, "hours", "--csv"]);
-    assert!(csv.starts_with(
-        "worker_id,name,period_from_ms,period_to_ms,hours,acknowledged_hours,entries\n"
-    ));
+    // The certificate CSV opens in a spreadsheet: a BOM, headings in the
+    // station's language, the period as local dates (the last day included).
+    let csv = ok(&[
+        "--store",
+        &s,
+        "hours",
+        "--csv",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2099-01-01",
+    ]);
+    assert!(
+        csv.starts_with("\u{feff}工作人员编号,姓名,起始日期,截止日期,服务时长（小时）"),
+        "{csv}"
+    );
+    assert!(csv.contains(",2026-01-01,2098-12-31,"), "{csv}");
     assert!(csv.contains(&volunteer));
+    let open_ended = ok(&["--store", &s, "--lang", "en", "hours", "--csv"]);
+    assert!(open_ended.starts_with(
+        "\u{feff}worker_id,name,period_from,period_to,hours,acknowledged_hours,entries\n"
+    ));
+    assert!(!open_ended.contains("9223372036854775807"), "{open_ended}");
+    // The certificate to hand the volunteer (志愿服务时长证明).
+    let page = Path::new(&s).with_file_name("certificate.html");
+    let page = page.to_str().unwrap();
+    ok(&[
+        "--store",
+        &s,
+        "hours",
+        "--worker",
+        &volunteer,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2099-01-01",
+        "--certificate",
+        page,
+    ]);
+    let html = std::fs::read_to_string(page).unwrap();
+    for needle in [
+        "志愿服务时长证明",
+        "2026-01-01",
+        "2098-12-31",
+        "已确认",
+        "开具日期",
+    ] {
+        assert!(html.contains(needle), "{needle}: {html}");
+    }
+    fails(
+        &["--store", &s, "hours", "--certificate", page],
+        2,
+        "--worker",
+    );
     fails(
         &["--store", &s, "hours", "--from", "2026-02-30x"],
         2,

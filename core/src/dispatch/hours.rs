@@ -63,18 +63,45 @@ fn csv_field(text: &str) -> String {
     format!("\"{t}\"")
 }
 
-/// The certificate CSV: one row per worker, hours with one decimal.
-pub fn certificate_csv(totals: &[HoursTotal], from: Millis, to: Millis) -> String {
-    let mut out = String::from(
-        "worker_id,name,period_from_ms,period_to_ms,hours,acknowledged_hours,entries\n",
-    );
+/// The certificate CSV: one row per worker, hours with one decimal. UTF-8
+/// with a byte-order mark (so a spreadsheet opens Chinese names right),
+/// headings in `language`, the period as local ISO dates (the last day
+/// included; empty for an open end).
+pub fn certificate_csv(
+    totals: &[HoursTotal],
+    from: Millis,
+    to: Millis,
+    local: &crate::localtime::LocalTime,
+    language: crate::screening::Language,
+) -> String {
+    use crate::screening::Language;
+    let head = match language {
+        Language::En => "worker_id,name,period_from,period_to,hours,acknowledged_hours,entries",
+        Language::ZhHans => {
+            "工作人员编号,姓名,起始日期,截止日期,服务时长（小时）,已确认时长（小时）,记录条数"
+        }
+        Language::ZhHant => {
+            "工作人員編號,姓名,起始日期,截止日期,服務時長（小時）,已確認時長（小時）,記錄條數"
+        }
+    };
+    let first = if from <= 0 {
+        String::new()
+    } else {
+        local.date(from)
+    };
+    let last = if to == Millis::MAX {
+        String::new()
+    } else {
+        local.date(to - 1)
+    };
+    let mut out = format!("\u{feff}{head}\n");
     for t in totals {
         out.push_str(&format!(
             "{},{},{},{},{:.1},{:.1},{}\n",
             csv_field(t.worker_id.as_str()),
             csv_field(&t.name),
-            from,
-            to,
+            first,
+            last,
             t.minutes as f64 / 60.0,
             t.acknowledged_minutes as f64 / 60.0,
             t.entries
@@ -96,8 +123,26 @@ mod tests {
             acknowledged_minutes: 30,
             entries: 2,
         };
-        let csv = certificate_csv(&[t], 0, 10);
+        let local = crate::localtime::LocalTime::default();
+        // 2026-11-01 00:00 to 2026-12-01 00:00 in Wuhan.
+        let (from, to) = (
+            local.parse_date("2026-11-01").unwrap(),
+            local.parse_date("2026-12-01").unwrap(),
+        );
+        let csv = certificate_csv(&[t], from, to, &local, crate::screening::Language::ZhHans);
+        assert!(
+            csv.starts_with("\u{feff}工作人员编号,姓名,起始日期"),
+            "{csv}"
+        );
         let row = csv.lines().nth(1).unwrap();
-        assert_eq!(row, "\"w\",\"'=HYPERLINK(\"\"x\"\")\",0,10,1.5,0.5,2");
+        assert_eq!(
+            row,
+            "\"w\",\"'=HYPERLINK(\"\"x\"\")\",2026-11-01,2026-11-30,1.5,0.5,2"
+        );
+        let open = certificate_csv(&[], 0, Millis::MAX, &local, crate::screening::Language::En);
+        assert_eq!(
+            open,
+            "\u{feff}worker_id,name,period_from,period_to,hours,acknowledged_hours,entries\n"
+        );
     }
 }

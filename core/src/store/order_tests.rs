@@ -230,7 +230,13 @@ fn an_order_from_request_to_rating_credits_hours() {
         .unwrap();
     let totals = st.s.hours_totals(None, 0, i64::MAX).unwrap();
     assert_eq!(totals[0].acknowledged_minutes, 45);
-    let csv = crate::dispatch::hours::certificate_csv(&totals, 0, 1);
+    let csv = crate::dispatch::hours::certificate_csv(
+        &totals,
+        0,
+        Millis::MAX,
+        &Default::default(),
+        crate::screening::Language::En,
+    );
     assert!(csv.contains(",0.8,0.8,1"), "{csv}");
 
     let history = st.s.history(o.as_str()).unwrap();
