@@ -616,6 +616,34 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
     Ok(store)
 }
 
+/// Opens the store named by `--store` for reading only: nothing is
+/// created, migrated or written, and a store in a read-only place can be
+/// inspected. For the commands that only look.
+fn open_read(cli: &Cli) -> Result<Store, Failure> {
+    let path = cli.store.as_ref().ok_or_else(|| {
+        Failure::input(tr!(
+            "this command needs --store PATH (the station's store file)",
+            "此命令需要 --store 路径（站点数据库文件）"
+        ))
+    })?;
+    if !path.is_file() {
+        return Err(Failure::input(tr!(
+            "no store at {path}: create one with `anxin --store {path} init --station NAME`",
+            "{path} 处没有数据库：用 `anxin --store {path} init --station 站点名称` 新建",
+            path = path.display()
+        )));
+    }
+    let options = StoreOptions {
+        key: read_key(&key_path(cli))?,
+        policy: read_policy(&cli.policy)?,
+        read_only: true,
+        ..Default::default()
+    };
+    let store = Store::open(path, options)?;
+    adopt_station(&store);
+    Ok(store)
+}
+
 /// What people read follows the open station's language and zone.
 fn adopt_station(store: &Store) {
     if let Ok(station) = store.station() {
@@ -776,7 +804,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             set_lang,
             time_zone,
         } => {
-            let mut store = open(&cli, false)?;
+            let writes = set_lang.is_some() || time_zone.is_some();
+            let mut store = if writes {
+                open(&cli, false)?
+            } else {
+                open_read(&cli)?
+            };
             let language = set_lang
                 .as_deref()
                 .map(anxin_core::labels::Language::parse)
@@ -816,15 +849,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Today { html } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             today::run(&store, html, cli.json)?
         }
         Command::Export => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             println!("{}", store.export_json()?);
         }
         Command::Stats => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let stats = store.stats()?;
             if cli.json {
                 print_json(&stats);
@@ -842,7 +875,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::History { id } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let h = store.history(id.trim())?;
             if cli.json {
                 print_json(&h);
@@ -906,7 +939,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Grids => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let station = store.station()?;
             if cli.json {
                 print_json(&station.grids.values().collect::<Vec<_>>());
@@ -922,7 +955,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Households { grid, limit } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let grid = GridId::parse(grid, "grid")?;
             let rows = store.households_in_grid(&grid, *limit, 0)?;
             if cli.json {
@@ -951,7 +984,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             orders::run_order(&mut store, what, &cli.acting, &cli.as_resident, cli.json)?
         }
         Command::Queue { grid, worker } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let rows = match worker {
                 Some(w) => store.my_tasks(&WorkerId::parse(w, "--worker")?)?,
                 None => {
@@ -971,7 +1004,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             csv,
             certificate,
         } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             if let Some(path) = certificate {
                 let Some(w) = worker else {
                     return Err(Failure::input(tr!(
@@ -985,7 +1018,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             orders::hours(&store, worker, from, to, *csv, cli.json)?
         }
         Command::Print { what } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let (path, html) = match what {
                 PrintCommand::ContactCard { grid, out } => (
                     out,
@@ -1017,7 +1050,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Conflicts { worker } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let worker = worker
                 .as_ref()
                 .map(|w| WorkerId::parse(w, "--worker"))
@@ -1058,12 +1091,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             screening::run_case(&mut store, what, &cli.acting, cli.json)?
         }
         Command::Report => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let report = store.report()?;
             print_json(&report);
         }
         Command::Workers { grid, role } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let grid = grid
                 .as_ref()
                 .map(|g| GridId::parse(g, "--grid"))
@@ -1103,7 +1136,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             setup::run_resident(&mut open(&cli, false)?, what, &cli.acting, cli.json)?
         }
         Command::Residents { tag, grid } => {
-            let store = open(&cli, false)?;
+            let store = open_read(&cli)?;
             let tag = anxin_core::model::VulnerabilityTag::parse(tag, "--tag")?;
             let grid = grid
                 .as_ref()

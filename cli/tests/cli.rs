@@ -637,6 +637,110 @@ fn printouts_are_whole_a4_pages_in_the_stations_language() {
     );
 }
 
+#[test]
+fn command_line_hygiene() {
+    use std::io::Read;
+    let (dir, s) = fixture_store("60", "9");
+
+    // A reader that stops early (`| head`) ends the command quietly.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args(["--store", &s, "export"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+
+    // Commands that only look create nothing, migrate nothing, write nothing.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let empty = empty.to_str().unwrap();
+    for cmd in [
+        &["stats"][..],
+        &["export"],
+        &["today"],
+        &["grids"],
+        &["report"],
+    ] {
+        let mut args = vec!["--store", empty];
+        args.extend_from_slice(cmd);
+        fails(&args, 2, "not an Anxin store");
+        assert_eq!(std::fs::metadata(empty).unwrap().len(), 0, "{cmd:?}");
+    }
+    let missing = dir.path().join("missing.db");
+    fails(
+        &["--store", missing.to_str().unwrap(), "stats"],
+        2,
+        "no store at",
+    );
+    assert!(!missing.exists());
+    let before = std::fs::read(&s).unwrap();
+    for cmd in [
+        &["stats"][..],
+        &["export"],
+        &["today"],
+        &["grids"],
+        &["report"],
+        &["hours"],
+    ] {
+        let mut args = vec!["--store", s.as_str()];
+        args.extend_from_slice(cmd);
+        ok(&args);
+    }
+    assert!(
+        std::fs::read(&s).unwrap() == before,
+        "read-only commands left the file as it was"
+    );
+
+    // A store in a read-only place can be inspected (a read-only bind mount
+    // in a private mount namespace: root ignores file permissions).
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::copy(&s, ro.join("s.db")).unwrap();
+    std::fs::copy(format!("{s}.key"), ro.join("s.db.key")).unwrap();
+    let ro = ro.to_str().unwrap();
+    let script = format!(
+        "mount --bind {ro} {ro} && mount -o remount,ro,bind {ro} && ! touch {ro}/probe 2>/dev/null && {} --store {ro}/s.db stats",
+        env!("CARGO_BIN_EXE_anxin")
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("schema version"),
+        "{out:?}"
+    );
+
+    // A folder that does not exist is bad input.
+    fails(
+        &[
+            "--store",
+            "/nonexistent/folder/s.db",
+            "init",
+            "--station",
+            "站",
+        ],
+        2,
+        "does not exist",
+    );
+}
+
 fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(args)).unwrap()
 }

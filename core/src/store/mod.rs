@@ -79,6 +79,14 @@ pub enum StoreError {
         /// The newest this build knows.
         known: u32,
     },
+    /// Opened for reading only, the store needs migrating first.
+    #[error("the store is at schema {found} and this build needs {known}: open it once with a command that writes (e.g. `anxin reindex`)")]
+    NeedsUpgrade {
+        /// The store's schema version.
+        found: u32,
+        /// The version this build works with.
+        known: u32,
+    },
     /// The store has no station yet.
     #[error("this store has no station yet: run `init` first")]
     NotInitialised,
@@ -125,6 +133,10 @@ pub struct StoreOptions {
     /// Opening a store with a policy other than the one its index was built
     /// with rebuilds the index.
     pub policy: Option<Arc<Policy>>,
+    /// Open for reading only: nothing is created, migrated or written (a
+    /// missing file, an empty one or an older schema is an error), and a
+    /// store in a read-only place can be inspected.
+    pub read_only: bool,
 }
 
 impl Default for StoreOptions {
@@ -133,6 +145,7 @@ impl Default for StoreOptions {
             key: None,
             compact_after_chunks: 16,
             policy: None,
+            read_only: false,
         }
     }
 }
@@ -191,6 +204,9 @@ impl Store {
     /// migrated; a newer one is refused.
     pub fn open(path: impl AsRef<Path>, mut options: StoreOptions) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
+        if options.read_only {
+            return Self::open_read_only(path, options);
+        }
         let mut conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -263,6 +279,87 @@ impl Store {
             store.batch(|b| b.set_meta(POLICY_META_KEY, &fingerprint))?;
         }
         Ok(store)
+    }
+
+    /// [`Store::open`] for reading only: no file is created, nothing is
+    /// migrated, back-filled or re-indexed.
+    fn open_read_only(path: PathBuf, mut options: StoreOptions) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let probe = |conn: &Connection| -> Result<(), StoreError> {
+            let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
+            if let Some(key) = &options.key {
+                if key.is_empty() {
+                    return Err(ValidationError::new("key", Violation::Required).into());
+                }
+                conn.pragma_update(None, "key", key)?;
+            }
+            match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            }) {
+                Ok(0) => Err(StoreError::KeyRejected), // an empty file
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::NotADatabase =>
+                {
+                    Err(StoreError::KeyRejected)
+                }
+                Err(e) => Err(e.into()),
+            }
+        };
+        let conn = Connection::open_with_flags(&path, flags)?;
+        let conn = match probe(&conn) {
+            Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                if e.code == rusqlite::ErrorCode::CannotOpen =>
+            {
+                // In a read-only place a WAL store without its shared-memory
+                // file cannot be opened normally; nobody can write there, so
+                // it is opened as immutable.
+                drop(conn);
+                let uri = format!(
+                    "file:{}?immutable=1",
+                    path.display()
+                        .to_string()
+                        .replace('%', "%25")
+                        .replace('?', "%3f")
+                        .replace('#', "%23")
+                );
+                let conn = Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)?;
+                probe(&conn)?;
+                conn
+            }
+            Err(e) => return Err(e),
+            Ok(()) => conn,
+        };
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let found = schema::version(&conn)?;
+        if found > schema::LATEST {
+            return Err(StoreError::TooNew {
+                found,
+                known: schema::LATEST,
+            });
+        }
+        if found < schema::LATEST {
+            return Err(StoreError::NeedsUpgrade {
+                found,
+                known: schema::LATEST,
+            });
+        }
+        let (device, keys) = load_or_create_identity(&conn)?;
+        let policy = match options.policy.take() {
+            Some(p) => p,
+            None => Arc::new(Policy::builtin()?.clone()),
+        };
+        Ok(Store {
+            conn,
+            path,
+            device,
+            keys,
+            options,
+            policy,
+            authors: Default::default(),
+            signer: None,
+        })
     }
 
     /// Opens a store at a given older schema version, for the migration tests
