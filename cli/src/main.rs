@@ -673,6 +673,77 @@ fn print_json(value: &impl serde::Serialize) {
     );
 }
 
+/// The de-identified report for people.
+fn print_report(report: &anxin_core::store::Report) {
+    use anxin_core::labels::Vocabulary;
+    let counts =
+        |v: Vocabulary, m: &std::collections::BTreeMap<String, anxin_core::store::Count>| {
+            if m.is_empty() {
+                return tr!("none", "无");
+            }
+            m.iter()
+                .map(|(code, n)| format!("{} {n}", ui::word(v, code)))
+                .collect::<Vec<_>>()
+                .join(ui::sep())
+        };
+    println!(
+        "{}",
+        tr!(
+            "Station report (de-identified; counts under 5 show as <5)",
+            "站点统计（去标识化；少于 5 的数目显示为 <5）"
+        )
+    );
+    let parts = std::iter::once((tr!("Whole station", "全站"), &report.station))
+        .chain(report.grids.iter().map(|(name, p)| (name.clone(), p)));
+    for (name, part) in parts {
+        println!("\n{name}");
+        if part.orders.is_empty() {
+            println!("  {}", tr!("Orders: none", "工单：无"));
+        }
+        for (kind, by_status) in &part.orders {
+            println!(
+                "  {}",
+                tr!(
+                    "Orders, {kind}: {list}",
+                    "工单·{kind}：{list}",
+                    kind = ui::word(Vocabulary::OrderKind, kind),
+                    list = counts(Vocabulary::OrderStatus, by_status)
+                )
+            );
+        }
+        println!(
+            "  {}",
+            tr!(
+                "Households by priority: {list}",
+                "住户分级：{list}",
+                list = counts(Vocabulary::Priority, &part.households_by_priority)
+            )
+        );
+        println!(
+            "  {}",
+            tr!(
+                "Case files by tier: {list}",
+                "个案风险等级：{list}",
+                list = counts(Vocabulary::Tier, &part.cases_by_tier)
+            )
+        );
+        println!(
+            "  {}",
+            match part.median_minutes_to_completion {
+                Some(m) => tr!(
+                    "Median time from request to completion: {m} minutes",
+                    "从点单到完成的中位时间：{m} 分钟",
+                    m = format!("{m:.0}")
+                ),
+                None => tr!(
+                    "Median time to completion: not shown (fewer than 5 completed orders)",
+                    "完成时间中位数：完成工单不足 5 张，不显示"
+                ),
+            }
+        );
+    }
+}
+
 /// A time people read: `YYYY-MM-DD HH:MM` in the station's zone.
 pub fn format_time(ms: i64) -> String {
     ui::time(ms)
@@ -1093,7 +1164,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report => {
             let store = open_read(&cli)?;
             let report = store.report()?;
-            print_json(&report);
+            if cli.json {
+                print_json(&report);
+            } else {
+                print_report(&report);
+            }
         }
         Command::Workers { grid, role } => {
             let store = open_read(&cli)?;

@@ -2014,7 +2014,10 @@ fn a_case_through_the_command_line() {
     let list = json(&["--store", &s, "case", "list", "--json"]);
     assert_eq!(list[0]["id"], case.as_str(), "{list}");
     let report = json(&["--store", &s, "report", "--json"]);
-    assert_eq!(report["station"]["cases_by_tier"]["t3"], 1);
+    assert_eq!(
+        report["station"]["cases_by_tier"]["t3"], "<5",
+        "one case is not shown as one"
+    );
     ok(&["--store", &s, "check"]);
     // Bad ids and missing --as.
     fails(&["--store", &s, "case", "show", "nope"], 2, "case");
@@ -2187,7 +2190,18 @@ fn clinical_safety_through_the_command_line() {
     }
     assert!(!text.contains("weight") && !text.contains("CRITICAL NEED"));
     let report = json(&["--store", &s, "report", "--json"]);
-    assert_eq!(report["station"]["cases_by_tier"]["crisis"], 1, "{report}");
+    assert_eq!(
+        report["station"]["cases_by_tier"]["crisis"], "<5",
+        "{report}"
+    );
+    // The same for people, in the station's language, the small count
+    // suppressed there too.
+    let text = ok(&["--store", &s, "report"]);
+    assert!(
+        text.contains("站点统计（去标识化") && text.contains("危机 <5"),
+        "{text}"
+    );
+    assert_eq!(english_words(&text), Vec::<String>::new(), "{text}");
 
     // K10 on a 1-5 form, every answer "none of the time": total 10, low, t0.
     let k10 = |extra: &[&'static str]| -> Vec<String> {

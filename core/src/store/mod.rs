@@ -47,7 +47,9 @@ pub use index::{
 pub use ops::{
     NewActivity, NewResident, NewTraining, NewVisit, NewWorker, ResidentUpdate, WorkerUpdate,
 };
-pub use orders::{ConflictRow, NewOrder, QueueRow, Report, ReportPart, Suggestion};
+pub use orders::{
+    ConflictRow, Count, NewOrder, QueueRow, Report, ReportPart, Suggestion, SMALLEST_SHOWN_COUNT,
+};
 pub use replica::{
     heads_digest, Applied, QuarantineRow, Refusal, SyncStep, QUARANTINE_MAX_BYTES,
     QUARANTINE_MAX_ROWS,

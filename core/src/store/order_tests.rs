@@ -650,10 +650,21 @@ fn suggestions_queue_order_and_reports() {
     assert!(s.iter().all(|x| x.trained));
     assert_eq!(s.len(), 2); // v2 (PFA) and the counselor
 
+    // One order of a kind, one P1 household: shown only as "fewer than 5",
+    // so a count cannot point at a household.
     let report = st.s.report().unwrap();
-    assert_eq!(report.station.orders["groceries"]["requested"], 1);
-    assert_eq!(report.station.orders["medicine_delivery"]["dispatched"], 1);
-    assert_eq!(report.station.households_by_priority["p1"], 1);
+    assert_eq!(
+        report.station.orders["groceries"]["requested"],
+        Count::FewerThan5
+    );
+    assert_eq!(
+        report.station.orders["medicine_delivery"]["dispatched"],
+        Count::FewerThan5
+    );
+    assert_eq!(
+        report.station.households_by_priority["p1"],
+        Count::FewerThan5
+    );
     assert_eq!(report.grids.len(), 2);
     assert_eq!(report.station.median_minutes_to_completion, None);
     let text = serde_json::to_string(&report).unwrap();
@@ -987,5 +998,25 @@ fn the_daily_report_counts_the_local_day() {
     assert_eq!(
         (r.open_orders.len(), r.overdue_orders.len(), r.needs_found),
         (1, 1, 0)
+    );
+}
+
+#[test]
+fn report_counts_show_exactly_from_five_and_the_median_needs_five_orders() {
+    assert_eq!(Count::of(0), Count::FewerThan5);
+    assert_eq!(Count::of(4), Count::FewerThan5);
+    assert_eq!(Count::of(5), Count::Exact(5));
+    assert_eq!(serde_json::to_string(&Count::of(3)).unwrap(), "\"<5\"");
+    assert_eq!(serde_json::to_string(&Count::of(12)).unwrap(), "12");
+    let mut st = station();
+    let v1 = Author::Worker(st.v1.clone());
+    for _ in 0..5 {
+        st.s.create_order(&v1, new_order(&st, OrderKind::Groceries))
+            .unwrap();
+    }
+    let report = st.s.report().unwrap();
+    assert_eq!(
+        report.station.orders["groceries"]["requested"],
+        Count::Exact(5)
     );
 }

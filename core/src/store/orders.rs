@@ -99,17 +99,62 @@ pub struct ConflictRow {
     pub detail: String,
 }
 
-/// De-identified aggregates for a grid or the station.
+/// The smallest count a de-identified report shows exactly: below it a
+/// number can point at a person (the one crisis in a grid), so it reads
+/// "fewer than 5".
+pub const SMALLEST_SHOWN_COUNT: u64 = 5;
+
+/// A count in a de-identified report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// The count, [`SMALLEST_SHOWN_COUNT`] or more.
+    Exact(u64),
+    /// From 1 to 4: suppressed (serialized as `"<5"`).
+    FewerThan5,
+}
+
+impl Count {
+    /// A count as a report may show it.
+    pub fn of(n: u64) -> Count {
+        if n >= SMALLEST_SHOWN_COUNT {
+            Count::Exact(n)
+        } else {
+            Count::FewerThan5
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exact(n) => write!(f, "{n}"),
+            Count::FewerThan5 => f.write_str("<5"),
+        }
+    }
+}
+
+impl Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Count::Exact(n) => s.serialize_u64(*n),
+            Count::FewerThan5 => s.serialize_str("<5"),
+        }
+    }
+}
+
+/// De-identified aggregates for a grid or the station. Counts under
+/// [`SMALLEST_SHOWN_COUNT`] are suppressed, and so is the median of fewer
+/// completed orders.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ReportPart {
     /// Orders by kind, then by status.
-    pub orders: BTreeMap<String, BTreeMap<String, u64>>,
+    pub orders: BTreeMap<String, BTreeMap<String, Count>>,
     /// Median minutes from request to completion, over completed orders.
     pub median_minutes_to_completion: Option<f64>,
     /// Households by triage priority.
-    pub households_by_priority: BTreeMap<String, u64>,
+    pub households_by_priority: BTreeMap<String, Count>,
     /// Residents with a case file, by risk tier (counts only).
-    pub cases_by_tier: BTreeMap<String, u64>,
+    pub cases_by_tier: BTreeMap<String, Count>,
     /// Residents per risk tier: not available until screening lands.
     pub tiers: Option<BTreeMap<String, u64>>,
 }
@@ -677,7 +722,7 @@ impl Store {
             part.orders
                 .entry(kind)
                 .or_default()
-                .insert(status, n as u64);
+                .insert(status, Count::of(n as u64));
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT completed_at - created_at FROM idx_request \
@@ -686,7 +731,9 @@ impl Store {
         let durations: Vec<i64> = stmt
             .query_map([grid], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        part.median_minutes_to_completion = median(&durations).map(|ms| ms / 60_000.0);
+        part.median_minutes_to_completion = median(&durations)
+            .filter(|_| durations.len() as u64 >= SMALLEST_SHOWN_COUNT)
+            .map(|ms| ms / 60_000.0);
         let mut stmt = self.conn.prepare_cached(
             &format!(
                 "SELECT {} AS p, count(*) FROM idx_household h WHERE ?1 IS NULL OR h.grid_id = ?1 GROUP BY p",
@@ -697,7 +744,7 @@ impl Store {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })? {
             let (p, n) = row?;
-            part.households_by_priority.insert(p, n as u64);
+            part.households_by_priority.insert(p, Count::of(n as u64));
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.tier, count(*) FROM idx_case c LEFT JOIN idx_household h ON h.id = c.household_id \
@@ -707,7 +754,7 @@ impl Store {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })? {
             let (t, n) = row?;
-            part.cases_by_tier.insert(t, n as u64);
+            part.cases_by_tier.insert(t, Count::of(n as u64));
         }
         Ok(part)
     }
