@@ -419,21 +419,100 @@ impl Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
+        // The common errors in the run's language; the rest as core words
+        // them. None carries personal data: ids and field names at most.
+        let said = match &e {
+            StoreError::Invalid(v) => Some(validation_text(v)),
+            StoreError::NotFound { kind, id } => Some(tr!(
+                "{kind} {id} not found",
+                "找不到{kind} {id}",
+                kind = kind,
+                id = id
+            )),
+            StoreError::KeyRejected => Some(tr!(
+                "cannot open the store: it is encrypted and the key is missing or wrong, or the file is not an Anxin store",
+                "无法打开数据库：它已加密而密钥缺失或不对，或者这个文件不是安心小屋数据库"
+            )),
+            StoreError::NotInitialised => Some(tr!(
+                "this store has no station yet: run `init` first",
+                "这个数据库还没有站点：请先运行 `init`"
+            )),
+            StoreError::NeedsUpgrade { found, known } => Some(tr!(
+                "the store is at schema {found} and this build needs {known}: open it once with a command that writes (e.g. `anxin reindex`)",
+                "数据库结构为第 {found} 版，本程序需要第 {known} 版：请先用一条会写入的命令打开一次（例如 `anxin reindex`）",
+                found = found,
+                known = known
+            )),
+            StoreError::Dispatch(anxin_core::dispatch::DispatchError::PermissionDenied {
+                action,
+                reason,
+            }) => Some(tr!(
+                "not allowed to {action}: {reason}",
+                "无权{action}：{reason}",
+                action = action,
+                reason = reason
+            )),
+            _ => None,
+        };
+        let message = said.unwrap_or_else(|| e.to_string());
         match e {
             StoreError::Invalid(_)
             | StoreError::KeyRejected
             | StoreError::NotFound { .. }
+            | StoreError::NeedsUpgrade { .. }
             | StoreError::Dispatch(_)
             | StoreError::Trust(_)
-            | StoreError::Screening(_) => Failure::input(e.to_string()),
-            _ => Failure::other(e.to_string()),
+            | StoreError::Screening(_) => Failure::input(message),
+            _ => Failure::other(message),
         }
     }
 }
 
+/// A validation error in the run's language (the field's name stays the
+/// field's code: it is what the user typed after `--`).
+fn validation_text(v: &ValidationError) -> String {
+    use anxin_core::model::Violation;
+    let why = match &v.violation {
+        Violation::Required => tr!("is required", "不能为空"),
+        Violation::TooLong { max } => tr!(
+            "is longer than {max} characters",
+            "超过 {max} 个字",
+            max = max
+        ),
+        Violation::OutOfRange { min, max } => tr!(
+            "must be between {min} and {max}",
+            "须在 {min} 到 {max} 之间",
+            min = min,
+            max = max
+        ),
+        Violation::UnknownValue { allowed } => tr!(
+            "must be one of: {list}",
+            "只能是：{list}",
+            list = allowed.join(", ")
+        ),
+        Violation::BadCharacters => tr!(
+            "contains characters that are not allowed",
+            "含有不允许的字符"
+        ),
+        Violation::NotAnId => tr!("is not a valid identifier", "不是有效的编号"),
+        Violation::NoSuchEntity => tr!(
+            "refers to something that does not exist",
+            "指向的对象不存在"
+        ),
+        Violation::Duplicate => tr!("already exists", "已存在"),
+        Violation::Inconsistent(why) => tr!("is inconsistent: {why}", "不一致：{why}", why = why),
+    };
+    tr!(
+        "invalid {field}: {why}",
+        "{field} 无效：{why}",
+        field = v.field,
+        why = why
+    )
+}
+
 impl From<ValidationError> for Failure {
     fn from(e: ValidationError) -> Self {
-        Failure::input(e.to_string())
+        Failure::input(validation_text(&e))
     }
 }
 
@@ -856,6 +935,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 |done, _| bar.set_position(done),
             )?;
             bar.finish_and_clear();
+            adopt_station(&store);
             if cli.json {
                 print_json(&summary);
             } else {

@@ -9,12 +9,26 @@ use tempfile::TempDir;
 /// The passphrase identity files are issued and opened with in these tests.
 const PASSPHRASE: &str = "correct horse battery";
 
+/// Runs `anxin` in English (the messages these tests look for) unless the
+/// arguments choose a language.
 fn anxin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_anxin"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anxin"));
+    cmd.args(args).env("ANXIN_PASSPHRASE", PASSPHRASE);
+    if !args.contains(&"--lang") {
+        cmd.env("ANXIN_LANG", "en");
+    }
+    cmd.output().unwrap()
+}
+
+/// Runs `anxin` as a station's user would: in the station's language.
+fn in_station_language(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_anxin"))
         .args(args)
-        .env("ANXIN_PASSPHRASE", PASSPHRASE)
+        .env_remove("ANXIN_LANG")
         .output()
-        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The counselor's identity file, issued by the station admin: what she
@@ -433,7 +447,7 @@ fn english_words(text: &str) -> Vec<String> {
 
 #[test]
 fn the_demo_and_the_daily_report_read_in_chinese_by_default() {
-    let out = ok(&["demo"]);
+    let out = in_station_language(&["demo"]);
     assert_eq!(english_words(&out), Vec::<String>::new(), "{out}");
     assert!(out.contains("作答即触发红旗预警（自杀意念）"), "{out}");
     assert!(out.contains("重新打开加密数据库后自检：通过"), "{out}");
@@ -460,7 +474,7 @@ fn the_demo_and_the_daily_report_read_in_chinese_by_default() {
     assert!(hant.contains("王秀英"), "{hant}");
 
     let (_dir, s) = fixture_store("120", "3");
-    let today = ok(&["--store", &s, "today"]);
+    let today = in_station_language(&["--store", &s, "today"]);
     assert_eq!(english_words(&today), Vec::<String>::new(), "{today}");
     assert!(today.starts_with("每日工作简报"), "{today}");
     assert!(today.contains("北京时间"), "{today}");
@@ -477,6 +491,15 @@ fn the_demo_and_the_daily_report_read_in_chinese_by_default() {
         "codes stay codes: {v}"
     );
     fails(&["--store", &s, "--lang", "fr", "today"], 2, "--lang");
+    // Errors too, one line, in the station's language.
+    let out = Command::new(env!("CARGO_BIN_EXE_anxin"))
+        .args(["--store", &s, "households", "--grid", "nope"])
+        .env_remove("ANXIN_LANG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.trim_end(), "anxin: grid 无效：不是有效的编号", "{err}");
 }
 
 #[test]
@@ -488,7 +511,7 @@ fn printouts_are_whole_a4_pages_in_the_stations_language() {
     let page = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let read = |name: &str| std::fs::read_to_string(page(name)).unwrap();
 
-    ok(&[
+    in_station_language(&[
         "--store",
         &s,
         "print",
@@ -511,7 +534,7 @@ fn printouts_are_whole_a4_pages_in_the_stations_language() {
     }
     assert!(!card.contains("<script"), "self-contained, no scripts");
 
-    ok(&[
+    in_station_language(&[
         "--store",
         &s,
         "print",
@@ -567,7 +590,7 @@ fn printouts_are_whole_a4_pages_in_the_stations_language() {
         assert!(!list.contains(name), "the visit list names nobody: {name}");
     }
 
-    ok(&[
+    in_station_language(&[
         "--store",
         &s,
         "print",
@@ -586,7 +609,7 @@ fn printouts_are_whole_a4_pages_in_the_stations_language() {
     let hours = json(&["--store", &s, "hours", "--json"]);
     let worker = hours[0]["worker_id"].as_str().unwrap().to_string();
     let name = hours[0]["name"].as_str().unwrap().to_string();
-    ok(&[
+    in_station_language(&[
         "--store",
         &s,
         "print",
@@ -965,7 +988,7 @@ fn an_order_through_the_command_line() {
     assert!(hours[0]["minutes"].as_u64().unwrap() >= 30);
     // The certificate CSV opens in a spreadsheet: a BOM, headings in the
     // station's language, the period as local dates (the last day included).
-    let csv = ok(&[
+    let csv = in_station_language(&[
         "--store",
         &s,
         "hours",
@@ -989,7 +1012,7 @@ fn an_order_through_the_command_line() {
     // The certificate to hand the volunteer (志愿服务时长证明).
     let page = Path::new(&s).with_file_name("certificate.html");
     let page = page.to_str().unwrap();
-    ok(&[
+    in_station_language(&[
         "--store",
         &s,
         "hours",
@@ -2196,7 +2219,7 @@ fn clinical_safety_through_the_command_line() {
     );
     // The same for people, in the station's language, the small count
     // suppressed there too.
-    let text = ok(&["--store", &s, "report"]);
+    let text = in_station_language(&["--store", &s, "report"]);
     assert!(
         text.contains("站点统计（去标识化") && text.contains("危机 <5"),
         "{text}"
