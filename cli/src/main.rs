@@ -940,14 +940,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 print_json(&summary);
             } else {
                 println!(
-                    "Generated {} households ({} residents, {} vulnerable) in {} grids, {} workers, {} visits, {} activities",
-                    summary.households,
-                    summary.residents,
-                    summary.vulnerable_residents,
-                    summary.grids.len(),
-                    summary.workers,
-                    summary.visits,
-                    summary.activities
+                    "{}",
+                    tr!(
+                        "Generated {households} households ({residents} residents, {vulnerable} vulnerable) in {grids} grids, {workers} workers, {visits} visits, {activities} activities",
+                        "已生成 {households} 户（{residents} 名居民，其中重点人群 {vulnerable} 人），{grids} 个网格，{workers} 名工作人员，{visits} 次走访，{activities} 场活动",
+                        households = summary.households,
+                        residents = summary.residents,
+                        vulnerable = summary.vulnerable_residents,
+                        grids = summary.grids.len(),
+                        workers = summary.workers,
+                        visits = summary.visits,
+                        activities = summary.activities
+                    )
                 );
             }
         }
@@ -1112,20 +1116,28 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if cli.json {
                 print_json(&rows);
             } else {
-                // The triage order with its reasons, as in `--json`.
+                // The triage order with its reasons, as in `--json`, in words.
                 for r in rows {
                     println!(
-                        "{}  {}  {}  members {} (vulnerable {})  {}",
-                        r.priority.as_str().to_uppercase(),
-                        r.id,
-                        r.address,
-                        r.members,
-                        r.vulnerable_members,
-                        if r.reasons.is_empty() {
-                            "routine".to_string()
-                        } else {
-                            r.reasons.join(", ")
-                        }
+                        "{}",
+                        tr!(
+                            "{p}  {id}  {address}  members {members} (vulnerable {vulnerable})  {why}",
+                            "{p}  {id}  {address}  {members} 人（重点人员 {vulnerable} 人）  {why}",
+                            p = r.priority.as_str().to_uppercase(),
+                            id = r.id,
+                            address = r.address,
+                            members = r.members,
+                            vulnerable = r.vulnerable_members,
+                            why = if r.reasons.is_empty() {
+                                tr!("routine", "常规")
+                            } else {
+                                r.reasons
+                                    .iter()
+                                    .map(|c| ui::reason(c))
+                                    .collect::<Vec<_>>()
+                                    .join(ui::sep())
+                            }
+                        )
                     );
                 }
             }
@@ -1265,7 +1277,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 print_json(&rows);
             } else {
                 for w in rows {
-                    println!("{}  {}  {}", w.id, w.role, w.name);
+                    println!(
+                        "{}  {}  {}",
+                        w.id,
+                        ui::word(anxin_core::labels::Vocabulary::Role, w.role.as_str()),
+                        w.name
+                    );
                 }
             }
         }

@@ -373,20 +373,25 @@ pub fn print_rows(rows: &[anxin_core::store::QueueRow], json: bool) {
         print_json(&rows);
         return;
     }
+    use anxin_core::labels::Vocabulary;
     for r in rows {
         println!(
-            "{}  {} {:>10} {:>8}  {}  {}  [{}]{}",
+            "{}  {}  {}  {}  {}  {}  [{}]{}",
             r.id,
-            r.priority,
-            r.status,
-            r.urgency,
-            r.kind,
+            r.priority.as_str().to_uppercase(),
+            crate::ui::word(Vocabulary::OrderStatus, r.status.as_str()),
+            crate::ui::word(Vocabulary::Urgency, r.urgency.as_str()),
+            crate::ui::word(Vocabulary::OrderKind, r.kind.as_str()),
             r.address,
-            r.reasons.join(", "),
+            r.reasons
+                .iter()
+                .map(|c| crate::ui::reason(c))
+                .collect::<Vec<_>>()
+                .join(crate::ui::sep()),
             if r.items_changed {
-                "  ITEMS CHANGED"
+                crate::tr!("  ITEMS CHANGED", "  物品已变更")
             } else {
-                ""
+                String::new()
             }
         );
     }
@@ -461,12 +466,16 @@ pub fn hours(
     } else {
         for t in totals {
             println!(
-                "{}  {}  {:.1} h ({:.1} h acknowledged, {} entries)",
-                t.worker_id,
-                t.name,
-                t.minutes as f64 / 60.0,
-                t.acknowledged_minutes as f64 / 60.0,
-                t.entries
+                "{}",
+                crate::tr!(
+                    "{id}  {name}  {hours} h ({ack} h acknowledged, {entries} entries)",
+                    "{id}  {name}  {hours} 小时（已确认 {ack} 小时，{entries} 条记录）",
+                    id = t.worker_id,
+                    name = t.name,
+                    hours = format!("{:.1}", t.minutes as f64 / 60.0),
+                    ack = format!("{:.1}", t.acknowledged_minutes as f64 / 60.0),
+                    entries = t.entries
+                )
             );
         }
     }
