@@ -397,14 +397,9 @@ pub fn print_rows(rows: &[anxin_core::store::QueueRow], json: bool) {
     }
 }
 
-/// A worker and a period `[from, to)` from the command line (an open
+/// A period `[from, to)` from the command line's local dates (an open
 /// start or end when not given).
-pub fn period(
-    worker: &str,
-    from: &Option<String>,
-    to: &Option<String>,
-) -> Result<(WorkerId, Millis, Millis), Failure> {
-    let worker = WorkerId::parse(worker, "--worker")?;
+fn parse_period(from: &Option<String>, to: &Option<String>) -> Result<(Millis, Millis), Failure> {
     let from = from
         .as_ref()
         .map(|d| parse_date(d, "--from"))
@@ -421,9 +416,21 @@ pub fn period(
             "期间无效：--from 必须早于 --to"
         )));
     }
+    Ok((from, to))
+}
+
+/// A worker and a period from the command line.
+pub fn period(
+    worker: &str,
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Result<(WorkerId, Millis, Millis), Failure> {
+    let worker = WorkerId::parse(worker, "--worker")?;
+    let (from, to) = parse_period(from, to)?;
     Ok((worker, from, to))
 }
 
+/// `anxin hours`: totals per worker, as text, JSON or the certificate CSV.
 pub fn hours(
     store: &Store,
     worker: &Option<String>,
@@ -436,19 +443,7 @@ pub fn hours(
         .as_ref()
         .map(|w| WorkerId::parse(w, "--worker"))
         .transpose()?;
-    let from = from
-        .as_ref()
-        .map(|d| parse_date(d, "--from"))
-        .transpose()?
-        .unwrap_or(0);
-    let to = to
-        .as_ref()
-        .map(|d| parse_date(d, "--to"))
-        .transpose()?
-        .unwrap_or(i64::MAX);
-    if from >= to {
-        return Err(Failure::input("invalid period: --from must be before --to"));
-    }
+    let (from, to) = parse_period(from, to)?;
     let totals = store.hours_totals(worker.as_ref(), from, to)?;
     if csv {
         print!(

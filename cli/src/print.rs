@@ -93,16 +93,26 @@ pub fn write(path: &std::path::Path, html: &str) -> Result<(), crate::Failure> {
     })
 }
 
+/// The station and one of its grids.
+fn station_and_grid(
+    store: &anxin_core::store::Store,
+    grid: &anxin_core::model::GridId,
+) -> Result<(anxin_core::model::Station, anxin_core::model::Grid), crate::Failure> {
+    let station = store.station()?;
+    let g = station
+        .grid(grid)
+        .cloned()
+        .ok_or_else(|| crate::Failure::input(crate::tr!("no such grid", "没有这个网格")))?;
+    Ok((station, g))
+}
+
 /// The grid contact card (网格志愿者联系卡), to post in a stairwell.
 pub fn contact_card(
     store: &anxin_core::store::Store,
     grid: &anxin_core::model::GridId,
 ) -> Result<String, crate::Failure> {
     use anxin_core::model::{RosterRole, Worker};
-    let station = store.station()?;
-    let g = station
-        .grid(grid)
-        .ok_or_else(|| crate::Failure::input(crate::tr!("no such grid", "没有这个网格")))?;
+    let (station, g) = station_and_grid(store, grid)?;
     let roster = store.roster_of(grid)?;
     let card = &roster.contact_card;
     let title = crate::tr!("Grid volunteer contact card", "网格志愿者联系卡");
@@ -273,10 +283,7 @@ pub fn visit_list(
     grid: &anxin_core::model::GridId,
 ) -> Result<String, crate::Failure> {
     use anxin_core::labels::Vocabulary;
-    let station = store.station()?;
-    let g = station
-        .grid(grid)
-        .ok_or_else(|| crate::Failure::input(crate::tr!("no such grid", "没有这个网格")))?;
+    let (station, g) = station_and_grid(store, grid)?;
     let rows: Vec<Vec<String>> = store
         .households_in_grid(grid, 100_000, 0)?
         .iter()

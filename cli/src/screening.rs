@@ -414,53 +414,95 @@ fn print_state(state: &anxin_core::screening::case::CaseState, json: bool) {
         print_json(state);
         return;
     }
-    println!("tier {}", state.tier);
+    use anxin_core::labels::Vocabulary;
+    let tier = |t: Tier| crate::ui::word(Vocabulary::Tier, t.as_str());
+    println!(
+        "{}",
+        crate::tr!(
+            "tier {t} ({code})",
+            "风险等级 {t}（{code}）",
+            t = tier(state.tier),
+            code = state.tier
+        )
+    );
     for r in &state.tier_reasons {
         println!("  {r}");
     }
     for s in &state.screenings {
         let what: Vec<String> = s.results.iter().map(describe).collect();
         println!(
-            "screening {} at {}: {}{}",
-            s.id,
-            format_time(s.at),
-            what.join("; "),
-            match (&s.review, s.review_due) {
-                (Some(r), _) => format!(" — reviewed: {}", r.tier),
-                (None, Some(due)) => format!(" — review due {}", format_time(due)),
-                _ => String::new(),
-            }
+            "{}",
+            crate::tr!(
+                "screening {id} at {at}: {what}{review}",
+                "筛查 {id}（{at}）：{what}{review}",
+                id = s.id,
+                at = format_time(s.at),
+                what = what.join("; "),
+                review = match (&s.review, s.review_due) {
+                    (Some(r), _) =>
+                        crate::tr!(" — reviewed: {t}", " — 已复核：{t}", t = tier(r.tier)),
+                    (None, Some(due)) => crate::tr!(
+                        " — review due {due}",
+                        " — 须于 {due} 前复核",
+                        due = format_time(due)
+                    ),
+                    _ => String::new(),
+                }
+            )
         );
     }
     for r in &state.referrals {
         println!(
-            "referral {} → {} ({}): {}{}",
-            r.id,
-            r.to,
-            r.tier,
-            r.status,
-            if r.escalated {
-                " ESCALATED: not acknowledged in time"
-            } else {
-                ""
-            }
+            "{}",
+            crate::tr!(
+                "referral {id} → {to} ({tier}): {status}{escalated}",
+                "转介 {id} → {to}（{tier}）：{status}{escalated}",
+                id = r.id,
+                to = r.to,
+                tier = tier(r.tier),
+                status = crate::ui::word(Vocabulary::ReferralStatus, r.status.as_str()),
+                escalated = if r.escalated {
+                    crate::tr!(
+                        " ESCALATED: not acknowledged in time",
+                        " 已升级：未按时确认"
+                    )
+                } else {
+                    String::new()
+                }
+            )
         );
     }
     for c in &state.crises {
         println!(
-            "crisis {} opened {} ({}): {} actions, {}",
-            c.id,
-            format_time(c.opened_at),
-            c.reason,
-            c.actions.len(),
-            match &c.closed {
-                Some((at, _, tier)) => format!("closed {} → {tier}", format_time(*at)),
-                None => "OPEN".into(),
-            }
+            "{}",
+            crate::tr!(
+                "crisis {id} opened {at}: {n} actions, {state}",
+                "危机 {id}（{at} 建立）：已采取 {n} 项措施，{state}",
+                id = c.id,
+                at = format_time(c.opened_at),
+                n = c.actions.len(),
+                state = match &c.closed {
+                    Some((at, _, t)) => crate::tr!(
+                        "closed {at} → {t}",
+                        "已于 {at} 解除 → {t}",
+                        at = format_time(*at),
+                        t = tier(*t)
+                    ),
+                    None => crate::tr!("OPEN", "处置中"),
+                }
+            )
         );
     }
     for d in &state.due {
-        println!("due {} {}", d.what, format_time(d.due_at));
+        println!(
+            "{}",
+            crate::tr!(
+                "due: {what} by {due}",
+                "待办：{what}，截止 {due}",
+                what = crate::ui::word(Vocabulary::DueKind, d.what),
+                due = format_time(d.due_at)
+            )
+        );
     }
     for c in &state.conflicts {
         println!("conflict: {c}");
@@ -698,8 +740,16 @@ pub fn run_case(
             } else {
                 for r in rows {
                     println!(
-                        "{} {:<6} resident {} screenings {} open crises {}",
-                        r.id, r.tier, r.resident_id, r.screenings, r.open_crises
+                        "{}",
+                        crate::tr!(
+                            "{id} {tier}  resident {resident}  screenings {n}  open crises {crises}",
+                            "{id} {tier}  居民 {resident}  筛查 {n} 次  处置中危机 {crises}",
+                            id = r.id,
+                            tier = crate::ui::word(anxin_core::labels::Vocabulary::Tier, r.tier.as_str()),
+                            resident = r.resident_id,
+                            n = r.screenings,
+                            crises = r.open_crises
+                        )
                     );
                 }
             }
@@ -709,28 +759,41 @@ pub fn run_case(
                 .as_deref()
                 .map(|w| WorkerId::parse(w, "--worker"))
                 .transpose()?;
-            let horizon = now + i64::from(*days) * 86_400_000;
+            // Up to the end of the station's local day `days` days ahead.
+            let local = crate::ui::local_time();
+            let horizon = local.day_of(now + i64::from(*days) * 86_400_000).1 - 1;
             let rows = store.cases_due(w.as_ref(), now, horizon)?;
             if json {
                 print_json(&rows);
             } else if rows.is_empty() {
-                println!("nothing due");
+                println!("{}", crate::tr!("nothing due", "没有待办"));
             } else {
+                use anxin_core::labels::Vocabulary;
                 let mut by_what: BTreeMap<&str, usize> = BTreeMap::new();
                 for r in &rows {
                     *by_what.entry(r.what.as_str()).or_default() += 1;
                     println!(
-                        "{:<12} {} case {} ({}){}",
-                        r.what,
-                        format_time(r.due_at),
-                        r.case_id,
-                        r.tier,
-                        if r.overdue { " OVERDUE" } else { "" }
+                        "{}",
+                        crate::tr!(
+                            "{what}  {due}  case {case} ({tier}){late}",
+                            "{what}  {due}  个案 {case}（{tier}）{late}",
+                            what = crate::ui::word(Vocabulary::DueKind, &r.what),
+                            due = format_time(r.due_at),
+                            case = r.case_id,
+                            tier = crate::ui::word(Vocabulary::Tier, r.tier.as_str()),
+                            late = if r.overdue {
+                                crate::tr!(" OVERDUE", " 已逾期")
+                            } else {
+                                String::new()
+                            }
+                        )
                     );
                 }
-                let summary: Vec<String> =
-                    by_what.iter().map(|(k, v)| format!("{v} {k}")).collect();
-                println!("{}", summary.join(", "));
+                let summary: Vec<String> = by_what
+                    .iter()
+                    .map(|(k, v)| format!("{} {v}", crate::ui::word(Vocabulary::DueKind, k)))
+                    .collect();
+                println!("{}", summary.join(crate::ui::sep()));
             }
         }
     }

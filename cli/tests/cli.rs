@@ -2033,7 +2033,10 @@ fn a_case_through_the_command_line() {
     // Both closed: the latest judgement (t3) and the open t3 referral.
     assert_eq!(state["tier"], "t3");
     let shown = ok(&["--store", &s, "case", "show", &case]);
-    assert!(shown.contains("tier t3") && shown.contains("referral"));
+    assert!(
+        shown.contains("tier Tier 3 — specialist (t3)") && shown.contains("referral"),
+        "{shown}"
+    );
     let list = json(&["--store", &s, "case", "list", "--json"]);
     assert_eq!(list[0]["id"], case.as_str(), "{list}");
     let report = json(&["--store", &s, "report", "--json"]);
