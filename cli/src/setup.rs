@@ -467,7 +467,7 @@ pub fn run_community(
             say(
                 json,
                 serde_json::json!({ "community": id }),
-                format!("community {id} added"),
+                crate::tr!("community {id} added", "已添加社区 {id}", id = id),
             );
         }
         CommunityCommand::List => {
@@ -482,7 +482,16 @@ pub fn run_community(
                         .values()
                         .filter(|g| g.community_id == c.id)
                         .count();
-                    println!("{}  {}  ({grids} grids)", c.id, c.name);
+                    println!(
+                        "{}",
+                        crate::tr!(
+                            "{id}  {name}  ({grids} grids)",
+                            "{id}  {name}（{grids} 个网格）",
+                            id = c.id,
+                            name = c.name,
+                            grids = grids
+                        )
+                    );
                 }
             }
         }
@@ -504,7 +513,7 @@ pub fn run_grid(
             say(
                 json,
                 serde_json::json!({ "grid": id }),
-                format!("grid {id} added"),
+                crate::tr!("grid {id} added", "已添加网格 {id}", id = id),
             );
         }
         GridCommand::Rename { grid, name } => {
@@ -512,7 +521,7 @@ pub fn run_grid(
             say(
                 json,
                 serde_json::json!({ "grid": grid, "renamed": true }),
-                format!("grid {grid} renamed"),
+                crate::tr!("grid {grid} renamed", "网格 {grid} 已改名", grid = grid),
             );
         }
         GridCommand::Retire { grid } => {
@@ -520,7 +529,11 @@ pub fn run_grid(
             say(
                 json,
                 serde_json::json!({ "grid": grid, "retired": true }),
-                format!("grid {grid} retired: it keeps its history and takes no new households"),
+                crate::tr!(
+                    "grid {grid} retired: it keeps its history and takes no new households",
+                    "网格 {grid} 已停用：保留历史记录，不再接收新住户",
+                    grid = grid
+                ),
             );
         }
         GridCommand::List => {
@@ -537,7 +550,11 @@ pub fn run_grid(
                         "{}  {} ({community}){}",
                         g.id,
                         g.name,
-                        if g.retired { "  retired" } else { "" }
+                        if g.retired {
+                            crate::tr!("  retired", "  已停用")
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }
@@ -574,7 +591,7 @@ pub fn run_worker(
             say(
                 json,
                 serde_json::json!({ "worker": id }),
-                format!("worker {id} added"),
+                crate::tr!("worker {id} added", "已添加工作人员 {id}", id = id),
             );
         }
         WorkerCommand::Update {
@@ -603,7 +620,11 @@ pub fn run_worker(
             say(
                 json,
                 serde_json::json!({ "worker": worker, "updated": true }),
-                format!("worker {worker} updated"),
+                crate::tr!(
+                    "worker {worker} updated",
+                    "工作人员 {worker} 已更新",
+                    worker = worker
+                ),
             );
         }
         WorkerCommand::Role { worker, role } => {
@@ -615,7 +636,13 @@ pub fn run_worker(
             say(
                 json,
                 serde_json::json!({ "worker": worker, "role": role }),
-                format!("worker {worker} is now {role}"),
+                crate::tr!(
+                    "worker {worker} is now {role}",
+                    "工作人员 {worker} 现为{word}",
+                    worker = worker,
+                    role = role,
+                    word = crate::ui::word(anxin_core::labels::Vocabulary::Role, &role.to_string())
+                ),
             );
         }
         WorkerCommand::Deactivate { worker } => {
@@ -623,7 +650,11 @@ pub fn run_worker(
             say(
                 json,
                 serde_json::json!({ "worker": worker, "active": false }),
-                format!("worker {worker} deactivated (history and hours kept)"),
+                crate::tr!(
+                    "worker {worker} deactivated (history and hours kept)",
+                    "工作人员 {worker} 已停用（历史记录与服务时长保留）",
+                    worker = worker
+                ),
             );
         }
         WorkerCommand::List { grid, role } => {
@@ -641,8 +672,12 @@ pub fn run_worker(
                         "{}  {}  {}{}",
                         w.id,
                         w.name,
-                        w.role,
-                        if w.active { "" } else { "  inactive" }
+                        crate::ui::word(anxin_core::labels::Vocabulary::Role, w.role.as_str()),
+                        if w.active {
+                            String::new()
+                        } else {
+                            crate::tr!("  inactive", "  已停用")
+                        }
                     );
                 }
             }
@@ -656,37 +691,52 @@ pub fn run_worker(
                     "{}  {}  {}{}",
                     w.id,
                     w.name,
-                    w.role,
-                    if w.active { "" } else { "  inactive" }
+                    crate::ui::word(anxin_core::labels::Vocabulary::Role, w.role.as_str()),
+                    if w.active {
+                        String::new()
+                    } else {
+                        crate::tr!("  inactive", "  已停用")
+                    }
                 );
                 if !w.phone.is_empty() {
-                    println!("phone {}", w.phone);
+                    println!("{}", crate::tr!("phone {p}", "电话 {p}", p = w.phone));
                 }
                 if let Some(g) = &w.grid_id {
-                    println!("grid {g}");
+                    println!("{}", crate::tr!("grid {g}", "网格 {g}", g = g));
                 }
                 let q: Vec<&str> = w.qualifications().into_iter().collect();
                 if !q.is_empty() {
-                    println!("qualified for {}", q.join(", "));
+                    println!(
+                        "{}",
+                        crate::tr!("qualified for {q}", "具备资质：{q}", q = q.join(", "))
+                    );
                 }
                 for t in w.training.values() {
                     println!(
-                        "training {} on {}, {:.1} h{}",
-                        t.course,
-                        format_time(t.completed_at),
-                        f64::from(t.tenths_of_hours) / 10.0,
-                        if t.trainer.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" by {}", t.trainer)
-                        }
+                        "{}",
+                        crate::tr!(
+                            "training {course} on {date}, {hours} h{by}",
+                            "培训「{course}」，{date}，{hours} 小时{by}",
+                            course = t.course,
+                            date = format_time(t.completed_at),
+                            hours = format!("{:.1}", f64::from(t.tenths_of_hours) / 10.0),
+                            by = if t.trainer.is_empty() {
+                                String::new()
+                            } else {
+                                crate::tr!(" by {t}", "，培训人 {t}", t = t.trainer)
+                            }
+                        )
                     );
                 }
                 let minutes: u32 = w.hours.values().map(|e| e.minutes).sum();
                 println!(
-                    "hours {:.1} in {} entries",
-                    f64::from(minutes) / 60.0,
-                    w.hours.len()
+                    "{}",
+                    crate::tr!(
+                        "hours {h} in {n} entries",
+                        "服务时长 {h} 小时，共 {n} 条记录",
+                        h = format!("{:.1}", f64::from(minutes) / 60.0),
+                        n = w.hours.len()
+                    )
                 );
             }
         }
@@ -712,7 +762,17 @@ pub fn run_roster(
             say(
                 json,
                 serde_json::json!({ "grid": grid, "worker": worker, "role": role }),
-                format!("{worker} is {role} of grid {grid}"),
+                crate::tr!(
+                    "{worker} is {role} of grid {grid}",
+                    "{worker} 现为网格 {grid} 的{word}",
+                    worker = worker,
+                    role = role,
+                    grid = grid,
+                    word = crate::ui::word(
+                        anxin_core::labels::Vocabulary::RosterRole,
+                        &role.to_string()
+                    )
+                ),
             );
         }
         RosterCommand::Unassign { grid, worker } => {
@@ -720,7 +780,12 @@ pub fn run_roster(
             say(
                 json,
                 serde_json::json!({ "grid": grid, "worker": worker, "assigned": false }),
-                format!("{worker} is off grid {grid}"),
+                crate::tr!(
+                    "{worker} is off grid {grid}",
+                    "{worker} 已移出网格 {grid}",
+                    worker = worker,
+                    grid = grid
+                ),
             );
         }
         RosterCommand::Show { grid } => {
@@ -797,7 +862,11 @@ pub fn run_contact_card(
             say(
                 json,
                 serde_json::json!({ "grid": grid, "contact_card": true }),
-                format!("contact card of grid {grid} set"),
+                crate::tr!(
+                    "contact card of grid {grid} set",
+                    "网格 {grid} 的联系卡已设置",
+                    grid = grid
+                ),
             );
         }
         ContactCardCommand::Show { grid } => {
@@ -837,7 +906,7 @@ pub fn run_household(
             say(
                 json,
                 serde_json::json!({ "household": id }),
-                format!("household {id} added"),
+                crate::tr!("household {id} added", "已添加住户 {id}", id = id),
             );
         }
         HouseholdCommand::Show { household } => {
@@ -845,22 +914,50 @@ pub fn run_household(
             if json {
                 print_json(&h);
             } else {
-                println!("{}  {}  grid {}", h.id, h.address.label(), h.grid_id);
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "{id}  {address}  grid {grid}",
+                        "{id}  {address}  网格 {grid}",
+                        id = h.id,
+                        address = h.address.label(),
+                        grid = h.grid_id
+                    )
+                );
                 for m in h.members.values() {
-                    let tags: Vec<&str> = m.tags.iter().map(|t| t.as_str()).collect();
+                    let tags: Vec<String> = m
+                        .tags
+                        .iter()
+                        .map(|t| crate::ui::word(anxin_core::labels::Vocabulary::Tag, t.as_str()))
+                        .collect();
                     println!(
-                        "resident {}  {}  {}  {}  {}",
-                        m.id,
-                        m.name,
-                        m.sex,
-                        m.birth_year,
-                        tags.join(",")
+                        "{}",
+                        crate::tr!(
+                            "resident {id}  {name}  {sex}  {born}  {tags}",
+                            "居民 {id}  {name}  {sex}  {born} 年生  {tags}",
+                            id = m.id,
+                            name = m.name,
+                            sex = crate::ui::word(
+                                anxin_core::labels::Vocabulary::Sex,
+                                m.sex.as_str()
+                            ),
+                            born = m.birth_year,
+                            tags = tags.join(crate::ui::sep())
+                        )
                     );
                 }
                 let mut visits: Vec<&CanvassVisit> = h.visits.values().collect();
                 visits.sort_by_key(|v| v.at);
                 for v in visits {
-                    println!("visit {} by {}", format_time(v.at), v.worker_id);
+                    println!(
+                        "{}",
+                        crate::tr!(
+                            "visit {at} by {who}",
+                            "走访 {at}，走访人 {who}",
+                            at = format_time(v.at),
+                            who = v.worker_id
+                        )
+                    );
                     for n in &v.needs {
                         println!(
                             "  need {}{}{} severity {}{}",
@@ -930,7 +1027,7 @@ pub fn run_resident(
             say(
                 json,
                 serde_json::json!({ "resident": id }),
-                format!("resident {id} added"),
+                crate::tr!("resident {id} added", "已添加居民 {id}", id = id),
             );
         }
         ResidentCommand::Update {
@@ -952,7 +1049,11 @@ pub fn run_resident(
             say(
                 json,
                 serde_json::json!({ "resident": resident, "updated": true }),
-                format!("resident {resident} updated"),
+                crate::tr!(
+                    "resident {resident} updated",
+                    "居民 {resident} 已更新",
+                    resident = resident
+                ),
             );
         }
         ResidentCommand::Tag {
@@ -976,10 +1077,23 @@ pub fn run_resident(
             say(
                 json,
                 serde_json::json!({ "resident": resident, "tag": tag, "present": present }),
-                format!(
-                    "resident {resident} {} {tag}",
-                    if present { "tagged" } else { "untagged" }
-                ),
+                if present {
+                    crate::tr!(
+                        "resident {resident} tagged {tag}",
+                        "居民 {resident} 已标记为{word}",
+                        resident = resident,
+                        tag = tag,
+                        word = crate::ui::word(anxin_core::labels::Vocabulary::Tag, tag)
+                    )
+                } else {
+                    crate::tr!(
+                        "resident {resident} untagged {tag}",
+                        "居民 {resident} 已取消标记{word}",
+                        resident = resident,
+                        tag = tag,
+                        word = crate::ui::word(anxin_core::labels::Vocabulary::Tag, tag)
+                    )
+                },
             );
         }
     }
@@ -1048,13 +1162,30 @@ pub fn run_visit(
                 .households_in_grid(&store.get::<Household>(h.as_str())?.grid_id, u32::MAX, 0)?
                 .into_iter()
                 .find(|r| r.id == h);
-            let (p, reasons) = row
-                .map(|r| (r.priority.as_str().to_uppercase(), r.reasons.join(", ")))
+            let (p, reasons, words) = row
+                .map(|r| {
+                    (
+                        r.priority.as_str().to_uppercase(),
+                        r.reasons.join(", "),
+                        r.reasons
+                            .iter()
+                            .map(|c| crate::ui::reason(c))
+                            .collect::<Vec<_>>()
+                            .join(crate::ui::sep()),
+                    )
+                })
                 .unwrap_or_default();
             say(
                 json,
                 serde_json::json!({ "visit": id, "priority": p.to_lowercase(), "reasons": reasons }),
-                format!("visit {id} recorded; household now {p} {reasons}"),
+                crate::tr!(
+                    "visit {id} recorded; household now {p} {reasons}",
+                    "走访 {id} 已记录；该户现为 {p}：{words}",
+                    id = id,
+                    p = p,
+                    reasons = reasons,
+                    words = words
+                ),
             );
         }
     }
@@ -1094,7 +1225,7 @@ pub fn run_training(
             say(
                 json,
                 serde_json::json!({ "training": id }),
-                format!("training {id} recorded"),
+                crate::tr!("training {id} recorded", "培训记录 {id} 已登记", id = id),
             );
         }
     }
@@ -1144,7 +1275,7 @@ pub fn run_activity(
             say(
                 json,
                 serde_json::json!({ "activity": id }),
-                format!("activity {id} scheduled"),
+                crate::tr!("activity {id} scheduled", "活动 {id} 已安排", id = id),
             );
         }
         ActivityCommand::Attend {
@@ -1169,9 +1300,10 @@ pub fn run_activity(
             say(
                 json,
                 serde_json::json!({ "activity": activity, "recorded": workers.len() + residents.len() }),
-                format!(
-                    "attendance recorded for {} people",
-                    workers.len() + residents.len()
+                crate::tr!(
+                    "attendance recorded for {n} people",
+                    "已登记 {n} 人的出勤",
+                    n = workers.len() + residents.len()
                 ),
             );
         }
@@ -1181,7 +1313,11 @@ pub fn run_activity(
             say(
                 json,
                 serde_json::json!({ "activity": activity, "credited": n }),
-                format!("hours credited to {n} workers"),
+                crate::tr!(
+                    "hours credited to {n} workers",
+                    "已为 {n} 名工作人员记入服务时长",
+                    n = n
+                ),
             );
         }
         ActivityCommand::List { grid, past } => {

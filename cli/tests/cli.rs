@@ -2176,7 +2176,7 @@ fn clinical_safety_through_the_command_line() {
     ]);
     assert_eq!(state["tier"], "crisis");
     let text = ok(&["--store", &s, "case", "show", &case]);
-    assert!(text.contains("tier crisis"), "{text}");
+    assert!(text.contains("tier Crisis (crisis)"), "{text}");
     assert!(text.contains("OPEN"), "{text}");
     let row = json(&[
         "--store",
