@@ -648,7 +648,10 @@ fn make_default_key(cli: &Cli) -> Result<Option<PathBuf>, Failure> {
 /// Opens the store named by `--store`. `create` allows a new file.
 fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
     let path = cli.store.as_ref().ok_or_else(|| {
-        Failure::input("this command needs --store PATH (the station's store file)")
+        Failure::input(tr!(
+            "this command needs --store PATH (the station's store file)",
+            "此命令需要 --store 路径（站点数据库文件）"
+        ))
     })?;
     if !create && !path.exists() {
         return Err(Failure::input(tr!(
@@ -1017,15 +1020,43 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if cli.json {
                 print_json(&stats);
             } else {
-                println!("schema version {}", stats.schema_version);
-                println!("device {}", stats.device_id);
+                println!(
+                    "{}",
+                    tr!(
+                        "schema version {v}",
+                        "数据库结构版本 {v}",
+                        v = stats.schema_version
+                    )
+                );
+                println!("{}", tr!("device {d}", "设备 {d}", d = stats.device_id));
                 for (kind, n) in &stats.documents {
-                    println!("{kind:>10}: {n} documents");
+                    println!(
+                        "{}",
+                        tr!(
+                            "{kind}: {n} documents",
+                            "{kind}：{n} 份文档",
+                            kind = kind,
+                            n = n
+                        )
+                    );
                 }
-                println!("pending chunks: {}", stats.pending_chunks);
-                println!("audit rows: {}", stats.audit_rows);
+                println!(
+                    "{}",
+                    tr!(
+                        "pending chunks: {n}",
+                        "待压缩片段：{n}",
+                        n = stats.pending_chunks
+                    )
+                );
+                println!(
+                    "{}",
+                    tr!("audit rows: {n}", "审计记录：{n} 条", n = stats.audit_rows)
+                );
                 for (table, n) in &stats.index {
-                    println!("{table:>17}: {n} rows");
+                    println!(
+                        "{}",
+                        tr!("{table}: {n} rows", "{table}：{n} 行", table = table, n = n)
+                    );
                 }
             }
         }
@@ -1038,22 +1069,51 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 println!("{} {}", h.kind, h.id);
                 for c in &h.changes {
                     let by = match (&c.device, &c.worker, &c.recorded_for) {
-                        (Some(d), Some(w), _) => format!("worker {w} (device {d})"),
-                        (Some(d), None, Some(w)) => {
-                            format!("the station's device {d}, for worker {w}")
+                        (Some(d), Some(w), _) => {
+                            tr!(
+                                "worker {w} (device {d})",
+                                "工作人员 {w}（设备 {d}）",
+                                w = w,
+                                d = d
+                            )
                         }
-                        (Some(d), None, None) => format!("the station's device {d}"),
-                        (None, _, _) => "no enrolled device (genesis or older data)".into(),
+                        (Some(d), None, Some(w)) => tr!(
+                            "the station's device {d}, for worker {w}",
+                            "站点设备 {d}，代工作人员 {w} 记录",
+                            d = d,
+                            w = w
+                        ),
+                        (Some(d), None, None) => {
+                            tr!("the station's device {d}", "站点设备 {d}", d = d)
+                        }
+                        (None, _, _) => tr!(
+                            "no enrolled device (genesis or older data)",
+                            "无入网设备（初始数据或旧数据）"
+                        ),
                     };
                     println!(
-                        "{}  {}  by {}  touched: {}",
-                        format_time(c.at),
-                        c.action.as_deref().unwrap_or("(no action recorded)"),
-                        by,
-                        c.paths.join(", ")
+                        "{}",
+                        tr!(
+                            "{at}  {action}  by {by}  touched: {paths}",
+                            "{at}  {action}  由 {by}  改动：{paths}",
+                            at = format_time(c.at),
+                            action = c
+                                .action
+                                .clone()
+                                .unwrap_or_else(|| tr!("(no action recorded)", "（未记录操作）")),
+                            by = by,
+                            paths = c.paths.join(", ")
+                        )
                     );
                 }
-                println!("{} audit rows on this device", h.audit.len());
+                println!(
+                    "{}",
+                    tr!(
+                        "{n} audit rows on this device",
+                        "本设备上有 {n} 条审计记录",
+                        n = h.audit.len()
+                    )
+                );
             }
         }
         Command::Check => {
@@ -1067,14 +1127,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }));
             } else if report.is_ok() {
                 println!(
-                    "ok: {} documents decode, the index equals a rebuild, the audit chain verifies",
-                    report.documents
+                    "{}",
+                    tr!(
+                        "ok: {n} documents decode, the index equals a rebuild, the audit chain verifies",
+                        "通过：{n} 份文档均可读取，索引与重建结果一致，审计链校验无误",
+                        n = report.documents
+                    )
                 );
             }
             if !report.is_ok() {
-                return Err(Failure::other(format!(
-                    "check failed: {}",
-                    report.faults().join("; ")
+                return Err(Failure::other(tr!(
+                    "check failed: {faults}",
+                    "自检未通过：{faults}",
+                    faults = report.faults().join("; ")
                 )));
             }
         }
@@ -1084,12 +1149,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if cli.json {
                 print_json(&serde_json::json!({ "damaged_documents": damaged }));
             } else {
-                println!("index rebuilt");
+                println!("{}", tr!("index rebuilt", "索引已重建"));
             }
             if !damaged.is_empty() {
-                return Err(Failure::other(format!(
-                    "{} documents could not be read and were left out of the index",
-                    damaged.len()
+                return Err(Failure::other(tr!(
+                    "{n} documents could not be read and were left out of the index",
+                    "{n} 份文档无法读取，未计入索引",
+                    n = damaged.len()
                 )));
             }
         }
@@ -1348,7 +1414,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     &serde_json::json!({ "worker": worker, "entry": entry, "acknowledged": true }),
                 );
             } else {
-                println!("hours entry {entry} acknowledged");
+                println!(
+                    "{}",
+                    tr!(
+                        "hours entry {entry} acknowledged",
+                        "服务时长记录 {entry} 已确认",
+                        entry = entry
+                    )
+                );
             }
         }
         Command::Import { what } => {
@@ -1389,12 +1462,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut store = open(&cli, false)?;
             let by = match &cli.acting {
                 Some(w) => anxin_core::doc::Author::Worker(WorkerId::parse(w, "--as")?),
-                None => return Err(Failure::input("give --as WORKER_ID (a coordinator)")),
+                None => {
+                    return Err(Failure::input(tr!(
+                        "give --as WORKER_ID (a coordinator)",
+                        "请用 --as 工作人员编号 指明协调员"
+                    )))
+                }
             };
             let household = anxin_core::model::HouseholdId::parse(id, "household")?;
             store.move_household(&by, &household, &GridId::parse(to_grid, "--to-grid")?)?;
             if !cli.json {
-                println!("household {household} moved");
+                println!(
+                    "{}",
+                    tr!("household {h} moved", "住户 {h} 已迁移", h = household)
+                );
             }
         }
         Command::Demo => demo::run(cli.json)?,

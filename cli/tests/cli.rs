@@ -742,6 +742,7 @@ fn command_line_hygiene() {
     );
     let out = Command::new("unshare")
         .args(["-m", "sh", "-c", &script])
+        .env("ANXIN_LANG", "en")
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
