@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anxin_core::model::{Role, WorkerId};
+use anxin_core::model::WorkerId;
 use anxin_core::store::{EnrolOptions, Store};
 use clap::Subcommand;
 
@@ -204,12 +204,33 @@ pub fn run_device(
                 }));
             } else {
                 print!("{}", terminal_qr(&text)?);
-                println!("enrolment code (one use, valid {expires} minutes):\n{text}");
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "enrolment code (one use, valid {expires} minutes):\n{text}",
+                        "入网码（仅可使用一次，{expires} 分钟内有效）：\n{text}",
+                        expires = expires,
+                        text = text
+                    )
+                );
                 if address.is_none() {
-                    println!("(no --address given: the phone must be told where the station serves sync)");
+                    println!(
+                        "{}",
+                        crate::tr!(
+                            "(no --address given: the phone must be told where the station serves sync)",
+                            "（未给出 --address：需另行告知手机站点的同步地址）"
+                        )
+                    );
                 }
                 if let Some(p) = png {
-                    println!("QR code written to {}", p.display());
+                    println!(
+                        "{}",
+                        crate::tr!(
+                            "QR code written to {p}",
+                            "二维码已写入 {p}",
+                            p = p.display()
+                        )
+                    );
                 }
             }
         }
@@ -220,17 +241,34 @@ pub fn run_device(
             } else {
                 for d in devices {
                     println!(
-                        "{}  {}  {}  scopes {}  expires {}{}",
-                        d.device_id,
-                        d.worker_id.as_deref().unwrap_or("(station laptop)"),
-                        d.role.map(Role::as_str).unwrap_or("station"),
-                        d.scopes.join(","),
-                        if d.expires_at == i64::MAX {
-                            "never".to_string()
-                        } else {
-                            d.expires_at.to_string()
-                        },
-                        if d.revoked { "  REVOKED" } else { "" }
+                        "{}",
+                        crate::tr!(
+                            "{device}  {worker}  {role}  scopes {scopes}  expires {expires}{revoked}",
+                            "{device}  {worker}  {role}  范围 {scopes}  有效期至 {expires}{revoked}",
+                            device = d.device_id,
+                            worker = d
+                                .worker_id
+                                .clone()
+                                .unwrap_or_else(|| crate::tr!("(station laptop)", "（站点电脑）")),
+                            role = d
+                                .role
+                                .map(|r| crate::ui::word(
+                                    anxin_core::labels::Vocabulary::Role,
+                                    r.as_str()
+                                ))
+                                .unwrap_or_else(|| crate::tr!("station", "站点")),
+                            scopes = d.scopes.join(","),
+                            expires = if d.expires_at == i64::MAX {
+                                crate::tr!("never", "长期")
+                            } else {
+                                crate::ui::date(d.expires_at)
+                            },
+                            revoked = if d.revoked {
+                                crate::tr!("  REVOKED", "  已吊销")
+                            } else {
+                                String::new()
+                            }
+                        )
                     );
                 }
             }
@@ -240,7 +278,14 @@ pub fn run_device(
             if json {
                 print_json(&serde_json::json!({ "revoked": device }));
             } else {
-                println!("device {device} revoked: peers that sync with this laptop learn of it");
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "device {device} revoked: peers that sync with this laptop learn of it",
+                        "设备 {device} 已吊销：与本电脑同步的设备都会得知",
+                        device = device
+                    )
+                );
             }
         }
         DeviceCommand::Identity { worker, out, days } => {
@@ -252,7 +297,14 @@ pub fn run_device(
                 print_json(&serde_json::json!({ "worker": worker, "file": out, "days": days }));
             } else {
                 println!(
-                    "identity of worker {worker} written to {out} ({days} days): sign with `--identity {out} --as {worker}`"
+                    "{}",
+                    crate::tr!(
+                        "identity of worker {worker} written to {out} ({days} days): sign with `--identity {out} --as {worker}`",
+                        "工作人员 {worker} 的身份文件已写入 {out}（{days} 天有效）：签署时用 `--identity {out} --as {worker}`",
+                        worker = worker,
+                        out = out,
+                        days = days
+                    )
                 );
             }
         }
@@ -261,7 +313,15 @@ pub fn run_device(
             if json {
                 print_json(&serde_json::json!({ "device": device, "expires_at": until }));
             } else {
-                println!("device {device} renewed for {days} days");
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "device {device} renewed for {days} days",
+                        "设备 {device} 已续期 {days} 天",
+                        device = device,
+                        days = days
+                    )
+                );
             }
         }
     }

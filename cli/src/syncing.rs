@@ -52,7 +52,7 @@ pub fn run_quarantine(
             if json {
                 print_json(&rows);
             } else if rows.is_empty() {
-                println!("the quarantine is empty");
+                println!("{}", crate::tr!("the quarantine is empty", "隔离区为空"));
             } else {
                 for r in rows {
                     println!(
@@ -73,7 +73,14 @@ pub fn run_quarantine(
             if json {
                 print_json(&serde_json::json!({ "purged": n }));
             } else {
-                println!("{n} quarantined entries removed");
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "{n} quarantined entries removed",
+                        "已删除 {n} 条隔离记录",
+                        n = n
+                    )
+                );
             }
         }
     }
@@ -132,23 +139,35 @@ fn print_report(r: &SessionReport, json: bool) {
         return;
     }
     println!(
-        "{}: peer {}, scopes {} ({} unchanged), sent {} documents + {} sync messages, received {} documents; {} bytes out, {} bytes in, {} turns{}{}",
-        if r.completed { "sync complete" } else { "sync incomplete" },
-        if r.peer.is_empty() { "?".to_string() } else { r.peer.chars().take(8).collect::<String>() },
-        r.shared_scopes.len(),
-        r.unchanged_scopes,
-        r.snapshots_sent,
-        r.sync_messages_sent,
-        r.documents_received,
-        r.bytes_sent,
-        r.bytes_received,
-        r.turns,
-        if r.quarantined.is_empty() {
-            String::new()
-        } else {
-            format!(", {} quarantined", r.quarantined.len())
-        },
-        r.error.as_ref().map(|e| format!(" — {e}")).unwrap_or_default()
+        "{}",
+        crate::tr!(
+            "{state}: peer {peer}, scopes {scopes} ({unchanged} unchanged), sent {sent} documents + {messages} sync messages, received {received} documents; {out} bytes out, {inn} bytes in, {turns} turns{quarantined}{error}",
+            "{state}：对端 {peer}，范围 {scopes} 个（{unchanged} 个无变化），发出 {sent} 份文档及 {messages} 条同步消息，收到 {received} 份文档；发送 {out} 字节，接收 {inn} 字节，{turns} 轮{quarantined}{error}",
+            state = if r.completed {
+                crate::tr!("sync complete", "同步完成")
+            } else {
+                crate::tr!("sync incomplete", "同步未完成")
+            },
+            peer = if r.peer.is_empty() {
+                "?".to_string()
+            } else {
+                r.peer.chars().take(8).collect::<String>()
+            },
+            scopes = r.shared_scopes.len(),
+            unchanged = r.unchanged_scopes,
+            sent = r.snapshots_sent,
+            messages = r.sync_messages_sent,
+            received = r.documents_received,
+            out = r.bytes_sent,
+            inn = r.bytes_received,
+            turns = r.turns,
+            quarantined = if r.quarantined.is_empty() {
+                String::new()
+            } else {
+                crate::tr!(", {n} quarantined", "，{n} 份被隔离", n = r.quarantined.len())
+            },
+            error = r.error.as_ref().map(|e| format!(" — {e}")).unwrap_or_default()
+        )
     );
 }
 
@@ -257,7 +276,14 @@ pub fn run_sync(store: &mut Store, cmd: &SyncCommand, json: bool) -> Result<(), 
                 .map_err(|e| Failure::input(format!("cannot listen on {listen}: {e}")))?;
             if !json {
                 if let Ok(addr) = listener.local_addr() {
-                    println!("serving sync on {addr}");
+                    println!(
+                        "{}",
+                        crate::tr!(
+                            "serving sync on {addr}",
+                            "同步服务已在 {addr} 上运行",
+                            addr = addr
+                        )
+                    );
                 }
             }
             // Each session runs on its own thread with its own connection
@@ -287,7 +313,15 @@ pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<
                     &serde_json::json!({ "file": out, "bytes": bytes.len(), "scopes": scopes }),
                 );
             } else {
-                println!("wrote {} bytes to {out}", bytes.len());
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "wrote {n} bytes to {out}",
+                        "已向 {out} 写入 {n} 字节",
+                        n = bytes.len(),
+                        out = out
+                    )
+                );
             }
         }
         BundleCommand::Import { file } => {
@@ -298,12 +332,17 @@ pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<
                 print_json(&report);
             } else {
                 println!(
-                    "imported {file}: {} documents, {} applied, {} unchanged, {} outside this device's scopes, {} quarantined",
-                    report.documents,
-                    report.applied,
-                    report.unchanged,
-                    report.refused,
-                    report.quarantined.len()
+                    "{}",
+                    crate::tr!(
+                        "imported {file}: {documents} documents, {applied} applied, {unchanged} unchanged, {refused} outside this device's scopes, {quarantined} quarantined",
+                        "已导入 {file}：共 {documents} 份文档，{applied} 份已应用，{unchanged} 份无变化，{refused} 份不在本设备范围内，{quarantined} 份被隔离",
+                        file = file,
+                        documents = report.documents,
+                        applied = report.applied,
+                        unchanged = report.unchanged,
+                        refused = report.refused,
+                        quarantined = report.quarantined.len()
+                    )
                 );
             }
         }

@@ -1106,6 +1106,7 @@ fn two_stores_converge_over_sync_serve_and_connect_and_over_a_bundle() {
             "--sessions",
             "2",
         ])
+        .env("ANXIN_LANG", "en")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -1235,6 +1236,7 @@ fn serve(store: &str) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_anxin"))
         .args(["--store", store, "sync", "serve", "--listen", "127.0.0.1:0"])
+        .env("ANXIN_LANG", "en")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
