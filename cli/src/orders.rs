@@ -215,7 +215,19 @@ pub fn run_order(
         if json {
             print_json(&state);
         } else {
-            println!("order {id}: {}", state.status);
+            println!(
+                "{}",
+                crate::tr!(
+                    "order {id}: {status}",
+                    "工单 {id}：{word}",
+                    id = id,
+                    status = state.status,
+                    word = crate::ui::word(
+                        anxin_core::labels::Vocabulary::OrderStatus,
+                        state.status.as_str()
+                    )
+                )
+            );
         }
         Ok(())
     };
@@ -246,7 +258,10 @@ pub fn run_order(
             if json {
                 print_json(&serde_json::json!({ "id": id }));
             } else {
-                println!("order {id}: requested");
+                println!(
+                    "{}",
+                    crate::tr!("order {id}: requested", "工单 {id}：待派单", id = id)
+                );
             }
         }
         OrderCommand::Dispatch(t) => {
@@ -327,12 +342,34 @@ pub fn run_order(
             if json {
                 print_json(&serde_json::json!({ "order": request, "state": state }));
             } else {
+                use anxin_core::labels::Vocabulary;
                 println!(
-                    "order {id}: {} {} ({}), household {}",
-                    request.kind, state.status, state.urgency, request.household_id
+                    "{}",
+                    crate::tr!(
+                        "order {id}: {kind} {status} ({urgency}), household {household}",
+                        "工单 {id}：{kind_word}，{status_word}（{urgency_word}），住户 {household}",
+                        id = id,
+                        kind = request.kind,
+                        status = state.status,
+                        urgency = state.urgency,
+                        kind_word = crate::ui::word(Vocabulary::OrderKind, request.kind.as_str()),
+                        status_word =
+                            crate::ui::word(Vocabulary::OrderStatus, state.status.as_str()),
+                        urgency_word = crate::ui::word(Vocabulary::Urgency, state.urgency.as_str()),
+                        household = request.household_id
+                    )
                 );
                 for item in &state.items {
-                    println!("  item: {} × {} {}", item.name, item.quantity, item.unit);
+                    println!(
+                        "{}",
+                        crate::tr!(
+                            "  item: {name} × {n} {unit}",
+                            "  物品：{name} × {n} {unit}",
+                            name = item.name,
+                            n = item.quantity,
+                            unit = item.unit
+                        )
+                    );
                 }
                 for e in request.ordered_events() {
                     println!("  {}  {}", format_time(e.at), e.action.name());
@@ -353,13 +390,29 @@ pub fn run_order(
             } else {
                 for s in rows {
                     println!(
-                        "{}  {} ({}){}{}  load {}",
-                        s.worker_id,
-                        s.name,
-                        s.role,
-                        if s.same_grid { "  same grid" } else { "" },
-                        if s.trained { "  trained" } else { "" },
-                        s.load
+                        "{}",
+                        crate::tr!(
+                            "{id}  {name} ({role}){grid}{trained}  load {load}",
+                            "{id}  {name}（{role_word}）{grid}{trained}  手上 {load} 单",
+                            id = s.worker_id,
+                            name = s.name,
+                            role = s.role,
+                            role_word = crate::ui::word(
+                                anxin_core::labels::Vocabulary::Role,
+                                s.role.as_str()
+                            ),
+                            grid = if s.same_grid {
+                                crate::tr!("  same grid", "  同网格")
+                            } else {
+                                String::new()
+                            },
+                            trained = if s.trained {
+                                crate::tr!("  trained", "  受过培训")
+                            } else {
+                                String::new()
+                            },
+                            load = s.load
+                        )
                     );
                 }
             }

@@ -106,22 +106,60 @@ pub fn score_args(
 
 /// One line about a result, for people.
 pub fn describe(r: &ScreeningResult) -> String {
+    use anxin_core::labels::Vocabulary;
+    let zh = crate::ui::language() != anxin_core::labels::Language::En;
     let mut line = match (r.score, &r.convention) {
-        (Some(s), Some(c)) => format!("{} total {s} ({c} scoring)", r.instrument),
-        (Some(s), None) => format!("{} total {s}", r.instrument),
-        (None, _) => format!(
-            "{} risk {}",
-            r.instrument,
-            r.risk.as_deref().unwrap_or("none")
+        (Some(s), Some(c)) => crate::tr!(
+            "{inst} total {s} ({c} scoring)",
+            "{inst} 总分 {s}（{c} 计分）",
+            inst = r.instrument,
+            s = s,
+            c = c
+        ),
+        (Some(s), None) => crate::tr!(
+            "{inst} total {s}",
+            "{inst} 总分 {s}",
+            inst = r.instrument,
+            s = s
+        ),
+        (None, _) => crate::tr!(
+            "{inst} risk {risk}",
+            "{inst} 风险 {risk}",
+            inst = r.instrument,
+            risk = match r.risk.as_deref() {
+                Some(level) if zh => crate::ui::word(Vocabulary::Band, level),
+                Some(level) => level.to_string(),
+                None => crate::tr!("none", "无"),
+            }
         ),
     };
     if let Some(b) = &r.band {
-        line.push_str(&format!(" ({b})"));
+        let b = if zh {
+            crate::ui::word(Vocabulary::Band, b)
+        } else {
+            b.clone()
+        };
+        line.push_str(&crate::tr!(" ({b})", "（{b}）", b = b));
     }
     if !r.red_flags.is_empty() {
-        line.push_str(&format!(" RED FLAG: {}", r.red_flags.join(", ")));
+        line.push_str(&crate::tr!(
+            " RED FLAG: {flags}",
+            " 红旗预警：{words}",
+            flags = r.red_flags.join(", "),
+            words = r
+                .red_flags
+                .iter()
+                .map(|f| crate::ui::word(Vocabulary::Flag, f))
+                .collect::<Vec<_>>()
+                .join(crate::ui::sep())
+        ));
     }
-    line.push_str(&format!(" → {}", r.tier));
+    let tier = if zh {
+        crate::ui::word(Vocabulary::Tier, r.tier.as_str())
+    } else {
+        r.tier.to_string()
+    };
+    line.push_str(&format!(" → {tier}"));
     line
 }
 
@@ -574,20 +612,45 @@ pub fn run_case(
                 for r in &results {
                     println!("{}", describe(r));
                 }
+                let zh = crate::ui::language() != anxin_core::labels::Language::En;
+                let tier = |t: Tier| {
+                    if zh {
+                        crate::ui::word(anxin_core::labels::Vocabulary::Tier, t.as_str())
+                    } else {
+                        t.to_string()
+                    }
+                };
                 println!(
-                    "case {} screening {}: {} (case {})",
-                    rec.case_id, rec.screening, rec.decision.tier, rec.case_tier
+                    "{}",
+                    crate::tr!(
+                        "case {case} screening {screening}: {tier} (case {case_tier})",
+                        "个案 {case} 筛查 {screening}：{tier}（个案等级 {case_tier}）",
+                        case = rec.case_id,
+                        screening = rec.screening,
+                        tier = tier(rec.decision.tier),
+                        case_tier = tier(rec.case_tier)
+                    )
                 );
                 for r in &rec.decision.reasons {
                     println!("  {r}");
                 }
                 match (&rec.crisis_opened, rec.open_crises.first()) {
                     (Some(c), _) => println!(
-                        "CRISIS {c} opened: do not leave the person alone; call the on-call counselor (120/110 if life is in danger)"
+                        "{}",
+                        crate::tr!(
+                            "CRISIS {c} opened: do not leave the person alone; call the on-call counselor (120/110 if life is in danger)",
+                            "危机 {c} 已建立：不要让当事人独处；立即联系值班心理咨询师（生命危急请拨 120/110）",
+                            c = c
+                        )
                     ),
-                    (None, Some(c)) if rec.decision.tier == Tier::Crisis => {
-                        println!("covered by the open crisis {c}: add this to its actions")
-                    }
+                    (None, Some(c)) if rec.decision.tier == Tier::Crisis => println!(
+                        "{}",
+                        crate::tr!(
+                            "covered by the open crisis {c}: add this to its actions",
+                            "已在处置中的危机 {c} 之内：请把本次情况记入其处置措施",
+                            c = c
+                        )
+                    ),
                     _ => {}
                 }
             }
@@ -623,7 +686,10 @@ pub fn run_case(
             if json {
                 print_json(&serde_json::json!({ "referral": r }));
             } else {
-                println!("referral {r} proposed");
+                println!(
+                    "{}",
+                    crate::tr!("referral {r} proposed", "已提出转介 {r}", r = r)
+                );
             }
         }
         CaseCommand::Referral {
@@ -657,7 +723,13 @@ pub fn run_case(
                     print_json(&serde_json::json!({ "case": case, "crisis": crisis }));
                 } else {
                     println!(
-                        "crisis {crisis} opened in case {case}: do not leave the person alone"
+                        "{}",
+                        crate::tr!(
+                            "crisis {crisis} opened in case {case}: do not leave the person alone",
+                            "已在个案 {case} 中建立危机 {crisis}：不要让当事人独处",
+                            crisis = crisis,
+                            case = case
+                        )
                     );
                 }
             }
