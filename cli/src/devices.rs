@@ -79,9 +79,13 @@ pub fn passphrase(what: &str) -> Result<String, Failure> {
     }
     eprint!("passphrase for {what}: ");
     let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| Failure::input(format!("cannot read the passphrase: {e}")))?;
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Failure::input(crate::tr!(
+            "cannot read the passphrase: {e}",
+            "无法读取口令：{e}",
+            e = e
+        ))
+    })?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
@@ -97,7 +101,10 @@ fn scopes(list: &[String]) -> Result<Vec<String>, Failure> {
         }
     }
     if out.is_empty() {
-        return Err(Failure::input("give at least one scope"));
+        return Err(Failure::input(crate::tr!(
+            "give at least one scope",
+            "请至少给出一个范围"
+        )));
     }
     Ok(out)
 }
@@ -105,8 +112,13 @@ fn scopes(list: &[String]) -> Result<Vec<String>, Failure> {
 /// The QR code of `text` for a terminal: two modules per character, with
 /// the quiet zone a scanner needs.
 pub fn terminal_qr(text: &str) -> Result<String, Failure> {
-    let code = qrcode::QrCode::new(text.as_bytes())
-        .map_err(|e| Failure::other(format!("cannot make a QR code: {e}")))?;
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| {
+        Failure::other(crate::tr!(
+            "cannot make a QR code: {e}",
+            "无法生成二维码：{e}",
+            e = e
+        ))
+    })?;
     let width = code.width();
     let colors = code.to_colors();
     let dark = |x: i64, y: i64| -> bool {
@@ -136,8 +148,13 @@ pub fn terminal_qr(text: &str) -> Result<String, Failure> {
 
 /// Writes the QR code of `text` as a black-on-white PNG, 8 pixels a module.
 pub fn write_png(text: &str, path: &std::path::Path) -> Result<(), Failure> {
-    let code = qrcode::QrCode::new(text.as_bytes())
-        .map_err(|e| Failure::other(format!("cannot make a QR code: {e}")))?;
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| {
+        Failure::other(crate::tr!(
+            "cannot make a QR code: {e}",
+            "无法生成二维码：{e}",
+            e = e
+        ))
+    })?;
     let (width, colors) = (code.width(), code.to_colors());
     let (scale, quiet) = (8usize, 4usize);
     let side = (width + 2 * quiet) * scale;
@@ -153,15 +170,28 @@ pub fn write_png(text: &str, path: &std::path::Path) -> Result<(), Failure> {
             }
         }
     }
-    let file = std::fs::File::create(path)
-        .map_err(|e| Failure::input(format!("cannot write {}: {e}", path.display())))?;
+    let file = std::fs::File::create(path).map_err(|e| {
+        Failure::input(crate::tr!(
+            "cannot write {path}: {e}",
+            "无法写入 {path}：{e}",
+            path = path.display(),
+            e = e
+        ))
+    })?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side as u32, side as u32);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     encoder
         .write_header()
         .and_then(|mut w| w.write_image_data(&pixels))
-        .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| {
+            Failure::other(crate::tr!(
+                "cannot write {path}: {e}",
+                "无法写入 {path}：{e}",
+                path = path.display(),
+                e = e
+            ))
+        })
 }
 
 pub fn run_device(
@@ -338,9 +368,20 @@ fn write_private(path: &str, bytes: &[u8]) -> Result<(), Failure> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options
-        .open(path)
-        .map_err(|e| Failure::input(format!("cannot write {path}: {e}")))?;
-    f.write_all(bytes)
-        .map_err(|e| Failure::other(format!("cannot write {path}: {e}")))
+    let mut f = options.open(path).map_err(|e| {
+        Failure::input(crate::tr!(
+            "cannot write {path}: {e}",
+            "无法写入 {path}：{e}",
+            path = path,
+            e = e
+        ))
+    })?;
+    f.write_all(bytes).map_err(|e| {
+        Failure::other(crate::tr!(
+            "cannot write {path}: {e}",
+            "无法写入 {path}：{e}",
+            path = path,
+            e = e
+        ))
+    })
 }

@@ -571,8 +571,14 @@ fn quiet_on_closed_pipe() {
 /// the 32 random bytes `init` writes), used as their hex spelling.
 fn read_key(path: &Option<PathBuf>) -> Result<Option<String>, Failure> {
     let Some(path) = path else { return Ok(None) };
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::input(format!("cannot read the key file {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::input(tr!(
+            "cannot read the key file {path}: {e}",
+            "无法读取密钥文件 {path}：{e}",
+            path = path.display(),
+            e = e
+        ))
+    })?;
     let key = match std::str::from_utf8(&bytes) {
         Ok(text) if !text.contains('\0') => text.trim_end_matches(['\n', '\r']).to_string(),
         _ => format!("x:{}", hex_of(&bytes)),
@@ -631,12 +637,22 @@ fn make_default_key(cli: &Cli) -> Result<Option<PathBuf>, Failure> {
         options.mode(0o600);
     }
     let mut file = options.open(&path).map_err(|e| {
-        Failure::other(format!("cannot write the key file {}: {e}", path.display()))
+        Failure::other(tr!(
+            "cannot write the key file {path}: {e}",
+            "无法写入密钥文件 {path}：{e}",
+            path = path.display(),
+            e = e
+        ))
     })?;
     std::io::Write::write_all(&mut file, &key)
         .and_then(|_| file.sync_all())
         .map_err(|e| {
-            Failure::other(format!("cannot write the key file {}: {e}", path.display()))
+            Failure::other(tr!(
+                "cannot write the key file {path}: {e}",
+                "无法写入密钥文件 {path}：{e}",
+                path = path.display(),
+                e = e
+            ))
         })?;
     // Said once the command succeeded (a failed init or join removes it).
     if let Ok(mut note) = KEY_WRITTEN.lock() {

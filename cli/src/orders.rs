@@ -150,7 +150,10 @@ pub fn author(acting: &Option<String>, resident: &Option<String>) -> Result<Auth
         (None, None) => Err(Failure::input(
             "this command records who acted: give --as WORKER_ID (see `anxin workers`)",
         )),
-        (Some(_), Some(_)) => Err(Failure::input("give --as or --as-resident, not both")),
+        (Some(_), Some(_)) => Err(Failure::input(crate::tr!(
+            "give --as or --as-resident, not both",
+            "--as 与 --as-resident 只能给一个"
+        ))),
     }
 }
 
@@ -184,7 +187,12 @@ fn target(t: &Target) -> Result<(RequestId, Assignee), Failure> {
     let to = match (&t.to_worker, &t.to_grid) {
         (Some(w), _) => Assignee::Worker(WorkerId::parse(w, "--to-worker")?),
         (None, Some(g)) => Assignee::Grid(GridId::parse(g, "--to-grid")?),
-        (None, None) => return Err(Failure::input("give --to-worker or --to-grid")),
+        (None, None) => {
+            return Err(Failure::input(crate::tr!(
+                "give --to-worker or --to-grid",
+                "请给出 --to-worker 或 --to-grid"
+            )))
+        }
     };
     Ok((id, to))
 }

@@ -59,8 +59,14 @@ pub struct ScoreArgs {
 pub fn library(files: &[PathBuf]) -> Result<Library, Failure> {
     let mut lib = Library::builtin()?.clone();
     for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| Failure::input(format!("cannot read {}: {e}", f.display())))?;
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            Failure::input(crate::tr!(
+                "cannot read {path}: {e}",
+                "无法读取 {path}：{e}",
+                path = f.display(),
+                e = e
+            ))
+        })?;
         lib = lib.with_licensed_texts(&f.display().to_string(), &text)?;
     }
     Ok(lib)
@@ -566,7 +572,10 @@ pub fn run_case(
             licensed_texts,
         } => {
             if instruments.len() != answers.len() {
-                return Err(Failure::input("give one --answers for each --instrument"));
+                return Err(Failure::input(crate::tr!(
+                    "give one --answers for each --instrument",
+                    "每个 --instrument 都要对应一个 --answers"
+                )));
             }
             let lib = library(licensed_texts)?;
             let has_conventions = |id: &str| lib.get(id).is_ok_and(|i| !i.conventions.is_empty());

@@ -811,7 +811,7 @@ pub fn contact_card_text(store: &Store, grid: &GridId) -> Result<String, Failure
     let station = store.station()?;
     let g = station
         .grid(grid)
-        .ok_or_else(|| Failure::input("no such grid"))?;
+        .ok_or_else(|| Failure::input(crate::tr!("no such grid", "没有这个网格")))?;
     let roster = store.roster_of(grid)?;
     let card = &roster.contact_card;
     let mut out = format!("{} · {}\n网格志愿者联系卡\n", station.name, g.name);
@@ -968,7 +968,7 @@ pub fn run_household(
                                 format!(" {}", n.item)
                             },
                             n.days_left
-                                .map(|d| format!(" ({d} days left)"))
+                                .map(|d| crate::tr!(" ({d} days left)", "（还剩 {d} 天）", d = d))
                                 .unwrap_or_default(),
                             n.severity,
                             n.met
@@ -1005,14 +1005,13 @@ pub fn run_resident(
             tags,
         } => {
             let new = NewResident {
-                name: details
-                    .name
-                    .clone()
-                    .ok_or_else(|| Failure::input("--name is required"))?,
+                name: details.name.clone().ok_or_else(|| {
+                    Failure::input(crate::tr!("--name is required", "缺少 --name"))
+                })?,
                 sex: parse_sex(&details.sex)?.unwrap_or(Sex::Unknown),
-                birth_year: details
-                    .birth_year
-                    .ok_or_else(|| Failure::input("--birth-year is required"))?,
+                birth_year: details.birth_year.ok_or_else(|| {
+                    Failure::input(crate::tr!("--birth-year is required", "缺少 --birth-year"))
+                })?,
                 phone: details.phone.clone().unwrap_or_default(),
                 tags: tags
                     .iter()
@@ -1111,10 +1110,12 @@ fn parse_need(text: &str) -> Result<Need, Failure> {
     let item = parts.next().unwrap_or("").to_string();
     let days_left = match parts.next() {
         None | Some("") => None,
-        Some(d) => Some(
-            d.parse::<u32>()
-                .map_err(|_| Failure::input("--need: days left must be a whole number"))?,
-        ),
+        Some(d) => Some(d.parse::<u32>().map_err(|_| {
+            Failure::input(crate::tr!(
+                "--need: days left must be a whole number",
+                "--need：剩余天数须为整数"
+            ))
+        })?),
     };
     let (item, detail) = if kind == NeedKind::Medicine {
         (item, String::new())
@@ -1209,7 +1210,10 @@ pub fn run_training(
             hours,
         } => {
             if !(0.1..=1000.0).contains(hours) {
-                return Err(Failure::input("--hours must be between 0.1 and 1000"));
+                return Err(Failure::input(crate::tr!(
+                    "--hours must be between 0.1 and 1000",
+                    "--hours 须在 0.1 到 1000 之间"
+                )));
             }
             let id = store.add_training(
                 &acting(by)?,
@@ -1285,7 +1289,10 @@ pub fn run_activity(
             absent,
         } => {
             if workers.is_empty() && residents.is_empty() {
-                return Err(Failure::input("name at least one --worker or --resident"));
+                return Err(Failure::input(crate::tr!(
+                    "name at least one --worker or --resident",
+                    "请至少给出一个 --worker 或 --resident"
+                )));
             }
             let a = ActivityId::parse(activity, "activity")?;
             let author = acting(by)?;
@@ -1355,8 +1362,14 @@ pub fn read_sheet(path: &Path) -> Result<Sheet, Failure> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let cannot =
-        |e: &dyn std::fmt::Display| Failure::input(format!("cannot read {}: {e}", path.display()));
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::input(crate::tr!(
+            "cannot read {path}: {e}",
+            "无法读取 {path}：{e}",
+            path = path.display(),
+            e = e
+        ))
+    };
     let mut rows: Vec<Vec<String>> = match ext.as_str() {
         "csv" => {
             let mut reader = csv::ReaderBuilder::new()
@@ -1377,14 +1390,25 @@ pub fn read_sheet(path: &Path) -> Result<Sheet, Failure> {
             let mut book = calamine::open_workbook_auto(path).map_err(|e| cannot(&e))?;
             let range = book
                 .worksheet_range_at(0)
-                .ok_or_else(|| Failure::input(format!("{} has no worksheet", path.display())))?
+                .ok_or_else(|| {
+                    Failure::input(crate::tr!(
+                        "{path} has no worksheet",
+                        "{path} 中没有工作表",
+                        path = path.display()
+                    ))
+                })?
                 .map_err(|e| cannot(&e))?;
             range
                 .rows()
                 .map(|r| r.iter().map(|c| c.to_string()).collect())
                 .collect()
         }
-        _ => return Err(Failure::input("the file must end in .csv or .xlsx")),
+        _ => {
+            return Err(Failure::input(crate::tr!(
+                "the file must end in .csv or .xlsx",
+                "文件须以 .csv 或 .xlsx 结尾"
+            )))
+        }
     };
     if rows.is_empty() {
         return Err(Failure::input(format!(
@@ -1442,8 +1466,14 @@ fn write_template(kind: ImportKind, out: &Path, english: bool) -> Result<(), Fai
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let failed =
-        |e: &dyn std::fmt::Display| Failure::other(format!("cannot write {}: {e}", out.display()));
+    let failed = |e: &dyn std::fmt::Display| {
+        Failure::other(crate::tr!(
+            "cannot write {path}: {e}",
+            "无法写入 {path}：{e}",
+            path = out.display(),
+            e = e
+        ))
+    };
     match ext.as_str() {
         "csv" => {
             let mut text = String::from("\u{feff}");
@@ -1477,7 +1507,12 @@ fn write_template(kind: ImportKind, out: &Path, english: bool) -> Result<(), Fai
             }
             book.save(out).map_err(|e| failed(&e))?;
         }
-        _ => return Err(Failure::input("--out must end in .csv or .xlsx")),
+        _ => {
+            return Err(Failure::input(crate::tr!(
+                "--out must end in .csv or .xlsx",
+                "--out 须以 .csv 或 .xlsx 结尾"
+            )))
+        }
     }
     Ok(())
 }
@@ -1496,7 +1531,14 @@ pub fn run_import(
             if json {
                 print_json(&import_columns(kind));
             } else {
-                println!("template written to {}; columns:", out.display());
+                println!(
+                    "{}",
+                    crate::tr!(
+                        "template written to {path}; columns:",
+                        "模板已写入 {path}；各列：",
+                        path = out.display()
+                    )
+                );
                 for c in import_columns(kind) {
                     println!(
                         "  {} / {}{}: {}",
@@ -1515,7 +1557,12 @@ pub fn run_import(
             } else {
                 ImportKind::Households
             };
-            let store = store.ok_or_else(|| Failure::input("this command needs --store PATH"))?;
+            let store = store.ok_or_else(|| {
+                Failure::input(crate::tr!(
+                    "this command needs --store PATH",
+                    "此命令需要 --store 路径"
+                ))
+            })?;
             let sheet = read_sheet(file)?;
             let report = store.import(&acting(by)?, kind, &sheet, *dry_run)?;
             print_report(&report, json, *dry_run);

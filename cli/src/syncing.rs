@@ -123,12 +123,19 @@ pub fn parse_scopes(list: &[String]) -> Result<Vec<String>, Failure> {
             format!("grid:{}", anxin_core::model::GridId::parse(id, "--scopes")?)
         };
         if anxin_core::model::Scope::from_key(&scope).is_none() {
-            return Err(Failure::input(format!("invalid scope {scope}")));
+            return Err(Failure::input(crate::tr!(
+                "invalid scope {scope}",
+                "范围 {scope} 无效",
+                scope = scope
+            )));
         }
         out.push(scope);
     }
     if out.is_empty() {
-        return Err(Failure::input("give at least one scope"));
+        return Err(Failure::input(crate::tr!(
+            "give at least one scope",
+            "请至少给出一个范围"
+        )));
     }
     Ok(out)
 }
@@ -272,8 +279,14 @@ pub fn connect(
 pub fn run_sync(store: &mut Store, cmd: &SyncCommand, json: bool) -> Result<(), Failure> {
     match cmd {
         SyncCommand::Serve { listen, sessions } => {
-            let listener = std::net::TcpListener::bind(listen.as_str())
-                .map_err(|e| Failure::input(format!("cannot listen on {listen}: {e}")))?;
+            let listener = std::net::TcpListener::bind(listen.as_str()).map_err(|e| {
+                Failure::input(crate::tr!(
+                    "cannot listen on {listen}: {e}",
+                    "无法在 {listen} 上监听：{e}",
+                    listen = listen,
+                    e = e
+                ))
+            })?;
             if !json {
                 if let Ok(addr) = listener.local_addr() {
                     println!(
@@ -306,8 +319,14 @@ pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<
         BundleCommand::Export { scopes, out } => {
             let scopes = parse_scopes(scopes)?;
             let bytes = bundle::export(store, &scopes).map_err(bundle_failure)?;
-            std::fs::write(out, &bytes)
-                .map_err(|e| Failure::other(format!("cannot write {out}: {e}")))?;
+            std::fs::write(out, &bytes).map_err(|e| {
+                Failure::other(crate::tr!(
+                    "cannot write {out}: {e}",
+                    "无法写入 {out}：{e}",
+                    out = out,
+                    e = e
+                ))
+            })?;
             if json {
                 print_json(
                     &serde_json::json!({ "file": out, "bytes": bytes.len(), "scopes": scopes }),
@@ -325,8 +344,14 @@ pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<
             }
         }
         BundleCommand::Import { file } => {
-            let bytes = std::fs::read(file)
-                .map_err(|e| Failure::input(format!("cannot read {file}: {e}")))?;
+            let bytes = std::fs::read(file).map_err(|e| {
+                Failure::input(crate::tr!(
+                    "cannot read {file}: {e}",
+                    "无法读取 {file}：{e}",
+                    file = file,
+                    e = e
+                ))
+            })?;
             let report = bundle::import(store, &bytes).map_err(bundle_failure)?;
             if json {
                 print_json(&report);
