@@ -198,13 +198,36 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// built with (absent: the built-in policy).
 const POLICY_META_KEY: &str = "case_policy";
 
+/// Gives the connection its key (if any) and proves it with a first read;
+/// returns how many schema objects the file holds. SQLCipher would print
+/// decryption failures to stderr: the caller gets `KeyRejected` instead,
+/// which says what to do.
+fn unlock(conn: &Connection, key: Option<&str>) -> Result<i64, StoreError> {
+    let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
+    if let Some(key) = key {
+        if key.is_empty() {
+            return Err(ValidationError::new("key", Violation::Required).into());
+        }
+        conn.pragma_update(None, "key", key)?;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)) {
+        Ok(n) => Ok(n),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(StoreError::KeyRejected)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store at `path`.
     ///
     /// With a key, the file is SQLCipher-encrypted; a wrong or missing key
     /// gives [`StoreError::KeyRejected`], never a crash. An older schema is
     /// migrated; a newer one is refused.
-    pub fn open(path: impl AsRef<Path>, mut options: StoreOptions) -> Result<Store, StoreError> {
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         if options.read_only {
             return Self::open_read_only(path, options);
@@ -215,27 +238,7 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        // SQLCipher would print decryption failures to stderr; the caller
-        // gets KeyRejected instead, which says what to do.
-        let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
-        if let Some(key) = &options.key {
-            if key.is_empty() {
-                return Err(ValidationError::new("key", Violation::Required).into());
-            }
-            conn.pragma_update(None, "key", key)?;
-        }
-        // The first read proves the key (or the absence of one) is right.
-        let probe: Result<i64, _> =
-            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
-        match probe {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::NotADatabase =>
-            {
-                return Err(StoreError::KeyRejected)
-            }
-            Err(e) => return Err(e.into()),
-        }
+        unlock(&conn, options.key.as_deref())?;
         conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         // "wal" for a file; an in-memory store (tests) reports "memory".
@@ -249,22 +252,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
 
         let needs_reindex = schema::upgrade(&mut conn, schema::LATEST)?;
-        let (device, keys) = load_or_create_identity(&conn)?;
-        // Kept once, in `policy`; `options` keeps the rest.
-        let policy = match options.policy.take() {
-            Some(p) => p,
-            None => Arc::new(Policy::builtin()?.clone()),
-        };
-        let mut store = Store {
-            conn,
-            path,
-            device,
-            keys,
-            options,
-            policy,
-            authors: Default::default(),
-            signer: None,
-        };
+        let mut store = Store::assemble(conn, path, options)?;
         store.backfill_attestations()?;
         // The case index holds tiers and due dates folded with a policy: a
         // store opened with another policy than last time rebuilds it.
@@ -285,28 +273,12 @@ impl Store {
 
     /// [`Store::open`] for reading only: no file is created, nothing is
     /// migrated, back-filled or re-indexed.
-    fn open_read_only(path: PathBuf, mut options: StoreOptions) -> Result<Store, StoreError> {
+    fn open_read_only(path: PathBuf, options: StoreOptions) -> Result<Store, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let probe = |conn: &Connection| -> Result<(), StoreError> {
-            let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
-            if let Some(key) = &options.key {
-                if key.is_empty() {
-                    return Err(ValidationError::new("key", Violation::Required).into());
-                }
-                conn.pragma_update(None, "key", key)?;
-            }
-            match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            }) {
-                Ok(0) => Err(StoreError::KeyRejected), // an empty file
-                Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::NotADatabase =>
-                {
-                    Err(StoreError::KeyRejected)
-                }
-                Err(e) => Err(e.into()),
-            }
+        // An empty file has no tables: not a store, and not made one here.
+        let probe = |conn: &Connection| match unlock(conn, options.key.as_deref())? {
+            0 => Err(StoreError::KeyRejected),
+            _ => Ok(()),
         };
         let conn = Connection::open_with_flags(&path, flags)?;
         let conn = match probe(&conn) {
@@ -347,6 +319,17 @@ impl Store {
                 known: schema::LATEST,
             });
         }
+        Store::assemble(conn, path, options)
+    }
+
+    /// The store around an open, unlocked, current connection: the
+    /// device's identity and the policy (kept once, in `policy`; `options`
+    /// keeps the rest).
+    fn assemble(
+        conn: Connection,
+        path: PathBuf,
+        mut options: StoreOptions,
+    ) -> Result<Store, StoreError> {
         let (device, keys) = load_or_create_identity(&conn)?;
         let policy = match options.policy.take() {
             Some(p) => p,
