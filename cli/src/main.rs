@@ -443,15 +443,19 @@ impl From<StoreError> for Failure {
                 found = found,
                 known = known
             )),
-            StoreError::Dispatch(anxin_core::dispatch::DispatchError::PermissionDenied {
-                action,
-                reason,
-            }) => Some(tr!(
-                "not allowed to {action}: {reason}",
-                "无权{action}：{reason}",
-                action = action,
-                reason = reason
+            StoreError::TooNew { found, known } => Some(tr!(
+                "the store was written by a newer version of Anxin (schema {found}; this build knows up to {known}): update this program",
+                "数据库由更新版本的安心小屋写入（第 {found} 版结构，本程序只认识到第 {known} 版）：请更新本程序",
+                found = found,
+                known = known
             )),
+            StoreError::AlreadyInitialised => Some(tr!(
+                "this store already belongs to a station",
+                "这个数据库已属于一个站点"
+            )),
+            StoreError::Dispatch(d) => Some(dispatch_text(d)),
+            StoreError::Trust(t) => Some(trust_text(t)),
+            StoreError::Screening(s) => Some(screening_text(s)),
             _ => None,
         };
         let message = said.unwrap_or_else(|| e.to_string());
@@ -465,6 +469,141 @@ impl From<StoreError> for Failure {
             | StoreError::Screening(_) => Failure::input(message),
             _ => Failure::other(message),
         }
+    }
+}
+
+/// A refusal in the run's language: the deed and the rule are codes, worded
+/// by the labels.
+fn dispatch_text(d: &anxin_core::dispatch::DispatchError) -> String {
+    use anxin_core::dispatch::DispatchError;
+    let lang = ui::language();
+    match d {
+        DispatchError::PermissionDenied { action, reason } => tr!(
+            "not allowed to {action}: {reason}",
+            "无权{action}：{reason}",
+            action = action.words(lang),
+            reason = reason.words(lang)
+        ),
+        DispatchError::Forbidden {
+            action,
+            status,
+            vocabulary,
+        } => tr!(
+            "cannot {action}: its status is {status}",
+            "无法{action}：当前状态为“{status}”",
+            action = action.words(lang),
+            status = ui::word(*vocabulary, status)
+        ),
+    }
+}
+
+/// A trust error in the run's language (ids at most, never a name).
+fn trust_text(t: &anxin_core::trust::TrustError) -> String {
+    use anxin_core::trust::TrustError;
+    match t {
+        TrustError::NotEnrolled => tr!(
+            "this device is not enrolled: enrol it with a code from the station (`anxin device enroll`)",
+            "本设备尚未登记：请用站点发的登记码登记（`anxin device enroll`）"
+        ),
+        TrustError::Revoked { device } => tr!(
+            "device {device} was revoked by the station",
+            "设备 {device} 已被站点吊销",
+            device = device
+        ),
+        TrustError::Expired { device } => tr!(
+            "the credential of device {device} expired: renew it at the station (`anxin device renew`)",
+            "设备 {device} 的凭证已过期：请到站点续期（`anxin device renew`）",
+            device = device
+        ),
+        TrustError::BadSignature { .. } => tr!(
+            "{what}",
+            "签名不是本站点的，不予信任",
+            what = t
+        ),
+        TrustError::Malformed { .. } => tr!("{what}", "数据无法解读，不予信任", what = t),
+        TrustError::BadCode => tr!(
+            "this is not an Anxin enrolment code",
+            "这不是安心小屋的登记码"
+        ),
+        TrustError::CodeUnusable => tr!(
+            "the enrolment code is unknown, already used or expired: ask the station for a new one",
+            "登记码无效、已用过或已过期：请向站点要一个新的"
+        ),
+        TrustError::Refused(rule) => rule.words(ui::language()),
+    }
+}
+
+/// A screening error in the run's language: instrument and item ids stay
+/// (they are what the user typed), the sentence is translated.
+fn screening_text(e: &anxin_core::screening::ScreeningError) -> String {
+    use anxin_core::screening::ScreeningError as E;
+    match e {
+        E::UnknownInstrument(id) => tr!(
+            "unknown instrument `{id}`",
+            "没有量表 `{id}`",
+            id = id
+        ),
+        E::UnknownItem { instrument, item } => tr!(
+            "{instrument}: unknown item `{item}`",
+            "{instrument}：没有条目 `{item}`",
+            instrument = instrument,
+            item = item
+        ),
+        E::OutOfRange {
+            instrument,
+            item,
+            allowed,
+        } => tr!(
+            "{instrument} item {item}: the answer is not one of the allowed values {allowed}",
+            "{instrument} 第 {item} 题：答案不在允许的范围 {allowed} 内",
+            instrument = instrument,
+            item = item,
+            allowed = allowed
+        ),
+        E::MissingAnswer { instrument, item } => tr!(
+            "{instrument} item {item} has no answer",
+            "{instrument} 第 {item} 题没有作答",
+            instrument = instrument,
+            item = item
+        ),
+        E::NotAsked { instrument, item } => tr!(
+            "{instrument} item {item} is not asked after the earlier answers",
+            "根据前面的回答，{instrument} 第 {item} 题不用问",
+            instrument = instrument,
+            item = item
+        ),
+        E::WrongCount {
+            instrument,
+            given,
+            expected,
+        } => tr!(
+            "{instrument}: {given} answers given, {expected} expected",
+            "{instrument}：给了 {given} 个答案，应为 {expected} 个",
+            instrument = instrument,
+            given = given,
+            expected = expected
+        ),
+        E::TooManyMissing {
+            instrument,
+            missing,
+            allowed,
+        } => tr!(
+            "{instrument}: {missing} items blank, the result is invalid (the rule allows {allowed})",
+            "{instrument}：有 {missing} 题空白，结果无效（规则最多允许 {allowed} 题）",
+            instrument = instrument,
+            missing = missing,
+            allowed = allowed
+        ),
+        E::NoTexts {
+            instrument,
+            language,
+        } => tr!(
+            "{instrument} has no item texts in {language}",
+            "{instrument} 没有 {language} 的题目文本",
+            instrument = instrument,
+            language = language
+        ),
+        _ => e.to_string(),
     }
 }
 

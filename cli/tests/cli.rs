@@ -889,13 +889,45 @@ fn an_order_through_the_command_line() {
             &grid,
         ],
         2,
-        "only a dispatcher",
+        "not allowed to dispatch an order: only a coordinator",
     );
     fails(
         &["--store", &s, "--as", &volunteer, "order", "accept", &id],
         2,
-        "cannot accept an order that is requested",
+        "cannot accept an order: its status is Requested",
     );
+    // The same refusals in the station's language: the deed, the rule and
+    // the status are codes core hands over, worded here.
+    let zh = |args: &[&str]| {
+        let mut all = vec!["--lang", "zh-Hans"];
+        all.extend_from_slice(args);
+        let out = anxin(&all);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = zh(&[
+        "--store",
+        &s,
+        "--as",
+        &volunteer,
+        "order",
+        "dispatch",
+        &id,
+        "--to-grid",
+        &grid,
+    ]);
+    assert_eq!(
+        err.trim(),
+        "anxin: 无权派单：只有协调人（站点管理员或派单员）可以",
+        "{err}"
+    );
+    let err = zh(&["--store", &s, "--as", &volunteer, "order", "accept", &id]);
+    assert_eq!(
+        english_words(err.trim_start_matches("anxin:")),
+        Vec::<String>::new(),
+        "{err}"
+    );
+    assert!(err.contains("无法接单"), "{err}");
     ok(&[
         "--store",
         &s,
@@ -979,7 +1011,7 @@ fn an_order_through_the_command_line() {
             "4",
         ],
         2,
-        "rated",
+        "its status is Rated",
     );
     let shown = json(&["--store", &s, "order", "show", &id, "--json"]);
     assert_eq!(shown["state"]["status"], "rated");
@@ -1899,6 +1931,7 @@ fn a_case_through_the_command_line() {
             &case,
         ])
         .env("ANXIN_PASSPHRASE", "not hers")
+        .env("ANXIN_LANG", "en")
         .output()
         .unwrap();
     assert_eq!(stolen.status.code(), Some(2), "{stolen:?}");

@@ -25,6 +25,7 @@
 use crate::dispatch::{Acting, DispatchError};
 use crate::doc::{Aggregate, Author};
 use crate::model::*;
+use crate::refusal::{Deed, Rule};
 
 /// Something a worker may or may not do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,30 +52,30 @@ pub enum Act {
 }
 
 impl Act {
-    /// The action's words, for errors.
-    pub fn name(self) -> &'static str {
+    /// The act as a refusal names it.
+    pub fn deed(self) -> Deed {
         match self {
-            Act::ManagePlaces => "manage communities and grids",
-            Act::ManagePeople => "manage workers and roles",
-            Act::ManageRosters => "manage grid rosters and contact cards",
-            Act::ManageActivities => "manage activities",
-            Act::ImportHouseholds => "import households",
-            Act::MoveHouseholds => "move a household",
-            Act::RecordHouseholds => "record households and visits",
-            Act::ManageDevices => "enrol, renew or revoke devices",
+            Act::ManagePlaces => Deed::ManagePlaces,
+            Act::ManagePeople => Deed::ManagePeople,
+            Act::ManageRosters => Deed::ManageRosters,
+            Act::ManageActivities => Deed::ManageActivities,
+            Act::ImportHouseholds => Deed::ImportHouseholds,
+            Act::MoveHouseholds => Deed::MoveHousehold,
+            Act::RecordHouseholds => Deed::RecordHouseholds,
+            Act::ManageDevices => Deed::ManageDevices,
         }
     }
 
-    /// Who may, in words, for errors.
-    fn who(self) -> &'static str {
+    /// Who may, as the rule a refusal names.
+    fn who(self) -> Rule {
         match self {
             Act::ManagePlaces | Act::ManagePeople | Act::ManageRosters | Act::ManageDevices => {
-                "only a station admin may"
+                Rule::OnlyStationAdmin
             }
             Act::ManageActivities | Act::ImportHouseholds | Act::MoveHouseholds => {
-                "only a coordinator (station admin or dispatcher) may"
+                Rule::OnlyCoordinator
             }
-            Act::RecordHouseholds => "any active worker may",
+            Act::RecordHouseholds => Rule::AnyActiveWorker,
         }
     }
 }
@@ -95,14 +96,14 @@ pub fn permits(role: Role, act: Act) -> bool {
 /// the table. An inactive worker may do nothing.
 pub fn authorize(author: &Author, worker: Option<&Worker>, act: Act) -> Result<(), DispatchError> {
     let deny = |reason| DispatchError::PermissionDenied {
-        action: act.name(),
+        action: act.deed(),
         reason,
     };
     match (author, worker) {
         (Author::System, _) => Ok(()),
-        (Author::Resident(_), _) => Err(deny("residents do not run the station")),
-        (Author::Worker(_), None) => Err(deny("the acting worker is unknown")),
-        (Author::Worker(_), Some(w)) if !w.active => Err(deny("the worker is not active")),
+        (Author::Resident(_), _) => Err(deny(Rule::ResidentsDoNotRunStation)),
+        (Author::Worker(_), None) => Err(deny(Rule::ActingWorkerUnknown)),
+        (Author::Worker(_), Some(w)) if !w.active => Err(deny(Rule::WorkerNotActive)),
         (Author::Worker(_), Some(w)) if permits(w.role, act) => Ok(()),
         (Author::Worker(_), Some(_)) => Err(deny(act.who())),
     }
@@ -173,7 +174,7 @@ pub trait Lookup {
 
 type Verdict = Result<(), DispatchError>;
 
-fn deny(action: &'static str, reason: &'static str) -> Verdict {
+fn deny(action: Deed, reason: Rule) -> Verdict {
     Err(DispatchError::PermissionDenied { action, reason })
 }
 
@@ -188,13 +189,13 @@ pub trait Guarded: Aggregate {
 fn append_only<V: PartialEq>(
     before: &std::collections::BTreeMap<String, V>,
     after: &std::collections::BTreeMap<String, V>,
-    action: &'static str,
+    action: Deed,
 ) -> Verdict {
     for (k, v) in before {
         match after.get(k) {
             Some(w) if w == v => {}
-            Some(_) => return deny(action, "a recorded event cannot be altered"),
-            None => return deny(action, "a recorded event cannot be removed"),
+            Some(_) => return deny(action, Rule::EventCannotBeAltered),
+            None => return deny(action, Rule::EventCannotBeRemoved),
         }
     }
     Ok(())
@@ -206,7 +207,7 @@ impl Guarded for Station {
             return if who.admin() {
                 Ok(())
             } else {
-                deny("set up a station", "only a station admin may")
+                deny(Deed::SetUpStation, Rule::OnlyStationAdmin)
             };
         };
         let (mut b, mut a) = (before.clone(), after.clone());
@@ -214,13 +215,10 @@ impl Guarded for Station {
         b.moves.clear();
         a.moves.clear();
         if b != a && !who.admin() {
-            return deny("manage communities and grids", "only a station admin may");
+            return deny(Deed::ManagePlaces, Rule::OnlyStationAdmin);
         }
         if moves_changed && !who.coordinator() {
-            return deny(
-                "move a household",
-                "only a coordinator (station admin or dispatcher) may",
-            );
+            return deny(Deed::MoveHousehold, Rule::OnlyCoordinator);
         }
         Ok(())
     }
@@ -229,7 +227,7 @@ impl Guarded for Station {
 impl Guarded for Roster {
     fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
         if before != Some(after) && !who.admin() {
-            return deny("manage grid rosters", "only a station admin may");
+            return deny(Deed::ManageRosters, Rule::OnlyStationAdmin);
         }
         Ok(())
     }
@@ -238,10 +236,7 @@ impl Guarded for Roster {
 impl Guarded for Activity {
     fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
         if before != Some(after) && !who.coordinator() {
-            return deny(
-                "manage activities",
-                "only a coordinator (station admin or dispatcher) may",
-            );
+            return deny(Deed::ManageActivities, Rule::OnlyCoordinator);
         }
         Ok(())
     }
@@ -254,10 +249,7 @@ impl Guarded for Household {
         // moving one to another grid is a coordinator's.
         if let Some(b) = before {
             if b.grid_id != after.grid_id && !who.coordinator() {
-                return deny(
-                    "move a household",
-                    "only a coordinator (station admin or dispatcher) may",
-                );
+                return deny(Deed::MoveHousehold, Rule::OnlyCoordinator);
             }
         }
         // A new visit names the device's own worker (the station's desk
@@ -266,7 +258,7 @@ impl Guarded for Household {
             for (k, v) in &after.visits {
                 let new = before.is_none_or(|b| !b.visits.contains_key(k));
                 if new && !who.is(v.worker_id.as_str()) {
-                    return deny("record a visit", "a visit names its own device's worker");
+                    return deny(Deed::RecordVisit, Rule::OwnWorkerOnly);
                 }
             }
         }
@@ -282,7 +274,7 @@ impl Guarded for Worker {
             w
         };
         if before.map(profile) != Some(profile(after)) && !who.admin() {
-            return deny("manage workers and roles", "only a station admin may");
+            return deny(Deed::ManagePeople, Rule::OnlyStationAdmin);
         }
         let empty = std::collections::BTreeMap::new();
         let before_hours = before.map_or(&empty, |b| &b.hours);
@@ -292,10 +284,7 @@ impl Guarded for Worker {
                     // Hours are credited by the work itself: the worker's
                     // own device completing an order, or a coordinator.
                     if !(who.coordinator() || who.is(after.id.as_str())) {
-                        return deny(
-                            "credit hours",
-                            "only the worker's own device or a coordinator may",
-                        );
+                        return deny(Deed::CreditHours, Rule::OwnDeviceOrCoordinator);
                     }
                 }
                 Some(old) => {
@@ -303,12 +292,12 @@ impl Guarded for Worker {
                     o.acknowledgements.clear();
                     n.acknowledgements.clear();
                     if o != n {
-                        return deny("credit hours", "credited hours cannot be altered");
+                        return deny(Deed::CreditHours, Rule::HoursCannotBeAltered);
                     }
                     append_only(
                         &old.acknowledgements,
                         &entry.acknowledgements,
-                        "acknowledge hours",
+                        Deed::AcknowledgeHours,
                     )?;
                     for (k, ack) in &entry.acknowledgements {
                         if old.acknowledgements.contains_key(k) {
@@ -316,10 +305,7 @@ impl Guarded for Worker {
                         }
                         if let Actor::Worker(w) = &ack.by {
                             if !who.is_station() && !who.is(w.as_str()) {
-                                return deny(
-                                    "acknowledge hours",
-                                    "an acknowledgement names its own device's worker",
-                                );
+                                return deny(Deed::AcknowledgeHours, Rule::OwnWorkerOnly);
                             }
                         }
                     }
@@ -328,7 +314,7 @@ impl Guarded for Worker {
         }
         for id in before_hours.keys() {
             if !after.hours.contains_key(id) {
-                return deny("credit hours", "credited hours cannot be removed");
+                return deny(Deed::CreditHours, Rule::HoursCannotBeRemoved);
             }
         }
         Ok(())
@@ -337,15 +323,12 @@ impl Guarded for Worker {
 
 impl Guarded for Request {
     fn judge(before: Option<&Self>, after: &Self, who: &Principal, look: &dyn Lookup) -> Verdict {
-        const ACTION: &str = "change an order";
+        const ACTION: Deed = Deed::ChangeOrder;
         if let Some(b) = before {
             append_only(&b.events, &after.events, ACTION)?;
             let moved = b.grid_id != after.grid_id;
             if moved && !who.coordinator() {
-                return deny(
-                    "move a household",
-                    "only a coordinator (station admin or dispatcher) may",
-                );
+                return deny(Deed::MoveHousehold, Rule::OnlyCoordinator);
             }
             if (
                 &b.id,
@@ -360,7 +343,7 @@ impl Guarded for Request {
                 &after.kind,
                 after.created_at,
             ) {
-                return deny(ACTION, "what an order is for cannot change");
+                return deny(ACTION, Rule::OrderPurposeFixed);
             }
         }
         let mut new: Vec<&OrderEvent> = after
@@ -381,14 +364,14 @@ impl Guarded for Request {
         let mut so_far = after.clone();
         so_far.events = before.map(|b| b.events.clone()).unwrap_or_default();
         for e in new {
-            let name = e.action.name();
+            let name = e.action.deed();
             match &e.by {
                 Actor::Worker(w) if who.is(w.as_str()) => {
                     let mut profile =
                         look.worker(w.as_str())
                             .ok_or(DispatchError::PermissionDenied {
                                 action: name,
-                                reason: "the acting worker is unknown here",
+                                reason: Rule::ActingWorkerUnknown,
                             })?;
                     // The credential's role, not whatever a worker record
                     // claims: a role is what the station signed.
@@ -404,12 +387,12 @@ impl Guarded for Request {
                     )?;
                 }
                 Actor::Worker(_) => {
-                    return deny(name, "an event names its own device's worker");
+                    return deny(name, Rule::OwnWorkerOnly);
                 }
                 // A resident rates through a worker's phone; whether they
                 // belong to the household is the phone's to ask.
                 Actor::Resident(_) if matches!(e.action, OrderAction::Rated { .. }) => {}
-                Actor::Resident(_) => return deny(name, "a resident may only rate"),
+                Actor::Resident(_) => return deny(name, Rule::ResidentOnlyRates),
             }
             so_far.events.insert(e.id.to_string(), e.clone());
         }
@@ -419,7 +402,7 @@ impl Guarded for Request {
 
 impl Guarded for Case {
     fn judge(before: Option<&Self>, after: &Self, who: &Principal, _: &dyn Lookup) -> Verdict {
-        const ACTION: &str = "change a case file";
+        const ACTION: Deed = Deed::ChangeCaseFile;
         if let Some(b) = before {
             append_only(&b.events, &after.events, ACTION)?;
             if (&b.id, &b.resident_id, &b.household_id, &b.team)
@@ -430,35 +413,32 @@ impl Guarded for Case {
                     &after.team,
                 )
             {
-                return deny(ACTION, "whose file it is cannot change");
+                return deny(ACTION, Rule::CaseOwnerFixed);
             }
         }
         for (k, e) in &after.events {
             if before.is_some_and(|b| b.events.contains_key(k)) {
                 continue;
             }
-            let name = e.action.name();
+            let name = e.action.deed();
             if !who.is_station() {
                 // The event's worker and role are the credential's: the
                 // fold trusts the role an event records.
                 if !who.is(e.by.as_str()) {
-                    return deny(name, "an event names its own device's worker");
+                    return deny(name, Rule::OwnWorkerOnly);
                 }
                 if who.role != Some(e.role) {
-                    return deny(name, "an event records its device's role");
+                    return deny(name, Rule::EventRecordsDeviceRole);
                 }
             }
             if needs_professional(&e.action) {
                 if !crate::screening::case::is_professional(Some(e.role)) {
-                    return deny(name, "only a counselor or clinician may do this");
+                    return deny(name, Rule::OnlyProfessional);
                 }
                 if who.is_station() {
                     // The desk may record for anyone, but a sign-off is
                     // the professional's own signature.
-                    return deny(
-                        name,
-                        "a professional signs this with their own identity (--identity), not the station's",
-                    );
+                    return deny(name, Rule::SignWithOwnIdentity);
                 }
             }
         }

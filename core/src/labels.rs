@@ -1,7 +1,7 @@
 //! Words people read for every stable code: roles, tags, needs, order kinds
 //! and statuses, urgencies, priorities and their reasons, tiers, bands,
 //! flags, referral and crisis states, due-item kinds, conflict kinds,
-//! activity kinds — in zh-Hans, zh-Hant and en.
+//! activity kinds, and why an action was refused — in zh-Hans, zh-Hant and en.
 //!
 //! Owns the vocabulary list and the lookup. The words themselves are data,
 //! `instruments/labels.json`, beside the instruments' own texts; the codes
@@ -61,11 +61,15 @@ pub enum Vocabulary {
     DueKind,
     /// A kind of order conflict.
     ConflictKind,
+    /// An action that was refused ([`crate::refusal::Deed`]).
+    Deed,
+    /// The rule that refused an action ([`crate::refusal::Rule`]).
+    Rule,
 }
 
 impl Vocabulary {
     /// Every vocabulary.
-    pub const ALL: [Vocabulary; 20] = [
+    pub const ALL: [Vocabulary; 22] = [
         Vocabulary::Sex,
         Vocabulary::Role,
         Vocabulary::NeedKind,
@@ -86,6 +90,8 @@ impl Vocabulary {
         Vocabulary::CrisisState,
         Vocabulary::DueKind,
         Vocabulary::ConflictKind,
+        Vocabulary::Deed,
+        Vocabulary::Rule,
     ];
 
     /// The vocabulary's name in the data file and the SDK.
@@ -111,6 +117,8 @@ impl Vocabulary {
             Vocabulary::CrisisState => "crisis_state",
             Vocabulary::DueKind => "due_kind",
             Vocabulary::ConflictKind => "conflict_kind",
+            Vocabulary::Deed => "deed",
+            Vocabulary::Rule => "rule",
         }
     }
 }
@@ -230,6 +238,14 @@ pub fn codes(vocabulary: Vocabulary) -> Vec<String> {
         Vocabulary::CrisisState => all(&["open", "closed"]),
         Vocabulary::DueKind => all(crate::screening::case::DUE_KINDS),
         Vocabulary::ConflictKind => all(crate::dispatch::fold::CONFLICT_KINDS),
+        Vocabulary::Deed => crate::refusal::Deed::ALL
+            .iter()
+            .map(|d| d.code().to_string())
+            .collect(),
+        Vocabulary::Rule => crate::refusal::Rule::ALL
+            .iter()
+            .map(|r| r.code().to_string())
+            .collect(),
     }
 }
 

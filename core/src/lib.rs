@@ -15,6 +15,7 @@ pub mod fixture;
 pub mod labels;
 pub mod localtime;
 pub mod model;
+pub mod refusal;
 pub mod screening;
 pub mod store;
 pub mod sync;

@@ -77,9 +77,10 @@ pub enum TrustError {
         "the enrolment code is unknown, already used or expired: ask the station for a new one"
     )]
     CodeUnusable,
-    /// A credential may not grant what was asked.
+    /// A rule of the trust model refused it (a credential may not grant
+    /// what was asked, the peer is not who it must be…).
     #[error("{0}")]
-    Refused(String),
+    Refused(crate::refusal::Rule),
 }
 
 /// This device's own keys. The secrets never leave the store.

@@ -186,14 +186,15 @@ impl OrderState {
 
 fn forbidden(action: &OrderAction, status: OrderStatus) -> DispatchError {
     DispatchError::Forbidden {
-        action: action.name(),
+        action: action.deed(),
         status: status.as_str(),
+        vocabulary: crate::labels::Vocabulary::OrderStatus,
     }
 }
 
-fn only(action: &OrderAction, reason: &'static str) -> DispatchError {
+fn only(action: &OrderAction, reason: crate::refusal::Rule) -> DispatchError {
     DispatchError::PermissionDenied {
-        action: action.name(),
+        action: action.deed(),
         reason,
     }
 }
@@ -202,6 +203,7 @@ fn only(action: &OrderAction, reason: &'static str) -> DispatchError {
 /// and who may act on it (the acceptor starts and completes, the assignee
 /// accepts or declines). Role rules are in [`super::authorize`].
 pub fn check(state: &OrderState, by: &Actor, action: &OrderAction) -> Result<(), DispatchError> {
+    use crate::refusal::Rule;
     use OrderStatus as S;
     let status = state.status;
     let worker = match by {
@@ -220,33 +222,30 @@ pub fn check(state: &OrderState, by: &Actor, action: &OrderAction) -> Result<(),
                 return Err(forbidden(action, status));
             }
             let Some(w) = worker else {
-                return Err(only(action, "only a worker accepts"));
+                return Err(only(action, Rule::OnlyAWorker));
             };
             match &state.assignee {
                 Some(Assignee::Worker(assigned)) if assigned != w => {
-                    Err(only(action, "the order was dispatched to another worker"))
+                    Err(only(action, Rule::DispatchedToAnotherWorker))
                 }
                 _ => Ok(()),
             }
         }
         OrderAction::Declined { .. } => match (status, &state.assignee) {
             (S::Dispatched, Some(Assignee::Worker(a))) if Some(a) == worker => Ok(()),
-            (S::Dispatched, _) => Err(only(
-                action,
-                "only the worker it was dispatched to declines",
-            )),
+            (S::Dispatched, _) => Err(only(action, Rule::OnlyAssignee)),
             (S::Accepted, _) if is_acceptor => Ok(()),
-            (S::Accepted, _) => Err(only(action, "only the worker who accepted it")),
+            (S::Accepted, _) => Err(only(action, Rule::OnlyAcceptor)),
             _ => Err(forbidden(action, status)),
         },
         OrderAction::Started => match status {
             S::Accepted if is_acceptor => Ok(()),
-            S::Accepted => Err(only(action, "only the worker who accepted it")),
+            S::Accepted => Err(only(action, Rule::OnlyAcceptor)),
             _ => Err(forbidden(action, status)),
         },
         OrderAction::Completed { .. } => match status {
             S::Started if is_acceptor => Ok(()),
-            S::Started => Err(only(action, "only the worker who accepted it")),
+            S::Started => Err(only(action, Rule::OnlyAcceptor)),
             _ => Err(forbidden(action, status)),
         },
         OrderAction::Rated { .. } => match status {

@@ -14,26 +14,32 @@ pub use fold::{fold, Conflict, ConflictKind, OrderState, SetAside};
 pub use triage::{triage, Triage};
 
 use crate::model::*;
+use crate::refusal::{Deed, Rule};
 
-/// Why an action was refused. Names the action and the state or rule, never
-/// a person.
+/// Why an action was refused. Names the action and the state or rule as
+/// codes ([`Deed`], [`Rule`], a status code), never a person; `Display` is
+/// the English words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DispatchError {
-    /// The action is not possible in the order's current state.
-    #[error("cannot {action} an order that is {status}")]
+    /// The action is not possible in the current state (of an order, a
+    /// referral, a crisis).
+    #[error("cannot {action}: its status is {}", crate::labels::word(*.vocabulary, .status, crate::labels::Language::En))]
     Forbidden {
         /// The action tried.
-        action: &'static str,
-        /// The order's status.
+        action: Deed,
+        /// The status code it is in.
         status: &'static str,
+        /// The vocabulary of `status` (order status, referral status,
+        /// crisis state), for its words.
+        vocabulary: crate::labels::Vocabulary,
     },
     /// The actor may not do this.
     #[error("not allowed to {action}: {reason}")]
     PermissionDenied {
         /// The action tried.
-        action: &'static str,
+        action: Deed,
         /// The rule that refused it.
-        reason: &'static str,
+        reason: Rule,
     },
 }
 
@@ -75,7 +81,7 @@ pub fn authorize(
     acting: Acting<'_>,
     action: &OrderAction,
 ) -> Result<(), DispatchError> {
-    let name = action.name();
+    let name = action.deed();
     let deny = |reason| DispatchError::PermissionDenied {
         action: name,
         reason,
@@ -85,13 +91,13 @@ pub fn authorize(
         Acting::Resident { of_household, .. } => {
             return match action {
                 OrderAction::Rated { .. } if of_household => Ok(()),
-                OrderAction::Rated { .. } => Err(deny("only the served household rates an order")),
-                _ => Err(deny("a resident may only rate their household's order")),
+                OrderAction::Rated { .. } => Err(deny(Rule::OnlyServedHouseholdRates)),
+                _ => Err(deny(Rule::ResidentOnlyRates)),
             };
         }
     };
     if !worker.active {
-        return Err(deny("the worker is not active"));
+        return Err(deny(Rule::WorkerNotActive));
     }
     let coordinator = is_coordinator(worker.role);
     let requester = state.requested_by.as_ref() == Some(&Actor::Worker(worker.id.clone()));
@@ -103,19 +109,19 @@ pub fn authorize(
             if coordinator {
                 Ok(())
             } else {
-                Err(deny("only a dispatcher or station admin dispatches"))
+                Err(deny(Rule::OnlyCoordinator))
             }
         }
         OrderAction::Accepted => {
             if request.kind == OrderKind::PsychologicalSupport && !is_trained_for_support(worker) {
-                return Err(deny("psychological support needs a trained worker"));
+                return Err(deny(Rule::NeedsTrainedWorker));
             }
             match &state.assignee {
                 Some(Assignee::Worker(w)) if *w != worker.id => {
-                    Err(deny("the order was dispatched to another worker"))
+                    Err(deny(Rule::DispatchedToAnotherWorker))
                 }
                 Some(Assignee::Grid(g)) if worker.grid_id.as_ref().is_some_and(|own| own != g) => {
-                    Err(deny("the order was dispatched to another grid"))
+                    Err(deny(Rule::DispatchedToAnotherGrid))
                 }
                 _ => Ok(()),
             }
@@ -127,14 +133,14 @@ pub fn authorize(
             if coordinator {
                 Ok(())
             } else {
-                Err(deny("only the served household or a coordinator rates"))
+                Err(deny(Rule::OnlyHouseholdOrCoordinatorRates))
             }
         }
         OrderAction::Cancelled { .. } | OrderAction::ItemsChanged { .. } => {
             if coordinator || requester {
                 Ok(())
             } else {
-                Err(deny("only a coordinator or whoever requested it"))
+                Err(deny(Rule::OnlyCoordinatorOrRequester))
             }
         }
     }

@@ -253,6 +253,23 @@ impl CaseAction {
         }
     }
 
+    /// The action as a refusal names it.
+    pub fn deed(&self) -> crate::refusal::Deed {
+        use crate::refusal::Deed;
+        match self {
+            CaseAction::Screened { .. } => Deed::Screen,
+            CaseAction::Reviewed { .. } => Deed::Review,
+            CaseAction::ReferralProposed { .. } => Deed::Refer,
+            CaseAction::ReferralUpdated { .. } => Deed::UpdateReferral,
+            CaseAction::CrisisOpened { .. } => Deed::OpenCrisis,
+            CaseAction::CrisisAction { .. } => Deed::CrisisAction,
+            CaseAction::CrisisClosed { .. } => Deed::CloseCrisis,
+            CaseAction::Visit { .. } => Deed::CaseVisit,
+            CaseAction::Note { .. } => Deed::Note,
+            CaseAction::Assigned { .. } => Deed::AssignCase,
+        }
+    }
+
     /// Checks the action's own fields.
     pub fn validate(&self) -> Valid {
         match self {

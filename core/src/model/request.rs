@@ -166,6 +166,24 @@ impl OrderAction {
         }
     }
 
+    /// The action as a refusal names it.
+    pub fn deed(&self) -> crate::refusal::Deed {
+        use crate::refusal::Deed;
+        match self {
+            OrderAction::Requested { .. } => Deed::Request,
+            OrderAction::Dispatched { .. } => Deed::Dispatch,
+            OrderAction::Accepted => Deed::Accept,
+            OrderAction::Declined { .. } => Deed::Decline,
+            OrderAction::Started => Deed::Start,
+            OrderAction::Completed { .. } => Deed::Complete,
+            OrderAction::Rated { .. } => Deed::Rate,
+            OrderAction::Cancelled { .. } => Deed::Cancel,
+            OrderAction::Reassigned { .. } => Deed::Reassign,
+            OrderAction::Reopened { .. } => Deed::Reopen,
+            OrderAction::ItemsChanged { .. } => Deed::ChangeItems,
+        }
+    }
+
     /// Checks the action's own fields.
     pub fn validate(&self) -> Valid {
         match self {

@@ -18,6 +18,7 @@ use super::{Batch, Store, StoreError};
 use crate::dispatch::DispatchError;
 use crate::doc::Author;
 use crate::model::*;
+use crate::refusal::{Deed, Rule};
 use crate::screening::case::{fold, is_professional, CaseState};
 use crate::screening::{score, Language, Library, ScoreOptions, ScreeningError, TierDecision};
 
@@ -133,16 +134,16 @@ impl Batch<'_> {
     fn acting_worker(&self, author: &Author) -> Result<Worker, StoreError> {
         let Some(w) = author.worker() else {
             return Err(DispatchError::PermissionDenied {
-                action: "write a case file",
-                reason: "only workers of the station keep case files",
+                action: Deed::WriteCaseFile,
+                reason: Rule::OnlyStationWorkersKeepCases,
             }
             .into());
         };
         let worker = self.get::<Worker>(w.as_str())?;
         if !worker.active {
             return Err(DispatchError::PermissionDenied {
-                action: "write a case file",
-                reason: "the worker is not active",
+                action: Deed::WriteCaseFile,
+                reason: Rule::WorkerNotActive,
             }
             .into());
         }
@@ -229,16 +230,14 @@ impl Batch<'_> {
     }
 }
 
-fn professional_only(
-    action: &'static str,
-) -> impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError> {
+fn professional_only(action: Deed) -> impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError> {
     move |_, w| {
         if is_professional(Some(w.role)) {
             Ok(())
         } else {
             Err(DispatchError::PermissionDenied {
                 action,
-                reason: "only a counselor or clinician may do this",
+                reason: Rule::OnlyProfessional,
             }
             .into())
         }
@@ -389,7 +388,7 @@ impl Store {
                         id: screening_id.to_string(),
                     });
                 }
-                professional_only("review a screening")(state, w)
+                professional_only(Deed::Review)(state, w)
             },
         )
     }
@@ -448,15 +447,16 @@ impl Store {
                     })?;
                 if status <= r.status {
                     return Err(DispatchError::Forbidden {
-                        action: "move a referral back",
+                        action: Deed::MoveReferralBack,
                         status: r.status.as_str(),
+                        vocabulary: crate::labels::Vocabulary::ReferralStatus,
                     }
                     .into());
                 }
                 if w.role == Role::Volunteer && status == ReferralStatus::Closed {
                     return Err(DispatchError::PermissionDenied {
-                        action: "close a referral",
-                        reason: "a volunteer may not close a referral",
+                        action: Deed::CloseReferral,
+                        reason: Rule::VolunteerCannotCloseReferral,
                     }
                     .into());
                 }
@@ -541,7 +541,7 @@ impl Store {
             },
             move |state, w| {
                 open_crisis_named(state, &cid)?;
-                professional_only("close a crisis")(state, w)
+                professional_only(Deed::CloseCrisis)(state, w)
             },
         )
     }
@@ -562,8 +562,8 @@ impl Store {
                     Role::Counselor | Role::Clinician | Role::SocialWorker
                 ) {
                     return Err(DispatchError::PermissionDenied {
-                        action: "assign a case",
-                        reason: "a case is assigned to a social worker, counselor or clinician",
+                        action: Deed::AssignCase,
+                        reason: Rule::CaseGoesToProfessional,
                     }
                     .into());
                 }
@@ -692,8 +692,9 @@ fn open_crisis_named(state: &CaseState, crisis: &EventId) -> Result<(), StoreErr
             id: crisis.to_string(),
         }),
         Some(c) if c.closed.is_some() => Err(DispatchError::Forbidden {
-            action: "act on a crisis",
+            action: Deed::ActOnCrisis,
             status: "closed",
+            vocabulary: crate::labels::Vocabulary::CrisisState,
         }
         .into()),
         Some(_) => Ok(()),

@@ -36,7 +36,7 @@ pub(crate) struct Signer {
 }
 
 fn locked() -> StoreError {
-    TrustError::Refused("the identity file does not open with that passphrase".into()).into()
+    TrustError::Refused(crate::refusal::Rule::WrongPassphrase).into()
 }
 
 impl Store {
@@ -61,7 +61,7 @@ impl Store {
         super::trust::check_days(days)?;
         let w = self.get::<Worker>(worker.as_str())?;
         if !w.active {
-            return Err(TrustError::Refused("an inactive worker gets no identity".into()).into());
+            return Err(TrustError::Refused(crate::refusal::Rule::WorkerNotActive).into());
         }
         let station = self.station_id()?.ok_or(StoreError::NotInitialised)?;
         let keys = DeviceKeys::generate();
@@ -140,9 +140,7 @@ impl Store {
             .into());
         }
         if c.signing_key != keys.signing_public() || !crate::trust::is_identity(&c) {
-            return Err(
-                TrustError::Refused("the identity's keys and credential differ".into()).into(),
-            );
+            return Err(TrustError::Refused(crate::refusal::Rule::IdentityMismatch).into());
         }
         if c.expires_at < now_millis() {
             return Err(TrustError::Expired { device: c.device }.into());
@@ -151,7 +149,7 @@ impl Store {
             return Err(TrustError::Revoked { device: c.device }.into());
         }
         let Some(worker) = c.worker.clone() else {
-            return Err(TrustError::Refused("an identity belongs to a worker".into()).into());
+            return Err(TrustError::Refused(crate::refusal::Rule::IdentityNeedsWorker).into());
         };
         // A device that has not met this identity yet learns it here.
         let _ = self.merge_registry(&[(false, parsed.credential.clone())])?;

@@ -139,6 +139,10 @@ pub struct StoreOptions {
     /// missing file, an empty one or an older schema is an error), and a
     /// store in a read-only place can be inspected.
     pub read_only: bool,
+    /// Keep a journal of the documents each write changed (local writes,
+    /// sync, bundles, purges), drained with [`Store::take_changes`]: what
+    /// an app's live lists listen to. Off for the command line.
+    pub journal_changes: bool,
 }
 
 impl Default for StoreOptions {
@@ -148,8 +152,22 @@ impl Default for StoreOptions {
             compact_after_chunks: 16,
             policy: None,
             read_only: false,
+            journal_changes: false,
         }
     }
+}
+
+/// A document that committed writes changed since the journal was last
+/// drained (see [`StoreOptions::journal_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The document's kind.
+    pub kind: DocKind,
+    /// Its id.
+    pub id: String,
+    /// Whether it was removed from this device (its household moved to a
+    /// grid the device does not hold).
+    pub removed: bool,
 }
 
 /// This device's identity in the store.
@@ -331,6 +349,16 @@ impl Store {
         mut options: StoreOptions,
     ) -> Result<Store, StoreError> {
         let (device, keys) = load_or_create_identity(&conn)?;
+        if options.journal_changes {
+            // A temporary table: per connection, in memory, and written in
+            // the write's own transaction, so a rolled-back write leaves
+            // no entry and a committed one cannot miss its entry.
+            conn.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS changed_docs (\
+                 seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, \
+                 kind TEXT NOT NULL, removed INTEGER NOT NULL)",
+            )?;
+        }
         let policy = match options.policy.take() {
             Some(p) => p,
             None => Arc::new(Policy::builtin()?.clone()),
@@ -441,6 +469,35 @@ impl Store {
         })
     }
 
+    /// The documents committed writes changed since the last call, oldest
+    /// first, each once (empty unless the store was opened with
+    /// [`StoreOptions::journal_changes`]). Core reports every document a
+    /// write touched — the ones a call wrote on the side (a crisis opened
+    /// by a screening, hours credited on completion) and every one a sync
+    /// or bundle applied — so no caller assembles this by hand.
+    pub fn take_changes(&mut self) -> Result<Vec<Changed>, StoreError> {
+        if !self.options.journal_changes {
+            return Ok(Vec::new());
+        }
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(String, String, bool)> = tx
+            .prepare_cached("SELECT id, kind, removed FROM temp.changed_docs ORDER BY seq")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        tx.execute("DELETE FROM temp.changed_docs", [])?;
+        tx.commit()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, kind, removed)| {
+                Some(Changed {
+                    kind: DocKind::parse(&kind)?,
+                    id,
+                    removed,
+                })
+            })
+            .collect())
+    }
+
     /// Runs `f` as one write: everything it puts commits together, or —
     /// if it returns an error — nothing does.
     pub fn batch<R>(
@@ -467,6 +524,7 @@ impl Store {
             policy: &self.policy,
             compact_after: self.options.compact_after_chunks.max(1),
             now: now_millis(),
+            journal: self.options.journal_changes,
         };
         let out = f(&mut batch)?;
         batch.tx.commit()?;
@@ -601,6 +659,8 @@ pub(crate) struct DocWrite<'a> {
     pub heads: &'a str,
     pub now: Millis,
     pub compact_after: u32,
+    /// Record the write in the change journal.
+    pub journal: bool,
 }
 
 /// Stores a document's new state inside the caller's transaction: a new
@@ -614,6 +674,9 @@ pub(crate) fn persist_change(
     doc: &mut Document,
     change: Option<&[u8]>,
 ) -> Result<(), StoreError> {
+    if w.journal {
+        journal(conn, w.kind, w.id, false)?;
+    }
     let Some(change) = change else {
         conn.execute(
             "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
@@ -650,6 +713,21 @@ pub(crate) fn persist_change(
     Ok(())
 }
 
+/// Notes in the change journal that a document changed (or was removed).
+pub(crate) fn journal(
+    conn: &Connection,
+    kind: DocKind,
+    id: &str,
+    removed: bool,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO temp.changed_docs (id, kind, removed) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (id) DO UPDATE SET removed = excluded.removed",
+    )?
+    .execute(params![id, kind.as_str(), removed])?;
+    Ok(())
+}
+
 /// Worker profiles as a write in progress sees them (for the access
 /// module's order rules).
 struct BatchLookup<'b, 's>(&'b Batch<'s>);
@@ -674,6 +752,7 @@ pub struct Batch<'s> {
     policy: &'s Policy,
     compact_after: u32,
     now: Millis,
+    journal: bool,
 }
 
 impl Batch<'_> {
@@ -808,6 +887,7 @@ impl Batch<'_> {
                 heads: &heads,
                 now: self.now,
                 compact_after: self.compact_after,
+                journal: self.journal,
             },
             &mut doc,
             if is_new { None } else { Some(&change) },

@@ -261,7 +261,11 @@ impl Batch<'_> {
 
     /// Refuses `action` when `worker` is the station's last active admin:
     /// someone must always be able to run the station.
-    fn keep_an_admin(&self, worker: &WorkerId, action: &'static str) -> Result<(), StoreError> {
+    fn keep_an_admin(
+        &self,
+        worker: &WorkerId,
+        action: crate::refusal::Deed,
+    ) -> Result<(), StoreError> {
         let current = self.get::<Worker>(worker.as_str())?;
         if current.role != Role::StationAdmin || !current.active {
             return Ok(());
@@ -274,7 +278,7 @@ impl Batch<'_> {
         if others == 0 {
             return Err(crate::dispatch::DispatchError::PermissionDenied {
                 action,
-                reason: "the station's last active admin keeps the role and stays active",
+                reason: crate::refusal::Rule::LastAdminStays,
             }
             .into());
         }
@@ -550,8 +554,8 @@ impl Store {
             )?;
             if admins > 0 {
                 return Err(crate::dispatch::DispatchError::PermissionDenied {
-                    action: "create the first admin",
-                    reason: "the station has an admin already: an admin adds workers",
+                    action: crate::refusal::Deed::CreateFirstAdmin,
+                    reason: crate::refusal::Rule::StationHasAdmin,
                 }
                 .into());
             }
@@ -620,7 +624,7 @@ impl Store {
         self.batch(|b| {
             b.require(author, Act::ManagePeople)?;
             if role != Role::StationAdmin {
-                b.keep_an_admin(worker, "change a role")?;
+                b.keep_an_admin(worker, crate::refusal::Deed::ChangeRole)?;
             }
             b.put_worker(author, "worker.set_role", worker, |w| {
                 w.role = role;
@@ -639,7 +643,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.batch(|b| {
             b.require(author, Act::ManagePeople)?;
-            b.keep_an_admin(worker, "deactivate a worker")?;
+            b.keep_an_admin(worker, crate::refusal::Deed::DeactivateWorker)?;
             b.put_worker(author, "worker.deactivate", worker, |w| {
                 w.active = false;
                 Ok(())
@@ -709,8 +713,8 @@ impl Store {
         let w = self.get::<Worker>(worker.as_str())?;
         if !w.active {
             return Err(crate::dispatch::DispatchError::PermissionDenied {
-                action: "assign a worker",
-                reason: "the worker is not active",
+                action: crate::refusal::Deed::AssignWorker,
+                reason: crate::refusal::Rule::WorkerNotActive,
             }
             .into());
         }
@@ -796,8 +800,8 @@ impl Store {
         self.batch(|b| {
             if author.worker().is_none() {
                 return Err(crate::dispatch::DispatchError::PermissionDenied {
-                    action: "move a household",
-                    reason: "only a coordinator moves households",
+                    action: crate::refusal::Deed::MoveHousehold,
+                    reason: crate::refusal::Rule::OnlyCoordinator,
                 }
                 .into());
             }

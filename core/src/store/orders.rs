@@ -168,7 +168,9 @@ pub struct Report {
     pub grids: BTreeMap<String, ReportPart>,
 }
 
-fn denied(action: &'static str, reason: &'static str) -> StoreError {
+use crate::refusal::{Deed, Rule};
+
+fn denied(action: Deed, reason: Rule) -> StoreError {
     dispatch::DispatchError::PermissionDenied { action, reason }.into()
 }
 
@@ -180,7 +182,7 @@ impl Batch<'_> {
                 Ok((Actor::Worker(w.clone()), Some(worker)))
             }
             Author::Resident(r) => Ok((Actor::Resident(r.clone()), None)),
-            Author::System => Err(denied("act on an order", "orders are acted on by a person")),
+            Author::System => Err(denied(Deed::ActOnOrder, Rule::OrdersNeedAPerson)),
         }
     }
 
@@ -206,7 +208,7 @@ impl Batch<'_> {
                     of_household: household.members.contains_key(r.as_str()),
                 }
             }
-            _ => return Err(denied(action.name(), "orders are acted on by a person")),
+            _ => return Err(denied(action.deed(), Rule::OrdersNeedAPerson)),
         };
         dispatch::authorize(&request, &state, acting, &action)?;
         match &action {
@@ -221,7 +223,7 @@ impl Batch<'_> {
                 Assignee::Worker(w) => {
                     let target = self.get::<Worker>(w.as_str())?;
                     if !target.active {
-                        return Err(denied(action.name(), "the worker is not active"));
+                        return Err(denied(action.deed(), Rule::WorkerNotActive));
                     }
                 }
             },
@@ -334,7 +336,7 @@ impl Store {
         new: NewOrder,
     ) -> Result<RequestId, StoreError> {
         let Author::Worker(by) = author else {
-            return Err(denied("request", "orders are recorded by a worker"));
+            return Err(denied(Deed::Request, Rule::OrdersNeedAPerson));
         };
         let action = OrderAction::Requested {
             items: new.items,
@@ -417,10 +419,7 @@ impl Store {
     ) -> Result<u32, StoreError> {
         self.batch(|b| {
             if author.worker().is_none() {
-                return Err(denied(
-                    "credit hours",
-                    "only a coordinator credits activity hours",
-                ));
+                return Err(denied(Deed::CreditHours, Rule::OnlyCoordinator));
             }
             b.require(author, crate::access::Act::ManageActivities)?;
             let a = b.get::<Activity>(activity.as_str())?;
@@ -484,10 +483,7 @@ impl Store {
                 _ => false,
             };
             if !allowed {
-                return Err(denied(
-                    "acknowledge hours",
-                    "only the household served, a resident who attended, or a coordinator acknowledges",
-                ));
+                return Err(denied(Deed::AcknowledgeHours, Rule::WhoAcknowledges));
             }
             let key = match &actor {
                 Actor::Worker(w) => w.to_string(),

@@ -378,6 +378,11 @@ impl Store {
         ] {
             tx.execute(sql, [id])?;
         }
+        if self.options.journal_changes {
+            if let Some(kind) = DocKind::parse(&kind) {
+                super::journal(&tx, kind, id, true)?;
+            }
+        }
         audit::append(
             &tx,
             &audit::NewEntry {
@@ -610,6 +615,7 @@ impl Store {
                 heads: &heads,
                 now,
                 compact_after: self.options.compact_after_chunks,
+                journal: self.options.journal_changes,
             },
             doc,
             change.as_deref(),

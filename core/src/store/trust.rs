@@ -110,11 +110,9 @@ impl Store {
     }
 
     pub(super) fn station_key(&self) -> Result<StationKey, StoreError> {
-        let text = self.meta("station_secret")?.ok_or_else(|| {
-            TrustError::Refused(
-                "only the station laptop (the store made by `init`) holds the station key".into(),
-            )
-        })?;
+        let text = self
+            .meta("station_secret")?
+            .ok_or(TrustError::Refused(crate::refusal::Rule::OnlyStationLaptop))?;
         hex::decode(text)
             .ok()
             .and_then(|b| StationKey::from_secret_bytes(&b))
@@ -224,9 +222,7 @@ impl Store {
     ) -> Result<EnrolCode, StoreError> {
         let w = self.get::<Worker>(worker.as_str())?;
         if !w.active {
-            return Err(
-                TrustError::Refused("an inactive worker cannot enrol a device".into()).into(),
-            );
+            return Err(TrustError::Refused(crate::refusal::Rule::WorkerNotActive).into());
         }
         self.enrol(author, Some(&w), options)
     }
@@ -275,17 +271,15 @@ impl Store {
             // A credential without scopes is an identity file's.
             return Err(ValidationError::new("scopes", Violation::Required).into());
         }
-        let role_name = w.map_or("station device", |w| w.role.as_str());
         for s in &scopes {
             let wildcard = s == "grid:*" || s == "case:*";
             if !wildcard && Scope::from_key(s).is_none() {
                 return Err(ValidationError::new("scopes", Violation::BadCharacters).into());
             }
             if s.starts_with("case:") && !probe.grants(s) {
-                return Err(TrustError::Refused(format!(
-                    "a {role_name} may not hold case files: case scopes go to counselors, clinicians and social workers"
-                ))
-                .into());
+                return Err(
+                    TrustError::Refused(crate::refusal::Rule::CaseScopesNeedProfessional).into(),
+                );
             }
         }
         if options.code_minutes == 0 || options.credential_days == 0 {
@@ -369,7 +363,7 @@ impl Store {
             .into());
         }
         if self.registry_credential(device)?.is_some() {
-            return Err(TrustError::Refused("that device is enrolled already".into()).into());
+            return Err(TrustError::Refused(crate::refusal::Rule::AlreadyEnrolled).into());
         }
         let (worker, role) = if worker.is_empty() {
             (None, None)
@@ -415,7 +409,9 @@ impl Store {
             || credential.signing_key != self.keys.signing_public()
             || credential.noise_key != self.keys.noise_public()
         {
-            return Err(TrustError::Refused("the credential is for another device".into()).into());
+            return Err(
+                TrustError::Refused(crate::refusal::Rule::CredentialForAnotherDevice).into(),
+            );
         }
         if let Some(pinned) = self.station_public()? {
             if pinned != station_public {
@@ -456,7 +452,7 @@ impl Store {
         }
         if device == self.device.device_id {
             return Err(
-                TrustError::Refused("the station laptop cannot revoke itself".into()).into(),
+                TrustError::Refused(crate::refusal::Rule::StationCannotRevokeItself).into(),
             );
         }
         let now = now_millis();
@@ -661,10 +657,7 @@ impl Store {
             .into());
         }
         if c.noise_key.as_slice() != proven_noise_key {
-            return Err(TrustError::Refused(
-                "the peer's credential belongs to another device".into(),
-            )
-            .into());
+            return Err(TrustError::Refused(crate::refusal::Rule::PeerCredentialMismatch).into());
         }
         if c.expires_at < now_millis() {
             return Err(TrustError::Expired { device: c.device }.into());

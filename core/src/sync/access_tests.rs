@@ -214,7 +214,7 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
         (
             &w.counselor,
             Role::Counselor,
-            "names its own device's worker",
+            "a device records only for its own worker",
         ),
         (
             &w.volunteer,
@@ -431,8 +431,8 @@ fn a_volunteers_phone_cannot_promote_itself_rewrite_logs_or_dispatch_to_itself()
         "only a station admin may",
         "a recorded event cannot be removed",
         "a recorded event cannot be altered",
-        "only a dispatcher or station admin dispatches",
-        "names its own device's worker",
+        "only a coordinator (station admin or dispatcher) may",
+        "a device records only for its own worker",
     ] {
         assert!(
             reasons.iter().any(|r| r.contains(needle)),

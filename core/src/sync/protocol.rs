@@ -97,8 +97,10 @@ pub fn unpack_id(bytes: &[u8]) -> String {
 pub const DENY_NOT_ENROLLED: u8 = 1;
 /// A denial: this device's credential is revoked or expired.
 pub const DENY_REVOKED: u8 = 2;
-/// A denial: anything else of trust (a used code, a forged credential).
+/// A denial: anything else of trust (a forged credential, a wrong key).
 pub const DENY_UNAUTHORIZED: u8 = 3;
+/// A denial: the enrolment code is unknown, used already or expired.
+pub const DENY_CODE_UNUSABLE: u8 = 4;
 
 /// The denial code of a trust error.
 pub fn deny_code(e: &crate::trust::TrustError) -> u8 {
@@ -106,19 +108,22 @@ pub fn deny_code(e: &crate::trust::TrustError) -> u8 {
     match e {
         TrustError::NotEnrolled => DENY_NOT_ENROLLED,
         TrustError::Revoked { .. } | TrustError::Expired { .. } => DENY_REVOKED,
+        TrustError::CodeUnusable => DENY_CODE_UNUSABLE,
         _ => DENY_UNAUTHORIZED,
     }
 }
 
 /// What a denial received from a peer means for this device.
-pub fn denied(code: u8, reason: String, own_device: &str) -> crate::trust::TrustError {
+pub fn denied(code: u8, _reason: String, own_device: &str) -> crate::trust::TrustError {
     use crate::trust::TrustError;
     match code {
         DENY_NOT_ENROLLED => TrustError::NotEnrolled,
         DENY_REVOKED => TrustError::Revoked {
             device: own_device.to_string(),
         },
-        _ => TrustError::Refused(format!("the peer refused: {reason}")),
+        DENY_CODE_UNUSABLE => TrustError::CodeUnusable,
+        // The peer's own words are not repeated: it controls them.
+        _ => TrustError::Refused(crate::refusal::Rule::RefusedByPeer),
     }
 }
 

@@ -648,7 +648,7 @@ impl SyncSession {
                 self.phase = Phase::Running;
                 let Some((own, _)) = store.credential()? else {
                     return self.refuse_handshake(TrustError::Refused(
-                        "the peer is not enrolled itself".into(),
+                        crate::refusal::Rule::PeerNotEnrolled,
                     ));
                 };
                 let station_key = store.station_public()?.ok_or(TrustError::NotEnrolled)?;
@@ -687,7 +687,7 @@ impl SyncSession {
                 let Some((own, _)) = store.credential()? else {
                     self.phase = Phase::Running;
                     return self.refuse_handshake(TrustError::Refused(
-                        "the peer is not enrolled itself".into(),
+                        crate::refusal::Rule::PeerNotEnrolled,
                     ));
                 };
                 let mut hs = channel::noise_state(
@@ -775,7 +775,7 @@ impl SyncSession {
                         let c = proof.credential.credential(&station_key)?;
                         if c.noise_key.as_slice() != remote.as_slice() || !c.is_station() {
                             return Err(TrustError::Refused(
-                                "the peer is not the station laptop".into(),
+                                crate::refusal::Rule::PeerNotStationLaptop,
                             )
                             .into());
                         }

@@ -740,3 +740,83 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     .completed());
     assert!(grid2_phone.has_document(h.as_str()).unwrap());
 }
+
+#[test]
+fn the_change_journal_names_every_document_a_sync_applied_and_nothing_rolled_back() {
+    let (mut a, grids) = station(30);
+    let mut b = Store::open(
+        ":memory:",
+        StoreOptions {
+            journal_changes: true,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let enrol = join(&mut a);
+    let r = run(&mut b, &mut a, &enrol, &LinkConfig::perfect());
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    let changed = b.take_changes().unwrap();
+    // Every document the phone now holds, each once.
+    let held: std::collections::BTreeSet<String> =
+        serde_json::from_str::<serde_json::Value>(&b.export_json().unwrap()).unwrap()["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect();
+    let named: std::collections::BTreeSet<String> = changed.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(named.len(), changed.len(), "each document once");
+    assert_eq!(named, held);
+    assert!(changed.iter().all(|c| !c.removed));
+    assert!(b.take_changes().unwrap().is_empty(), "drained");
+
+    // One household edited on the laptop: the next sync names it alone.
+    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
+    a.add_resident(
+        &Author::System,
+        &h,
+        NewResident {
+            name: "周".into(),
+            sex: Sex::Male,
+            birth_year: 1950,
+            phone: String::new(),
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    assert!(run(
+        &mut b,
+        &mut a,
+        &SyncConfig::default(),
+        &LinkConfig::perfect()
+    )
+    .completed());
+    let changed = b.take_changes().unwrap();
+    assert_eq!(
+        changed
+            .iter()
+            .map(|c| (c.kind, c.id.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(DocKind::Household, h.as_str())]
+    );
+
+    // A write that fails leaves no entry (the journal is in its
+    // transaction).
+    let missing = HouseholdId::parse("00000000-0000-4000-8000-000000000000", "h").unwrap();
+    assert!(b
+        .add_resident(
+            &Author::System,
+            &missing,
+            NewResident {
+                name: "周".into(),
+                sex: Sex::Male,
+                birth_year: 1950,
+                phone: String::new(),
+                tags: vec![],
+            },
+        )
+        .is_err());
+    assert!(b.take_changes().unwrap().is_empty());
+    // A store opened without the journal reports nothing.
+    assert!(a.take_changes().unwrap().is_empty());
+}
