@@ -18,9 +18,14 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
     kotlinOptions { jvmTarget = "17" }
+    // The hand-written adapters (listeners on an executor, Flows) beside the
+    // generated bindings.
+    sourceSets["main"].kotlin.srcDir("../kotlin/src/main/kotlin")
 }
 
 dependencies {
     // uniffi's generated Kotlin calls the library through JNA.
     implementation("net.java.dev.jna:jna:5.14.0@aar")
+    // The async calls are `suspend` functions; the adapters return Flows.
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
 }

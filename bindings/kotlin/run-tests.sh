@@ -22,9 +22,11 @@ mkdir -p "$out"
 "$target/debug/uniffi-bindgen" generate --library "$lib" --language swift --no-format --out-dir "$out/swift" >/dev/null
 python3 "$here/../check-api-parity.py" "$out/kotlin" "$out/swift" "$here/src/test/kotlin" "$here/../swift/Tests"
 
-cp="$java_dir/jna.jar:$java_dir/junit-platform-console-standalone.jar:$kotlin_home/lib/kotlin-test.jar:$kotlin_home/lib/kotlin-test-junit5.jar"
+# kotlinx-coroutines: the async calls are `suspend` functions (the
+# compiler package ships the library).
+cp="$java_dir/jna.jar:$java_dir/junit-platform-console-standalone.jar:$kotlin_home/lib/kotlin-test.jar:$kotlin_home/lib/kotlin-test-junit5.jar:$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar"
 "$kotlin_home/bin/kotlinc" -Werror -jvm-target 17 -cp "$cp" -d "$out/classes" \
-    "$out/kotlin" "$here/src/test/kotlin"
+    "$out/kotlin" "$here/src/main/kotlin" "$here/src/test/kotlin"
 
 java -Djna.library.path="$(dirname "$lib")" \
     -jar "$java_dir/junit-platform-console-standalone.jar" \
@@ -32,4 +34,9 @@ java -Djna.library.path="$(dirname "$lib")" \
     --scan-classpath --fail-if-no-tests --disable-banner --details=summary \
     | tee "$out/junit.txt"
 grep -Eq '\[ +0 tests failed +\]' "$out/junit.txt" || { echo "Kotlin tests failed" >&2; exit 1; }
+# JUnit skips a test whose function returns a value (`fun t() = runBlocking { … }`
+# returning the last expression) without a word: every @Test must have run.
+declared=$(cat "$here"/src/test/kotlin/org/anxin/sdk/*.kt | grep -c '@Test')
+ran=$(grep -Eo '[0-9]+ tests successful' "$out/junit.txt" | grep -Eo '^[0-9]+')
+[[ $declared -eq $ran ]] || { echo "Kotlin: $declared tests declared, $ran ran" >&2; exit 1; }
 echo "kotlin: $(grep -Eo '[0-9]+ tests successful' "$out/junit.txt")"

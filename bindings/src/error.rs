@@ -31,19 +31,62 @@ pub enum AnxinError {
     },
     /// The action does not fit the current state (an order already
     /// completed, a referral moved back, a crisis already closed): refresh.
+    /// Show it with `label("deed", action)` and the status's label.
     #[error("conflict: {reason}")]
     Conflict {
-        /// Why.
+        /// The action tried, a code of the `deed` vocabulary.
+        action: String,
+        /// The status it is in, a code of `status_vocabulary`.
+        status: String,
+        /// The vocabulary of `status`: `order_status`, `referral_status`
+        /// or `crisis_state`.
+        status_vocabulary: String,
+        /// The English sentence (logs, a fallback).
         reason: String,
     },
-    /// The acting worker's role may not do this.
+    /// The acting worker may not do this. Show it with `label("deed",
+    /// action)` and `label("rule", rule)` in the user's language.
     #[error("permission denied: {reason}")]
     PermissionDenied {
-        /// The rule.
+        /// The action tried, a code of the `deed` vocabulary.
+        action: String,
+        /// The rule that refused it, a code of the `rule` vocabulary.
+        rule: String,
+        /// The English sentence (logs, a fallback).
         reason: String,
     },
-    /// The store could not be opened or written (wrong key, disk full, a
-    /// newer store): nothing of the call was saved.
+    /// The store is encrypted and the key is missing or wrong (or the file
+    /// is not an Anxin store): ask for the key again; nothing was opened.
+    #[error("key rejected: {reason}")]
+    KeyRejected {
+        /// What to do.
+        reason: String,
+    },
+    /// The store was written by a newer version of Anxin: update the app.
+    /// Nothing was changed.
+    #[error("store too new: schema {found}, this version knows up to {known}")]
+    StoreTooNew {
+        /// The store's schema version.
+        found: u32,
+        /// The newest this build knows.
+        known: u32,
+    },
+    /// No worker is acting on this device: call `actAs(workerId)` (after
+    /// sign-in) before recording anything.
+    #[error("no acting worker: {reason}")]
+    NoActingWorker {
+        /// What to do.
+        reason: String,
+    },
+    /// The store was closed; this object (a questionnaire, a session, the
+    /// store) can no longer be used: open the store again.
+    #[error("closed: {reason}")]
+    Closed {
+        /// What was closed.
+        reason: String,
+    },
+    /// The store could not be opened or written (disk full, a damaged
+    /// file): nothing of the call was saved.
     #[error("storage: {reason}")]
     Storage {
         /// Why.
@@ -101,6 +144,13 @@ impl From<StoreError> for AnxinError {
             StoreError::Dispatch(d) => d.into(),
             StoreError::Screening(s) => s.into(),
             StoreError::Trust(t) => t.into(),
+            StoreError::KeyRejected => AnxinError::KeyRejected {
+                reason: e_text(&StoreError::KeyRejected),
+            },
+            StoreError::TooNew { found, known } => AnxinError::StoreTooNew { found, known },
+            StoreError::NotInitialised => AnxinError::NotEnrolled {
+                reason: "this device has joined no station yet: enrol it with a code (or, on the station's own device, initStation)".into(),
+            },
             other => AnxinError::Storage {
                 reason: other.to_string(),
             },
@@ -108,14 +158,31 @@ impl From<StoreError> for AnxinError {
     }
 }
 
+fn e_text(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
 impl From<DispatchError> for AnxinError {
     fn from(e: DispatchError) -> Self {
+        let reason = e.to_string();
         match e {
-            DispatchError::Forbidden { .. } => AnxinError::Conflict {
-                reason: e.to_string(),
+            DispatchError::Forbidden {
+                action,
+                status,
+                vocabulary,
+            } => AnxinError::Conflict {
+                action: action.code().into(),
+                status: status.into(),
+                status_vocabulary: vocabulary.as_str().into(),
+                reason,
             },
-            DispatchError::PermissionDenied { .. } => AnxinError::PermissionDenied {
-                reason: e.to_string(),
+            DispatchError::PermissionDenied {
+                action,
+                reason: rule,
+            } => AnxinError::PermissionDenied {
+                action: action.code().into(),
+                rule: rule.code().into(),
+                reason,
             },
         }
     }

@@ -12,11 +12,13 @@
 //! Kotlin or Swift developer expects (records, enums, objects to close);
 //! core keeps its own.
 
+mod asynchronous;
 mod error;
 mod listeners;
 mod records;
 mod session;
 mod setup;
+mod worker;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,7 +42,12 @@ uniffi::setup_scaffolding!();
 /// Everything one open store shares with its questionnaires, sessions and
 /// listener handles.
 pub(crate) struct Shared {
-    store: Mutex<Store>,
+    /// The writer. `None` once the store is closed: questionnaires and
+    /// sessions still alive then fail with `AnxinError::Closed`.
+    store: Mutex<Option<Store>>,
+    /// A read-only connection beside the writer (file stores): list reads
+    /// do not wait behind a sync applying documents.
+    reader: Mutex<Option<Store>>,
     acting: Mutex<Option<WorkerId>>,
     pub(crate) listeners: Listeners,
     conflicts_told: Mutex<BTreeSet<String>>,
@@ -50,11 +57,142 @@ pub(crate) struct Shared {
     policy: Arc<Policy>,
 }
 
+/// Where the documents a write changed came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Local,
+    Sync,
+    Bundle,
+}
+
+/// The writer, held for one call. When it is let go, the documents the
+/// call changed (core's change journal: secondary writes and everything a
+/// sync applied included) are told to the store listeners — after the lock
+/// is released, so a listener may call back into the store.
+pub(crate) struct StoreGuard<'a> {
+    guard: Option<MutexGuard<'a, Option<Store>>>,
+    shared: &'a Shared,
+    origin: Origin,
+}
+
+impl std::ops::Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        // Built only around a guard holding a store (see `Shared::writer`).
+        self.guard
+            .as_ref()
+            .and_then(|g| g.as_ref())
+            .expect("a store guard holds an open store")
+    }
+}
+
+impl std::ops::DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.guard
+            .as_mut()
+            .and_then(|g| g.as_mut())
+            .expect("a store guard holds an open store")
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        let changes = guard
+            .as_mut()
+            .map(|s| s.take_changes().unwrap_or_default())
+            .unwrap_or_default();
+        drop(guard);
+        if changes.is_empty() {
+            return;
+        }
+        let orders_changed = changes
+            .iter()
+            .any(|c| c.kind == anxin_core::model::DocKind::Request);
+        self.shared.listeners.changed(&changes, self.origin);
+        if orders_changed {
+            // A conflict is found by folding orders; a listener hears of
+            // each once. Errors here cannot undo the write that succeeded.
+            let _ = self.shared.tell_conflicts();
+        }
+    }
+}
+
+/// A read connection, held for one call.
+pub(crate) enum ReadGuard<'a> {
+    Reader(MutexGuard<'a, Option<Store>>),
+    Writer(StoreGuard<'a>),
+}
+
+impl std::ops::Deref for ReadGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        match self {
+            ReadGuard::Reader(g) => g.as_ref().expect("a read guard holds an open store"),
+            ReadGuard::Writer(w) => w,
+        }
+    }
+}
+
+fn closed() -> AnxinError {
+    AnxinError::Closed {
+        reason: "the store is closed".into(),
+    }
+}
+
 impl Shared {
-    /// The store. A panic while it was held rolled its transaction back,
-    /// so a poisoned lock is safe to take over.
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    /// The writer, for a call of this device. A panic while it was held
+    /// rolled its transaction back, so a poisoned lock is safe to take over.
+    pub(crate) fn store(&self) -> Result<StoreGuard<'_>> {
+        self.writer(Origin::Local)
+    }
+
+    /// The writer, for a sync session or a bundle import.
+    pub(crate) fn writer(&self, origin: Origin) -> Result<StoreGuard<'_>> {
+        let guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            return Err(closed());
+        }
+        Ok(StoreGuard {
+            guard: Some(guard),
+            shared: self,
+            origin,
+        })
+    }
+
+    /// A connection for reading: the reader beside the writer when there
+    /// is one (a file store), otherwise the writer.
+    pub(crate) fn reader(&self) -> Result<ReadGuard<'_>> {
+        let guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_some() {
+            return Ok(ReadGuard::Reader(guard));
+        }
+        drop(guard);
+        Ok(ReadGuard::Writer(self.store()?))
+    }
+
+    /// `Closed` once the store is closed.
+    pub(crate) fn ensure_open(&self) -> Result<()> {
+        match self
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(_) => Ok(()),
+            None => Err(closed()),
+        }
+    }
+
+    /// Closes the database (both connections). Later calls of anything
+    /// still holding this store fail with `Closed`.
+    pub(crate) fn close(&self) {
+        let writer = self.store.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let reader = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop((writer, reader));
+        self.listeners.clear();
     }
 
     fn library(&self) -> Arc<Library> {
@@ -70,24 +208,28 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .map(Author::Worker)
-            .ok_or_else(|| AnxinError::InvalidInput {
-                field: "acting_worker".into(),
+            .ok_or_else(|| AnxinError::NoActingWorker {
                 reason: "no worker is acting on this device: call actAs(workerId) first".into(),
             })
     }
 
     /// Tells listeners about order conflicts they have not heard of yet
-    /// (after a sync or an order action).
+    /// (after a sync or an order action). No lock is held while they hear
+    /// it: a listener may call back into the store.
     pub(crate) fn tell_conflicts(&self) -> Result<()> {
-        let rows = self.store().order_conflicts(None)?;
-        let mut told = self
-            .conflicts_told
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        for c in rows {
-            if told.insert(format!("{}:{}", c.request_id, c.event_id)) {
-                self.listeners.conflict(&OrderConflict::from(c));
-            }
+        let rows = self.reader()?.order_conflicts(None)?;
+        let new: Vec<OrderConflict> = {
+            let mut told = self
+                .conflicts_told
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            rows.into_iter()
+                .filter(|c| told.insert(format!("{}:{}", c.request_id, c.event_id)))
+                .map(OrderConflict::from)
+                .collect()
+        };
+        for c in &new {
+            self.listeners.conflict(c);
         }
         Ok(())
     }
@@ -130,9 +272,25 @@ impl AnxinStore {
                 StoreOptions {
                     key: options.key.clone(),
                     policy: Some(policy.clone()),
+                    journal_changes: true,
                     ..Default::default()
                 },
             )?;
+            // The reader beside the writer (an in-memory store has none:
+            // its reads use the writer).
+            let reader = if options.path == ":memory:" || options.path.is_empty() {
+                None
+            } else {
+                Some(Store::open(
+                    &options.path,
+                    StoreOptions {
+                        key: options.key.clone(),
+                        policy: Some(policy.clone()),
+                        read_only: true,
+                        ..Default::default()
+                    },
+                )?)
+            };
             if let Some(scopes) = &options.scopes {
                 store.set_scopes(scopes)?;
             }
@@ -143,7 +301,8 @@ impl AnxinStore {
                 .transpose()?;
             Ok(Arc::new(Self {
                 shared: Arc::new(Shared {
-                    store: Mutex::new(store),
+                    store: Mutex::new(Some(store)),
+                    reader: Mutex::new(reader),
                     acting: Mutex::new(acting),
                     listeners: Listeners::default(),
                     conflicts_told: Mutex::new(BTreeSet::new()),
@@ -155,15 +314,15 @@ impl AnxinStore {
     }
 
     /// This device's id.
-    pub fn device_id(&self) -> String {
-        self.shared.store().device().device_id.clone()
+    pub fn device_id(&self) -> Result<String> {
+        guard(|| Ok(self.shared.reader()?.device().device_id.clone()))
     }
 
     /// The worker whose actions this device records from now on.
     pub fn act_as(&self, worker_id: String) -> Result<()> {
         guard(|| {
             let id = parse(WorkerId::parse(&worker_id, "worker_id"))?;
-            self.shared.store().get::<Worker>(id.as_str())?;
+            self.shared.reader()?.get::<Worker>(id.as_str())?;
             *self.shared.acting.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
             Ok(())
         })
@@ -171,14 +330,14 @@ impl AnxinStore {
 
     /// Creates the station of a new store (the station's own device).
     pub fn init_station(&self, name: String) -> Result<String> {
-        guard(|| Ok(self.shared.store().init_station(&name)?.id.to_string()))
+        guard(|| Ok(self.shared.store()?.init_station(&name)?.id.to_string()))
     }
 
     /// Fills a new store with a synthetic community (demos and tests).
     pub fn load_fixture(&self, households: u32, seed: u64) -> Result<()> {
         guard(|| {
             anxin_core::fixture::generate(
-                &mut self.shared.store(),
+                &mut *self.shared.store()?,
                 anxin_core::fixture::FixtureSpec { households, seed },
                 |_, _| {},
             )?;
@@ -189,7 +348,7 @@ impl AnxinStore {
     /// The station's grids.
     pub fn grids(&self) -> Result<Vec<GridInfo>> {
         guard(|| {
-            let station = self.shared.store().station()?;
+            let station = self.shared.reader()?.station()?;
             Ok(station
                 .grids
                 .values()
@@ -211,7 +370,7 @@ impl AnxinStore {
             let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             let rows = self
                 .shared
-                .store()
+                .reader()?
                 .workers(grid.as_ref(), role.map(Role::from))?;
             Ok(rows.into_iter().map(WorkerInfo::from).collect())
         })
@@ -224,11 +383,8 @@ impl AnxinStore {
             let by = self.shared.author()?;
             let id = self
                 .shared
-                .store()
+                .store()?
                 .add_household(&by, &grid, address.into())?;
-            self.shared
-                .listeners
-                .changed("household", id.as_str(), "add_household");
             Ok(id.to_string())
         })
     }
@@ -239,10 +395,7 @@ impl AnxinStore {
             let household = parse(HouseholdId::parse(&household_id, "household_id"))?;
             let by = self.shared.author()?;
             let new = NewResident::try_from(resident)?;
-            let id = self.shared.store().add_resident(&by, &household, new)?;
-            self.shared
-                .listeners
-                .changed("household", &household_id, "add_resident");
+            let id = self.shared.store()?.add_resident(&by, &household, new)?;
             Ok(id.to_string())
         })
     }
@@ -261,7 +414,7 @@ impl AnxinStore {
                 .into_iter()
                 .map(Need::try_from)
                 .collect::<Result<Vec<_>>>()?;
-            let id = self.shared.store().record_visit(
+            let id = self.shared.store()?.record_visit(
                 &by,
                 &household,
                 NewVisit {
@@ -270,9 +423,6 @@ impl AnxinStore {
                     notes,
                 },
             )?;
-            self.shared
-                .listeners
-                .changed("household", &household_id, "record_visit");
             Ok(id.to_string())
         })
     }
@@ -281,7 +431,7 @@ impl AnxinStore {
     pub fn households(&self, grid_id: String, limit: u32) -> Result<Vec<HouseholdInfo>> {
         guard(|| {
             let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
-            let rows = self.shared.store().households_in_grid(&grid, limit, 0)?;
+            let rows = self.shared.reader()?.households_in_grid(&grid, limit, 0)?;
             Ok(rows.into_iter().map(HouseholdInfo::from).collect())
         })
     }
@@ -289,7 +439,7 @@ impl AnxinStore {
     /// A household's residents.
     pub fn residents(&self, household_id: String) -> Result<Vec<ResidentInfo>> {
         guard(|| {
-            let h: Household = self.shared.store().get(&household_id)?;
+            let h: Household = self.shared.reader()?.get(&household_id)?;
             Ok(h.members.values().map(ResidentInfo::from).collect())
         })
     }
@@ -304,16 +454,13 @@ impl AnxinStore {
     ) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared.store().set_resident_tag(
+            self.shared.store()?.set_resident_tag(
                 &by,
                 &parse(HouseholdId::parse(&household_id, "household_id"))?,
                 &parse(ResidentId::parse(&resident_id, "resident_id"))?,
                 parse(VulnerabilityTag::parse(&tag, "tag"))?,
                 present,
             )?;
-            self.shared
-                .listeners
-                .changed("household", &household_id, "set_tag");
             Ok(())
         })
     }
@@ -330,7 +477,7 @@ impl AnxinStore {
             let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             let rows = self
                 .shared
-                .store()
+                .reader()?
                 .residents_with_tag(&tag, grid.as_ref())?;
             Ok(rows.into_iter().map(TaggedResident::from).collect())
         })
@@ -341,14 +488,11 @@ impl AnxinStore {
     pub fn move_household(&self, household_id: String, to_grid_id: String) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared.store().move_household(
+            self.shared.store()?.move_household(
                 &by,
                 &parse(HouseholdId::parse(&household_id, "household_id"))?,
                 &parse(GridId::parse(&to_grid_id, "to_grid_id"))?,
             )?;
-            self.shared
-                .listeners
-                .changed("household", &household_id, "move");
             Ok(())
         })
     }
@@ -413,9 +557,11 @@ impl AnxinStore {
             )?;
             Ok(Arc::new(Questionnaire {
                 shared: self.shared.clone(),
+                id: EventId::random().to_string(),
                 admin: Mutex::new(admin),
                 household_id,
                 resident_id,
+                alerted: Mutex::new(BTreeSet::new()),
             }))
         })
     }
@@ -458,7 +604,7 @@ impl AnxinStore {
                 first.admin().language(),
             );
             let by = self.shared.author()?;
-            let rec = self.shared.store().record_screening(
+            let rec = self.shared.store()?.record_screening(
                 &by,
                 NewScreening {
                     household_id: parse(HouseholdId::parse(&household, "household_id"))?,
@@ -468,18 +614,30 @@ impl AnxinStore {
                 },
                 &self.shared.library(),
             )?;
-            self.shared
-                .listeners
-                .changed("case", rec.case_id.as_str(), "screen");
-            if rec.decision.tier == Tier::Crisis {
+            // One alert per red flag: the flags an answer already alerted
+            // are not raised again; a crisis graded without a new flag (a
+            // high-risk assessment) is raised here, once, with its ids.
+            let already: BTreeSet<String> = questionnaires
+                .iter()
+                .flat_map(|q| q.alerted.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                .collect();
+            let new_flags: Vec<String> = flags
+                .iter()
+                .filter(|f| !already.contains(*f))
+                .cloned()
+                .collect();
+            if rec.decision.tier == Tier::Crisis && (!new_flags.is_empty() || flags.is_empty()) {
                 self.shared.listeners.crisis(&CrisisAlert {
+                    alert_id: rec.screening.to_string(),
+                    source: AlertSource::Screening,
                     household_id: household.clone(),
                     resident_id: resident.clone(),
-                    flags,
+                    flags: new_flags,
                     assess_with,
                     tier: RiskTier::Crisis,
                     reason: rec.decision.reasons.first().cloned().unwrap_or_default(),
                     case_id: Some(rec.case_id.to_string()),
+                    screening_id: Some(rec.screening.to_string()),
                     crisis_id: rec
                         .crisis_opened
                         .as_ref()
@@ -501,15 +659,12 @@ impl AnxinStore {
     ) -> Result<CrisisRef> {
         guard(|| {
             let by = self.shared.author()?;
-            let (case, crisis) = self.shared.store().open_crisis(
+            let (case, crisis) = self.shared.store()?.open_crisis(
                 &by,
                 &parse(HouseholdId::parse(&household_id, "household_id"))?,
                 &parse(ResidentId::parse(&resident_id, "resident_id"))?,
                 &reason,
             )?;
-            self.shared
-                .listeners
-                .changed("case", case.as_str(), "open_crisis");
             Ok(CrisisRef {
                 case_id: case.to_string(),
                 crisis_id: crisis.to_string(),
@@ -526,16 +681,13 @@ impl AnxinStore {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store().crisis_action(
+            let state = self.shared.store()?.crisis_action(
                 &by,
                 &CaseId(crisis.case_id.clone()),
                 &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
                 step.into(),
                 &note,
             )?;
-            self.shared
-                .listeners
-                .changed("case", &crisis.case_id, "crisis_action");
             Ok(CaseInfo::from(state))
         })
     }
@@ -549,16 +701,13 @@ impl AnxinStore {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store().close_crisis(
+            let state = self.shared.store()?.close_crisis(
                 &by,
                 &CaseId(crisis.case_id.clone()),
                 &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
                 tier_after.into(),
                 &note,
             )?;
-            self.shared
-                .listeners
-                .changed("case", &crisis.case_id, "close_crisis");
             Ok(CaseInfo::from(state))
         })
     }
@@ -573,14 +722,13 @@ impl AnxinStore {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store().review_screening(
+            let state = self.shared.store()?.review_screening(
                 &by,
                 &CaseId(case_id.clone()),
                 &parse(EventId::parse(&screening_id, "screening_id"))?,
                 tier.into(),
                 &reason,
             )?;
-            self.shared.listeners.changed("case", &case_id, "review");
             Ok(CaseInfo::from(state))
         })
     }
@@ -595,14 +743,13 @@ impl AnxinStore {
     ) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store().refer(
+            let id = self.shared.store()?.refer(
                 &by,
                 &CaseId(case_id.clone()),
                 tier.into(),
                 &to,
                 &reason,
             )?;
-            self.shared.listeners.changed("case", &case_id, "refer");
             Ok(id.to_string())
         })
     }
@@ -617,16 +764,13 @@ impl AnxinStore {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store().update_referral(
+            let state = self.shared.store()?.update_referral(
                 &by,
                 &CaseId(case_id.clone()),
                 &parse(EventId::parse(&referral_id, "referral_id"))?,
                 status.into(),
                 &note,
             )?;
-            self.shared
-                .listeners
-                .changed("case", &case_id, "update_referral");
             Ok(CaseInfo::from(state))
         })
     }
@@ -638,26 +782,26 @@ impl AnxinStore {
         minutes: u32,
         note: String,
     ) -> Result<CaseInfo> {
-        self.case_entry(case_id, CaseAction::Visit { minutes, note }, "visit")
+        self.case_entry(case_id, CaseAction::Visit { minutes, note })
     }
 
     /// Adds a note to a case file.
     pub fn add_case_note(&self, case_id: String, text: String) -> Result<CaseInfo> {
-        self.case_entry(case_id, CaseAction::Note { text }, "note")
+        self.case_entry(case_id, CaseAction::Note { text })
     }
 
     /// Makes a social worker, counselor or clinician responsible for a case.
     pub fn assign_case(&self, case_id: String, worker_id: String) -> Result<CaseInfo> {
         guard(|| {
             let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
-            self.case_entry(case_id, CaseAction::Assigned { worker }, "assign")
+            self.case_entry(case_id, CaseAction::Assigned { worker })
         })
     }
 
     /// A case file's current state.
     pub fn case_info(&self, case_id: String) -> Result<CaseInfo> {
         guard(|| {
-            let (_, state) = self.shared.store().case(&CaseId(case_id), now_millis())?;
+            let (_, state) = self.shared.reader()?.case(&CaseId(case_id), now_millis())?;
             Ok(CaseInfo::from(state))
         })
     }
@@ -667,7 +811,7 @@ impl AnxinStore {
     pub fn cases(&self, household_id: Option<String>) -> Result<Vec<CaseSummary>> {
         guard(|| {
             let household = optional(household_id.as_deref(), HouseholdId::parse, "household_id")?;
-            let rows = self.shared.store().cases(household.as_ref())?;
+            let rows = self.shared.reader()?.cases(household.as_ref())?;
             Ok(rows.into_iter().map(CaseSummary::from).collect())
         })
     }
@@ -678,7 +822,7 @@ impl AnxinStore {
         guard(|| {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             let now = now_millis();
-            let rows = self.shared.store().cases_due(
+            let rows = self.shared.reader()?.cases_due(
                 worker.as_ref(),
                 now,
                 now + i64::from(days) * 86_400_000,
@@ -692,10 +836,7 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             let new = NewOrder::try_from(order)?;
-            let id = self.shared.store().create_order(&by, new)?;
-            self.shared
-                .listeners
-                .changed("request", id.as_str(), "create_order");
+            let id = self.shared.store()?.create_order(&by, new)?;
             Ok(id.to_string())
         })
     }
@@ -706,10 +847,7 @@ impl AnxinStore {
             let by = self.shared.author()?;
             let id = parse(RequestId::parse(&order_id, "order_id"))?;
             let action = OrderAction::try_from(action)?;
-            let name = action.name();
-            let state = self.shared.store().order_action(&by, &id, action)?;
-            self.shared.listeners.changed("request", &order_id, name);
-            self.shared.tell_conflicts()?;
+            let state = self.shared.store()?.order_action(&by, &id, action)?;
             Ok(OrderInfo::from_state(order_id.clone(), &state))
         })
     }
@@ -720,7 +858,7 @@ impl AnxinStore {
             let id = parse(RequestId::parse(&order_id, "order_id"))?;
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .suggest_workers(&id, limit)?
                 .into_iter()
                 .map(WorkerSuggestion::from)
@@ -734,7 +872,7 @@ impl AnxinStore {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .order_conflicts(worker.as_ref())?
                 .into_iter()
                 .map(OrderConflict::from)
@@ -752,7 +890,7 @@ impl AnxinStore {
                 .unwrap_or_else(|| WorkerId(String::new()));
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .my_tasks(&worker)?
                 .into_iter()
                 .map(QueueItem::from)
@@ -766,7 +904,7 @@ impl AnxinStore {
             let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .dispatch_queue(grid.as_ref())?
                 .into_iter()
                 .map(QueueItem::from)
@@ -780,7 +918,7 @@ impl AnxinStore {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .hours_totals(worker.as_ref(), 0, i64::MAX)?
                 .into_iter()
                 .map(HoursInfo::from)
@@ -791,7 +929,7 @@ impl AnxinStore {
     /// The de-identified report (per grid and station) as JSON.
     pub fn report_json(&self) -> Result<String> {
         guard(|| {
-            let report = self.shared.store().report()?;
+            let report = self.shared.reader()?.report()?;
             serde_json::to_string(&report).map_err(|e| AnxinError::Internal {
                 reason: e.to_string(),
             })
@@ -801,12 +939,12 @@ impl AnxinStore {
     /// Every document as canonical JSON (two replicas holding the same
     /// documents give the same text).
     pub fn export_json(&self) -> Result<String> {
-        guard(|| Ok(self.shared.store().export_json()?))
+        guard(|| Ok(self.shared.reader()?.export_json()?))
     }
 
     /// Checks the store; true when sound.
     pub fn check(&self) -> Result<bool> {
-        guard(|| Ok(self.shared.store().check()?.is_ok()))
+        guard(|| Ok(self.shared.store()?.check()?.is_ok()))
     }
 
     /// A sync session whose frames the host carries (Bluetooth, Nearby,
@@ -839,7 +977,7 @@ impl AnxinStore {
     pub fn export_bundle(&self, scopes: Vec<String>) -> Result<Vec<u8>> {
         guard(|| {
             Ok(anxin_core::sync::bundle::export(
-                &self.shared.store(),
+                &*self.shared.store()?,
                 &scopes,
             )?)
         })
@@ -853,9 +991,10 @@ impl AnxinStore {
     /// `NotEnrolled`.
     pub fn import_bundle(&self, bytes: Vec<u8>) -> Result<BundleImport> {
         guard(|| {
-            let r = anxin_core::sync::bundle::import(&mut self.shared.store(), &bytes)?;
-            self.shared.listeners.changed("bundle", "", "import");
-            self.shared.tell_conflicts()?;
+            let r = anxin_core::sync::bundle::import(
+                &mut *self.shared.writer(Origin::Bundle)?,
+                &bytes,
+            )?;
             Ok(BundleImport {
                 documents: r.documents,
                 applied: r.applied,
@@ -870,41 +1009,64 @@ impl AnxinStore {
     pub fn add_store_listener(
         &self,
         listener: Arc<dyn StoreChangeListener>,
-    ) -> Arc<ListenerHandle> {
-        self.shared.listeners.add_store(&self.shared, listener)
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_store(&self.shared, listener))
+        })
     }
 
     /// Hears of red flags (at the answer) and of crisis tiers.
-    pub fn add_crisis_listener(&self, listener: Arc<dyn CrisisListener>) -> Arc<ListenerHandle> {
-        self.shared.listeners.add_crisis(&self.shared, listener)
+    pub fn add_crisis_listener(
+        &self,
+        listener: Arc<dyn CrisisListener>,
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_crisis(&self.shared, listener))
+        })
     }
 
     /// Hears of order conflicts (e.g. your acceptance lost to an earlier one).
     pub fn add_conflict_listener(
         &self,
         listener: Arc<dyn ConflictListener>,
-    ) -> Arc<ListenerHandle> {
-        self.shared.listeners.add_conflict(&self.shared, listener)
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_conflict(&self.shared, listener))
+        })
     }
 
     /// Hears of sync progress (documents done of total).
     pub fn add_sync_listener(
         &self,
         listener: Arc<dyn SyncProgressListener>,
-    ) -> Arc<ListenerHandle> {
-        self.shared.listeners.add_sync(&self.shared, listener)
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_sync(&self.shared, listener))
+        })
+    }
+}
+
+impl Drop for AnxinStore {
+    /// Closing the store (`close()` in Kotlin, releasing it in Swift)
+    /// closes its database at once, even while questionnaires, sessions or
+    /// handles are alive: they then fail with `Closed`.
+    fn drop(&mut self) {
+        self.shared.close();
     }
 }
 
 impl AnxinStore {
-    fn case_entry(&self, case_id: String, action: CaseAction, name: &str) -> Result<CaseInfo> {
+    fn case_entry(&self, case_id: String, action: CaseAction) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
             let state = self
                 .shared
-                .store()
+                .store()?
                 .case_entry(&by, &CaseId(case_id.clone()), action)?;
-            self.shared.listeners.changed("case", &case_id, name);
             Ok(CaseInfo::from(state))
         })
     }
@@ -915,9 +1077,14 @@ impl AnxinStore {
 #[derive(uniffi::Object)]
 pub struct Questionnaire {
     shared: Arc<Shared>,
+    /// This sitting's id: alerts raised at its answers carry it.
+    id: String,
     admin: Mutex<Administration>,
     household_id: String,
     resident_id: String,
+    /// The red flags already alerted at an answer: recording the sitting
+    /// does not raise them again.
+    alerted: Mutex<BTreeSet<String>>,
 }
 
 impl Questionnaire {
@@ -933,14 +1100,18 @@ impl Questionnaire {
 #[uniffi::export]
 impl Questionnaire {
     /// The item to ask now, or none when every item asked is answered.
-    pub fn current(&self) -> Option<ItemPrompt> {
-        self.admin().current().map(ItemPrompt::from)
+    pub fn current(&self) -> Result<Option<ItemPrompt>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.admin().current().map(ItemPrompt::from))
+        })
     }
 
     /// Records an answer (the option's value). A red flag is returned here
     /// and sent to the crisis listeners before anything is saved.
     pub fn answer(&self, item_id: String, value: i32) -> Result<AnswerResult> {
         guard(|| {
+            self.shared.ensure_open()?;
             let (step, language, instrument) = {
                 let mut admin = self.admin();
                 let step = admin.answer(&item_id, value)?;
@@ -952,15 +1123,26 @@ impl Questionnaire {
                 &self.shared.library(),
                 language,
             );
-            if !step.red_flags.is_empty() {
+            let new_flags: Vec<String> = {
+                let mut alerted = self.alerted.lock().unwrap_or_else(|p| p.into_inner());
+                step.red_flags
+                    .iter()
+                    .filter(|f| alerted.insert((*f).clone()))
+                    .cloned()
+                    .collect()
+            };
+            if !new_flags.is_empty() {
                 self.shared.listeners.crisis(&CrisisAlert {
+                    alert_id: format!("{}:{item_id}", self.id),
+                    source: AlertSource::Answer,
                     household_id: self.household_id.clone(),
                     resident_id: self.resident_id.clone(),
-                    flags: step.red_flags.clone(),
+                    flags: new_flags,
                     assess_with: assess_with.clone(),
                     tier: RiskTier::Crisis,
                     reason: format!("red flag at item {item_id}"),
                     case_id: None,
+                    screening_id: None,
                     crisis_id: None,
                 });
             }
@@ -974,21 +1156,27 @@ impl Questionnaire {
 
     /// The respondent declines an item.
     pub fn decline(&self, item_id: String) -> Result<Option<ItemPrompt>> {
-        guard(|| Ok(self.admin().decline(&item_id)?.map(ItemPrompt::from)))
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.admin().decline(&item_id)?.map(ItemPrompt::from))
+        })
     }
 
     /// Scores the answers so far with a cutoff set (`international`,
     /// `zh-CN`; by default the store's policy's).
     #[uniffi::method(default(cutoffs = None))]
     pub fn score(&self, cutoffs: Option<String>) -> Result<ScreeningOutcome> {
-        guard(|| Ok(ScreeningOutcome::from(self.result(cutoffs.as_deref())?)))
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(ScreeningOutcome::from(self.result(cutoffs.as_deref())?))
+        })
     }
 
     /// The scoring convention the answers follow (K10/K6: `0-4` or `1-5`),
     /// none for instruments with one way of scoring. The values `current()`
     /// offers are in it.
-    pub fn convention(&self) -> Option<String> {
-        self.admin().convention().map(str::to_string)
+    pub fn convention(&self) -> Result<Option<String>> {
+        guard(|| Ok(self.admin().convention().map(str::to_string)))
     }
 }
 

@@ -1,17 +1,25 @@
 //! Listener traits the host implements, and the handles that unregister
-//! them when closed.
+//! them.
+//!
+//! The registry holds every listener strongly until its handle's
+//! `unregister()` is called or the store closes: an app that drops the
+//! handle (or whose garbage collector collects it) still hears every crisis
+//! alert. Listeners are called on the thread that made the change, with no
+//! lock of the store held (a listener may call back into the store); the
+//! Kotlin and Swift adapters move them onto an executor or queue the app
+//! chooses.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::records::{CrisisAlert, OrderConflict, StoreChange};
-use crate::Shared;
+use crate::records::{ChangeOrigin, CrisisAlert, DocumentKind, OrderConflict, StoreChange};
+use crate::{Origin, Shared};
 
 /// Hears of every write to the store.
 #[uniffi::export(with_foreign)]
 pub trait StoreChangeListener: Send + Sync {
-    /// A document changed (kind, id, action; never its content).
+    /// A document changed (kind, id, origin; never its content).
     fn on_change(&self, change: StoreChange);
 }
 
@@ -50,8 +58,9 @@ pub(crate) struct Listeners {
     all: Mutex<BTreeMap<u64, Registered>>,
 }
 
-/// A registered listener. Closing it (or letting it be collected)
-/// unregisters the listener.
+/// A registered listener. The listener stays registered until
+/// `unregister()` is called or the store closes — not when this handle is
+/// closed or collected, so a forgotten handle never silences crisis alerts.
 #[derive(uniffi::Object)]
 pub struct ListenerHandle {
     id: u64,
@@ -60,17 +69,12 @@ pub struct ListenerHandle {
 
 #[uniffi::export]
 impl ListenerHandle {
-    /// Unregisters the listener now (closing the handle does the same).
+    /// Unregisters the listener: it hears nothing more. Calling it again,
+    /// or after the store closed, does nothing.
     pub fn unregister(&self) {
         if let Some(shared) = self.shared.upgrade() {
             shared.listeners.remove(self.id);
         }
-    }
-}
-
-impl Drop for ListenerHandle {
-    fn drop(&mut self) {
-        self.unregister();
     }
 }
 
@@ -87,6 +91,11 @@ impl Listeners {
             id,
             shared: Arc::downgrade(shared),
         })
+    }
+
+    /// Drops every listener (the store closed).
+    pub(crate) fn clear(&self) {
+        self.all.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     fn remove(&self, id: u64) {
@@ -149,15 +158,26 @@ impl Listeners {
         }
     }
 
-    pub(crate) fn changed(&self, kind: &str, id: &str, action: &str) {
-        let change = StoreChange {
-            kind: kind.into(),
-            id: id.into(),
-            action: action.into(),
-        };
+    /// Tells the store listeners of the documents a call changed.
+    pub(crate) fn changed(&self, changes: &[anxin_core::store::Changed], origin: Origin) {
+        let changes: Vec<StoreChange> = changes
+            .iter()
+            .map(|c| StoreChange {
+                kind: DocumentKind::from(c.kind),
+                id: c.id.clone(),
+                origin: match origin {
+                    Origin::Local => ChangeOrigin::ThisDevice,
+                    Origin::Sync => ChangeOrigin::Sync,
+                    Origin::Bundle => ChangeOrigin::Bundle,
+                },
+                removed: c.removed,
+            })
+            .collect();
         self.each(|r| {
             if let Registered::Store(l) = r {
-                l.on_change(change.clone());
+                for change in &changes {
+                    l.on_change(change.clone());
+                }
             }
         });
     }

@@ -1106,6 +1106,12 @@ pub struct BundleImport {
 /// A red flag or a crisis, for the crisis listeners.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CrisisAlert {
+    /// The alert's id: the same alert is never raised twice, and an app
+    /// that stores alerts can deduplicate by it.
+    pub alert_id: String,
+    /// Where it was raised: at an answer (before anything is saved) or by
+    /// recording a sitting.
+    pub source: AlertSource,
     /// The household.
     pub household_id: String,
     /// The resident.
@@ -1122,8 +1128,20 @@ pub struct CrisisAlert {
     /// The case file, once the sitting is recorded (none for an alert at
     /// the answer, before anything is saved).
     pub case_id: Option<String>,
+    /// The screening event, once recorded.
+    pub screening_id: Option<String>,
     /// The crisis record opened for it, once recorded.
     pub crisis_id: Option<String>,
+}
+
+/// Where a crisis alert was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AlertSource {
+    /// At the answer that raised a red flag, before anything is saved.
+    Answer,
+    /// By recording a sitting graded crisis whose flags no answer alerted
+    /// (e.g. a high-risk assessment).
+    Screening,
 }
 
 /// An order conflict, for the conflict listeners.
@@ -1153,15 +1171,65 @@ impl From<ConflictRow> for OrderConflict {
     }
 }
 
-/// A write to the store.
+/// A document a write changed: one per document per call, for every
+/// document the call touched (a crisis a screening opened, every document
+/// a sync or bundle applied). Residents live in their household's
+/// document: adding or changing one reports the household.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StoreChange {
-    /// The document kind (`household`, `case`, `request`, …).
-    pub kind: String,
-    /// The document id.
+    /// The document's kind.
+    pub kind: DocumentKind,
+    /// The document's id.
     pub id: String,
-    /// The action.
-    pub action: String,
+    /// Where the change came from.
+    pub origin: ChangeOrigin,
+    /// The document left this device (its household moved to a grid the
+    /// device does not hold): drop it from lists.
+    pub removed: bool,
+}
+
+/// The kinds of documents a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DocumentKind {
+    /// The station: communities and grids.
+    Station,
+    /// A grid's roster and contact card.
+    Roster,
+    /// A household with its residents and visits.
+    Household,
+    /// A service order.
+    Order,
+    /// A resident's case file.
+    CaseFile,
+    /// A worker.
+    Worker,
+    /// An activity.
+    Activity,
+}
+
+impl From<DocKind> for DocumentKind {
+    fn from(k: DocKind) -> Self {
+        match k {
+            DocKind::Station => DocumentKind::Station,
+            DocKind::Roster => DocumentKind::Roster,
+            DocKind::Household => DocumentKind::Household,
+            DocKind::Request => DocumentKind::Order,
+            DocKind::Case => DocumentKind::CaseFile,
+            DocKind::Worker => DocumentKind::Worker,
+            DocKind::Activity => DocumentKind::Activity,
+        }
+    }
+}
+
+/// Where a change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChangeOrigin {
+    /// A call on this device.
+    ThisDevice,
+    /// A sync session.
+    Sync,
+    /// A sealed bundle imported.
+    Bundle,
 }
 
 /// One code's word in one language (see `labels`).

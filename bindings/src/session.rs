@@ -7,7 +7,7 @@ use anxin_core::sync::{ExpectedResponder, SyncConfig, SyncSession};
 
 use crate::error::{guard, AnxinError, Result};
 use crate::records::{SyncOptions, SyncReport};
-use crate::Shared;
+use crate::{Origin, Shared};
 
 /// One sync session. The initiator sends what `start` returns; each side
 /// passes every frame it receives to `receive` and sends what it returns,
@@ -58,41 +58,61 @@ impl SyncSessionHandle {
 impl SyncSessionHandle {
     /// The initiator's first frames (none for a responder).
     pub fn start(&self) -> Result<Vec<Vec<u8>>> {
-        guard(|| Ok(self.session().start(&self.shared.store())?))
+        guard(|| {
+            // The writer before the session, in every call: one lock order.
+            let store = self.shared.writer(Origin::Sync)?;
+            let out = self.session().start(&store);
+            drop(store);
+            Ok(out?)
+        })
     }
 
     /// Feeds one received frame; returns the frames to send. Everything
-    /// received is committed as it arrives.
+    /// received is committed as it arrives, and the store listeners hear of
+    /// every document it changed when the call returns (also when the
+    /// session is later abandoned).
     pub fn receive(&self, frame: Vec<u8>) -> Result<Vec<Vec<u8>>> {
         guard(|| {
-            let (out, progress, finished) = {
+            // The writer before the session, in every call: one lock
+            // order. The session is let go first, then the writer (whose
+            // changes are told then): a listener may use the session.
+            let mut store = self.shared.writer(Origin::Sync)?;
+            let (out, progress) = {
                 let mut session = self.session();
-                let out = session.receive(&mut self.shared.store(), &frame);
-                (out, session.progress(), session.is_finished())
+                let out = session.receive(&mut store, &frame);
+                (out, session.progress())
             };
+            drop(store);
             self.shared
                 .listeners
                 .progress(progress.done, progress.total);
-            if finished {
-                self.shared.listeners.changed("sync", "", "session");
-                self.shared.tell_conflicts()?;
-            }
             Ok(out?)
         })
     }
 
     /// Whether the session is over (completed or failed).
-    pub fn is_finished(&self) -> bool {
-        self.session().is_finished()
+    pub fn is_finished(&self) -> Result<bool> {
+        guard(|| Ok(self.session().is_finished()))
     }
 
-    /// Gives up (the link broke); the next session resumes.
-    pub fn abandon(&self) {
-        self.session().abandon("abandoned by the host");
+    /// Gives up (the link broke); the next session resumes. What arrived
+    /// before is kept (and was reported to the store listeners as it was
+    /// applied).
+    pub fn abandon(&self) -> Result<()> {
+        guard(|| {
+            self.session().abandon("abandoned by the host");
+            Ok(())
+        })
     }
 
     /// What the session did so far.
-    pub fn report(&self) -> SyncReport {
+    pub fn report(&self) -> Result<SyncReport> {
+        guard(|| Ok(self.report_now()))
+    }
+}
+
+impl SyncSessionHandle {
+    fn report_now(&self) -> SyncReport {
         let s = self.session();
         let r = s.report();
         SyncReport {

@@ -176,10 +176,7 @@ impl AnxinStore {
     /// `actAs`.
     pub fn add_first_admin(&self, name: String, phone: String) -> Result<String> {
         guard(|| {
-            let id = self.shared.store().add_first_admin(&name, &phone)?;
-            self.shared
-                .listeners
-                .changed("worker", id.as_str(), "add_first_admin");
+            let id = self.shared.store()?.add_first_admin(&name, &phone)?;
             Ok(id.to_string())
         })
     }
@@ -188,10 +185,7 @@ impl AnxinStore {
     pub fn add_community(&self, name: String) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store().add_community(&by, &name)?;
-            self.shared
-                .listeners
-                .changed("station", "", "add_community");
+            let id = self.shared.store()?.add_community(&by, &name)?;
             Ok(id.to_string())
         })
     }
@@ -202,8 +196,7 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             let c = parse(CommunityId::parse(&community_id, "community_id"))?;
-            let id = self.shared.store().add_grid(&by, &c, &name)?;
-            self.shared.listeners.changed("station", "", "add_grid");
+            let id = self.shared.store()?.add_grid(&by, &c, &name)?;
             Ok(id.to_string())
         })
     }
@@ -213,9 +206,8 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             self.shared
-                .store()
+                .store()?
                 .rename_grid(&by, &grid(&grid_id, "grid_id")?, &name)?;
-            self.shared.listeners.changed("station", "", "rename_grid");
             Ok(())
         })
     }
@@ -225,9 +217,8 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             self.shared
-                .store()
+                .store()?
                 .retire_grid(&by, &grid(&grid_id, "grid_id")?)?;
-            self.shared.listeners.changed("station", "", "retire_grid");
             Ok(())
         })
     }
@@ -241,7 +232,7 @@ impl AnxinStore {
                 .as_deref()
                 .map(|g| grid(g, "grid_id"))
                 .transpose()?;
-            let id = self.shared.store().add_worker(
+            let id = self.shared.store()?.add_worker(
                 &by,
                 NewWorker {
                     name: worker.name,
@@ -251,9 +242,6 @@ impl AnxinStore {
                     skills: worker.skills,
                 },
             )?;
-            self.shared
-                .listeners
-                .changed("worker", id.as_str(), "add_worker");
             Ok(id.to_string())
         })
     }
@@ -274,7 +262,7 @@ impl AnxinStore {
                 (None, false) => None,
             };
             let w = worker(&worker_id, "worker_id")?;
-            self.shared.store().update_worker(
+            self.shared.store()?.update_worker(
                 &by,
                 &w,
                 WorkerUpdate {
@@ -284,9 +272,6 @@ impl AnxinStore {
                     grid_id,
                 },
             )?;
-            self.shared
-                .listeners
-                .changed("worker", &worker_id, "update_worker");
             Ok(())
         })
     }
@@ -295,14 +280,11 @@ impl AnxinStore {
     pub fn set_worker_role(&self, worker_id: String, role: WorkerRole) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared.store().set_worker_role(
+            self.shared.store()?.set_worker_role(
                 &by,
                 &worker(&worker_id, "worker_id")?,
                 role.into(),
             )?;
-            self.shared
-                .listeners
-                .changed("worker", &worker_id, "set_role");
             Ok(())
         })
     }
@@ -313,11 +295,8 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             self.shared
-                .store()
+                .store()?
                 .deactivate_worker(&by, &worker(&worker_id, "worker_id")?)?;
-            self.shared
-                .listeners
-                .changed("worker", &worker_id, "deactivate");
             Ok(())
         })
     }
@@ -333,10 +312,12 @@ impl AnxinStore {
                 RosterRole::Member
             };
             let g = grid(&grid_id, "grid_id")?;
-            self.shared
-                .store()
-                .assign_to_grid(&by, &g, &worker(&worker_id, "worker_id")?, role)?;
-            self.shared.listeners.changed("roster", &grid_id, "assign");
+            self.shared.store()?.assign_to_grid(
+                &by,
+                &g,
+                &worker(&worker_id, "worker_id")?,
+                role,
+            )?;
             Ok(())
         })
     }
@@ -347,11 +328,8 @@ impl AnxinStore {
             let by = self.shared.author()?;
             let g = grid(&grid_id, "grid_id")?;
             self.shared
-                .store()
+                .store()?
                 .unassign_from_grid(&by, &g, &worker(&worker_id, "worker_id")?)?;
-            self.shared
-                .listeners
-                .changed("roster", &grid_id, "unassign");
             Ok(())
         })
     }
@@ -359,7 +337,10 @@ impl AnxinStore {
     /// A grid's roster.
     pub fn roster(&self, grid_id: String) -> Result<Vec<RosterEntry>> {
         guard(|| {
-            let r = self.shared.store().roster_of(&grid(&grid_id, "grid_id")?)?;
+            let r = self
+                .shared
+                .reader()?
+                .roster_of(&grid(&grid_id, "grid_id")?)?;
             Ok(r.assignments
                 .values()
                 .map(|a| RosterEntry {
@@ -381,11 +362,8 @@ impl AnxinStore {
                 hours: card.hours,
             };
             self.shared
-                .store()
+                .store()?
                 .set_contact_card(&by, &grid(&grid_id, "grid_id")?, card)?;
-            self.shared
-                .listeners
-                .changed("roster", &grid_id, "set_contact_card");
             Ok(())
         })
     }
@@ -395,7 +373,7 @@ impl AnxinStore {
         guard(|| {
             let c = self
                 .shared
-                .store()
+                .reader()?
                 .roster_of(&grid(&grid_id, "grid_id")?)?
                 .contact_card;
             Ok(ContactCardInfo {
@@ -411,7 +389,7 @@ impl AnxinStore {
     pub fn add_training(&self, worker_id: String, training: TrainingInput) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store().add_training(
+            let id = self.shared.store()?.add_training(
                 &by,
                 &worker(&worker_id, "worker_id")?,
                 NewTraining {
@@ -422,9 +400,6 @@ impl AnxinStore {
                     tenths_of_hours: training.tenths_of_hours,
                 },
             )?;
-            self.shared
-                .listeners
-                .changed("worker", &worker_id, "add_training");
             Ok(id.to_string())
         })
     }
@@ -445,7 +420,7 @@ impl AnxinStore {
                 .as_deref()
                 .map(|s| parse(Sex::parse(s, "sex")))
                 .transpose()?;
-            self.shared.store().update_resident(
+            self.shared.store()?.update_resident(
                 &by,
                 &h,
                 &r,
@@ -456,9 +431,6 @@ impl AnxinStore {
                     phone: changes.phone,
                 },
             )?;
-            self.shared
-                .listeners
-                .changed("household", &household_id, "update_resident");
             Ok(())
         })
     }
@@ -467,7 +439,7 @@ impl AnxinStore {
     pub fn add_activity(&self, activity: ActivityInput) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store().add_activity(
+            let id = self.shared.store()?.add_activity(
                 &by,
                 NewActivity {
                     kind: parse(ActivityKind::parse(&activity.kind, "kind"))?,
@@ -486,9 +458,6 @@ impl AnxinStore {
                         .transpose()?,
                 },
             )?;
-            self.shared
-                .listeners
-                .changed("activity", id.as_str(), "add_activity");
             Ok(id.to_string())
         })
     }
@@ -511,11 +480,8 @@ impl AnxinStore {
                 AttendeeKind::Worker
             };
             self.shared
-                .store()
+                .store()?
                 .record_attendance(&by, &a, &person_id, kind, present)?;
-            self.shared
-                .listeners
-                .changed("activity", &activity_id, "attendance");
             Ok(())
         })
     }
@@ -527,10 +493,7 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             let a = parse(ActivityId::parse(&activity_id, "activity_id"))?;
-            let n = self.shared.store().credit_activity_hours(&by, &a)?;
-            self.shared
-                .listeners
-                .changed("activity", &activity_id, "credit_hours");
+            let n = self.shared.store()?.credit_activity_hours(&by, &a)?;
             Ok(n)
         })
     }
@@ -547,7 +510,7 @@ impl AnxinStore {
             let g = grid_id.as_deref().map(|g| grid(g, "grid_id")).transpose()?;
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .activities(g.as_ref(), from, to)?
                 .into_iter()
                 .map(|a| ActivityInfo {
@@ -569,7 +532,7 @@ impl AnxinStore {
         guard(|| {
             let w: Worker = self
                 .shared
-                .store()
+                .reader()?
                 .get(worker(&worker_id, "worker_id")?.as_str())?;
             let mut entries: Vec<HoursEntryInfo> = w
                 .hours
@@ -601,11 +564,8 @@ impl AnxinStore {
             let by = self.shared.author()?;
             let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
             self.shared
-                .store()
+                .store()?
                 .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
-            self.shared
-                .listeners
-                .changed("worker", &worker_id, "acknowledge_hours");
             Ok(())
         })
     }
@@ -625,11 +585,8 @@ impl AnxinStore {
             ))?);
             let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
             self.shared
-                .store()
+                .store()?
                 .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
-            self.shared
-                .listeners
-                .changed("worker", &worker_id, "acknowledge_hours");
             Ok(())
         })
     }
@@ -653,7 +610,7 @@ impl AnxinStore {
         guard(|| {
             let by = self.shared.author()?;
             let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
-            let code = self.shared.store().enrol_device(
+            let code = self.shared.store()?.enrol_device(
                 &by,
                 &worker,
                 anxin_core::store::EnrolOptions {
@@ -672,7 +629,7 @@ impl AnxinStore {
         guard(|| {
             Ok(self
                 .shared
-                .store()
+                .reader()?
                 .devices()?
                 .into_iter()
                 .map(|d| crate::records::DeviceInfo {
@@ -692,7 +649,7 @@ impl AnxinStore {
     pub fn revoke_device(&self, device_id: String) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            Ok(self.shared.store().revoke_device(&by, &device_id)?)
+            Ok(self.shared.store()?.revoke_device(&by, &device_id)?)
         })
     }
 
@@ -701,7 +658,7 @@ impl AnxinStore {
     pub fn renew_device(&self, device_id: String, days: u32) -> Result<i64> {
         guard(|| {
             let by = self.shared.author()?;
-            Ok(self.shared.store().renew_device(&by, &device_id, days)?)
+            Ok(self.shared.store()?.renew_device(&by, &device_id, days)?)
         })
     }
 
@@ -721,7 +678,7 @@ impl AnxinStore {
             let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
             Ok(self
                 .shared
-                .store()
+                .store()?
                 .issue_identity(&by, &worker, days, &passphrase)?)
         })
     }
@@ -732,7 +689,7 @@ impl AnxinStore {
     /// identity may not. A wrong passphrase gives `Unauthorized`.
     pub fn sign_as(&self, identity: Vec<u8>, passphrase: String) -> Result<()> {
         guard(|| {
-            let worker = self.shared.store().sign_as(&identity, &passphrase)?;
+            let worker = self.shared.store()?.sign_as(&identity, &passphrase)?;
             *self.shared.acting.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
             Ok(())
         })
@@ -742,7 +699,7 @@ impl AnxinStore {
     /// again (name the acting worker with `actAs`).
     pub fn sign_as_device(&self) -> Result<()> {
         guard(|| {
-            self.shared.store().sign_as_device();
+            self.shared.store()?.sign_as_device();
             Ok(())
         })
     }

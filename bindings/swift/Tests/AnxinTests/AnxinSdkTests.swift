@@ -15,8 +15,8 @@ func sync(_ initiator: AnxinStore, _ responder: AnxinStore, enrolCode: String? =
         toB = try toA.flatMap { try a.receive(frame: $0) }
         if toA.isEmpty && toB.isEmpty { break }
     }
-    XCTAssertTrue(a.isFinished() && b.isFinished(), "the session ended")
-    return (a.report(), b.report())
+    XCTAssertTrue(try a.isFinished() && b.isFinished(), "the session ended")
+    return (try a.report(), try b.report())
 }
 
 final class Collect<T>: @unchecked Sendable {
@@ -36,6 +36,27 @@ final class Crises: CrisisListener, @unchecked Sendable {
 final class Conflicts: ConflictListener, @unchecked Sendable {
     let seen = Collect<OrderConflict>()
     func onConflict(conflict: OrderConflict) { seen.items.append(conflict) }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
+
+/// Hears conflicts and calls back into the store it listens to, writes included.
+final class ConflictsCallingBack: ConflictListener, @unchecked Sendable {
+    let seen = Collect<OrderConflict>()
+    let tasksSeen = Collect<Int>()
+    let store: AnxinStore
+    let household: String
+    init(_ store: AnxinStore, household: String) { self.store = store; self.household = household }
+    func onConflict(conflict: OrderConflict) {
+        seen.items.append(conflict)
+        tasksSeen.items.append((try? store.myTasks().count) ?? -1)
+        _ = try? store.createOrder(order: OrderInput(householdId: household, residentId: nil, kind: "groceries", items: [OrderItem(name: "面", quantity: 1, unit: "袋")], urgency: "routine", deadline: nil, note: ""))
+    }
 }
 
 final class Progress: SyncProgressListener, @unchecked Sendable {
@@ -88,8 +109,8 @@ final class AnxinSdkTests: XCTestCase {
         let s = try p.enroll(code: code, maxFrameBytes: 4096)
         let b = try station.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: 4096, enrolCode: nil))
         var out = try s.start()
-        while !s.isFinished() { out = try out.flatMap { try b.receive(frame: $0) }.flatMap { try s.receive(frame: $0) } }
-        XCTAssertTrue(s.report().completed, s.report().error ?? "")
+        while try !s.isFinished() { out = try out.flatMap { try b.receive(frame: $0) }.flatMap { try s.receive(frame: $0) } }
+        XCTAssertTrue(try s.report().completed, try s.report().error ?? "")
         XCTAssertFalse(try p.households(gridId: grid, limit: 100).isEmpty)
         let mine = try station.devices().first { $0.workerId == volunteer.id }!
         XCTAssertEqual(mine.role, .volunteer)
@@ -167,7 +188,10 @@ final class AnxinSdkTests: XCTestCase {
         }
         let crisis = try station.openCrisis(householdId: household, residentId: resident, reason: "test")
         XCTAssertThrowsError(try station.closeCrisis(crisis: crisis, tierAfter: .t2, note: "")) {
-            guard case AnxinError.PermissionDenied = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.PermissionDenied(action, rule, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(action, "close_crisis")
+            XCTAssertEqual(rule, "only_professional")
+            XCTAssertEqual(try? label(vocabulary: "rule", code: rule, language: "zh-Hans"), "只有心理咨询师或医护人员可以")
         }
         try station.actAs(workerId: try worker(.counselor).id)
         XCTAssertThrowsError(try station.closeCrisis(crisis: crisis, tierAfter: .t1, note: "")) {
@@ -176,11 +200,31 @@ final class AnxinSdkTests: XCTestCase {
         try signAsCounselor()
         _ = try station.closeCrisis(crisis: crisis, tierAfter: .t1, note: "")
         XCTAssertThrowsError(try station.crisisAction(crisis: crisis, step: .other, note: "")) {
-            guard case AnxinError.Conflict = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.Conflict(action, status, statusVocabulary, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual([action, status, statusVocabulary], ["act_on_crisis", "closed", "crisis_state"])
         }
         try station.signAsDevice()
         XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("station.db"), key: "wrong key", scopes: nil, actingWorker: nil))) {
+            guard case AnxinError.KeyRejected = $0 else { return XCTFail("\($0)") }
+        }
+        _ = try AnxinStore.open(options: OpenOptions(path: path("newer.db"), key: nil, scopes: nil, actingWorker: nil))
+        let bump = Process()
+        bump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        bump.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 999'); c.commit()", path("newer.db")]
+        try bump.run()
+        bump.waitUntilExit()
+        XCTAssertEqual(bump.terminationStatus, 0)
+        XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("newer.db"), key: nil, scopes: nil, actingWorker: nil))) {
+            guard case let AnxinError.StoreTooNew(found, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(found, 999)
+        }
+        XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("no-such-folder/x.db"), key: nil, scopes: nil, actingWorker: nil))) {
             guard case AnxinError.Storage = $0 else { return XCTFail("\($0)") }
+        }
+        let nobody = try AnxinStore.open(options: OpenOptions(path: path("nobody.db"), key: nil, scopes: nil, actingWorker: nil))
+        try nobody.loadFixture(households: 3, seed: 1)
+        XCTAssertThrowsError(try nobody.addHousehold(gridId: try nobody.grids().first!.id, address: AddressInput(compound: "a", building: "b", unit: "c", room: "d"))) {
+            guard case AnxinError.NoActingWorker = $0 else { return XCTFail("\($0)") }
         }
         let before = try station.exportJson()
         XCTAssertThrowsError(try station.importBundle(bytes: Data([1, 2, 3]))) {
@@ -192,21 +236,105 @@ final class AnxinSdkTests: XCTestCase {
         }
     }
 
-    func testListenersStopWhenTheirHandleIsClosed() throws {
+    func testAListenerStaysWithoutItsHandleAndHearsEveryDocumentUntilUnregistered() throws {
         try station.actAs(workerId: try worker(.volunteer, inGrid: true).id)
         let changes = StoreChanges()
-        var handle: ListenerHandle? = station.addStoreListener(listener: changes)
+        // The app keeps no reference to the handle: the listener must still hear everything.
+        var handle: ListenerHandle? = try station.addStoreListener(listener: changes)
+        let kept = handle!
+        handle = nil
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "101"))
-        XCTAssertEqual(changes.seen.items, [StoreChange(kind: "household", id: h, action: "add_household")])
+        XCTAssertEqual(changes.seen.items, [StoreChange(kind: .household, id: h, origin: .thisDevice, removed: false)])
         let r = try station.addResident(householdId: h, resident: ResidentInput(name: "李", sex: "male", birthYear: 1950, phone: "", tags: []))
+        XCTAssertEqual(changes.seen.items.last, StoreChange(kind: .household, id: h, origin: .thisDevice, removed: false))
         try station.setResidentTag(householdId: h, residentId: r, tag: "disabled", present: true)
         XCTAssertEqual(try station.residents(householdId: h).first!.tags, ["disabled"])
-        XCTAssertThrowsError(try station.moveHousehold(householdId: h, toGridId: try station.grids().last!.id))
-        handle?.unregister()
-        handle = nil
         let before = changes.seen.items.count
-        _ = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "102"))
+        XCTAssertThrowsError(try station.moveHousehold(householdId: h, toGridId: try station.grids().last!.id))
         XCTAssertEqual(changes.seen.items.count, before)
+        let q = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (i, v) in [0, 0, 0, 0, 0, 0, 0, 0, 1].enumerated() { _ = try q.answer(itemId: "\(i + 1)", value: Int32(v)) }
+        let recorded = try station.recordScreening(questionnaires: [q])
+        XCTAssertEqual(changes.seen.items.last, StoreChange(kind: .caseFile, id: recorded.caseId, origin: .thisDevice, removed: false))
+        kept.unregister()
+        let after = changes.seen.items.count
+        _ = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "102"))
+        XCTAssertEqual(changes.seen.items.count, after)
+    }
+
+    func testAReadFinishesWhileALongSyncIsApplyingDocuments() throws {
+        try station.actAs(workerId: try worker(.stationAdmin).id)
+        for seed in 20..<23 { try station.loadFixture(households: 60, seed: UInt64(seed)) }
+        let code = try station.enrolDevice(workerId: try worker(.counselor).id, scopes: ["station", "grid:*", "case:main"], codeMinutes: 15, credentialDays: 90)
+        let p = try AnxinStore.open(options: OpenOptions(path: path("reading.db"), key: "k", scopes: nil, actingWorker: nil))
+        let inside = Counter()
+        let done = DispatchSemaphore(value: 0)
+        let station = self.station!
+        Thread.detachNewThread {
+            defer { done.signal() }
+            guard let a = try? p.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: 60_000, enrolCode: code)),
+                  let b = try? station.syncSession(options: SyncOptions(initiator: false, maxFrameBytes: 60_000, enrolCode: nil)),
+                  var toB = try? a.start() else { return }
+            for _ in 0..<1000 {
+                let toA = (try? toB.flatMap { try b.receive(frame: $0) }) ?? []
+                toB = toA.flatMap { frame in
+                    inside.add()
+                    defer { inside.add() }
+                    return (try? a.receive(frame: frame)) ?? []
+                }
+                if toA.isEmpty && toB.isEmpty { break }
+            }
+        }
+        var withinOneReceive: [Int: Int] = [:]
+        while done.wait(timeout: .now()) == .timedOut {
+            let before = inside.value
+            let finished = DispatchSemaphore(value: 0)
+            Task { _ = try? await p.gridsAsync(); finished.signal() }
+            finished.wait()
+            if before % 2 == 1 && inside.value == before { withinOneReceive[before, default: 0] += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(withinOneReceive.values.max() ?? 0, 5)
+        XCTAssertEqual(try station.grids(), try p.grids())
+    }
+
+    func testClosingTheStoreClosesItsDatabaseAndWhatIsLeftFailsTyped() throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        var store: AnxinStore? = try AnxinStore.open(options: OpenOptions(path: path("closing.db"), key: "k", scopes: nil, actingWorker: volunteer.id))
+        try store!.loadFixture(households: 5, seed: 3)
+        let g = try store!.grids().first!.id
+        let h = try store!.households(gridId: g, limit: 1).first!.id
+        let q = try store!.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: try store!.residents(householdId: h).first!.id)
+        _ = try q.answer(itemId: "1", value: 0)
+        let session = try store!.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: 4096, enrolCode: nil))
+        store = nil
+        XCTAssertThrowsError(try q.answer(itemId: "2", value: 0)) {
+            guard case AnxinError.Closed = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try session.start()) {
+            guard case AnxinError.Closed = $0 else { return XCTFail("\($0)") }
+        }
+        let again = try AnxinStore.open(options: OpenOptions(path: path("closing.db"), key: "k", scopes: nil, actingWorker: nil))
+        XCTAssertTrue(try again.check())
+    }
+
+    func testLiveListsDeliverTheChangesASyncMade() async throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let p = try phone("live.db", owner: volunteer, scopes: nil)
+        var households = p.householdsStream(gridId: grid).makeAsyncIterator()
+        var tasks = p.myTasksStream().makeAsyncIterator()
+        let before = try await households.next()!
+        XCTAssertTrue(try await tasks.next()!.isEmpty)
+        try station.actAs(workerId: try worker(.dispatcher).id)
+        let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "7栋", unit: "1单元", room: "301"))
+        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: "groceries", items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: "urgent", deadline: nil, note: ""))
+        _ = try station.orderAction(orderId: order, action: .dispatchToWorker(workerId: volunteer.id))
+        XCTAssertFalse(before.contains { $0.id == h })
+        _ = try sync(p, station)
+        var sawHousehold = false
+        while !sawHousehold, let list = try await households.next() { sawHousehold = list.contains { $0.id == h } }
+        var sawTask = false
+        while !sawTask, let list = try await tasks.next() { sawTask = list.contains { $0.id == order } }
+        XCTAssertTrue(sawHousehold && sawTask)
     }
 
     func testAVolunteersDay() throws {
@@ -214,7 +342,7 @@ final class AnxinSdkTests: XCTestCase {
         let dispatcher = try worker(.dispatcher)
         let p = try phone("phone.db", owner: volunteer, scopes: nil)
         let crises = Crises()
-        let crisisHandle = p.addCrisisListener(listener: crises)
+        let crisisHandle = try p.addCrisisListener(listener: crises)
         let h = try p.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
         let r = try p.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone", "chronic_illness"]))
         _ = try p.recordVisit(householdId: h, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
@@ -222,7 +350,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(row.priority, "p1")
 
         let q = try p.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: h, residentId: r)
-        var step = q.current()
+        var step = try q.current()
         XCTAssertEqual(step?.text, "做事时提不起劲或没有兴趣")
         for value: Int32 in [1, 1, 1, 0, 0, 1, 0, 0, 2] {
             let item = step!.itemId
@@ -241,9 +369,11 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertNil(try q.decline(itemId: "10"))
         let recorded = try p.recordScreening(questionnaires: [q])
         XCTAssertEqual(recorded.tier, .crisis)
-        // Saving the sitting opened its crisis record; the listener heard it.
+        // Saving the sitting opened its crisis record; the red flag was alerted once, at the
+        // answer, and is not raised again.
         let crisis = CrisisRef(caseId: recorded.caseId, crisisId: recorded.crisisId!)
-        XCTAssertEqual(crises.seen.items.last?.crisisId, recorded.crisisId)
+        XCTAssertEqual(crises.seen.items.count, 1)
+        XCTAssertEqual(crises.seen.items.first?.source, .answer)
         _ = try p.crisisAction(crisis: crisis, step: .stayedWithPerson, note: "")
         XCTAssertTrue(try p.casesDue(workerId: nil, days: 7).contains { $0.what == "crisis" })
         XCTAssertEqual(try p.recordCaseVisit(caseId: recorded.caseId, minutes: 20, note: "stayed an hour").openCrises, 1)
@@ -266,7 +396,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(done.status, "completed")
 
         let progress = Progress()
-        let progressHandle = p.addSyncListener(listener: progress)
+        let progressHandle = try p.addSyncListener(listener: progress)
         let (mine, theirs) = try sync(p, station)
         XCTAssertTrue(mine.completed && theirs.completed)
         XCTAssertFalse(progress.seen.items.isEmpty)
@@ -287,11 +417,13 @@ final class AnxinSdkTests: XCTestCase {
         _ = try first.orderAction(orderId: order, action: .accept)
         Thread.sleep(forTimeInterval: 0.005)
         _ = try second.orderAction(orderId: order, action: .accept)
-        let told = Conflicts()
-        let handle = second.addConflictListener(listener: told)
+        // A listener may call back into the store, writes included: no deadlock.
+        let told = ConflictsCallingBack(second, household: h)
+        let handle = try second.addConflictListener(listener: told)
         _ = try sync(first, station)
         _ = try sync(second, station)
         XCTAssertEqual(told.seen.items.count, 1)
+        XCTAssertEqual(told.tasksSeen.items.count, 1)
         XCTAssertEqual(told.seen.items.first?.kind, "acceptance_lost")
         XCTAssertEqual(told.seen.items, try second.orderConflicts(workerId: volunteers[1].id))
         handle.unregister()
@@ -402,7 +534,7 @@ final class AnxinSdkTests: XCTestCase {
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "9栋", unit: "2单元", room: "101"))
         let r = try station.addResident(householdId: h, resident: ResidentInput(name: "赵", sex: "male", birthYear: 1960, phone: "", tags: []))
         let crises = Crises()
-        let handle = station.addCrisisListener(listener: crises)
+        let handle = try station.addCrisisListener(listener: crises)
         let first = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
         for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 0].enumerated() { _ = try first.answer(itemId: "\(i + 1)", value: Int32(v)) }
         let t2 = try station.recordScreening(questionnaires: [first])
@@ -414,8 +546,12 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(red.tier, .crisis)
         let crisisId = red.crisisId!
         XCTAssertEqual(red.openCrisisIds, [crisisId])
-        XCTAssertEqual(crises.seen.items.last?.crisisId, crisisId)
-        XCTAssertEqual(crises.seen.items.last?.caseId, red.caseId)
+        // One alert per red flag: raised at the answer, not again when recorded.
+        XCTAssertEqual(crises.seen.items.count, 1)
+        XCTAssertEqual(crises.seen.items.first?.source, .answer)
+        XCTAssertEqual(crises.seen.items.first?.flags, ["suicidal_ideation"])
+        XCTAssertNil(crises.seen.items.first?.crisisId)
+        XCTAssertFalse(crises.seen.items.first?.alertId.isEmpty ?? true)
         let due = try station.casesDue(workerId: nil, days: 7)
         XCTAssertEqual(due.first?.what, "crisis")
         XCTAssertEqual(due.first?.reference, crisisId)
@@ -429,8 +565,8 @@ final class AnxinSdkTests: XCTestCase {
 
         try station.actAs(workerId: volunteer.id)
         let k10 = try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r)
-        XCTAssertEqual(k10.convention(), "1-5")
-        XCTAssertEqual(k10.current()!.choices.map { $0.value }, [1, 2, 3, 4, 5])
+        XCTAssertEqual(try k10.convention(), "1-5")
+        XCTAssertEqual(try k10.current()!.choices.map { $0.value }, [1, 2, 3, 4, 5])
         for i in 1...10 { _ = try k10.answer(itemId: "\(i)", value: 1) }
         let low = try k10.score()
         XCTAssertEqual(low.score, 10)
@@ -438,7 +574,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(low.tier, .t0)
         XCTAssertEqual(low.cutoffSet, "zh-CN")
         let us = try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r, convention: "0-4")
-        XCTAssertEqual(us.convention(), "0-4")
+        XCTAssertEqual(try us.convention(), "0-4")
         for i in 1...10 { _ = try us.answer(itemId: "\(i)", value: 1) }
         let mild = try us.score()
         XCTAssertEqual(mild.score, 10)
@@ -451,7 +587,9 @@ final class AnxinSdkTests: XCTestCase {
     func testACoordinatorSetsUpAStationFromNothing() throws {
         let s = try AnxinStore.open(options: OpenOptions(path: path("new.db"), key: "new key", scopes: nil, actingWorker: nil))
         _ = try s.initStation(name: "中南路安心小屋")
-        XCTAssertThrowsError(try s.addCommunity(name: "百步亭社区"))
+        XCTAssertThrowsError(try s.addCommunity(name: "百步亭社区")) {
+            guard case AnxinError.NoActingWorker = $0 else { return XCTFail("\($0)") }
+        }
         let admin = try s.addFirstAdmin(name: "张站长", phone: "13800000000")
         XCTAssertThrowsError(try s.addFirstAdmin(name: "冒名", phone: "13800000009"))
         try s.actAs(workerId: admin)
@@ -539,9 +677,9 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(now.first { $0.id == "cssrs" }!.languages, ["en"])
         XCTAssertEqual(now, try station.instruments())
         let alerts = Crises()
-        let handle = station.addCrisisListener(listener: alerts)
+        let handle = try station.addCrisisListener(listener: alerts)
         let q = try station.startQuestionnaire(instrument: "cssrs", language: "en", householdId: h, residentId: r)
-        XCTAssertEqual(q.current()?.text, "Q1 text")
+        XCTAssertEqual(try q.current()?.text, "Q1 text")
         let first = try q.answer(itemId: "1", value: 1)
         XCTAssertEqual(first.redFlags, ["wish_to_be_dead"])
         XCTAssertTrue(first.assessWith.isEmpty, "the C-SSRS is the assessment")
@@ -583,7 +721,7 @@ final class QuickStartTests: XCTestCase {
         func onCrisis(alert: CrisisAlert) { alerts.append(alert) }
     }
 
-    func testQuickStart() throws {
+    func testQuickStart() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let station = try AnxinStore.open(options: OpenOptions(path: dir.appendingPathComponent("station.db").path, key: nil, scopes: nil, actingWorker: nil))
@@ -602,31 +740,38 @@ final class QuickStartTests: XCTestCase {
         // ---- the quick start, as in bindings/README.md ----
         let store = try AnxinStore.open(options: OpenOptions(path: dbPath, key: keyFromKeychain,
                                                              scopes: ["station", "grid:\(gridId)"], actingWorker: nil))
+        // Every call that touches the disk has an `async` form (…Async) that runs on Anxin's
+        // own worker: await it from any task, the main actor included.
         let session = try store.enroll(code: enrolmentCode, maxFrameBytes: 4096)
-        var outgoing = try session.start()
-        while !session.isFinished() {
+        var outgoing = try await session.startAsync()
+        while try !session.isFinished() {
             let incoming = try transport.exchange(outgoing)                  // your Multipeer / Bluetooth code
-            outgoing = try incoming.flatMap { try session.receive(frame: $0) }
+            var next: [Data] = []
+            for frame in incoming { next += try await session.receiveAsync(frame: frame) }
+            outgoing = next
         }
-        try store.actAs(workerId: volunteerId)
+        try await store.actAsAsync(workerId: volunteerId)
 
-        let household = try store.addHousehold(gridId: gridId, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
-        let resident = try store.addResident(householdId: household, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone"]))
-        _ = try store.recordVisit(householdId: household, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
+        let household = try await store.addHouseholdAsync(gridId: gridId, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
+        let resident = try await store.addResidentAsync(householdId: household, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone"]))
+        _ = try await store.recordVisitAsync(householdId: household, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
 
-        let handle = store.addCrisisListener(listener: crisisPresenter)          // implements CrisisListener
+        // Hear red flags at the answer, on the queue you choose. The listener stays registered
+        // until unregister() or the store closes.
+        let handle = try store.addCrisisListener(listener: CrisisListenerOnQueue(crisisPresenter, on: .main))
         let q = try store.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: household, residentId: resident)
-        var prompt = q.current()
+        var prompt = try q.current()
         while let p = prompt {
             if let value = askRespondent(p) { prompt = try q.answer(itemId: p.itemId, value: value).next }
             else { prompt = try q.decline(itemId: p.itemId) }
         }
-        let recorded = try store.recordScreening(questionnaires: [q], cutoffs: "zh-CN")
-        if recorded.tier == .crisis { _ = try store.openCrisis(householdId: household, residentId: resident, reason: "red flag at screening") }
+        let recorded = try await store.recordScreeningAsync(questionnaires: [q], cutoffs: "zh-CN")   // a crisis sitting opened its crisis record
         handle.unregister()
         // ---- end of the quick start ----
 
         XCTAssertEqual(recorded.tier, .crisis)
-        XCTAssertTrue(crisisPresenter.alerts.contains { $0.flags == ["suicidal_ideation"] })
+        // The presenter hears on the main queue: let it run, then check it heard once.
+        try await Task.sleep(nanoseconds: 200_000_000)
+        await MainActor.run { XCTAssertEqual(crisisPresenter.alerts.map { $0.flags }, [["suicidal_ideation"]]) }
     }
 }

@@ -9,6 +9,7 @@ import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.BeforeEach
+import kotlinx.coroutines.launch
 import org.junit.jupiter.api.Test
 
 /** Passes frames between two sessions until both are done, as a phone's transport would. */
@@ -169,9 +170,12 @@ class AnxinSdkTest {
         // Permission: a volunteer may not review a screening.
         val resident = station.residents(household).first().id
         val crisis = station.openCrisis(household, resident, "test")
-        assertFailsWith<AnxinException.PermissionDenied> {
+        val denied = assertFailsWith<AnxinException.PermissionDenied> {
             station.closeCrisis(crisis, RiskTier.T2, "")
         }
+        // Codes an app words in its user's language with the labels.
+        assertEquals("close_crisis" to "only_professional", denied.action to denied.rule)
+        assertEquals("只有心理咨询师或医护人员可以", label("rule", denied.rule, "zh-Hans"))
         // At the station's laptop `actAs` alone cannot sign a closing off.
         station.actAs(worker(WorkerRole.COUNSELOR).id)
         assertFailsWith<AnxinException.PermissionDenied> { station.closeCrisis(crisis, RiskTier.T1, "") }
@@ -179,14 +183,37 @@ class AnxinSdkTest {
         // with her own identity).
         signAsCounselor()
         station.closeCrisis(crisis, RiskTier.T1, "")
-        assertFailsWith<AnxinException.Conflict> {
+        val conflict = assertFailsWith<AnxinException.Conflict> {
             station.crisisAction(crisis, CrisisStepKind.OTHER, "")
         }
+        assertEquals(listOf("act_on_crisis", "closed", "crisis_state"), listOf(conflict.action, conflict.status, conflict.statusVocabulary))
         station.signAsDevice()
-        // Storage: the wrong key.
-        assertFailsWith<AnxinException.Storage> {
+        // The wrong key: ask for it again.
+        assertFailsWith<AnxinException.KeyRejected> {
             AnxinStore.open(OpenOptions(path("station.db"), "wrong key", null, null)).close()
         }
+        // A store written by a newer Anxin: update the app (nothing is changed).
+        AnxinStore.open(OpenOptions(path("newer.db"), null, null, null)).close()
+        val bump = ProcessBuilder("python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 999'); c.commit()",
+            path("newer.db")).inheritIO().start()
+        assertEquals(0, bump.waitFor())
+        val newer = assertFailsWith<AnxinException.StoreTooNew> {
+            AnxinStore.open(OpenOptions(path("newer.db"), null, null, null)).close()
+        }
+        assertEquals(999u, newer.found)
+        // Storage: a place no store can be made.
+        assertFailsWith<AnxinException.Storage> {
+            AnxinStore.open(OpenOptions(path("no-such-folder/x.db"), null, null, null)).close()
+        }
+        // No acting worker: a fresh store records nothing until someone signs in.
+        AnxinStore.open(OpenOptions(path("nobody.db"), null, null, null)).use { nobody ->
+            nobody.loadFixture(3u, 1uL)
+            assertFailsWith<AnxinException.NoActingWorker> {
+                nobody.addHousehold(nobody.grids().first().id, AddressInput("a", "b", "c", "d"))
+            }
+        }
+
         // Sync: a damaged bundle, and nothing changes.
         val before = station.exportJson()
         assertFailsWith<AnxinException.Sync> { station.importBundle(byteArrayOf(1, 2, 3)) }
@@ -196,22 +223,151 @@ class AnxinSdkTest {
     }
 
     @Test
-    fun listenersStopWhenTheirHandleIsClosed() {
+    fun aListenerStaysWithoutItsHandleAndHearsEveryDocumentUntilUnregistered() {
         station.actAs(worker(WorkerRole.VOLUNTEER, inGrid = true).id)
-        val changes = mutableListOf<StoreChange>()
-        val handle = station.addStoreListener(object : StoreChangeListener {
+        val changes = java.util.Collections.synchronizedList(mutableListOf<StoreChange>())
+        // The app keeps no reference to the handle: the garbage collector may take it, and the
+        // listener must still hear everything (a missed crisis alert is not an option).
+        var handle: ListenerHandle? = station.addStoreListener(object : StoreChangeListener {
             override fun onChange(change: StoreChange) { changes.add(change) }
         })
+        val kept = handle!!
+        handle = null
+        repeat(5) { System.gc(); Thread.sleep(20) }
         val h = station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "101"))
-        assertEquals(StoreChange("household", h, "add_household"), changes.single())
+        assertEquals(StoreChange(DocumentKind.HOUSEHOLD, h, ChangeOrigin.THIS_DEVICE, false), changes.single())
+        // A resident lives in the household's document: adding one reports the household.
         val r = station.addResident(h, ResidentInput("李", "male", 1950u, "", listOf()))
+        assertEquals(StoreChange(DocumentKind.HOUSEHOLD, h, ChangeOrigin.THIS_DEVICE, false), changes.last())
         station.setResidentTag(h, r, "disabled", true)
         assertEquals(listOf("disabled"), station.residents(h).single().tags)
-        assertFailsWith<AnxinException.PermissionDenied> { station.moveHousehold(h, station.grids().last().id) }
-        handle.close()
+        // A refused write reports nothing.
         val before = changes.size
+        assertFailsWith<AnxinException.PermissionDenied> { station.moveHousehold(h, station.grids().last().id) }
+        assertEquals(before, changes.size)
+        // A screening graded crisis writes the case file (and its crisis) in one call.
+        val q = station.startQuestionnaire("phq9", "en", h, r)
+        listOf(0, 0, 0, 0, 0, 0, 0, 0, 1).forEachIndexed { i, v -> q.answer("${i + 1}", v) }
+        val recorded = station.recordScreening(listOf(q))
+        assertEquals(StoreChange(DocumentKind.CASE_FILE, recorded.caseId, ChangeOrigin.THIS_DEVICE, false), changes.last())
+        kept.unregister()
+        val after = changes.size
         station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "102"))
-        assertEquals(before, changes.size, "a closed handle unregisters its listener")
+        assertEquals(after, changes.size, "unregistered: it hears nothing more")
+        kept.unregister()
+    }
+
+    @Test
+    fun aReadFinishesWhileALongSyncIsApplyingDocuments() {
+        // A fresh phone receives a large station; a thread drives the sync while the test
+        // reads lists on the phone. `inside` is odd while a `receive` (which applies
+        // documents, holding the writer) runs: a read that starts and ends within the same
+        // receive did not wait for it. Several in one receive rule out the moments before
+        // and after the writer is held.
+        station.actAs(worker(WorkerRole.STATION_ADMIN).id)
+        repeat(3) { station.loadFixture(60u, (it + 20).toULong()) }
+        val code = station.enrolDevice(worker(WorkerRole.COUNSELOR).id, listOf("station", "grid:*", "case:main"), 15u, 90u)
+        val p = AnxinStore.open(OpenOptions(path("reading.db"), "k", null, null))
+        val inside = java.util.concurrent.atomic.AtomicLong(0)
+        var failure: Throwable? = null
+        val syncing = Thread {
+            try {
+                val frame = 60_000u
+                p.syncSession(SyncOptions(initiator = true, maxFrameBytes = frame, enrolCode = code)).use { a ->
+                    station.syncSession(SyncOptions(initiator = false, maxFrameBytes = frame, enrolCode = null)).use { b ->
+                        var toB = a.start()
+                        for (round in 0 until 1000) {
+                            val toA = toB.flatMap { b.receive(it) }
+                            toB = toA.flatMap {
+                                inside.incrementAndGet()
+                                try { a.receive(it) } finally { inside.incrementAndGet() }
+                            }
+                            if (toA.isEmpty() && toB.isEmpty()) break
+                        }
+                        assertTrue(a.isFinished() && a.report().completed, "${a.report().error}")
+                    }
+                }
+            } catch (e: Throwable) {
+                failure = e
+            }
+        }
+        syncing.start()
+        val withinOneReceive = mutableMapOf<Long, Int>()
+        var reads = 0
+        while (syncing.isAlive) {
+            val before = inside.get()
+            // Until the station's document arrives the phone has no grids to list.
+            kotlinx.coroutines.runBlocking {
+                try { p.gridsAsync() } catch (e: AnxinException.NotEnrolled) { listOf() } catch (e: AnxinException.NotFound) { listOf() }
+            }
+            reads++
+            if (before % 2 == 1L && inside.get() == before) {
+                withinOneReceive[before] = (withinOneReceive[before] ?: 0) + 1
+            }
+        }
+        syncing.join()
+        failure?.let { throw it }
+        val most = withinOneReceive.values.maxOrNull() ?: 0
+        assertTrue(most >= 5, "reads finished while a receive was applying documents: at most $most in one ($reads reads)")
+        assertEquals(station.grids(), p.grids())
+        p.close()
+    }
+
+    @Test
+    fun closingTheStoreClosesItsDatabaseAndWhatIsLeftFailsTyped() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val store = AnxinStore.open(OpenOptions(path("closing.db"), "k", null, volunteer.id))
+        store.loadFixture(5u, 3uL)
+        val g = store.grids().first().id
+        val h = store.households(g, 1u).first().id
+        val q = store.startQuestionnaire("phq9", "en", h, store.residents(h).first().id)
+        q.answer("1", 0)
+        val session = store.syncSession(SyncOptions(initiator = true, maxFrameBytes = 4096u, enrolCode = null))
+        store.close()
+        assertFailsWith<AnxinException.Closed> { q.answer("2", 0) }
+        assertFailsWith<AnxinException.Closed> { session.start() }
+        // The database is closed: the file can be opened again at once, by a new store.
+        AnxinStore.open(OpenOptions(path("closing.db"), "k", null, null)).use { again ->
+            assertTrue(again.check())
+        }
+        session.close()
+        q.close()
+    }
+
+    @Test
+    fun liveListsDeliverTheChangesASyncMade() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val p = phone("live.db", owner = volunteer, scopes = null)
+        val households = java.util.concurrent.LinkedBlockingQueue<List<HouseholdInfo>>()
+        val tasks = java.util.concurrent.LinkedBlockingQueue<List<QueueItem>>()
+        kotlinx.coroutines.runBlocking {
+            val collecting = listOf(
+                launch(kotlinx.coroutines.Dispatchers.Default) { p.householdsFlow(grid).collect { households.put(it) } },
+                launch(kotlinx.coroutines.Dispatchers.Default) { p.myTasksFlow().collect { tasks.put(it) } },
+            )
+            // The current values first.
+            val before = households.poll(20, java.util.concurrent.TimeUnit.SECONDS)!!
+            assertTrue(tasks.poll(20, java.util.concurrent.TimeUnit.SECONDS)!!.isEmpty())
+            // At the station: a new household, and an order dispatched to the volunteer.
+            station.actAs(worker(WorkerRole.DISPATCHER).id)
+            val h = station.addHousehold(grid, AddressInput("百步亭花园", "7栋", "1单元", "301"))
+            val order = station.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("米", 1u, "袋")), "urgent", null, ""))
+            station.orderAction(order, OrderStep.DispatchToWorker(volunteer.id))
+            assertFalse(before.any { it.id == h })
+            sync(p, station)
+            fun <T> until(queue: java.util.concurrent.BlockingQueue<T>, ok: (T) -> Boolean): Boolean {
+                val deadline = System.nanoTime() + 20_000_000_000L
+                while (System.nanoTime() < deadline) {
+                    val next = queue.poll(1, java.util.concurrent.TimeUnit.SECONDS) ?: continue
+                    if (ok(next)) return true
+                }
+                return false
+            }
+            assertTrue(until(households) { list -> list.any { it.id == h } }, "the household the sync brought")
+            assertTrue(until(tasks) { list -> list.any { it.id == order } }, "the task the sync brought")
+            collecting.forEach { it.cancel() }
+        }
+        p.close()
     }
 
     @Test
@@ -253,9 +409,11 @@ class AnxinSdkTest {
             assertNull(q.decline("10"))
             val recorded = p.recordScreening(listOf(q))
             assertEquals(RiskTier.CRISIS, recorded.tier)
-            // Saving the sitting opened its crisis record; the listener heard it.
+            // Saving the sitting opened its crisis record; the red flag was alerted once,
+            // at the answer, and is not raised again.
             val crisis = CrisisRef(recorded.caseId, recorded.crisisId!!)
-            assertEquals(recorded.crisisId, alerts.last().crisisId)
+            assertEquals(1, alerts.size)
+            assertEquals(AlertSource.ANSWER, alerts.single().source)
             p.crisisAction(crisis, CrisisStepKind.STAYED_WITH_PERSON, "")
             p.crisisAction(crisis, CrisisStepKind.HANDED_TO_PROFESSIONAL, "")
             assertTrue(p.casesDue(null, 7u).any { it.what == "crisis" })
@@ -317,12 +475,20 @@ class AnxinSdkTest {
         Thread.sleep(5)
         second.orderAction(order, OrderStep.Accept)
         val told = mutableListOf<OrderConflict>()
+        val tasksSeen = mutableListOf<Int>()
         val handle = second.addConflictListener(object : ConflictListener {
-            override fun onConflict(conflict: OrderConflict) { told.add(conflict) }
+            override fun onConflict(conflict: OrderConflict) {
+                told.add(conflict)
+                // A listener may call back into the store, writes included (an order
+                // written here is folded for conflicts again): no deadlock.
+                tasksSeen.add(second.myTasks().size)
+                second.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("面", 1u, "袋")), "routine", null, ""))
+            }
         })
         sync(first, station)
         sync(second, station)
         assertEquals(1, told.size)
+        assertEquals(1, tasksSeen.size)
         assertEquals("acceptance_lost", told[0].kind)
         assertEquals(told, second.orderConflicts(volunteers[1].id))
         assertEquals(order, told[0].orderId)
@@ -464,9 +630,14 @@ class AnxinSdkTest {
             assertEquals(RiskTier.CRISIS, red.tier)
             val crisisId = red.crisisId!!
             assertEquals(listOf(crisisId), red.openCrisisIds)
-            val alert = alerts.last()
-            assertEquals(crisisId, alert.crisisId)
-            assertEquals(red.caseId, alert.caseId)
+            // One alert per red flag: raised at the answer, not again when the sitting
+            // was recorded; its id lets an app that stores alerts deduplicate.
+            assertEquals(1, alerts.size)
+            val alert = alerts.single()
+            assertEquals(AlertSource.ANSWER, alert.source)
+            assertEquals(listOf("suicidal_ideation"), alert.flags)
+            assertNull(alert.crisisId)
+            assertTrue(alert.alertId.isNotEmpty())
             // It leads what is due, and the case shows it open.
             val due = station.casesDue(null, 7u)
             assertEquals("crisis", due.first().what)
@@ -506,7 +677,7 @@ class AnxinSdkTest {
         AnxinStore.open(OpenOptions(path("new.db"), "new key", null, null)).use { s ->
             s.initStation("中南路安心小屋")
             // Nobody can act before the first admin exists; then only once.
-            assertFailsWith<AnxinException.InvalidInput> { s.addCommunity("百步亭社区") }
+            assertFailsWith<AnxinException.NoActingWorker> { s.addCommunity("百步亭社区") }
             val admin = s.addFirstAdmin("张站长", "13800000000")
             assertFailsWith<AnxinException.PermissionDenied> { s.addFirstAdmin("冒名", "13800000009") }
             s.actAs(admin)
