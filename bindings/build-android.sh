@@ -23,14 +23,26 @@ cd "$repo"
 # SQLCipher with its vendored OpenSSL is compiled by the NDK's clang for each ABI.
 args=()
 for abi in "${abis[@]}"; do args+=(-t "$abi"); done
+# 16 KB page alignment (Android 15+ devices with 16 KB pages refuse
+# libraries aligned to 4 KB); NDK r28 does this by default, older NDKs need
+# the flag.
+export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384"
 cargo ndk "${args[@]}" --platform 26 -o "$android/src/main/jniLibs" build -p anxin-ffi --lib --profile mobile
 
-# Bindings are generated from a host build of the same source (same metadata).
+# Bindings are generated from a host build of the same source (same metadata):
+# the host library is .so on Linux, .dylib on macOS.
 cargo build -p anxin-ffi --lib --bin uniffi-bindgen
+case "$(uname -s)" in
+  Darwin) host_lib="$target/debug/libanxin_ffi.dylib" ;;
+  *) host_lib="$target/debug/libanxin_ffi.so" ;;
+esac
 rm -rf "$android/src/main/kotlin"
-"$target/debug/uniffi-bindgen" generate --library "$target/debug/libanxin_ffi.so" \
+"$target/debug/uniffi-bindgen" generate --library "$host_lib" \
     --language kotlin --no-format --out-dir "$android/src/main/kotlin"
 
 cd "$android"
-gradle --no-daemon assembleRelease
+# The Gradle wrapper is not checked in (no Gradle here to make it): the first
+# run makes it, later runs use it.
+[[ -x ./gradlew ]] || gradle --no-daemon wrapper --gradle-version 8.9
+./gradlew --no-daemon assembleRelease publishToMavenLocal
 ls -l build/outputs/aar/

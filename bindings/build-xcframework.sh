@@ -43,3 +43,30 @@ xcodebuild -create-xcframework \
 mkdir -p "$swift/Sources/Anxin"
 cp "$gen/Anxin.swift" "$swift/Sources/Anxin/"
 echo "built $swift/AnxinFFI.xcframework; run: (cd $swift && swift test)"
+
+# A release: the XCFramework zipped, and a Package.swift that fetches it by
+# URL and checksum (binaryTarget(url:checksum:)), for apps that add the
+# package from a tag without building Rust. ANXIN_RELEASE_URL is where the
+# zip will be published.
+if [[ -n "${ANXIN_RELEASE_URL:-}" ]]; then
+  release="$swift/release"
+  rm -rf "$release" && mkdir -p "$release/Sources/Anxin"
+  (cd "$swift" && zip -qry "$release/AnxinFFI.xcframework.zip" AnxinFFI.xcframework)
+  checksum="$(swift package compute-checksum "$release/AnxinFFI.xcframework.zip")"
+  cp "$swift/Sources/Anxin/"*.swift "$release/Sources/Anxin/"
+  cat > "$release/Package.swift" <<SWIFT
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "Anxin",
+    platforms: [.iOS(.v15), .macOS(.v13)],
+    products: [.library(name: "Anxin", targets: ["Anxin"])],
+    targets: [
+        .binaryTarget(name: "AnxinFFI", url: "$ANXIN_RELEASE_URL", checksum: "$checksum"),
+        .target(name: "Anxin", dependencies: ["AnxinFFI"], path: "Sources/Anxin"),
+    ]
+)
+SWIFT
+  echo "release package in $release (upload AnxinFFI.xcframework.zip to $ANXIN_RELEASE_URL)"
+fi

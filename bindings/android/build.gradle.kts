@@ -4,7 +4,12 @@
 plugins {
     id("com.android.library") version "8.5.2"
     kotlin("android") version "2.0.21"
+    `maven-publish`
 }
+
+group = "org.anxin"
+version = "0.1.0"
+
 
 android {
     namespace = "org.anxin.sdk"
@@ -25,7 +30,33 @@ android {
 
 dependencies {
     // uniffi's generated Kotlin calls the library through JNA.
-    implementation("net.java.dev.jna:jna:5.14.0@aar")
+    // JNA 5.17 is the first whose Android libraries are 16 KB page aligned
+    // (required for apps targeting Android 15+ on 16 KB devices).
+    implementation("net.java.dev.jna:jna:5.17.0@aar")
     // The async calls are `suspend` functions; the adapters return Flows.
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
+}
+
+// `gradle publishToMavenLocal` (or a repository of your own): the POM names
+// JNA (as an aar) and kotlinx-coroutines, so an app depending on the SDK gets
+// both.
+android {
+    publishing {
+        singleVariant("release") { withSourcesJar() }
+    }
+}
+
+afterEvaluate {
+    publishing {
+        publications {
+            create<MavenPublication>("release") {
+                from(components["release"])
+                artifactId = "anxin-sdk"
+                pom {
+                    name.set("Anxin SDK")
+                    description.set("Offline-first case work for community aid stations: store, screening, orders and sync.")
+                }
+            }
+        }
+    }
 }
