@@ -219,3 +219,12 @@ CREATE TABLE attestations (
     signature BLOB NOT NULL,
     PRIMARY KEY (doc_id, actor)
 ) STRICT;
+
+CREATE TABLE drafts (
+    id           TEXT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    resident_id  TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    alerted      TEXT NOT NULL,
+    updated_at   INTEGER NOT NULL
+) STRICT;

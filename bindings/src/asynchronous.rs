@@ -33,6 +33,15 @@ macro_rules! async_twins {
 
 async_twins! {
     AnxinStore {
+        /// [`AnxinStore::drafts`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        read fn drafts_async = drafts() -> Result<Vec<DraftInfo>>;
+        /// [`AnxinStore::resume_questionnaire`] on Anxin's worker: suspends (Kotlin) or awaits
+        /// (Swift) instead of blocking the calling thread.
+        read fn resume_questionnaire_async = resume_questionnaire(draft_id: String) -> Result<Arc<Questionnaire>>;
+        /// [`AnxinStore::wipe`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        write fn wipe_async = wipe() -> Result<()>;
         /// [`AnxinStore::act_as`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         read fn act_as_async = act_as(worker_id: String) -> Result<()>;
@@ -240,6 +249,20 @@ async_twins! {
         /// [`AnxinStore::sign_as_device`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         write fn sign_as_device_async = sign_as_device() -> Result<()>;
+    }
+}
+
+async_twins! {
+    Questionnaire {
+        /// [`Questionnaire::answer`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        write fn answer_async = answer(item_id: String, value: i32) -> Result<AnswerResult>;
+        /// [`Questionnaire::decline`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        write fn decline_async = decline(item_id: String) -> Result<Option<ItemPrompt>>;
+        /// [`Questionnaire::discard`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        write fn discard_async = discard() -> Result<()>;
     }
 }
 

@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anxin_core::doc::Author;
 use anxin_core::model::*;
 use anxin_core::screening::{Administration, Language, Library, Policy};
-use anxin_core::store::{NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions};
+use anxin_core::store::{
+    DraftRecord, NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions,
+};
 
 use error::guard;
 pub use error::{AnxinError, Result};
@@ -55,6 +57,8 @@ pub(crate) struct Shared {
     library: Mutex<Arc<Library>>,
     /// The referral policy the store was opened with.
     policy: Arc<Policy>,
+    /// The store's file (`wipe` deletes it).
+    path: String,
 }
 
 /// Where the documents a write changed came from.
@@ -308,6 +312,7 @@ impl AnxinStore {
                     conflicts_told: Mutex::new(BTreeSet::new()),
                     library: Mutex::new(Arc::new(Library::builtin()?.clone())),
                     policy,
+                    path: options.path.clone(),
                 }),
             }))
         })
@@ -555,14 +560,16 @@ impl AnxinStore {
                 Language::parse(&language)?,
                 convention.as_deref(),
             )?;
-            Ok(Arc::new(Questionnaire {
+            let q = Questionnaire {
                 shared: self.shared.clone(),
                 id: EventId::random().to_string(),
                 admin: Mutex::new(admin),
                 household_id,
                 resident_id,
                 alerted: Mutex::new(BTreeSet::new()),
-            }))
+            };
+            q.save()?;
+            Ok(Arc::new(q))
         })
     }
 
@@ -645,6 +652,12 @@ impl AnxinStore {
                         .map(ToString::to_string),
                 });
             }
+            // The sitting is filed: its interviews are drafts no more.
+            let mut store = self.shared.store()?;
+            for q in &questionnaires {
+                store.delete_draft(&q.id)?;
+            }
+            drop(store);
             Ok(RecordedScreening::from(rec))
         })
     }
@@ -1005,6 +1018,58 @@ impl AnxinStore {
         })
     }
 
+    /// Interviews in progress saved on this device (after every answer), oldest first:
+    /// offer to resume them after the app was killed.
+    pub fn drafts(&self) -> Result<Vec<DraftInfo>> {
+        guard(|| {
+            let rows = self.shared.reader()?.drafts()?;
+            Ok(rows.into_iter().map(DraftInfo::from).collect())
+        })
+    }
+
+    /// Resumes a saved interview where it stood. The red flags its answers raised
+    /// were alerted then and are not raised again.
+    pub fn resume_questionnaire(&self, draft_id: String) -> Result<Arc<Questionnaire>> {
+        guard(|| {
+            let record = self.shared.reader()?.draft(&draft_id)?;
+            let admin = Administration::resume(&self.shared.library(), &record.draft)?;
+            Ok(Arc::new(Questionnaire {
+                shared: self.shared.clone(),
+                id: record.id,
+                admin: Mutex::new(admin),
+                household_id: record.household_id,
+                resident_id: record.resident_id,
+                alerted: Mutex::new(record.alerted.into_iter().collect()),
+            }))
+        })
+    }
+
+    /// For a device being handed back: closes the store and deletes its file (and
+    /// its journal files). Everything still holding the store then fails with
+    /// `Closed`. What was not synced is lost.
+    pub fn wipe(&self) -> Result<()> {
+        guard(|| {
+            self.shared.close();
+            if self.shared.path != ":memory:" && !self.shared.path.is_empty() {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    match std::fs::remove_file(format!("{}{suffix}", self.shared.path)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(AnxinError::Storage {
+                                reason: format!(
+                                    "the store's file could not be deleted: {}",
+                                    e.kind()
+                                ),
+                            })
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Hears of every write (kind, id, action; never content).
     pub fn add_store_listener(
         &self,
@@ -1088,6 +1153,27 @@ pub struct Questionnaire {
 }
 
 impl Questionnaire {
+    /// Saves where the interview stands (durably: an answer acknowledged
+    /// survives the app being killed).
+    fn save(&self) -> Result<()> {
+        let record = DraftRecord {
+            id: self.id.clone(),
+            household_id: self.household_id.clone(),
+            resident_id: self.resident_id.clone(),
+            draft: self.admin().draft(),
+            alerted: self
+                .alerted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned()
+                .collect(),
+            updated_at: now_millis(),
+        };
+        self.shared.store()?.save_draft(&record)?;
+        Ok(())
+    }
+
     fn admin(&self) -> MutexGuard<'_, Administration> {
         self.admin.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -1146,6 +1232,7 @@ impl Questionnaire {
                     crisis_id: None,
                 });
             }
+            self.save()?;
             Ok(AnswerResult {
                 red_flags: step.red_flags,
                 assess_with,
@@ -1158,7 +1245,9 @@ impl Questionnaire {
     pub fn decline(&self, item_id: String) -> Result<Option<ItemPrompt>> {
         guard(|| {
             self.shared.ensure_open()?;
-            Ok(self.admin().decline(&item_id)?.map(ItemPrompt::from))
+            let next = self.admin().decline(&item_id)?.map(ItemPrompt::from);
+            self.save()?;
+            Ok(next)
         })
     }
 
@@ -1169,6 +1258,19 @@ impl Questionnaire {
         guard(|| {
             self.shared.ensure_open()?;
             Ok(ScreeningOutcome::from(self.result(cutoffs.as_deref())?))
+        })
+    }
+
+    /// This interview's id (its draft's, see `AnxinStore.drafts`).
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Gives the interview up: its draft is deleted (nothing is recorded).
+    pub fn discard(&self) -> Result<()> {
+        guard(|| {
+            self.shared.store()?.delete_draft(&self.id)?;
+            Ok(())
         })
     }
 

@@ -1134,6 +1134,39 @@ pub struct CrisisAlert {
     pub crisis_id: Option<String>,
 }
 
+/// An interview in progress saved on this device.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DraftInfo {
+    /// The draft's id: pass it to `resumeQuestionnaire`.
+    pub draft_id: String,
+    /// The household.
+    pub household_id: String,
+    /// The resident.
+    pub resident_id: String,
+    /// The instrument (`phq9`, …).
+    pub instrument: String,
+    /// The language it is asked in.
+    pub language: String,
+    /// Items answered so far.
+    pub answered: u32,
+    /// When it was last saved (ms since the epoch, UTC).
+    pub updated_at: i64,
+}
+
+impl From<anxin_core::store::DraftRecord> for DraftInfo {
+    fn from(r: anxin_core::store::DraftRecord) -> Self {
+        DraftInfo {
+            draft_id: r.id,
+            household_id: r.household_id,
+            resident_id: r.resident_id,
+            instrument: r.draft.instrument,
+            language: r.draft.language,
+            answered: r.draft.answers.len() as u32,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
 /// Where a crisis alert was raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum AlertSource {

@@ -61,7 +61,65 @@ pub struct Administration {
     declined: Vec<String>,
 }
 
+/// An interview in progress, as saved between answers: enough to resume it
+/// exactly (the same instrument, language, convention, answers and declined
+/// items). It holds answers: it is kept only in the store's own file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Draft {
+    /// The instrument's id.
+    pub instrument: String,
+    /// The language's tag.
+    pub language: String,
+    /// The scoring convention, if the instrument has several.
+    pub convention: Option<String>,
+    /// The answers, by item id (in the convention's values).
+    pub answers: BTreeMap<String, i32>,
+    /// The items declined.
+    pub declined: Vec<String>,
+}
+
 impl Administration {
+    /// What to save to resume this interview later.
+    pub fn draft(&self) -> Draft {
+        Draft {
+            instrument: self.instrument.id.clone(),
+            language: self.language.tag().to_string(),
+            convention: self.convention.clone(),
+            answers: self.answers.clone(),
+            declined: self.declined.clone(),
+        }
+    }
+
+    /// Resumes a saved interview: starts it again and replays its answers
+    /// in the instrument's order, each checked as when it was given (a
+    /// draft that no longer fits the instrument is an error, never a
+    /// wrong score). Red flags are not returned: they were raised when the
+    /// answers were first given.
+    pub fn resume(
+        library: &super::Library,
+        draft: &Draft,
+    ) -> Result<Administration, ScreeningError> {
+        let instrument = library.get(&draft.instrument)?;
+        let language = Language::parse(&draft.language)?;
+        let mut admin = Administration::start(instrument, language, draft.convention.as_deref())?;
+        for item in &instrument.items {
+            if let Some(value) = draft.answers.get(&item.id) {
+                admin.answer(&item.id, *value)?;
+            } else if draft.declined.contains(&item.id) {
+                admin.decline(&item.id)?;
+            }
+        }
+        if admin.answers != draft.answers {
+            // An answer the skip logic hides, or to an unknown item.
+            return Err(ScreeningError::UnknownOption {
+                what: "draft",
+                value: draft.instrument.clone(),
+                known: "answers the instrument asks".into(),
+            });
+        }
+        Ok(admin)
+    }
+
     /// Starts a questionnaire in a language. Fails if the instrument has no
     /// texts in that language (a licensed instrument whose texts the
     /// deployment has not loaded).

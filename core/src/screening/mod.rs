@@ -17,7 +17,7 @@ mod instrument;
 mod policy;
 mod score;
 
-pub use administer::{Administration, Prompt, PromptOption, Step};
+pub use administer::{Administration, Draft, Prompt, PromptOption, Step};
 pub use instrument::{
     AnswerOption, Band, Convention, Cutoffs, Direction, Instrument, ItemDef, Language, Library,
     Licence, Loinc, MissingRule, RedFlag, RiskRule, ShowIf, Subscale, Texts,

@@ -17,6 +17,7 @@ mod audit;
 mod cases;
 mod check;
 mod daily;
+mod drafts;
 mod identity;
 mod import;
 mod index;
@@ -40,6 +41,7 @@ pub use audit::{AuditEntry, AuditHead};
 pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
 pub use daily::{ActivityLine, CaseLine, DailyReport, HoursLine, HouseholdLine, OrderLine};
+pub use drafts::DraftRecord;
 pub use import::{columns as import_columns, Column, ImportKind, ImportReport, RowProblem, Sheet};
 pub use index::{
     GridSummary, HouseholdRow, IndexContext, Indexed, ResidentRow, VisitRow, WorkerRow,

@@ -67,10 +67,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0009_attestations.sql"),
         needs_reindex: false,
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../../migrations/0010_drafts.sql"),
+        needs_reindex: false,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 9;
+pub const LATEST: u32 = 10;
 
 const FRESH: &str = include_str!("../../schema.sql");
 

@@ -317,6 +317,54 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertTrue(try again.check())
     }
 
+    func testAnInterviewResumesAfterTheStoreIsReopenedWithoutAlertingTwiceAndWipeLeavesNothing() throws {
+        let file = path("interview.db")
+        var first: AnxinStore? = try AnxinStore.open(options: OpenOptions(path: file, key: "k", scopes: nil, actingWorker: nil))
+        try first!.loadFixture(households: 5, seed: 9)
+        let volunteer = try first!.workers(gridId: nil, role: .volunteer).first!.id
+        try first!.actAs(workerId: volunteer)
+        let h = try first!.households(gridId: try first!.grids().first!.id, limit: 1).first!.id
+        let r = try first!.residents(householdId: h).first!.id
+        let alerts = Crises()
+        _ = try first!.addCrisisListener(listener: alerts)
+        let q = try first!.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        for (item, v) in [("1", 1), ("2", 2), ("3", 0)] { _ = try q.answer(itemId: item, value: Int32(v)) }
+        XCTAssertEqual(try q.answer(itemId: "9", value: 1).redFlags, ["suicidal_ideation"])
+        XCTAssertEqual(alerts.seen.items.count, 1)
+        first = nil
+
+        let again = try AnxinStore.open(options: OpenOptions(path: file, key: "k", scopes: nil, actingWorker: volunteer))
+        let heard = Crises()
+        let handle = try again.addCrisisListener(listener: heard)
+        let drafts = try again.drafts()
+        XCTAssertEqual(drafts.count, 1)
+        let draft = drafts[0]
+        XCTAssertEqual([draft.draftId, draft.householdId, draft.residentId, draft.instrument, draft.language], [q.id(), h, r, "phq9", "en"])
+        XCTAssertEqual(draft.answered, 4)
+        let resumed = try again.resumeQuestionnaire(draftId: draft.draftId)
+        XCTAssertEqual(try resumed.current()?.itemId, "4")
+        for item in 4...8 { _ = try resumed.answer(itemId: "\(item)", value: 0) }
+        XCTAssertNil(try resumed.decline(itemId: "10"))
+        let recorded = try again.recordScreening(questionnaires: [resumed])
+        XCTAssertEqual(recorded.tier, .crisis)
+        XCTAssertTrue(heard.seen.items.isEmpty)
+        XCTAssertTrue(try again.drafts().isEmpty)
+        let other = try again.startQuestionnaire(instrument: "gad7", language: "en", householdId: h, residentId: r)
+        _ = try other.answer(itemId: "1", value: 1)
+        XCTAssertEqual(try again.drafts().count, 1)
+        try other.discard()
+        XCTAssertTrue(try again.drafts().isEmpty)
+        handle.unregister()
+        try again.wipe()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file))
+        XCTAssertThrowsError(try again.drafts()) {
+            guard case AnxinError.Closed = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try resumed.answer(itemId: "1", value: 0)) {
+            guard case AnxinError.Closed = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
     func testLiveListsDeliverTheChangesASyncMade() async throws {
         let volunteer = try worker(.volunteer, inGrid: true)
         let p = try phone("live.db", owner: volunteer, scopes: nil)

@@ -335,6 +335,58 @@ class AnxinSdkTest {
     }
 
     @Test
+    fun anInterviewResumesAfterTheStoreIsReopenedWithoutAlertingTwiceAndWipeLeavesNothing() {
+        val file = path("interview.db")
+        val first = AnxinStore.open(OpenOptions(file, "k", null, null))
+        first.loadFixture(5u, 9uL)
+        val volunteer = first.workers(null, WorkerRole.VOLUNTEER).first().id
+        first.actAs(volunteer)
+        val h = first.households(first.grids().first().id, 1u).first().id
+        val r = first.residents(h).first().id
+        val alerts = mutableListOf<CrisisAlert>()
+        first.addCrisisListener(object : CrisisListener {
+            override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
+        })
+        val q = first.startQuestionnaire("phq9", "en", h, r)
+        listOf("1" to 1, "2" to 2, "3" to 0).forEach { (item, v) -> q.answer(item, v) }
+        assertEquals(listOf("suicidal_ideation"), q.answer("9", 1).redFlags)
+        assertEquals(1, alerts.size)
+        // The app is killed mid-interview: the store goes away with everything in memory.
+        first.close()
+
+        AnxinStore.open(OpenOptions(file, "k", null, volunteer)).use { again ->
+            val heard = mutableListOf<CrisisAlert>()
+            val handle = again.addCrisisListener(object : CrisisListener {
+                override fun onCrisis(alert: CrisisAlert) { heard.add(alert) }
+            })
+            val draft = again.drafts().single()
+            assertEquals(listOf(q.id(), h, r, "phq9", "en"), listOf(draft.draftId, draft.householdId, draft.residentId, draft.instrument, draft.language))
+            assertEquals(4u, draft.answered)
+            val resumed = again.resumeQuestionnaire(draft.draftId)
+            assertEquals("4", resumed.current()!!.itemId, "where it stood: 1-3 and 9 answered")
+            (4..8).forEach { resumed.answer("$it", 0) }
+            assertNull(resumed.decline("10"))
+            val recorded = again.recordScreening(listOf(resumed))
+            assertEquals(RiskTier.CRISIS, recorded.tier)
+            assertTrue(heard.isEmpty(), "the red flag was alerted before the app was killed, not again")
+            assertTrue(again.drafts().isEmpty(), "a recorded sitting is no draft")
+            // A discarded interview leaves nothing.
+            val other = again.startQuestionnaire("gad7", "en", h, r)
+            other.answer("1", 1)
+            assertEquals(1, again.drafts().size)
+            other.discard()
+            assertTrue(again.drafts().isEmpty())
+            handle.unregister()
+            // A device handed back: nothing of the store stays on it.
+            again.wipe()
+            assertFalse(java.io.File(file).exists())
+            assertFailsWith<AnxinException.Closed> { again.drafts() }
+            assertFailsWith<AnxinException.Closed> { resumed.answer("1", 0) }
+        }
+        q.close()
+    }
+
+    @Test
     fun liveListsDeliverTheChangesASyncMade() {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
         val p = phone("live.db", owner = volunteer, scopes = null)
