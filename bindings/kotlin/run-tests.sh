@@ -21,6 +21,7 @@ mkdir -p "$out"
 "$target/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --no-format --out-dir "$out/kotlin" >/dev/null
 "$target/debug/uniffi-bindgen" generate --library "$lib" --language swift --no-format --out-dir "$out/swift" >/dev/null
 python3 "$here/../check-api-parity.py" "$out/kotlin" "$out/swift" "$here/src/test/kotlin" "$here/../swift/Tests"
+python3 "$here/../check-quick-starts.py"
 
 # kotlinx-coroutines: the async calls are `suspend` functions (the
 # compiler package ships the library).

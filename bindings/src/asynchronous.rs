@@ -33,6 +33,9 @@ macro_rules! async_twins {
 
 async_twins! {
     AnxinStore {
+        /// [`AnxinStore::start_questionnaire`] on Anxin's worker: suspends (Kotlin) or awaits
+        /// (Swift) instead of blocking the calling thread.
+        write fn start_questionnaire_async = start_questionnaire(instrument: String, language: Language, household_id: String, resident_id: String, convention: Option<String>) -> Result<Arc<Questionnaire>>;
         /// [`AnxinStore::drafts`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         read fn drafts_async = drafts() -> Result<Vec<DraftInfo>>;
@@ -86,7 +89,7 @@ async_twins! {
         write fn load_licensed_texts_async = load_licensed_texts(file_name: String, json: String) -> Result<Vec<InstrumentInfo>>;
         /// [`AnxinStore::record_screening`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
-        write fn record_screening_async = record_screening(questionnaires: Vec<Arc<Questionnaire>>, cutoffs: Option<String>) -> Result<RecordedScreening>;
+        write fn record_screening_async = record_screening(questionnaires: Vec<Arc<Questionnaire>>, cutoffs: Option<CutoffSet>) -> Result<RecordedScreening>;
         /// [`AnxinStore::open_crisis`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         write fn open_crisis_async = open_crisis(household_id: String, resident_id: String, reason: String) -> Result<CrisisRef>;

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anxin_core::doc::Author;
 use anxin_core::model::*;
-use anxin_core::screening::{Administration, Language, Library, Policy};
+use anxin_core::screening::{Administration, Library, Policy};
 use anxin_core::store::{
     DraftRecord, NewOrder, NewResident, NewScreening, NewVisit, Store, StoreOptions,
 };
@@ -544,7 +544,7 @@ impl AnxinStore {
     pub fn start_questionnaire(
         &self,
         instrument: String,
-        language: String,
+        language: Language,
         household_id: String,
         resident_id: String,
         convention: Option<String>,
@@ -557,7 +557,7 @@ impl AnxinStore {
                 .convention_or_default(&instrument, convention.as_deref());
             let admin = Administration::start(
                 library.get(&instrument)?,
-                Language::parse(&language)?,
+                language.into(),
                 convention.as_deref(),
             )?;
             let q = Questionnaire {
@@ -576,13 +576,13 @@ impl AnxinStore {
     /// Scores and records a sitting of finished questionnaires in the
     /// resident's case file. A sitting graded crisis opens a crisis record in
     /// the same write (unless one is open already) and the crisis listeners
-    /// hear of it. `cutoffs`: `zh-CN` or `international`; by default the
-    /// store's policy's (built in: `zh-CN`).
+    /// hear of it. `cutoffs`: by default the store's policy's (built in:
+    /// `ZH_CN`).
     #[uniffi::method(default(cutoffs = None))]
     pub fn record_screening(
         &self,
         questionnaires: Vec<Arc<Questionnaire>>,
-        cutoffs: Option<String>,
+        cutoffs: Option<CutoffSet>,
     ) -> Result<RecordedScreening> {
         guard(|| {
             let first = questionnaires
@@ -600,7 +600,7 @@ impl AnxinStore {
                         reason: "a sitting is one resident's".into(),
                     });
                 }
-                results.push(q.result(cutoffs.as_deref())?);
+                results.push(q.result(cutoffs.map(CutoffSet::code))?);
             }
             let flags: Vec<String> = results.iter().flat_map(|r| r.red_flags.clone()).collect();
             let sitting: Vec<&str> = results.iter().map(|r| r.instrument.as_str()).collect();
@@ -1254,10 +1254,12 @@ impl Questionnaire {
     /// Scores the answers so far with a cutoff set (`international`,
     /// `zh-CN`; by default the store's policy's).
     #[uniffi::method(default(cutoffs = None))]
-    pub fn score(&self, cutoffs: Option<String>) -> Result<ScreeningOutcome> {
+    pub fn score(&self, cutoffs: Option<CutoffSet>) -> Result<ScreeningOutcome> {
         guard(|| {
             self.shared.ensure_open()?;
-            Ok(ScreeningOutcome::from(self.result(cutoffs.as_deref())?))
+            Ok(ScreeningOutcome::from(
+                self.result(cutoffs.map(CutoffSet::code))?,
+            ))
         })
     }
 
@@ -1292,13 +1294,12 @@ pub fn diagnostics_panic_is_an_error() -> Result<()> {
 /// What people read for every stable code (roles, tags, needs, order
 /// kinds and statuses, urgencies, priorities and reasons, tiers, bands,
 /// flags, referral and crisis states, due items, conflicts, activities),
-/// in `language`: `zh-Hans`, `zh-Hant`, `en`, or a platform tag such as
-/// `zh-Hans-CN`, `zh_Hant_TW`, `en-US`. Show these; never hard-code words.
+/// in `language` (from the platform's tag: `languageFromTag`). Show these;
+/// never hard-code words.
 #[uniffi::export]
-pub fn labels(language: String) -> Result<Vec<CodeLabel>> {
+pub fn labels(language: Language) -> Result<Vec<CodeLabel>> {
     guard(|| {
-        let language = Language::parse(&language)?;
-        Ok(anxin_core::labels::labels(language)
+        Ok(anxin_core::labels::labels(language.into())
             .into_iter()
             .map(|l| CodeLabel {
                 vocabulary: l.vocabulary.as_str().to_string(),
@@ -1313,9 +1314,8 @@ pub fn labels(language: String) -> Result<Vec<CodeLabel>> {
 /// `language`; the code itself when it has none (a custom tag). A triage
 /// reason may be a tag's code: look it up under `reason`, then `tag`.
 #[uniffi::export]
-pub fn label(vocabulary: String, code: String, language: String) -> Result<String> {
+pub fn label(vocabulary: String, code: String, language: Language) -> Result<String> {
     guard(|| {
-        let language = Language::parse(&language)?;
         let vocabulary = anxin_core::labels::Vocabulary::ALL
             .into_iter()
             .find(|v| v.as_str() == vocabulary)
@@ -1323,8 +1323,26 @@ pub fn label(vocabulary: String, code: String, language: String) -> Result<Strin
                 field: "vocabulary".into(),
                 reason: "not a vocabulary Anxin labels".into(),
             })?;
-        Ok(anxin_core::labels::word(vocabulary, &code, language))
+        Ok(anxin_core::labels::word(vocabulary, &code, language.into()))
     })
+}
+
+/// The language of a platform tag as it comes (`Locale.toLanguageTag()`,
+/// `Locale.current.identifier`): `zh-Hans-CN`, `zh_Hant_TW`, `zh-HK`, `en-US`…
+/// `InvalidInput` for a language Anxin has no texts in.
+#[uniffi::export]
+pub fn language_from_tag(tag: String) -> Result<Language> {
+    guard(|| Ok(anxin_core::screening::Language::parse(&tag)?.into()))
+}
+
+/// The vulnerability tags Anxin knows (and labels): `elderly_alone`,
+/// `chronic_illness`, … A deployment may use others (they show their code).
+#[uniffi::export]
+pub fn known_tags() -> Vec<String> {
+    anxin_core::model::VulnerabilityTag::KNOWN
+        .iter()
+        .map(|t| t.to_string())
+        .collect()
 }
 
 /// The SDK's version.

@@ -1,15 +1,244 @@
 //! The records and enums the SDK passes, and their conversions from and to
 //! core's types. Ids travel as strings; closed vocabularies as enums.
 
-use anxin_core::model::*;
+use anxin_core::model as m;
+use anxin_core::model::{
+    Address, Assignee, CrisisStep, DocKind, GridId, HouseholdId, Item, Need, OrderAction,
+    ReferralStatus, Resident, ResidentId, Role, ScreeningResult, Tier, VulnerabilityTag, WorkerId,
+};
 use anxin_core::screening::case::{CaseState, CrisisView, ReferralView, ScreeningView};
-use anxin_core::screening::{Instrument, Language, Prompt};
+use anxin_core::screening::{Instrument, Prompt};
 use anxin_core::store::{
     CaseRow, ConflictRow, DueRow, HouseholdRow, NewOrder, NewResident, QueueRow, Recorded,
     ResidentRow, Suggestion, WorkerRow,
 };
 
 use crate::error::{AnxinError, Result};
+
+/// Declares an SDK enum mirroring a closed vocabulary of core, with the
+/// conversions both ways (exhaustive: a code core adds breaks the build
+/// here, not an app at run time).
+macro_rules! mirror {
+    ($(#[$meta:meta])* $name:ident = $core:ty { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl From<$core> for $name {
+            fn from(c: $core) -> Self {
+                match c {
+                    $(<$core>::$variant => $name::$variant,)+
+                }
+            }
+        }
+
+        impl From<$name> for $core {
+            fn from(c: $name) -> Self {
+                match c {
+                    $($name::$variant => <$core>::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+mirror! {
+    /// A resident's sex.
+    Sex = m::Sex {
+        /// Female.
+        Female,
+        /// Male.
+        Male,
+        /// Not recorded.
+        Unknown,
+    }
+}
+
+mirror! {
+    /// What a need found at a visit is for.
+    NeedKind = m::NeedKind {
+        /// Medicine.
+        Medicine,
+        /// Food.
+        Food,
+        /// Drinking water.
+        Water,
+        /// Medical care.
+        MedicalCare,
+        /// Psychological support.
+        PsychologicalSupport,
+        /// Anything else.
+        Other,
+    }
+}
+
+mirror! {
+    /// What an order is for.
+    OrderKind = m::OrderKind {
+        /// Deliver medicine.
+        MedicineDelivery,
+        /// Deliver groceries.
+        Groceries,
+        /// Deliver test kits.
+        TestKits,
+        /// Escort to hospital.
+        HospitalEscort,
+        /// Psychological support (trained workers only).
+        PsychologicalSupport,
+        /// A home visit.
+        HomeVisit,
+        /// Anything else.
+        Other,
+    }
+}
+
+mirror! {
+    /// How urgent an order (or a need) is.
+    Urgency = m::Urgency {
+        /// Routine.
+        Routine,
+        /// Urgent.
+        Urgent,
+        /// Critical: an emergency.
+        Critical,
+    }
+}
+
+mirror! {
+    /// Where an order stands.
+    OrderStatus = m::OrderStatus {
+        /// Requested, not yet dispatched.
+        Requested,
+        /// Dispatched to a worker or a grid.
+        Dispatched,
+        /// Accepted by a worker.
+        Accepted,
+        /// Being carried out.
+        Started,
+        /// Done.
+        Completed,
+        /// Done and rated by the household.
+        Rated,
+        /// Cancelled.
+        Cancelled,
+    }
+}
+
+mirror! {
+    /// A household's triage priority.
+    Priority = m::Priority {
+        /// Act within hours.
+        P1,
+        /// Act today.
+        P2,
+        /// Act this week.
+        P3,
+        /// Next round.
+        P4,
+    }
+}
+
+/// What is due on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum DueKind {
+    /// An open crisis.
+    Crisis,
+    /// A screening a professional must review.
+    Review,
+    /// A referral the receiving service must acknowledge.
+    ReferralAck,
+    /// A referral not acknowledged in time: escalate.
+    Escalate,
+    /// A follow-up visit.
+    Followup,
+    /// A re-screening.
+    Rescreen,
+}
+
+impl DueKind {
+    /// Every kind with its code (a test holds this to core's list).
+    pub(crate) const CODES: [(DueKind, &'static str); 6] = [
+        (DueKind::Crisis, "crisis"),
+        (DueKind::Review, "review"),
+        (DueKind::ReferralAck, "referral_ack"),
+        (DueKind::Escalate, "escalate"),
+        (DueKind::Followup, "followup"),
+        (DueKind::Rescreen, "rescreen"),
+    ];
+
+    pub(crate) fn from_code(code: &str) -> Option<DueKind> {
+        Self::CODES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// A kind of order conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ConflictKind {
+    /// Two workers accepted the order out of contact; one keeps it.
+    AcceptanceLost,
+    /// Completed on one phone, cancelled on another.
+    CompletedAndCancelled,
+}
+
+impl ConflictKind {
+    /// Every kind with its code (a test holds this to core's list).
+    pub(crate) const CODES: [(ConflictKind, &'static str); 2] = [
+        (ConflictKind::AcceptanceLost, "acceptance_lost"),
+        (
+            ConflictKind::CompletedAndCancelled,
+            "completed_and_cancelled",
+        ),
+    ];
+
+    pub(crate) fn from_code(code: &str) -> Option<ConflictKind> {
+        Self::CODES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// The cutoff set a sitting is graded with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum CutoffSet {
+    /// The cutoffs validated in China (`zh-CN`).
+    ZhCn,
+    /// The international cutoffs.
+    International,
+}
+
+impl CutoffSet {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            CutoffSet::ZhCn => "zh-CN",
+            CutoffSet::International => "international",
+        }
+    }
+
+    pub(crate) fn from_code(code: &str) -> Option<CutoffSet> {
+        [CutoffSet::ZhCn, CutoffSet::International]
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+}
+
+mirror! {
+    /// A language of the screening texts and the labels. `languageFromTag`
+    /// reads a platform tag (`zh-Hans-CN`, `zh_Hant_TW`, `en-US`).
+    Language = anxin_core::screening::Language {
+        /// English.
+        En,
+        /// Simplified Chinese.
+        ZhHans,
+        /// Traditional Chinese.
+        ZhHant,
+    }
+}
 
 /// How to open a store.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -137,8 +366,8 @@ impl From<AddressInput> for Address {
 pub struct ResidentInput {
     /// Their name.
     pub name: String,
-    /// `female`, `male` or `unknown`.
-    pub sex: String,
+    /// Their sex.
+    pub sex: Sex,
     /// Year of birth.
     pub birth_year: u32,
     /// Phone; may be empty.
@@ -152,7 +381,7 @@ impl TryFrom<ResidentInput> for NewResident {
     fn try_from(r: ResidentInput) -> Result<Self> {
         Ok(NewResident {
             name: r.name,
-            sex: Sex::parse(&r.sex, "resident.sex")?,
+            sex: r.sex.into(),
             birth_year: r.birth_year,
             phone: r.phone,
             tags: r
@@ -171,8 +400,12 @@ pub struct ResidentInfo {
     pub id: String,
     /// Their name.
     pub name: String,
+    /// Their sex.
+    pub sex: Sex,
     /// Year of birth.
     pub birth_year: u32,
+    /// Phone; may be empty.
+    pub phone: String,
     /// Vulnerability tags.
     pub tags: Vec<String>,
 }
@@ -182,7 +415,9 @@ impl From<&Resident> for ResidentInfo {
         Self {
             id: r.id.to_string(),
             name: r.name.clone(),
+            sex: r.sex.into(),
             birth_year: r.birth_year,
+            phone: r.phone.clone(),
             tags: r.tags.iter().map(|t| t.to_string()).collect(),
         }
     }
@@ -191,29 +426,29 @@ impl From<&Resident> for ResidentInfo {
 /// A need found at a canvass visit.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NeedInput {
-    /// `medicine`, `food`, `water`, `medical_care`, `psychological_support`, `other`.
-    pub kind: String,
+    /// What it is for.
+    pub kind: NeedKind,
     /// The medicine or item, e.g. 胰岛素.
     pub item: String,
     /// Days of supply left (medicine).
     pub days_left: Option<u32>,
     /// Details.
     pub detail: String,
-    /// How severe: `routine`, `urgent` or `critical` (an emergency: a
-    /// critical `medical_care` need makes the household P1).
-    #[uniffi(default = "routine")]
-    pub severity: String,
+    /// How severe (none: routine). Critical is an emergency: a critical
+    /// `MEDICAL_CARE` need makes the household P1.
+    #[uniffi(default = None)]
+    pub severity: Option<Urgency>,
 }
 
 impl TryFrom<NeedInput> for Need {
     type Error = AnxinError;
     fn try_from(n: NeedInput) -> Result<Self> {
         Ok(Need {
-            kind: NeedKind::parse(&n.kind, "need.kind")?,
+            kind: n.kind.into(),
             item: n.item,
             days_left: n.days_left,
             detail: n.detail,
-            severity: Urgency::parse(&n.severity, "need.severity")?,
+            severity: n.severity.map_or(m::Urgency::Routine, Into::into),
             met: None,
         })
     }
@@ -228,8 +463,8 @@ pub struct HouseholdInfo {
     pub address: String,
     /// How many members.
     pub members: u32,
-    /// `p1` (act within hours) to `p4` (next round).
-    pub priority: String,
+    /// `P1` (act within hours) to `P4` (next round).
+    pub priority: Priority,
     /// Why, as reason codes.
     pub reasons: Vec<String>,
 }
@@ -240,7 +475,7 @@ impl From<HouseholdRow> for HouseholdInfo {
             id: h.id.to_string(),
             address: h.address,
             members: h.members,
-            priority: h.priority.to_string(),
+            priority: h.priority.into(),
             reasons: h.reasons,
         }
     }
@@ -258,7 +493,7 @@ pub struct InstrumentInfo {
     /// How many items.
     pub items: u32,
     /// Languages its texts are available in.
-    pub languages: Vec<String>,
+    pub languages: Vec<Language>,
     /// The licence notice.
     pub licence: String,
 }
@@ -270,10 +505,10 @@ impl From<&Instrument> for InstrumentInfo {
             name: i.name.clone(),
             version: i.version.clone(),
             items: i.items.len() as u32,
-            languages: Language::ALL
+            languages: anxin_core::screening::Language::ALL
                 .iter()
                 .filter(|l| i.has_texts(**l))
-                .map(|l| l.tag().to_string())
+                .map(|l| Language::from(*l))
                 .collect(),
             licence: i.licence.notice.clone(),
         }
@@ -396,8 +631,8 @@ pub struct ScreeningOutcome {
     /// The scoring convention the answers and the total are in (K6/K10:
     /// `0-4` or `1-5`); none for instruments with one way of scoring.
     pub convention: Option<String>,
-    /// The cutoff set it was graded with (`zh-CN`, `international`).
-    pub cutoff_set: String,
+    /// The cutoff set it was graded with.
+    pub cutoff_set: CutoffSet,
 }
 
 impl From<ScreeningResult> for ScreeningOutcome {
@@ -410,7 +645,9 @@ impl From<ScreeningResult> for ScreeningOutcome {
             tier: r.tier.into(),
             reasons: r.reasons,
             convention: r.convention,
-            cutoff_set: r.cutoff_set,
+            // Core grades only with the sets instruments define, which are
+            // these two; a deployment's own set reads as international.
+            cutoff_set: CutoffSet::from_code(&r.cutoff_set).unwrap_or(CutoffSet::International),
         }
     }
 }
@@ -551,8 +788,8 @@ pub struct DueItem {
     pub household_id: String,
     /// The case's tier.
     pub tier: RiskTier,
-    /// `crisis`, `review`, `referral_ack`, `followup` or `rescreen`.
-    pub what: String,
+    /// What is due.
+    pub what: DueKind,
     /// The screening, referral or crisis concerned (the id to pass to
     /// `reviewScreening`, `updateReferral` or `crisisAction`).
     pub reference: String,
@@ -571,7 +808,7 @@ impl From<DueRow> for DueItem {
             resident_id: d.resident_id,
             household_id: d.household_id,
             tier: d.tier.into(),
-            what: d.what,
+            what: DueKind::from_code(&d.what).unwrap_or(DueKind::Followup),
             reference: d.reference,
             due_at: d.due_at,
             worker_id: d.worker_id,
@@ -819,13 +1056,12 @@ pub struct OrderInput {
     pub household_id: String,
     /// The resident served, if one.
     pub resident_id: Option<String>,
-    /// `medicine_delivery`, `groceries`, `test_kits`, `hospital_escort`,
-    /// `psychological_support`, `home_visit`, `other`.
-    pub kind: String,
+    /// What it is for.
+    pub kind: OrderKind,
     /// The items.
     pub items: Vec<OrderItem>,
-    /// `routine`, `urgent` or `critical`.
-    pub urgency: String,
+    /// How urgent.
+    pub urgency: Urgency,
     /// A deadline (ms since the epoch).
     pub deadline: Option<i64>,
     /// Notes.
@@ -842,9 +1078,9 @@ impl TryFrom<OrderInput> for NewOrder {
                 .as_deref()
                 .map(|r| ResidentId::parse(r, "order.resident_id"))
                 .transpose()?,
-            kind: OrderKind::parse(&o.kind, "order.kind")?,
+            kind: o.kind.into(),
             items: o.items.into_iter().map(Item::from).collect(),
-            urgency: Urgency::parse(&o.urgency, "order.urgency")?,
+            urgency: o.urgency.into(),
             deadline: o.deadline,
             note: o.note,
         })
@@ -929,8 +1165,8 @@ impl TryFrom<OrderStep> for OrderAction {
 pub struct OrderInfo {
     /// The order.
     pub id: String,
-    /// `requested`, `dispatched`, `accepted`, `started`, `completed`, `rated`, `cancelled`.
-    pub status: String,
+    /// Where it stands.
+    pub status: OrderStatus,
     /// Who accepted it.
     pub accepted_by: Option<String>,
     /// Stars, once rated.
@@ -943,7 +1179,7 @@ impl OrderInfo {
     pub(crate) fn from_state(id: String, s: &anxin_core::dispatch::OrderState) -> Self {
         Self {
             id,
-            status: s.status.to_string(),
+            status: s.status.into(),
             accepted_by: s.accepted_by.as_ref().map(|w| w.to_string()),
             stars: s.stars,
             items_changed: s.items_changed_after_acceptance,
@@ -957,11 +1193,11 @@ pub struct QueueItem {
     /// The order.
     pub id: String,
     /// Its kind.
-    pub kind: String,
+    pub kind: OrderKind,
     /// Its status.
-    pub status: String,
+    pub status: OrderStatus,
     /// The household's triage priority.
-    pub priority: String,
+    pub priority: Priority,
     /// Why.
     pub reasons: Vec<String>,
     /// The address.
@@ -972,9 +1208,9 @@ impl From<QueueRow> for QueueItem {
     fn from(q: QueueRow) -> Self {
         Self {
             id: q.id.to_string(),
-            kind: q.kind.to_string(),
-            status: q.status.to_string(),
-            priority: q.priority.to_string(),
+            kind: q.kind.into(),
+            status: q.status.into(),
+            priority: q.priority.into(),
             reasons: q.reasons,
             address: q.address,
         }
@@ -1146,7 +1382,7 @@ pub struct DraftInfo {
     /// The instrument (`phq9`, …).
     pub instrument: String,
     /// The language it is asked in.
-    pub language: String,
+    pub language: Language,
     /// Items answered so far.
     pub answered: u32,
     /// When it was last saved (ms since the epoch, UTC).
@@ -1160,7 +1396,9 @@ impl From<anxin_core::store::DraftRecord> for DraftInfo {
             household_id: r.household_id,
             resident_id: r.resident_id,
             instrument: r.draft.instrument,
-            language: r.draft.language,
+            language: anxin_core::screening::Language::parse(&r.draft.language)
+                .map(Language::from)
+                .unwrap_or(Language::En),
             answered: r.draft.answers.len() as u32,
             updated_at: r.updated_at,
         }
@@ -1182,8 +1420,8 @@ pub enum AlertSource {
 pub struct OrderConflict {
     /// The order.
     pub order_id: String,
-    /// `acceptance_lost`, `completed_and_cancelled`, …
-    pub kind: String,
+    /// What happened.
+    pub kind: ConflictKind,
     /// The worker who won (or acted first).
     pub worker_a: String,
     /// The worker whose action was set aside.
@@ -1196,7 +1434,7 @@ impl From<ConflictRow> for OrderConflict {
     fn from(c: ConflictRow) -> Self {
         Self {
             order_id: c.request_id.to_string(),
-            kind: c.kind,
+            kind: ConflictKind::from_code(&c.kind).unwrap_or(ConflictKind::AcceptanceLost),
             worker_a: c.worker_a,
             worker_b: c.worker_b,
             detail: c.detail,

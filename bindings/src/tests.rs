@@ -38,3 +38,23 @@ fn a_panics_message_never_reaches_stderr() {
         "{err}"
     );
 }
+
+#[test]
+fn the_sdk_enums_of_open_code_lists_cover_cores_lists_exactly() {
+    let due: Vec<&str> = crate::records::DueKind::CODES
+        .iter()
+        .map(|(_, c)| *c)
+        .collect();
+    assert_eq!(due, anxin_core::screening::case::DUE_KINDS);
+    let conflicts: Vec<&str> = crate::records::ConflictKind::CODES
+        .iter()
+        .map(|(_, c)| *c)
+        .collect();
+    assert_eq!(conflicts, anxin_core::dispatch::fold::CONFLICT_KINDS);
+    for set in ["zh-CN", "international"] {
+        assert_eq!(
+            crate::records::CutoffSet::from_code(set).map(|c| c.code()),
+            Some(set)
+        );
+    }
+}

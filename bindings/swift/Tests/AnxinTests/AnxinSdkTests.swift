@@ -55,7 +55,7 @@ final class ConflictsCallingBack: ConflictListener, @unchecked Sendable {
     func onConflict(conflict: OrderConflict) {
         seen.items.append(conflict)
         tasksSeen.items.append((try? store.myTasks().count) ?? -1)
-        _ = try? store.createOrder(order: OrderInput(householdId: household, residentId: nil, kind: "groceries", items: [OrderItem(name: "面", quantity: 1, unit: "袋")], urgency: "routine", deadline: nil, note: ""))
+        _ = try? store.createOrder(order: OrderInput(householdId: household, residentId: nil, kind: .groceries, items: [OrderItem(name: "面", quantity: 1, unit: "袋")], urgency: .routine, deadline: nil, note: ""))
     }
 }
 
@@ -145,7 +145,7 @@ final class AnxinSdkTests: XCTestCase {
         let instruments = try station.instruments()
         XCTAssertEqual(instruments.count, 18)
         let phq9 = instruments.first { $0.id == "phq9" }!
-        XCTAssertEqual(phq9.languages, ["zh-Hans", "zh-Hant", "en"])
+        XCTAssertEqual(phq9.languages, [.zhHans, .zhHant, .en])
         XCTAssertTrue(instruments.first { $0.id == "cssrs" }!.languages.isEmpty)
         let v = try worker(.volunteer, inGrid: true)
         XCTAssertEqual(v.role, .volunteer)
@@ -155,18 +155,38 @@ final class AnxinSdkTests: XCTestCase {
     }
 
     func testEveryCodeHasWordsInThreeLanguagesAndPlatformTagsWork() throws {
-        let zh = try labels(language: "zh-Hans-CN")
-        let en = try labels(language: "en-US")
-        let hant = try labels(language: "zh_Hant_TW")
+        let tags: [(String, Language)] = [("zh-Hans-CN", .zhHans), ("zh_CN", .zhHans), ("zh", .zhHans),
+                                          ("zh_Hant_TW", .zhHant), ("zh-HK", .zhHant), ("zh-Hant", .zhHant),
+                                          ("en-US", .en), ("en_GB", .en)]
+        for (tag, language) in tags { XCTAssertEqual(try languageFromTag(tag: tag), language, tag) }
+        XCTAssertThrowsError(try languageFromTag(tag: "fr-FR"))
+        let zh = try labels(language: try languageFromTag(tag: "zh-Hans-CN"))
+        let en = try labels(language: .en)
+        let hant = try labels(language: try languageFromTag(tag: "zh_Hant_TW"))
         XCTAssertEqual(en.map { "\($0.vocabulary)/\($0.code)" }, zh.map { "\($0.vocabulary)/\($0.code)" })
         XCTAssertEqual(en.count, hant.count)
         XCTAssertGreaterThan(en.count, 100)
         XCTAssertEqual(zh.first { $0.vocabulary == "tier" && $0.code == "t2" }!.text, "二级（心理咨询）")
-        XCTAssertEqual(try label(vocabulary: "tag", code: "elderly_alone", language: "zh-Hant"), "獨居老人")
-        XCTAssertEqual(try label(vocabulary: "reason", code: "critical_medicine", language: "zh-Hans"), "药品即将断供")
-        XCTAssertEqual(try label(vocabulary: "tag", code: "dialysis_patient", language: "zh-Hans"), "dialysis_patient")
-        XCTAssertThrowsError(try labels(language: "fr"))
-        XCTAssertThrowsError(try label(vocabulary: "colour", code: "red", language: "en"))
+        XCTAssertEqual(try label(vocabulary: "tag", code: "elderly_alone", language: .zhHant), "獨居老人")
+        XCTAssertEqual(try label(vocabulary: "reason", code: "critical_medicine", language: .zhHans), "药品即将断供")
+        XCTAssertEqual(try label(vocabulary: "tag", code: "dialysis_patient", language: .zhHans), "dialysis_patient")
+        XCTAssertThrowsError(try label(vocabulary: "colour", code: "red", language: .en))
+        XCTAssertTrue(knownTags().contains("elderly_alone"))
+        XCTAssertTrue(knownTags().allSatisfy { t in zh.contains { $0.vocabulary == "tag" && $0.code == t } })
+        func covered<E: CaseIterable>(_ vocabulary: String, _ values: E.Type) {
+            for v in values.allCases {
+                let code = String(describing: v).replacingOccurrences(of: "([a-z0-9])([A-Z])", with: "$1_$2", options: .regularExpression).lowercased()
+                XCTAssertTrue(zh.contains { $0.vocabulary == vocabulary && $0.code == code }, "\(vocabulary)/\(code)")
+            }
+        }
+        covered("sex", Sex.self)
+        covered("need_kind", NeedKind.self)
+        covered("order_kind", OrderKind.self)
+        covered("urgency", Urgency.self)
+        covered("order_status", OrderStatus.self)
+        covered("priority", Priority.self)
+        covered("due_kind", DueKind.self)
+        covered("conflict_kind", ConflictKind.self)
     }
 
     func testEveryErrorVariantIsTyped() throws {
@@ -175,13 +195,13 @@ final class AnxinSdkTests: XCTestCase {
             guard case AnxinError.NotFound = $0 else { return XCTFail("\($0)") }
         }
         let household = try station.households(gridId: grid, limit: 1).first!.id
-        XCTAssertThrowsError(try station.addResident(householdId: household, resident: ResidentInput(name: "测试", sex: "female", birthYear: 1800, phone: "", tags: []))) {
+        XCTAssertThrowsError(try station.addResident(householdId: household, resident: ResidentInput(name: "测试", sex: .female, birthYear: 1800, phone: "", tags: []))) {
             guard case let AnxinError.InvalidInput(field, reason) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "resident.birth_year")
             XCTAssertFalse(reason.contains("测试"))
         }
         let resident = try station.residents(householdId: household).first!.id
-        let q = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: household, residentId: resident)
+        let q = try station.startQuestionnaire(instrument: "phq9", language: .en, householdId: household, residentId: resident)
         XCTAssertThrowsError(try q.answer(itemId: "1", value: 7)) {
             guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "phq9 item 1")
@@ -191,7 +211,7 @@ final class AnxinSdkTests: XCTestCase {
             guard case let AnxinError.PermissionDenied(action, rule, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(action, "close_crisis")
             XCTAssertEqual(rule, "only_professional")
-            XCTAssertEqual(try? label(vocabulary: "rule", code: rule, language: "zh-Hans"), "只有心理咨询师或医护人员可以")
+            XCTAssertEqual(try? label(vocabulary: "rule", code: rule, language: .zhHans), "只有心理咨询师或医护人员可以")
         }
         try station.actAs(workerId: try worker(.counselor).id)
         XCTAssertThrowsError(try station.closeCrisis(crisis: crisis, tierAfter: .t1, note: "")) {
@@ -245,14 +265,14 @@ final class AnxinSdkTests: XCTestCase {
         handle = nil
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "101"))
         XCTAssertEqual(changes.seen.items, [StoreChange(kind: .household, id: h, origin: .thisDevice, removed: false)])
-        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "李", sex: "male", birthYear: 1950, phone: "", tags: []))
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "李", sex: .male, birthYear: 1950, phone: "", tags: []))
         XCTAssertEqual(changes.seen.items.last, StoreChange(kind: .household, id: h, origin: .thisDevice, removed: false))
         try station.setResidentTag(householdId: h, residentId: r, tag: "disabled", present: true)
         XCTAssertEqual(try station.residents(householdId: h).first!.tags, ["disabled"])
         let before = changes.seen.items.count
         XCTAssertThrowsError(try station.moveHousehold(householdId: h, toGridId: try station.grids().last!.id))
         XCTAssertEqual(changes.seen.items.count, before)
-        let q = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let q = try station.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (i, v) in [0, 0, 0, 0, 0, 0, 0, 0, 1].enumerated() { _ = try q.answer(itemId: "\(i + 1)", value: Int32(v)) }
         let recorded = try station.recordScreening(questionnaires: [q])
         XCTAssertEqual(changes.seen.items.last, StoreChange(kind: .caseFile, id: recorded.caseId, origin: .thisDevice, removed: false))
@@ -303,7 +323,7 @@ final class AnxinSdkTests: XCTestCase {
         try store!.loadFixture(households: 5, seed: 3)
         let g = try store!.grids().first!.id
         let h = try store!.households(gridId: g, limit: 1).first!.id
-        let q = try store!.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: try store!.residents(householdId: h).first!.id)
+        let q = try store!.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: try store!.residents(householdId: h).first!.id)
         _ = try q.answer(itemId: "1", value: 0)
         let session = try store!.syncSession(options: SyncOptions(initiator: true, maxFrameBytes: 4096, enrolCode: nil))
         store = nil
@@ -327,7 +347,7 @@ final class AnxinSdkTests: XCTestCase {
         let r = try first!.residents(householdId: h).first!.id
         let alerts = Crises()
         _ = try first!.addCrisisListener(listener: alerts)
-        let q = try first!.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let q = try first!.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (item, v) in [("1", 1), ("2", 2), ("3", 0)] { _ = try q.answer(itemId: item, value: Int32(v)) }
         XCTAssertEqual(try q.answer(itemId: "9", value: 1).redFlags, ["suicidal_ideation"])
         XCTAssertEqual(alerts.seen.items.count, 1)
@@ -339,7 +359,8 @@ final class AnxinSdkTests: XCTestCase {
         let drafts = try again.drafts()
         XCTAssertEqual(drafts.count, 1)
         let draft = drafts[0]
-        XCTAssertEqual([draft.draftId, draft.householdId, draft.residentId, draft.instrument, draft.language], [q.id(), h, r, "phq9", "en"])
+        XCTAssertEqual([draft.draftId, draft.householdId, draft.residentId, draft.instrument], [q.id(), h, r, "phq9"])
+        XCTAssertEqual(draft.language, .en)
         XCTAssertEqual(draft.answered, 4)
         let resumed = try again.resumeQuestionnaire(draftId: draft.draftId)
         XCTAssertEqual(try resumed.current()?.itemId, "4")
@@ -349,7 +370,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(recorded.tier, .crisis)
         XCTAssertTrue(heard.seen.items.isEmpty)
         XCTAssertTrue(try again.drafts().isEmpty)
-        let other = try again.startQuestionnaire(instrument: "gad7", language: "en", householdId: h, residentId: r)
+        let other = try again.startQuestionnaire(instrument: "gad7", language: .en, householdId: h, residentId: r)
         _ = try other.answer(itemId: "1", value: 1)
         XCTAssertEqual(try again.drafts().count, 1)
         try other.discard()
@@ -374,7 +395,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertTrue(try await tasks.next()!.isEmpty)
         try station.actAs(workerId: try worker(.dispatcher).id)
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "7栋", unit: "1单元", room: "301"))
-        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: "groceries", items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: "urgent", deadline: nil, note: ""))
+        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: .groceries, items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: .urgent, deadline: nil, note: ""))
         _ = try station.orderAction(orderId: order, action: .dispatchToWorker(workerId: volunteer.id))
         XCTAssertFalse(before.contains { $0.id == h })
         _ = try sync(p, station)
@@ -392,12 +413,12 @@ final class AnxinSdkTests: XCTestCase {
         let crises = Crises()
         let crisisHandle = try p.addCrisisListener(listener: crises)
         let h = try p.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
-        let r = try p.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone", "chronic_illness"]))
-        _ = try p.recordVisit(householdId: h, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
+        let r = try p.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: .female, birthYear: 1942, phone: "", tags: ["elderly_alone", "chronic_illness"]))
+        _ = try p.recordVisit(householdId: h, needs: [NeedInput(kind: .medicine, item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
         let row = try p.households(gridId: grid, limit: 200).first { $0.id == h }!
-        XCTAssertEqual(row.priority, "p1")
+        XCTAssertEqual(row.priority, .p1)
 
-        let q = try p.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: h, residentId: r)
+        let q = try p.startQuestionnaire(instrument: "phq9", language: .zhHans, householdId: h, residentId: r)
         var step = try q.current()
         XCTAssertEqual(step?.text, "做事时提不起劲或没有兴趣")
         for value: Int32 in [1, 1, 1, 0, 0, 1, 0, 0, 2] {
@@ -423,13 +444,13 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(crises.seen.items.count, 1)
         XCTAssertEqual(crises.seen.items.first?.source, .answer)
         _ = try p.crisisAction(crisis: crisis, step: .stayedWithPerson, note: "")
-        XCTAssertTrue(try p.casesDue(workerId: nil, days: 7).contains { $0.what == "crisis" })
+        XCTAssertTrue(try p.casesDue(workerId: nil, days: 7).contains { $0.what == .crisis })
         XCTAssertEqual(try p.recordCaseVisit(caseId: recorded.caseId, minutes: 20, note: "stayed an hour").openCrises, 1)
         _ = try p.addCaseNote(caseId: recorded.caseId, text: "sister informed")
         XCTAssertThrowsError(try p.assignCase(caseId: recorded.caseId, workerId: volunteer.id))
         crisisHandle.unregister()
 
-        let order = try p.createOrder(order: OrderInput(householdId: h, residentId: r, kind: "medicine_delivery", items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: "critical", deadline: nil, note: ""))
+        let order = try p.createOrder(order: OrderInput(householdId: h, residentId: r, kind: .medicineDelivery, items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: .critical, deadline: nil, note: ""))
         try p.actAs(workerId: dispatcher.id)
         XCTAssertThrowsError(try p.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid)))
         try p.actAs(workerId: volunteer.id)
@@ -438,10 +459,10 @@ final class AnxinSdkTests: XCTestCase {
         _ = try station.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
         XCTAssertTrue(try station.suggestWorkers(orderId: order, limit: 3).first!.sameGrid)
         _ = try sync(p, station)
-        XCTAssertEqual(try p.orderAction(orderId: order, action: .accept).status, "accepted")
+        XCTAssertEqual(try p.orderAction(orderId: order, action: .accept).status, .accepted)
         _ = try p.orderAction(orderId: order, action: .start)
         let done = try p.orderAction(orderId: order, action: .complete(handedOver: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], confirmationCode: "4821", minutes: 40))
-        XCTAssertEqual(done.status, "completed")
+        XCTAssertEqual(done.status, .completed)
 
         let progress = Progress()
         let progressHandle = try p.addSyncListener(listener: progress)
@@ -458,7 +479,7 @@ final class AnxinSdkTests: XCTestCase {
         let volunteers = try station.workers(gridId: grid, role: .volunteer)
         try station.actAs(workerId: try worker(.dispatcher).id)
         let h = try station.households(gridId: grid, limit: 1).first!.id
-        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: "groceries", items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: "urgent", deadline: nil, note: ""))
+        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: nil, kind: .groceries, items: [OrderItem(name: "米", quantity: 1, unit: "袋")], urgency: .urgent, deadline: nil, note: ""))
         _ = try station.orderAction(orderId: order, action: .dispatchToGrid(gridId: grid))
         let first = try phone("first.db", owner: volunteers[0], scopes: nil)
         let second = try phone("second.db", key: nil, owner: volunteers[1], scopes: nil)
@@ -472,7 +493,7 @@ final class AnxinSdkTests: XCTestCase {
         _ = try sync(second, station)
         XCTAssertEqual(told.seen.items.count, 1)
         XCTAssertEqual(told.tasksSeen.items.count, 1)
-        XCTAssertEqual(told.seen.items.first?.kind, "acceptance_lost")
+        XCTAssertEqual(told.seen.items.first?.kind, .acceptanceLost)
         XCTAssertEqual(told.seen.items, try second.orderConflicts(workerId: volunteers[1].id))
         handle.unregister()
         _ = try sync(second, first)
@@ -502,12 +523,12 @@ final class AnxinSdkTests: XCTestCase {
         let v = try phone("volunteer.db", owner: volunteer, scopes: nil)
         let c = try phone("counselor.db", owner: counselor)
         let h = try v.households(gridId: grid, limit: 1).first!.id
-        let r = try v.addResident(householdId: h, resident: ResidentInput(name: "周", sex: "female", birthYear: 1950, phone: "", tags: []))
-        let q = try v.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let r = try v.addResident(householdId: h, resident: ResidentInput(name: "周", sex: .female, birthYear: 1950, phone: "", tags: []))
+        let q = try v.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (item, value) in [("1", 2), ("2", 2), ("3", 2), ("4", 2), ("5", 2), ("6", 1), ("7", 1), ("8", 0), ("9", 0)] {
             _ = try q.answer(itemId: item, value: Int32(value))
         }
-        let recorded = try v.recordScreening(questionnaires: [q], cutoffs: "international")
+        let recorded = try v.recordScreening(questionnaires: [q], cutoffs: .international)
         XCTAssertEqual(recorded.tier, .t2)
         try v.actAs(workerId: counselor.id)
         XCTAssertThrowsError(try v.reviewScreening(caseId: recorded.caseId, screeningId: recorded.screeningId, tier: .t0, reason: "fine"))
@@ -528,25 +549,25 @@ final class AnxinSdkTests: XCTestCase {
         let counselor = try worker(.counselor)
         try station.actAs(workerId: volunteer.id)
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "7栋", unit: "1单元", room: "303"))
-        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "陈", sex: "male", birthYear: 1948, phone: "", tags: ["elderly_alone"]))
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "陈", sex: .male, birthYear: 1948, phone: "", tags: ["elderly_alone"]))
         XCTAssertTrue(try station.residentsWithTag(tag: "elderly_alone", gridId: grid).contains { $0.residentId == r && $0.householdId == h })
         XCTAssertThrowsError(try station.residentsWithTag(tag: "Not a tag!", gridId: nil)) {
             guard case AnxinError.InvalidInput = $0 else { return XCTFail("\($0)") }
         }
 
         // PHQ-9 of 12, no red flag: t2, a professional review is due.
-        let q = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let q = try station.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (item, value) in [("1", 2), ("2", 2), ("3", 2), ("4", 2), ("5", 2), ("6", 1), ("7", 1), ("8", 0), ("9", 0)] {
             XCTAssertTrue(try q.answer(itemId: item, value: Int32(value)).redFlags.isEmpty)
         }
-        XCTAssertEqual(try q.score(cutoffs: "international").score, 12)
-        let recorded = try station.recordScreening(questionnaires: [q], cutoffs: "international")
+        XCTAssertEqual(try q.score(cutoffs: .international).score, 12)
+        let recorded = try station.recordScreening(questionnaires: [q], cutoffs: .international)
         XCTAssertEqual(recorded.tier, .t2)
         XCTAssertEqual(try station.cases(householdId: h), [CaseSummary(caseId: recorded.caseId, residentId: r, householdId: h, tier: .t2, assigned: nil, openCrises: 0, screenings: 1, conflicts: 0)])
 
         // The counselor finds the review in what is due and does it from there.
         try station.actAs(workerId: counselor.id)
-        let reviews = try station.casesDue(workerId: nil, days: 2).filter { $0.caseId == recorded.caseId && $0.what == "review" }
+        let reviews = try station.casesDue(workerId: nil, days: 2).filter { $0.caseId == recorded.caseId && $0.what == .review }
         XCTAssertEqual(reviews.count, 1)
         let review = reviews[0]
         XCTAssertEqual(review.reference, recorded.screeningId)
@@ -562,7 +583,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(reviewed.tier, .t3)
         XCTAssertEqual(reviewed.screenings.first?.reviewedTier, .t3)
         XCTAssertEqual(reviewed.reviewsPending, 0)
-        XCTAssertFalse(try station.casesDue(workerId: nil, days: 2).contains { $0.reference == recorded.screeningId && $0.what == "review" })
+        XCTAssertFalse(try station.casesDue(workerId: nil, days: 2).contains { $0.reference == recorded.screeningId && $0.what == .review })
 
         // A referral, listed with its state and deadline.
         let referral = try station.refer(caseId: recorded.caseId, tier: .t3, to: "市精神卫生中心", reason: "PHQ-9 moderate, assessed")
@@ -570,7 +591,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(sent.referrals.map { $0.id }, [referral])
         XCTAssertEqual(sent.referrals.first?.status, .sent)
         XCTAssertEqual(sent.referrals.first?.escalated, false)
-        XCTAssertTrue(try station.casesDue(workerId: nil, days: 2).contains { $0.reference == referral && $0.what == "referral_ack" })
+        XCTAssertTrue(try station.casesDue(workerId: nil, days: 2).contains { $0.reference == referral && $0.what == .referralAck })
         XCTAssertThrowsError(try station.updateReferral(caseId: recorded.caseId, referralId: referral, status: .proposed, note: "")) {
             guard case AnxinError.Conflict = $0 else { return XCTFail("\($0)") }
         }
@@ -580,15 +601,15 @@ final class AnxinSdkTests: XCTestCase {
         let volunteer = try worker(.volunteer, inGrid: true)
         try station.actAs(workerId: volunteer.id)
         let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "9栋", unit: "2单元", room: "101"))
-        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "赵", sex: "male", birthYear: 1960, phone: "", tags: []))
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "赵", sex: .male, birthYear: 1960, phone: "", tags: []))
         let crises = Crises()
         let handle = try station.addCrisisListener(listener: crises)
-        let first = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let first = try station.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 0].enumerated() { _ = try first.answer(itemId: "\(i + 1)", value: Int32(v)) }
         let t2 = try station.recordScreening(questionnaires: [first])
         XCTAssertEqual(t2.tier, .t2)
         XCTAssertNil(t2.crisisId)
-        let second = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let second = try station.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 1].enumerated() { _ = try second.answer(itemId: "\(i + 1)", value: Int32(v)) }
         let red = try station.recordScreening(questionnaires: [second])
         XCTAssertEqual(red.tier, .crisis)
@@ -601,18 +622,18 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertNil(crises.seen.items.first?.crisisId)
         XCTAssertFalse(crises.seen.items.first?.alertId.isEmpty ?? true)
         let due = try station.casesDue(workerId: nil, days: 7)
-        XCTAssertEqual(due.first?.what, "crisis")
+        XCTAssertEqual(due.first?.what, .crisis)
         XCTAssertEqual(due.first?.reference, crisisId)
         XCTAssertEqual(try station.caseInfo(caseId: red.caseId).openCrises, 1)
         try signAsCounselor()
         let reviewed = try station.reviewScreening(caseId: red.caseId, screeningId: t2.screeningId, tier: .t0, reason: "situational")
         XCTAssertEqual(reviewed.tier, .crisis)
-        XCTAssertEqual(try station.households(gridId: grid, limit: 500).first { $0.id == h }?.priority, "p1")
+        XCTAssertEqual(try station.households(gridId: grid, limit: 500).first { $0.id == h }?.priority, .p1)
         try station.signAsDevice()
         handle.unregister()
 
         try station.actAs(workerId: volunteer.id)
-        let k10 = try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r)
+        let k10 = try station.startQuestionnaire(instrument: "k10", language: .en, householdId: h, residentId: r)
         XCTAssertEqual(try k10.convention(), "1-5")
         XCTAssertEqual(try k10.current()!.choices.map { $0.value }, [1, 2, 3, 4, 5])
         for i in 1...10 { _ = try k10.answer(itemId: "\(i)", value: 1) }
@@ -620,16 +641,16 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(low.score, 10)
         XCTAssertEqual(low.convention, "1-5")
         XCTAssertEqual(low.tier, .t0)
-        XCTAssertEqual(low.cutoffSet, "zh-CN")
-        let us = try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r, convention: "0-4")
+        XCTAssertEqual(low.cutoffSet, .zhCn)
+        let us = try station.startQuestionnaire(instrument: "k10", language: .en, householdId: h, residentId: r, convention: "0-4")
         XCTAssertEqual(try us.convention(), "0-4")
         for i in 1...10 { _ = try us.answer(itemId: "\(i)", value: 1) }
         let mild = try us.score()
         XCTAssertEqual(mild.score, 10)
         XCTAssertEqual(mild.tier, .t1)
         XCTAssertTrue(mild.reasons.contains { $0.contains("0-4 scoring") })
-        XCTAssertThrowsError(try station.startQuestionnaire(instrument: "k10", language: "en", householdId: h, residentId: r, convention: "2-6"))
-        XCTAssertEqual(try station.recordScreening(questionnaires: [us], cutoffs: "international").tier, .t1)
+        XCTAssertThrowsError(try station.startQuestionnaire(instrument: "k10", language: .en, householdId: h, residentId: r, convention: "2-6"))
+        XCTAssertEqual(try station.recordScreening(questionnaires: [us], cutoffs: .international).tier, .t1)
     }
 
     func testACoordinatorSetsUpAStationFromNothing() throws {
@@ -657,7 +678,7 @@ final class AnxinSdkTests: XCTestCase {
         try s.actAs(workerId: volunteer)
         XCTAssertThrowsError(try s.addGrid(communityId: community, name: "第2网格"))
         let h = try s.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "3栋", unit: "2单元", room: "502"))
-        let r = try s.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone"]))
+        let r = try s.addResident(householdId: h, resident: ResidentInput(name: "王秀英", sex: .female, birthYear: 1942, phone: "", tags: ["elderly_alone"]))
         try s.updateResident(householdId: h, residentId: r, changes: ResidentChanges(phone: "13900000009"))
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         XCTAssertThrowsError(try s.addActivity(activity: ActivityInput(kind: "group_session", title: "居家情绪互助小组", gridId: grid, startsAt: now, durationMinutes: 90)))
@@ -698,19 +719,19 @@ final class AnxinSdkTests: XCTestCase {
         try s.actAs(workerId: try s.workers(gridId: g, role: .volunteer).first!.id)
         let h = try s.households(gridId: g, limit: 1).first!.id
         let r = try s.residents(householdId: h).first!.id
-        let q = try s.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let q = try s.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (i, v) in [2, 2, 2, 2, 2, 1, 1, 0, 0].enumerated() { _ = try q.answer(itemId: "\(i + 1)", value: Int32(v)) }
-        let recorded = try s.recordScreening(questionnaires: [q], cutoffs: "international")
+        let recorded = try s.recordScreening(questionnaires: [q], cutoffs: .international)
         XCTAssertEqual(recorded.tier, .t2)
         let at = try s.caseInfo(caseId: recorded.caseId).screenings.first!.at
-        let review = try s.casesDue(workerId: nil, days: 2).first { $0.reference == recorded.screeningId && $0.what == "review" }!
+        let review = try s.casesDue(workerId: nil, days: 2).first { $0.reference == recorded.screeningId && $0.what == .review }!
         XCTAssertEqual(review.dueAt - at, 6 * 3_600_000, "the deployment's 6 hours, not the built-in 24")
     }
 
     func testLicensedTextsAreLoadedFromTheDeploymentsFile() throws {
         let h = try station.households(gridId: grid, limit: 1).first!.id
         let r = try station.residents(householdId: h).first!.id
-        XCTAssertThrowsError(try station.startQuestionnaire(instrument: "cssrs", language: "en", householdId: h, residentId: r)) {
+        XCTAssertThrowsError(try station.startQuestionnaire(instrument: "cssrs", language: .en, householdId: h, residentId: r)) {
             guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "cssrs")
         }
@@ -722,11 +743,11 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertTrue(try station.instruments().first { $0.id == "cssrs" }!.languages.isEmpty)
 
         let now = try station.loadLicensedTexts(fileName: "cssrs-texts.json", json: cssrsTexts)
-        XCTAssertEqual(now.first { $0.id == "cssrs" }!.languages, ["en"])
+        XCTAssertEqual(now.first { $0.id == "cssrs" }!.languages, [.en])
         XCTAssertEqual(now, try station.instruments())
         let alerts = Crises()
         let handle = try station.addCrisisListener(listener: alerts)
-        let q = try station.startQuestionnaire(instrument: "cssrs", language: "en", householdId: h, residentId: r)
+        let q = try station.startQuestionnaire(instrument: "cssrs", language: .en, householdId: h, residentId: r)
         XCTAssertEqual(try q.current()?.text, "Q1 text")
         let first = try q.answer(itemId: "1", value: 1)
         XCTAssertEqual(first.redFlags, ["wish_to_be_dead"])
@@ -737,11 +758,11 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertEqual(alerts.seen.items.map { $0.flags }, [["wish_to_be_dead"], ["suicidal_behaviour"]])
         // With the texts loaded, a red flag on the PHQ-9 leads on to the C-SSRS
         // (in a language the texts exist in).
-        let phq9 = try station.startQuestionnaire(instrument: "phq9", language: "en", householdId: h, residentId: r)
+        let phq9 = try station.startQuestionnaire(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for i in 1...8 { _ = try phq9.answer(itemId: "\(i)", value: 0) }
         XCTAssertEqual(try phq9.answer(itemId: "9", value: 1).assessWith, ["cssrs"])
         XCTAssertEqual(alerts.seen.items.last?.assessWith, ["cssrs"])
-        let chinese = try station.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: h, residentId: r)
+        let chinese = try station.startQuestionnaire(instrument: "phq9", language: .zhHans, householdId: h, residentId: r)
         for i in 1...8 { _ = try chinese.answer(itemId: "\(i)", value: 0) }
         XCTAssertTrue(try chinese.answer(itemId: "9", value: 1).assessWith.isEmpty)
         handle.unregister()
@@ -801,19 +822,19 @@ final class QuickStartTests: XCTestCase {
         try await store.actAsAsync(workerId: volunteerId)
 
         let household = try await store.addHouseholdAsync(gridId: gridId, address: AddressInput(compound: "百步亭花园", building: "5栋", unit: "1单元", room: "502"))
-        let resident = try await store.addResidentAsync(householdId: household, resident: ResidentInput(name: "王秀英", sex: "female", birthYear: 1942, phone: "", tags: ["elderly_alone"]))
-        _ = try await store.recordVisitAsync(householdId: household, needs: [NeedInput(kind: "medicine", item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
+        let resident = try await store.addResidentAsync(householdId: household, resident: ResidentInput(name: "王秀英", sex: .female, birthYear: 1942, phone: "", tags: ["elderly_alone"]))
+        _ = try await store.recordVisitAsync(householdId: household, needs: [NeedInput(kind: .medicine, item: "胰岛素", daysLeft: 2, detail: "")], notes: "")
 
         // Hear red flags at the answer, on the queue you choose. The listener stays registered
         // until unregister() or the store closes.
         let handle = try store.addCrisisListener(listener: CrisisListenerOnQueue(crisisPresenter, on: .main))
-        let q = try store.startQuestionnaire(instrument: "phq9", language: "zh-Hans", householdId: household, residentId: resident)
+        let q = try await store.startQuestionnaireAsync(instrument: "phq9", language: .zhHans, householdId: household, residentId: resident, convention: nil)
         var prompt = try q.current()
         while let p = prompt {
-            if let value = askRespondent(p) { prompt = try q.answer(itemId: p.itemId, value: value).next }
-            else { prompt = try q.decline(itemId: p.itemId) }
+            if let value = askRespondent(p) { prompt = try await q.answerAsync(itemId: p.itemId, value: value).next }
+            else { prompt = try await q.declineAsync(itemId: p.itemId) }
         }
-        let recorded = try await store.recordScreeningAsync(questionnaires: [q], cutoffs: "zh-CN")   // a crisis sitting opened its crisis record
+        let recorded = try await store.recordScreeningAsync(questionnaires: [q], cutoffs: .zhCn)   // a crisis sitting opened its crisis record
         handle.unregister()
         // ---- end of the quick start ----
 

@@ -126,7 +126,7 @@ class AnxinSdkTest {
         val instruments = station.instruments()
         assertEquals(18, instruments.size)
         val phq9 = instruments.first { it.id == "phq9" }
-        assertEquals(listOf("zh-Hans", "zh-Hant", "en"), phq9.languages)
+        assertEquals(listOf(Language.ZH_HANS, Language.ZH_HANT, Language.EN), phq9.languages)
         assertTrue(instruments.first { it.id == "cssrs" }.languages.isEmpty(), "licensed texts are not shipped")
         assertEquals(phq9, phq9.copy())
         val v = worker(WorkerRole.VOLUNTEER, inGrid = true)
@@ -138,18 +138,42 @@ class AnxinSdkTest {
 
     @Test
     fun everyCodeHasWordsInThreeLanguagesAndPlatformTagsWork() {
-        val zh = labels("zh-Hans-CN")
-        val en = labels("en-US")
-        val hant = labels("zh_Hant_TW")
+        // Platform tags as they come, to the closed Language enum.
+        for ((tag, language) in listOf(
+            "zh-Hans-CN" to Language.ZH_HANS, "zh_CN" to Language.ZH_HANS, "zh" to Language.ZH_HANS,
+            "zh_Hant_TW" to Language.ZH_HANT, "zh-HK" to Language.ZH_HANT, "zh-Hant" to Language.ZH_HANT,
+            "en-US" to Language.EN, "en_GB" to Language.EN,
+        )) {
+            assertEquals(language, languageFromTag(tag), tag)
+        }
+        assertFailsWith<AnxinException.InvalidInput> { languageFromTag("fr-FR") }
+        val zh = labels(languageFromTag("zh-Hans-CN"))
+        val en = labels(Language.EN)
+        val hant = labels(languageFromTag("zh_Hant_TW"))
         assertEquals(en.map { it.vocabulary to it.code }, zh.map { it.vocabulary to it.code })
         assertEquals(en.size, hant.size)
         assertTrue(en.size > 100, "${en.size} labels")
         assertEquals("二级（心理咨询）", zh.first { it.vocabulary == "tier" && it.code == "t2" }.text)
-        assertEquals("獨居老人", label("tag", "elderly_alone", "zh-Hant"))
-        assertEquals("药品即将断供", label("reason", "critical_medicine", "zh-Hans"))
-        assertEquals("dialysis_patient", label("tag", "dialysis_patient", "zh-Hans"))
-        assertFailsWith<AnxinException.InvalidInput> { labels("fr") }
-        assertFailsWith<AnxinException.InvalidInput> { label("colour", "red", "en") }
+        assertEquals("獨居老人", label("tag", "elderly_alone", Language.ZH_HANT))
+        assertEquals("药品即将断供", label("reason", "critical_medicine", Language.ZH_HANS))
+        assertEquals("dialysis_patient", label("tag", "dialysis_patient", Language.ZH_HANS))
+        assertFailsWith<AnxinException.InvalidInput> { label("colour", "red", Language.EN) }
+        // Tags stay open strings; the known ones all have words.
+        assertTrue(knownTags().contains("elderly_alone"))
+        assertTrue(knownTags().all { t -> zh.any { it.vocabulary == "tag" && it.code == t } })
+        // Every closed vocabulary an enum crosses as has a word for each value: the enum's
+        // names are the codes.
+        fun <E : Enum<E>> covered(vocabulary: String, values: Array<E>) = values.forEach { v ->
+            assertTrue(zh.any { it.vocabulary == vocabulary && it.code == v.name.lowercase() }, "$vocabulary/${v.name}")
+        }
+        covered("sex", Sex.values())
+        covered("need_kind", NeedKind.values())
+        covered("order_kind", OrderKind.values())
+        covered("urgency", Urgency.values())
+        covered("order_status", OrderStatus.values())
+        covered("priority", Priority.values())
+        covered("due_kind", DueKind.values())
+        covered("conflict_kind", ConflictKind.values())
     }
 
     @Test
@@ -159,12 +183,12 @@ class AnxinSdkTest {
         assertFailsWith<AnxinException.NotFound> { station.residents("6f1d0b8e-6a0c-4c39-9d3b-7d5f2a1c0e11") }
         val household = station.households(grid, 1u).first().id
         val bad = assertFailsWith<AnxinException.InvalidInput> {
-            station.addResident(household, ResidentInput("测试", "female", 1800u, "", listOf()))
+            station.addResident(household, ResidentInput("测试", Sex.FEMALE, 1800u, "", listOf()))
         }
         assertEquals("resident.birth_year", bad.field)
         assertFalse(bad.message.contains("测试"), "errors never carry names")
         assertFailsWith<AnxinException.InvalidInput> { station.actAs("not-an-id") }
-        val q = station.startQuestionnaire("phq9", "en", household, station.residents(household).first().id)
+        val q = station.startQuestionnaire("phq9", Language.EN, household, station.residents(household).first().id)
         val range = assertFailsWith<AnxinException.InvalidInput> { q.answer("1", 7) }
         assertEquals("phq9 item 1", range.field)
         // Permission: a volunteer may not review a screening.
@@ -175,7 +199,7 @@ class AnxinSdkTest {
         }
         // Codes an app words in its user's language with the labels.
         assertEquals("close_crisis" to "only_professional", denied.action to denied.rule)
-        assertEquals("只有心理咨询师或医护人员可以", label("rule", denied.rule, "zh-Hans"))
+        assertEquals("只有心理咨询师或医护人员可以", label("rule", denied.rule, Language.ZH_HANS))
         // At the station's laptop `actAs` alone cannot sign a closing off.
         station.actAs(worker(WorkerRole.COUNSELOR).id)
         assertFailsWith<AnxinException.PermissionDenied> { station.closeCrisis(crisis, RiskTier.T1, "") }
@@ -237,7 +261,7 @@ class AnxinSdkTest {
         val h = station.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "101"))
         assertEquals(StoreChange(DocumentKind.HOUSEHOLD, h, ChangeOrigin.THIS_DEVICE, false), changes.single())
         // A resident lives in the household's document: adding one reports the household.
-        val r = station.addResident(h, ResidentInput("李", "male", 1950u, "", listOf()))
+        val r = station.addResident(h, ResidentInput("李", Sex.MALE, 1950u, "", listOf()))
         assertEquals(StoreChange(DocumentKind.HOUSEHOLD, h, ChangeOrigin.THIS_DEVICE, false), changes.last())
         station.setResidentTag(h, r, "disabled", true)
         assertEquals(listOf("disabled"), station.residents(h).single().tags)
@@ -246,7 +270,7 @@ class AnxinSdkTest {
         assertFailsWith<AnxinException.PermissionDenied> { station.moveHousehold(h, station.grids().last().id) }
         assertEquals(before, changes.size)
         // A screening graded crisis writes the case file (and its crisis) in one call.
-        val q = station.startQuestionnaire("phq9", "en", h, r)
+        val q = station.startQuestionnaire("phq9", Language.EN, h, r)
         listOf(0, 0, 0, 0, 0, 0, 0, 0, 1).forEachIndexed { i, v -> q.answer("${i + 1}", v) }
         val recorded = station.recordScreening(listOf(q))
         assertEquals(StoreChange(DocumentKind.CASE_FILE, recorded.caseId, ChangeOrigin.THIS_DEVICE, false), changes.last())
@@ -320,7 +344,7 @@ class AnxinSdkTest {
         store.loadFixture(5u, 3uL)
         val g = store.grids().first().id
         val h = store.households(g, 1u).first().id
-        val q = store.startQuestionnaire("phq9", "en", h, store.residents(h).first().id)
+        val q = store.startQuestionnaire("phq9", Language.EN, h, store.residents(h).first().id)
         q.answer("1", 0)
         val session = store.syncSession(SyncOptions(initiator = true, maxFrameBytes = 4096u, enrolCode = null))
         store.close()
@@ -347,7 +371,7 @@ class AnxinSdkTest {
         first.addCrisisListener(object : CrisisListener {
             override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
         })
-        val q = first.startQuestionnaire("phq9", "en", h, r)
+        val q = first.startQuestionnaire("phq9", Language.EN, h, r)
         listOf("1" to 1, "2" to 2, "3" to 0).forEach { (item, v) -> q.answer(item, v) }
         assertEquals(listOf("suicidal_ideation"), q.answer("9", 1).redFlags)
         assertEquals(1, alerts.size)
@@ -360,7 +384,8 @@ class AnxinSdkTest {
                 override fun onCrisis(alert: CrisisAlert) { heard.add(alert) }
             })
             val draft = again.drafts().single()
-            assertEquals(listOf(q.id(), h, r, "phq9", "en"), listOf(draft.draftId, draft.householdId, draft.residentId, draft.instrument, draft.language))
+            assertEquals(listOf(q.id(), h, r, "phq9"), listOf(draft.draftId, draft.householdId, draft.residentId, draft.instrument))
+            assertEquals(Language.EN, draft.language)
             assertEquals(4u, draft.answered)
             val resumed = again.resumeQuestionnaire(draft.draftId)
             assertEquals("4", resumed.current()!!.itemId, "where it stood: 1-3 and 9 answered")
@@ -371,7 +396,7 @@ class AnxinSdkTest {
             assertTrue(heard.isEmpty(), "the red flag was alerted before the app was killed, not again")
             assertTrue(again.drafts().isEmpty(), "a recorded sitting is no draft")
             // A discarded interview leaves nothing.
-            val other = again.startQuestionnaire("gad7", "en", h, r)
+            val other = again.startQuestionnaire("gad7", Language.EN, h, r)
             other.answer("1", 1)
             assertEquals(1, again.drafts().size)
             other.discard()
@@ -403,7 +428,7 @@ class AnxinSdkTest {
             // At the station: a new household, and an order dispatched to the volunteer.
             station.actAs(worker(WorkerRole.DISPATCHER).id)
             val h = station.addHousehold(grid, AddressInput("百步亭花园", "7栋", "1单元", "301"))
-            val order = station.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("米", 1u, "袋")), "urgent", null, ""))
+            val order = station.createOrder(OrderInput(h, null, OrderKind.GROCERIES, listOf(OrderItem("米", 1u, "袋")), Urgency.URGENT, null, ""))
             station.orderAction(order, OrderStep.DispatchToWorker(volunteer.id))
             assertFalse(before.any { it.id == h })
             sync(p, station)
@@ -433,14 +458,14 @@ class AnxinSdkTest {
             })
             // Canvass a household: insulin runs out in two days.
             val h = p.addHousehold(grid, AddressInput("百步亭花园", "5栋", "1单元", "502"))
-            val r = p.addResident(h, ResidentInput("王秀英", "female", 1942u, "", listOf("elderly_alone", "chronic_illness")))
-            p.recordVisit(h, listOf(NeedInput("medicine", "胰岛素", 2u, "")), "")
+            val r = p.addResident(h, ResidentInput("王秀英", Sex.FEMALE, 1942u, "", listOf("elderly_alone", "chronic_illness")))
+            p.recordVisit(h, listOf(NeedInput(NeedKind.MEDICINE, "胰岛素", 2u, "")), "")
             val row = p.households(grid, 200u).first { it.id == h }
-            assertEquals("p1", row.priority)
+            assertEquals(Priority.P1, row.priority)
             assertTrue(row.reasons.contains("critical_medicine"))
 
             // Screen her; the crisis alert arrives at the red-flag answer.
-            val q = p.startQuestionnaire("phq9", "zh-Hans", h, r)
+            val q = p.startQuestionnaire("phq9", Language.ZH_HANS, h, r)
             val answers = listOf(1, 1, 1, 0, 0, 1, 0, 0, 2)
             var step = q.current()
             assertEquals("做事时提不起劲或没有兴趣", step!!.text)
@@ -468,7 +493,7 @@ class AnxinSdkTest {
             assertEquals(AlertSource.ANSWER, alerts.single().source)
             p.crisisAction(crisis, CrisisStepKind.STAYED_WITH_PERSON, "")
             p.crisisAction(crisis, CrisisStepKind.HANDED_TO_PROFESSIONAL, "")
-            assertTrue(p.casesDue(null, 7u).any { it.what == "crisis" })
+            assertTrue(p.casesDue(null, 7u).any { it.what == DueKind.CRISIS })
             assertEquals(1u, p.recordCaseVisit(recorded.caseId, 20u, "stayed an hour").openCrises)
             p.addCaseNote(recorded.caseId, "sister informed")
             assertFailsWith<AnxinException.PermissionDenied> { p.assignCase(recorded.caseId, volunteer.id) }
@@ -477,7 +502,7 @@ class AnxinSdkTest {
             // An order: recorded on the phone, dispatched at the station (the
             // phone is the volunteer's: it cannot dispatch as anyone else),
             // accepted and completed on the phone.
-            val order = p.createOrder(OrderInput(h, r, "medicine_delivery", listOf(OrderItem("胰岛素", 2u, "支")), "critical", null, ""))
+            val order = p.createOrder(OrderInput(h, r, OrderKind.MEDICINE_DELIVERY, listOf(OrderItem("胰岛素", 2u, "支")), Urgency.CRITICAL, null, ""))
             p.actAs(dispatcher.id)
             assertFailsWith<AnxinException.PermissionDenied> { p.orderAction(order, OrderStep.DispatchToGrid(grid)) }
             p.actAs(volunteer.id)
@@ -486,10 +511,10 @@ class AnxinSdkTest {
             station.orderAction(order, OrderStep.DispatchToGrid(grid))
             assertTrue(station.suggestWorkers(order, 3u).first().sameGrid)
             sync(p, station)
-            assertEquals("accepted", p.orderAction(order, OrderStep.Accept).status)
+            assertEquals(OrderStatus.ACCEPTED, p.orderAction(order, OrderStep.Accept).status)
             p.orderAction(order, OrderStep.Start)
             val done = p.orderAction(order, OrderStep.Complete(listOf(OrderItem("胰岛素", 2u, "支")), "4821", 40u))
-            assertEquals("completed", done.status)
+            assertEquals(OrderStatus.COMPLETED, done.status)
             assertTrue(p.hours(volunteer.id).first().minutes >= 40uL)
 
             // Back at the station: everything goes over, the case file to the
@@ -519,7 +544,7 @@ class AnxinSdkTest {
         val dispatcher = worker(WorkerRole.DISPATCHER)
         station.actAs(dispatcher.id)
         val h = station.households(grid, 1u).first().id
-        val order = station.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("米", 1u, "袋")), "urgent", null, ""))
+        val order = station.createOrder(OrderInput(h, null, OrderKind.GROCERIES, listOf(OrderItem("米", 1u, "袋")), Urgency.URGENT, null, ""))
         station.orderAction(order, OrderStep.DispatchToGrid(grid))
         val first = phone("first.db", owner = volunteers[0], scopes = null)
         val second = phone("second.db", key = null, owner = volunteers[1], scopes = null)
@@ -534,14 +559,14 @@ class AnxinSdkTest {
                 // A listener may call back into the store, writes included (an order
                 // written here is folded for conflicts again): no deadlock.
                 tasksSeen.add(second.myTasks().size)
-                second.createOrder(OrderInput(h, null, "groceries", listOf(OrderItem("面", 1u, "袋")), "routine", null, ""))
+                second.createOrder(OrderInput(h, null, OrderKind.GROCERIES, listOf(OrderItem("面", 1u, "袋")), Urgency.ROUTINE, null, ""))
             }
         })
         sync(first, station)
         sync(second, station)
         assertEquals(1, told.size)
         assertEquals(1, tasksSeen.size)
-        assertEquals("acceptance_lost", told[0].kind)
+        assertEquals(ConflictKind.ACCEPTANCE_LOST, told[0].kind)
         assertEquals(told, second.orderConflicts(volunteers[1].id))
         assertEquals(order, told[0].orderId)
         handle.close()
@@ -578,12 +603,12 @@ class AnxinSdkTest {
             phone("counselor.db", owner = counselor).use { c ->
                 // The volunteer screens a resident: t2, a review is due.
                 val h = v.households(grid, 1u).first().id
-                val r = v.addResident(h, ResidentInput("周", "female", 1950u, "", emptyList()))
-                val q = v.startQuestionnaire("phq9", "en", h, r)
+                val r = v.addResident(h, ResidentInput("周", Sex.FEMALE, 1950u, "", emptyList()))
+                val q = v.startQuestionnaire("phq9", Language.EN, h, r)
                 for ((item, value) in listOf("1" to 2, "2" to 2, "3" to 2, "4" to 2, "5" to 2, "6" to 1, "7" to 1, "8" to 0, "9" to 0)) {
                     q.answer(item, value)
                 }
-                val recorded = v.recordScreening(listOf(q), "international")
+                val recorded = v.recordScreening(listOf(q), CutoffSet.INTERNATIONAL)
                 assertEquals(RiskTier.T2, recorded.tier)
                 // Her phone claims to be the counselor and lowers the tier: refused, typed.
                 v.actAs(counselor.id)
@@ -615,23 +640,23 @@ class AnxinSdkTest {
         val counselor = worker(WorkerRole.COUNSELOR)
         station.actAs(volunteer.id)
         val h = station.addHousehold(grid, AddressInput("百步亭花园", "7栋", "1单元", "303"))
-        val r = station.addResident(h, ResidentInput("陈", "male", 1948u, "", listOf("elderly_alone")))
+        val r = station.addResident(h, ResidentInput("陈", Sex.MALE, 1948u, "", listOf("elderly_alone")))
         assertTrue(station.residentsWithTag("elderly_alone", grid).any { it.residentId == r && it.householdId == h })
         assertFailsWith<AnxinException.InvalidInput> { station.residentsWithTag("Not a tag!", null) }
 
         // PHQ-9 of 12, no red flag: t2, a professional review is due.
-        val q = station.startQuestionnaire("phq9", "en", h, r)
+        val q = station.startQuestionnaire("phq9", Language.EN, h, r)
         for ((item, value) in listOf("1" to 2, "2" to 2, "3" to 2, "4" to 2, "5" to 2, "6" to 1, "7" to 1, "8" to 0, "9" to 0)) {
             assertTrue(q.answer(item, value).redFlags.isEmpty())
         }
-        assertEquals(12L, q.score("international").score)
-        val recorded = station.recordScreening(listOf(q), "international")
+        assertEquals(12L, q.score(CutoffSet.INTERNATIONAL).score)
+        val recorded = station.recordScreening(listOf(q), CutoffSet.INTERNATIONAL)
         assertEquals(RiskTier.T2, recorded.tier)
         assertEquals(listOf(CaseSummary(recorded.caseId, r, h, RiskTier.T2, null, 0u, 1u, 0u)), station.cases(h))
 
         // The counselor finds the review in what is due and does it from there.
         station.actAs(counselor.id)
-        val review = station.casesDue(null, 2u).single { it.caseId == recorded.caseId && it.what == "review" }
+        val review = station.casesDue(null, 2u).single { it.caseId == recorded.caseId && it.what == DueKind.REVIEW }
         assertEquals(recorded.screeningId, review.reference)
         assertEquals(h, review.householdId)
         val pending = station.caseInfo(recorded.caseId)
@@ -645,7 +670,7 @@ class AnxinSdkTest {
         assertEquals(RiskTier.T3, reviewed.tier)
         assertEquals(RiskTier.T3, reviewed.screenings.single().reviewedTier)
         assertEquals(0u, reviewed.reviewsPending)
-        assertTrue(station.casesDue(null, 2u).none { it.reference == recorded.screeningId && it.what == "review" })
+        assertTrue(station.casesDue(null, 2u).none { it.reference == recorded.screeningId && it.what == DueKind.REVIEW })
 
         // A referral, listed with its state and deadline.
         val referral = station.refer(recorded.caseId, RiskTier.T3, "市精神卫生中心", "PHQ-9 moderate, assessed")
@@ -654,7 +679,7 @@ class AnxinSdkTest {
         assertEquals(referral, listed.id)
         assertEquals(ReferralState.SENT, listed.status)
         assertFalse(listed.escalated)
-        assertTrue(station.casesDue(null, 2u).any { it.reference == referral && it.what == "referral_ack" })
+        assertTrue(station.casesDue(null, 2u).any { it.reference == referral && it.what == DueKind.REFERRAL_ACK })
         assertFailsWith<AnxinException.Conflict> {
             station.updateReferral(recorded.caseId, referral, ReferralState.PROPOSED, "")
         }
@@ -665,18 +690,18 @@ class AnxinSdkTest {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
         station.actAs(volunteer.id)
         val h = station.addHousehold(grid, AddressInput("百步亭花园", "9栋", "2单元", "101"))
-        val r = station.addResident(h, ResidentInput("赵", "male", 1960u, "", listOf()))
+        val r = station.addResident(h, ResidentInput("赵", Sex.MALE, 1960u, "", listOf()))
         val alerts = mutableListOf<CrisisAlert>()
         station.addCrisisListener(object : CrisisListener {
             override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
         }).use {
             // A t2 sitting, then a red flag.
-            val first = station.startQuestionnaire("phq9", "en", h, r)
+            val first = station.startQuestionnaire("phq9", Language.EN, h, r)
             listOf(2, 2, 2, 2, 1, 1, 0, 0, 0).forEachIndexed { i, v -> first.answer("${i + 1}", v) }
             val t2 = station.recordScreening(listOf(first))
             assertEquals(RiskTier.T2, t2.tier)
             assertNull(t2.crisisId)
-            val second = station.startQuestionnaire("phq9", "en", h, r)
+            val second = station.startQuestionnaire("phq9", Language.EN, h, r)
             listOf(2, 2, 2, 2, 1, 1, 0, 0, 1).forEachIndexed { i, v -> second.answer("${i + 1}", v) }
             val red = station.recordScreening(listOf(second))
             assertEquals(RiskTier.CRISIS, red.tier)
@@ -692,7 +717,7 @@ class AnxinSdkTest {
             assertTrue(alert.alertId.isNotEmpty())
             // It leads what is due, and the case shows it open.
             val due = station.casesDue(null, 7u)
-            assertEquals("crisis", due.first().what)
+            assertEquals(DueKind.CRISIS, due.first().what)
             assertEquals(crisisId, due.first().reference)
             assertEquals(1u, station.caseInfo(red.caseId).openCrises)
 
@@ -700,28 +725,28 @@ class AnxinSdkTest {
             signAsCounselor()
             val reviewed = station.reviewScreening(red.caseId, t2.screeningId, RiskTier.T0, "situational")
             assertEquals(RiskTier.CRISIS, reviewed.tier)
-            assertEquals("p1", station.households(grid, 500u).first { it.id == h }.priority)
+            assertEquals(Priority.P1, station.households(grid, 500u).first { it.id == h }.priority)
             station.signAsDevice()
         }
 
         // K10: the store's policy scores a 1-5 paper form by default.
         station.actAs(volunteer.id)
-        val k10 = station.startQuestionnaire("k10", "en", h, r)
+        val k10 = station.startQuestionnaire("k10", Language.EN, h, r)
         assertEquals("1-5", k10.convention())
         assertEquals(listOf(1, 2, 3, 4, 5), k10.current()!!.choices.map { it.value })
         for (i in 1..10) k10.answer("$i", 1)
         val low = k10.score()
         assertEquals(Triple(10L, "1-5", RiskTier.T0), Triple(low.score, low.convention, low.tier))
-        assertEquals("zh-CN", low.cutoffSet)
+        assertEquals(CutoffSet.ZH_CN, low.cutoffSet)
         // A 0-4 form, chosen for the sitting: the same ticks are mild (t1).
-        val us = station.startQuestionnaire("k10", "en", h, r, "0-4")
+        val us = station.startQuestionnaire("k10", Language.EN, h, r, "0-4")
         assertEquals("0-4", us.convention())
         for (i in 1..10) us.answer("$i", 1)
         val mild = us.score()
         assertEquals(Triple(10L, "0-4", RiskTier.T1), Triple(mild.score, mild.convention, mild.tier))
         assertTrue(mild.reasons.any { it.contains("0-4 scoring") }, mild.reasons.toString())
-        assertFailsWith<AnxinException.InvalidInput> { station.startQuestionnaire("k10", "en", h, r, "2-6") }
-        assertEquals(RiskTier.T1, station.recordScreening(listOf(us), "international").tier)
+        assertFailsWith<AnxinException.InvalidInput> { station.startQuestionnaire("k10", Language.EN, h, r, "2-6") }
+        assertEquals(RiskTier.T1, station.recordScreening(listOf(us), CutoffSet.INTERNATIONAL).tier)
     }
 
     @Test
@@ -750,7 +775,7 @@ class AnxinSdkTest {
             s.actAs(volunteer)
             assertFailsWith<AnxinException.PermissionDenied> { s.addGrid(community, "第2网格") }
             val h = s.addHousehold(grid, AddressInput("百步亭花园", "3栋", "2单元", "502"))
-            val r = s.addResident(h, ResidentInput("王秀英", "female", 1942u, "", listOf("elderly_alone")))
+            val r = s.addResident(h, ResidentInput("王秀英", Sex.FEMALE, 1942u, "", listOf("elderly_alone")))
             s.updateResident(h, r, ResidentChanges(phone = "13900000009"))
             assertFailsWith<AnxinException.PermissionDenied> {
                 s.addActivity(ActivityInput("group_session", "居家情绪互助小组", grid, System.currentTimeMillis(), 90u))
@@ -800,12 +825,12 @@ class AnxinSdkTest {
             s.actAs(s.workers(g, WorkerRole.VOLUNTEER).first().id)
             val h = s.households(g, 1u).first().id
             val r = s.residents(h).first().id
-            val q = s.startQuestionnaire("phq9", "en", h, r)
+            val q = s.startQuestionnaire("phq9", Language.EN, h, r)
             listOf(2, 2, 2, 2, 2, 1, 1, 0, 0).forEachIndexed { i, v -> q.answer("${i + 1}", v) }
-            val recorded = s.recordScreening(listOf(q), "international")
+            val recorded = s.recordScreening(listOf(q), CutoffSet.INTERNATIONAL)
             assertEquals(RiskTier.T2, recorded.tier)
             val at = s.caseInfo(recorded.caseId).screenings.single().at
-            val review = s.casesDue(null, 2u).single { it.reference == recorded.screeningId && it.what == "review" }
+            val review = s.casesDue(null, 2u).single { it.reference == recorded.screeningId && it.what == DueKind.REVIEW }
             assertEquals(6L * 3_600_000L, review.dueAt - at, "the deployment's 6 hours, not the built-in 24")
         }
     }
@@ -814,7 +839,7 @@ class AnxinSdkTest {
     fun licensedTextsAreLoadedFromTheDeploymentsFile() {
         val h = station.households(grid, 1u).first().id
         val r = station.residents(h).first().id
-        val notLoaded = assertFailsWith<AnxinException.InvalidInput> { station.startQuestionnaire("cssrs", "en", h, r) }
+        val notLoaded = assertFailsWith<AnxinException.InvalidInput> { station.startQuestionnaire("cssrs", Language.EN, h, r) }
         assertEquals("cssrs", notLoaded.field)
         // A malformed file is refused, names the file, and changes nothing.
         val bad = assertFailsWith<AnxinException.InvalidInput> {
@@ -824,13 +849,13 @@ class AnxinSdkTest {
         assertTrue(station.instruments().first { it.id == "cssrs" }.languages.isEmpty())
 
         val now = station.loadLicensedTexts("cssrs-texts.json", CSSRS_TEXTS)
-        assertEquals(listOf("en"), now.first { it.id == "cssrs" }.languages)
+        assertEquals(listOf(Language.EN), now.first { it.id == "cssrs" }.languages)
         assertEquals(now, station.instruments())
         val alerts = mutableListOf<CrisisAlert>()
         station.addCrisisListener(object : CrisisListener {
             override fun onCrisis(alert: CrisisAlert) { alerts.add(alert) }
         }).use {
-            val q = station.startQuestionnaire("cssrs", "en", h, r)
+            val q = station.startQuestionnaire("cssrs", Language.EN, h, r)
             assertEquals("Q1 text", q.current()!!.text)
             val first = q.answer("1", 1)
             assertEquals(listOf("wish_to_be_dead"), first.redFlags)
@@ -841,12 +866,12 @@ class AnxinSdkTest {
             assertEquals(listOf(listOf("wish_to_be_dead"), listOf("suicidal_behaviour")), alerts.map { it.flags })
             // With the texts loaded, a red flag on the PHQ-9 leads on to the C-SSRS
             // (in a language the texts exist in).
-            val phq9 = station.startQuestionnaire("phq9", "en", h, r)
+            val phq9 = station.startQuestionnaire("phq9", Language.EN, h, r)
             (1..8).forEach { phq9.answer("$it", 0) }
             val flagged = phq9.answer("9", 1)
             assertEquals(listOf("cssrs"), flagged.assessWith)
             assertEquals(listOf("cssrs"), alerts.last().assessWith)
-            val chinese = station.startQuestionnaire("phq9", "zh-Hans", h, r)
+            val chinese = station.startQuestionnaire("phq9", Language.ZH_HANS, h, r)
             (1..8).forEach { chinese.answer("$it", 0) }
             assertTrue(chinese.answer("9", 1).assessWith.isEmpty())
         }

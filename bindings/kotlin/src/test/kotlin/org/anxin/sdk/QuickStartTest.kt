@@ -54,8 +54,8 @@ class QuickStartTest {
 
             // Canvass.
             val household = store.addHouseholdAsync(gridId, AddressInput("百步亭花园", "5栋", "1单元", "502"))
-            val resident = store.addResidentAsync(household, ResidentInput("王秀英", "female", 1942u, "", listOf("elderly_alone")))
-            store.recordVisitAsync(household, listOf(NeedInput("medicine", "胰岛素", 2u, "")), "")
+            val resident = store.addResidentAsync(household, ResidentInput("王秀英", Sex.FEMALE, 1942u, "", listOf("elderly_alone")))
+            store.recordVisitAsync(household, listOf(NeedInput(NeedKind.MEDICINE, "胰岛素", 2u, "")), "")
 
             // Screen, hearing of a red flag at the answer that raises it (on the executor
             // you choose: on Android, ContextCompat.getMainExecutor(context)). The listener
@@ -64,13 +64,13 @@ class QuickStartTest {
                 override fun onCrisis(alert: CrisisAlert) = showCrisisPath(alert)   // do not leave the person alone
             }.on(mainExecutor))
             try {
-                val q = store.startQuestionnaire("phq9", "zh-Hans", household, resident)
+                val q = store.startQuestionnaireAsync("phq9", Language.ZH_HANS, household, resident, null)
                 var prompt = q.current()
                 while (prompt != null) {
                     val value = askRespondent(prompt)                       // prompt.text, prompt.choices
-                    prompt = if (value == null) q.decline(prompt.itemId) else q.answer(prompt.itemId, value).next
+                    prompt = if (value == null) q.declineAsync(prompt.itemId) else q.answerAsync(prompt.itemId, value).next
                 }
-                val recorded = store.recordScreeningAsync(listOf(q), "zh-CN")
+                val recorded = store.recordScreeningAsync(listOf(q), CutoffSet.ZH_CN)
                 tier = recorded.tier                                    // a crisis sitting opened its crisis record
             } finally {
                 crisisListener.unregister()
