@@ -71,7 +71,7 @@ async_twins! {
         write fn record_visit_async = record_visit(household_id: String, needs: Vec<NeedInput>, notes: String) -> Result<String>;
         /// [`AnxinStore::households`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
-        read fn households_async = households(grid_id: String, limit: u32) -> Result<Vec<HouseholdInfo>>;
+        read fn households_async = households(grid_id: String, limit: u32, offset: u32) -> Result<Vec<HouseholdInfo>>;
         /// [`AnxinStore::residents`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         read fn residents_async = residents(household_id: String) -> Result<Vec<ResidentInfo>>;
@@ -146,7 +146,10 @@ async_twins! {
         read fn dispatch_queue_async = dispatch_queue(grid_id: Option<String>) -> Result<Vec<QueueItem>>;
         /// [`AnxinStore::hours`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
-        read fn hours_async = hours(worker_id: Option<String>) -> Result<Vec<HoursInfo>>;
+        read fn hours_async = hours(worker_id: Option<String>, from: Option<i64>, to: Option<i64>) -> Result<Vec<HoursInfo>>;
+        /// [`AnxinStore::order`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        read fn order_async = order(order_id: String) -> Result<OrderDetails>;
         /// [`AnxinStore::report_json`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         read fn report_json_async = report_json() -> Result<String>;

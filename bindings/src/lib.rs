@@ -239,6 +239,20 @@ impl Shared {
     }
 }
 
+/// Queue rows with the resident each order serves (read from the order:
+/// the index does not keep it).
+fn queue_items(store: &Store, rows: Vec<anxin_core::store::QueueRow>) -> Result<Vec<QueueItem>> {
+    rows.into_iter()
+        .map(|q| {
+            let resident = store
+                .get::<Request>(q.id.as_str())?
+                .resident_id
+                .map(|r| r.to_string());
+            Ok(QueueItem::new(q, resident))
+        })
+        .collect()
+}
+
 fn parse<T>(r: std::result::Result<T, ValidationError>) -> Result<T> {
     r.map_err(AnxinError::from)
 }
@@ -433,10 +447,21 @@ impl AnxinStore {
     }
 
     /// A grid's households in triage order (P1 first), with the reasons.
-    pub fn households(&self, grid_id: String, limit: u32) -> Result<Vec<HouseholdInfo>> {
+    /// `offset`: how many to skip (paging: the next page starts at the
+    /// previous offset plus `limit`).
+    #[uniffi::method(default(offset = 0))]
+    pub fn households(
+        &self,
+        grid_id: String,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<HouseholdInfo>> {
         guard(|| {
             let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
-            let rows = self.shared.reader()?.households_in_grid(&grid, limit, 0)?;
+            let rows = self
+                .shared
+                .reader()?
+                .households_in_grid(&grid, limit, offset)?;
             Ok(rows.into_iter().map(HouseholdInfo::from).collect())
         })
     }
@@ -901,13 +926,9 @@ impl AnxinStore {
                 .worker()
                 .cloned()
                 .unwrap_or_else(|| WorkerId(String::new()));
-            Ok(self
-                .shared
-                .reader()?
-                .my_tasks(&worker)?
-                .into_iter()
-                .map(QueueItem::from)
-                .collect())
+            let store = self.shared.reader()?;
+            let rows = store.my_tasks(&worker)?;
+            queue_items(&store, rows)
         })
     }
 
@@ -915,24 +936,38 @@ impl AnxinStore {
     pub fn dispatch_queue(&self, grid_id: Option<String>) -> Result<Vec<QueueItem>> {
         guard(|| {
             let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
-            Ok(self
-                .shared
-                .reader()?
-                .dispatch_queue(grid.as_ref())?
-                .into_iter()
-                .map(QueueItem::from)
-                .collect())
+            let store = self.shared.reader()?;
+            let rows = store.dispatch_queue(grid.as_ref())?;
+            queue_items(&store, rows)
         })
     }
 
-    /// Volunteer hours per worker (all time), optionally one worker's.
-    pub fn hours(&self, worker_id: Option<String>) -> Result<Vec<HoursInfo>> {
+    /// Everything about one order (what, for whom, where it stands, who
+    /// has it), for its details screen.
+    pub fn order(&self, order_id: String) -> Result<OrderDetails> {
+        guard(|| {
+            let id = parse(RequestId::parse(&order_id, "order_id"))?;
+            let (request, state) = self.shared.reader()?.order(&id)?;
+            Ok(OrderDetails::new(&request, &state))
+        })
+    }
+
+    /// Volunteer hours per worker, optionally one worker's, of work done
+    /// from `from` up to `to` (ms since the epoch; none: all time), with
+    /// how much of it was acknowledged.
+    #[uniffi::method(default(from = None, to = None))]
+    pub fn hours(
+        &self,
+        worker_id: Option<String>,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Vec<HoursInfo>> {
         guard(|| {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             Ok(self
                 .shared
                 .reader()?
-                .hours_totals(worker.as_ref(), 0, i64::MAX)?
+                .hours_totals(worker.as_ref(), from.unwrap_or(0), to.unwrap_or(i64::MAX))?
                 .into_iter()
                 .map(HoursInfo::from)
                 .collect())

@@ -247,11 +247,14 @@ pub struct OpenOptions {
     pub path: String,
     /// The encryption key (a passphrase from the platform keystore); none
     /// for an unencrypted store.
+    #[uniffi(default = None)]
     pub key: Option<String>,
     /// The scopes this device holds (`station`, `grid:<id>`, `case:main`);
     /// none keeps what the store has (a new store: all of its station's).
+    #[uniffi(default = None)]
     pub scopes: Option<Vec<String>>,
     /// The worker using this device, recorded with every change.
+    #[uniffi(default = None)]
     pub acting_worker: Option<String>,
     /// The deployment's referral policy (JSON in the shape of Anxin's
     /// `instruments/policy.json`: tiers, review and acknowledgement
@@ -371,8 +374,10 @@ pub struct ResidentInput {
     /// Year of birth.
     pub birth_year: u32,
     /// Phone; may be empty.
+    #[uniffi(default = "")]
     pub phone: String,
     /// Vulnerability tags (`elderly_alone`, `chronic_illness`, …).
+    #[uniffi(default = [])]
     pub tags: Vec<String>,
 }
 
@@ -433,6 +438,7 @@ pub struct NeedInput {
     /// Days of supply left (medicine).
     pub days_left: Option<u32>,
     /// Details.
+    #[uniffi(default = "")]
     pub detail: String,
     /// How severe (none: routine). Critical is an emergency: a critical
     /// `MEDICAL_CARE` need makes the household P1.
@@ -1029,7 +1035,7 @@ impl From<ResidentRow> for TaggedResident {
 }
 
 /// An item on an order.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OrderItem {
     /// What.
     pub name: String,
@@ -1055,6 +1061,7 @@ pub struct OrderInput {
     /// The household served.
     pub household_id: String,
     /// The resident served, if one.
+    #[uniffi(default = None)]
     pub resident_id: Option<String>,
     /// What it is for.
     pub kind: OrderKind,
@@ -1063,8 +1070,10 @@ pub struct OrderInput {
     /// How urgent.
     pub urgency: Urgency,
     /// A deadline (ms since the epoch).
+    #[uniffi(default = None)]
     pub deadline: Option<i64>,
     /// Notes.
+    #[uniffi(default = "")]
     pub note: String,
 }
 
@@ -1202,10 +1211,25 @@ pub struct QueueItem {
     pub reasons: Vec<String>,
     /// The address.
     pub address: String,
+    /// How urgent.
+    pub urgency: Urgency,
+    /// The deadline (ms since the epoch, UTC), if any.
+    pub deadline: Option<i64>,
+    /// When it was requested (ms since the epoch, UTC).
+    pub created_at: i64,
+    /// The household served: go to the door.
+    pub household_id: String,
+    /// The resident served, if one.
+    pub resident_id: Option<String>,
+    /// The household's grid.
+    pub grid_id: String,
+    /// The items changed after it was accepted: check them.
+    pub items_changed: bool,
 }
 
-impl From<QueueRow> for QueueItem {
-    fn from(q: QueueRow) -> Self {
+impl QueueItem {
+    /// A queue row with the resident its order serves (from the order).
+    pub(crate) fn new(q: QueueRow, resident_id: Option<String>) -> Self {
         Self {
             id: q.id.to_string(),
             kind: q.kind.into(),
@@ -1213,6 +1237,97 @@ impl From<QueueRow> for QueueItem {
             priority: q.priority.into(),
             reasons: q.reasons,
             address: q.address,
+            urgency: q.urgency.into(),
+            deadline: q.deadline,
+            created_at: q.created_at,
+            household_id: q.household_id.to_string(),
+            resident_id,
+            grid_id: q.grid_id.to_string(),
+            items_changed: q.items_changed,
+        }
+    }
+}
+
+/// Everything about one order, for its details screen.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OrderDetails {
+    /// The order.
+    pub id: String,
+    /// What it is for.
+    pub kind: OrderKind,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// How urgent.
+    pub urgency: Urgency,
+    /// The deadline (ms since the epoch, UTC), if any.
+    pub deadline: Option<i64>,
+    /// When it was requested.
+    pub created_at: i64,
+    /// The household served.
+    pub household_id: String,
+    /// The resident served, if one.
+    pub resident_id: Option<String>,
+    /// The household's grid.
+    pub grid_id: String,
+    /// The items asked for (as last changed).
+    pub items: Vec<OrderItem>,
+    /// The worker it was dispatched to, if one.
+    pub assigned_worker: Option<String>,
+    /// The grid it was dispatched to, if one.
+    pub assigned_grid: Option<String>,
+    /// Who accepted it.
+    pub accepted_by: Option<String>,
+    /// Who completed it.
+    pub completed_by: Option<String>,
+    /// What was handed over.
+    pub handed_over: Vec<OrderItem>,
+    /// Minutes the work took.
+    pub minutes: Option<u32>,
+    /// Stars, once rated.
+    pub stars: Option<u32>,
+    /// The items changed after acceptance: check them.
+    pub items_changed: bool,
+    /// Conflicts found on it (e.g. an acceptance lost to another worker's).
+    pub conflicts: Vec<ConflictKind>,
+}
+
+impl OrderDetails {
+    pub(crate) fn new(r: &m::Request, s: &anxin_core::dispatch::OrderState) -> Self {
+        let item = |i: &Item| OrderItem {
+            name: i.name.clone(),
+            quantity: i.quantity,
+            unit: i.unit.clone(),
+        };
+        Self {
+            id: r.id.to_string(),
+            kind: r.kind.into(),
+            status: s.status.into(),
+            urgency: s.urgency.into(),
+            deadline: s.deadline,
+            created_at: r.created_at,
+            household_id: r.household_id.to_string(),
+            resident_id: r.resident_id.as_ref().map(ToString::to_string),
+            grid_id: r.grid_id.to_string(),
+            items: s.items.iter().map(item).collect(),
+            assigned_worker: match &s.assignee {
+                Some(Assignee::Worker(w)) => Some(w.to_string()),
+                _ => None,
+            },
+            assigned_grid: match &s.assignee {
+                Some(Assignee::Grid(g)) => Some(g.to_string()),
+                _ => None,
+            },
+            accepted_by: s.accepted_by.as_ref().map(ToString::to_string),
+            completed_by: s.completed_by.as_ref().map(ToString::to_string),
+            handed_over: s.handed_over.iter().map(item).collect(),
+            minutes: s.minutes,
+            stars: s.stars,
+            items_changed: s.items_changed_after_acceptance,
+            conflicts: s
+                .conflicts
+                .iter()
+                .filter_map(|c| ConflictKind::from_code(c.kind.code()))
+                .collect(),
         }
     }
 }

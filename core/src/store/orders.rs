@@ -55,6 +55,8 @@ pub struct QueueRow {
     pub reasons: Vec<String>,
     /// The household's address.
     pub address: String,
+    /// The household served.
+    pub household_id: HouseholdId,
     /// The household's grid.
     pub grid_id: GridId,
     /// When it was requested.
@@ -514,7 +516,8 @@ impl Store {
         let (p, reasons) = (priority_sql(), reasons_sql());
         let sql = format!(
             "SELECT r.id, r.kind, r.status, r.urgency, COALESCE({p}, 'p4') AS p, COALESCE({reasons}, ''), \
-                    COALESCE(h.address, ''), r.grid_id, r.created_at, r.deadline, r.items_changed \
+                    COALESCE(h.address, ''), r.grid_id, r.created_at, r.deadline, r.items_changed, \
+                    r.household_id \
              FROM idx_request r LEFT JOIN idx_household h ON h.id = r.household_id \
              WHERE {where_sql} \
              ORDER BY CASE r.urgency WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, \
@@ -532,6 +535,7 @@ impl Store {
                     priority: parse_word(r.get(4)?, 4, Priority::parse)?,
                     reasons: split_reasons(r.get(5)?),
                     address: r.get(6)?,
+                    household_id: HouseholdId(r.get(11)?),
                     grid_id: GridId(r.get(7)?),
                     created_at: r.get(8)?,
                     deadline: r.get(9)?,

@@ -72,6 +72,6 @@ extension AnxinStore {
 
     /// A grid's households in triage order, live.
     public func householdsStream(gridId: String, limit: UInt32 = 500) -> AsyncThrowingStream<[HouseholdInfo], Error> {
-        liveQuery(matters: { $0.kind == .household || $0.kind == .order }) { try await $0.householdsAsync(gridId: gridId, limit: limit) }
+        liveQuery(matters: { $0.kind == .household || $0.kind == .order }) { try await $0.householdsAsync(gridId: gridId, limit: limit, offset: 0) }
     }
 }

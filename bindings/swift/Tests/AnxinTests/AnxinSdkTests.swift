@@ -386,6 +386,48 @@ final class AnxinSdkTests: XCTestCase {
         }
     }
 
+    func testTheReadModelTakesAVolunteerFromHerTasksToTheDoor() throws {
+        let volunteer = try worker(.volunteer, inGrid: true)
+        let dispatcher = try worker(.dispatcher)
+        try station.actAs(workerId: dispatcher.id)
+        let h = try station.addHousehold(gridId: grid, address: AddressInput(compound: "百步亭花园", building: "2栋", unit: "1单元", room: "201"))
+        let r = try station.addResident(householdId: h, resident: ResidentInput(name: "孙", sex: .female, birthYear: 1939, phone: "13900000001"))
+        let resident = try station.residents(householdId: h).first!
+        XCTAssertEqual(resident.sex, .female)
+        XCTAssertEqual(resident.phone, "13900000001")
+        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000
+        let order = try station.createOrder(order: OrderInput(householdId: h, residentId: r, kind: .medicineDelivery, items: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], urgency: .critical, deadline: deadline))
+        _ = try station.orderAction(orderId: order, action: .dispatchToWorker(workerId: volunteer.id))
+        let details = try station.order(orderId: order)
+        XCTAssertEqual([details.householdId, details.residentId, details.assignedWorker], [h, r, volunteer.id])
+        XCTAssertEqual(details.status, .dispatched)
+        XCTAssertEqual(details.urgency, .critical)
+        XCTAssertEqual(details.items, [OrderItem(name: "胰岛素", quantity: 2, unit: "支")])
+        XCTAssertEqual(details.deadline, deadline)
+        try station.actAs(workerId: volunteer.id)
+        let task = try station.myTasks().first { $0.id == order }!
+        XCTAssertEqual([task.householdId, task.residentId, task.gridId], [h, r, grid])
+        XCTAssertEqual(task.urgency, .critical)
+        XCTAssertEqual(task.deadline, deadline)
+        let all = try station.households(gridId: grid, limit: 500)
+        let first = try station.households(gridId: grid, limit: 3)
+        let second = try station.households(gridId: grid, limit: 3, offset: 3)
+        XCTAssertEqual(Array(all.prefix(6)), first + second)
+        _ = try station.orderAction(orderId: order, action: .accept)
+        _ = try station.orderAction(orderId: order, action: .start)
+        _ = try station.orderAction(orderId: order, action: .complete(handedOver: [OrderItem(name: "胰岛素", quantity: 2, unit: "支")], confirmationCode: "4821", minutes: 40))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let mine = try station.hours(workerId: volunteer.id, from: now - 3_600_000, to: now + 60_000)
+        XCTAssertEqual(mine.first?.minutes, 40)
+        XCTAssertEqual(mine.first?.acknowledgedMinutes, 0)
+        let earlier = try station.hours(workerId: volunteer.id, from: 0, to: now - 3_600_000).reduce(0) { $0 + $1.minutes }
+        XCTAssertEqual(try station.hours(workerId: volunteer.id).reduce(0) { $0 + $1.minutes }, earlier + 40)
+        try station.actAs(workerId: dispatcher.id)
+        let entry = try station.hoursEntries(workerId: volunteer.id).first { $0.sourceId == order }!
+        try station.acknowledgeHours(workerId: volunteer.id, entryId: entry.id)
+        XCTAssertEqual(try station.hours(workerId: volunteer.id, from: now - 3_600_000, to: now + 60_000).first?.acknowledgedMinutes, 40)
+    }
+
     func testLiveListsDeliverTheChangesASyncMade() async throws {
         let volunteer = try worker(.volunteer, inGrid: true)
         let p = try phone("live.db", owner: volunteer, scopes: nil)

@@ -80,4 +80,4 @@ fun AnxinStore.casesDueFlow(workerId: String? = null, days: UInt = 7u): Flow<Lis
 
 /** A grid's households in triage order, live (households and their orders change it). */
 fun AnxinStore.householdsFlow(gridId: String, limit: UInt = 500u): Flow<List<HouseholdInfo>> =
-    liveQuery({ it.kind == DocumentKind.HOUSEHOLD || it.kind == DocumentKind.ORDER }) { householdsAsync(gridId, limit) }
+    liveQuery({ it.kind == DocumentKind.HOUSEHOLD || it.kind == DocumentKind.ORDER }) { householdsAsync(gridId, limit, 0u) }

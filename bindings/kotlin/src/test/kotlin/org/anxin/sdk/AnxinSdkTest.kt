@@ -412,6 +412,51 @@ class AnxinSdkTest {
     }
 
     @Test
+    fun theReadModelTakesAVolunteerFromHerTasksToTheDoor() {
+        val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
+        val dispatcher = worker(WorkerRole.DISPATCHER)
+        station.actAs(dispatcher.id)
+        val h = station.addHousehold(grid, AddressInput("百步亭花园", "2栋", "1单元", "201"))
+        val r = station.addResident(h, ResidentInput("孙", Sex.FEMALE, 1939u, phone = "13900000001"))
+        val resident = station.residents(h).single()
+        assertEquals(Sex.FEMALE to "13900000001", resident.sex to resident.phone)
+        val deadline = System.currentTimeMillis() + 3_600_000
+        val order = station.createOrder(OrderInput(h, r, OrderKind.MEDICINE_DELIVERY, listOf(OrderItem("胰岛素", 2u, "支")), Urgency.CRITICAL, deadline))
+        station.orderAction(order, OrderStep.DispatchToWorker(volunteer.id))
+        // Details by id, for the order's screen.
+        val details = station.order(order)
+        assertEquals(listOf(h, r, volunteer.id), listOf(details.householdId, details.residentId, details.assignedWorker))
+        assertEquals(OrderStatus.DISPATCHED to Urgency.CRITICAL, details.status to details.urgency)
+        assertEquals(listOf(OrderItem("胰岛素", 2u, "支")), details.items)
+        assertEquals(deadline, details.deadline)
+        // Her tasks carry what she needs to go to the door.
+        station.actAs(volunteer.id)
+        val task = station.myTasks().single { it.id == order }
+        assertEquals(listOf(h, r, grid), listOf(task.householdId, task.residentId, task.gridId))
+        assertEquals(Urgency.CRITICAL, task.urgency)
+        assertEquals(deadline, task.deadline)
+        // Households in pages.
+        val all = station.households(grid, 500u)
+        val first = station.households(grid, 3u)
+        val second = station.households(grid, 3u, 3u)
+        assertEquals(all.take(6), first + second)
+        // Hours by period, with what was acknowledged.
+        station.orderAction(order, OrderStep.Accept)
+        station.orderAction(order, OrderStep.Start)
+        station.orderAction(order, OrderStep.Complete(listOf(OrderItem("胰岛素", 2u, "支")), "4821", 40u))
+        val now = System.currentTimeMillis()
+        val mine = station.hours(volunteer.id, now - 3_600_000, now + 60_000).single()
+        assertEquals(40uL, mine.minutes)
+        assertEquals(0uL, mine.acknowledgedMinutes)
+        // The fixture's earlier work is in earlier periods, and in the whole.
+        val earlier = station.hours(volunteer.id, 0, now - 3_600_000).sumOf { it.minutes }
+        assertEquals(earlier + 40uL, station.hours(volunteer.id).sumOf { it.minutes })
+        station.actAs(dispatcher.id)
+        station.acknowledgeHours(volunteer.id, station.hoursEntries(volunteer.id).single { it.sourceId == order }.id)
+        assertEquals(40uL, station.hours(volunteer.id, now - 3_600_000, now + 60_000).single().acknowledgedMinutes)
+    }
+
+    @Test
     fun liveListsDeliverTheChangesASyncMade() {
         val volunteer = worker(WorkerRole.VOLUNTEER, inGrid = true)
         val p = phone("live.db", owner = volunteer, scopes = null)
