@@ -14,6 +14,7 @@
 
 mod asynchronous;
 mod error;
+mod groups;
 mod listeners;
 mod records;
 mod session;
@@ -32,6 +33,7 @@ use anxin_core::store::{
 
 use error::guard;
 pub use error::{AnxinError, Result};
+pub use groups::{Admin, Cases, Households, Orders, Screening, Sync};
 use listeners::Listeners;
 pub use listeners::{
     ConflictListener, CrisisListener, ListenerHandle, StoreChangeListener, SyncProgressListener,
@@ -332,6 +334,48 @@ impl AnxinStore {
         })
     }
 
+    /// Households, residents and canvass visits.
+    pub fn households(&self) -> Arc<Households> {
+        Arc::new(Households {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Screening instruments and interviews.
+    pub fn screening(&self) -> Arc<Screening> {
+        Arc::new(Screening {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Case files.
+    pub fn cases(&self) -> Arc<Cases> {
+        Arc::new(Cases {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Service orders and volunteer hours.
+    pub fn orders(&self) -> Arc<Orders> {
+        Arc::new(Orders {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Sync sessions, enrolment and bundles.
+    pub fn sync(&self) -> Arc<Sync> {
+        Arc::new(Sync {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Running a station (setup, people, devices), the fixture, check, export.
+    pub fn admin(&self) -> Arc<Admin> {
+        Arc::new(Admin {
+            shared: self.shared.clone(),
+        })
+    }
+
     /// This device's id.
     pub fn device_id(&self) -> Result<String> {
         guard(|| Ok(self.shared.reader()?.device().device_id.clone()))
@@ -343,23 +387,6 @@ impl AnxinStore {
             let id = parse(WorkerId::parse(&worker_id, "worker_id"))?;
             self.shared.reader()?.get::<Worker>(id.as_str())?;
             *self.shared.acting.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
-            Ok(())
-        })
-    }
-
-    /// Creates the station of a new store (the station's own device).
-    pub fn init_station(&self, name: String) -> Result<String> {
-        guard(|| Ok(self.shared.store()?.init_station(&name)?.id.to_string()))
-    }
-
-    /// Fills a new store with a synthetic community (demos and tests).
-    pub fn load_fixture(&self, households: u32, seed: u64) -> Result<()> {
-        guard(|| {
-            anxin_core::fixture::generate(
-                &mut *self.shared.store()?,
-                anxin_core::fixture::FixtureSpec { households, seed },
-                |_, _| {},
-            )?;
             Ok(())
         })
     }
@@ -395,8 +422,122 @@ impl AnxinStore {
         })
     }
 
+    /// For a device being handed back: closes the store and deletes its file (and
+    /// its journal files). Everything still holding the store then fails with
+    /// `Closed`. What was not synced is lost.
+    pub fn wipe(&self) -> Result<()> {
+        guard(|| {
+            self.shared.close();
+            if self.shared.path != ":memory:" && !self.shared.path.is_empty() {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    match std::fs::remove_file(format!("{}{suffix}", self.shared.path)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(AnxinError::Storage {
+                                reason: format!(
+                                    "the store's file could not be deleted: {}",
+                                    e.kind()
+                                ),
+                            })
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Hears of every write (kind, id, action; never content).
+    pub fn add_store_listener(
+        &self,
+        listener: Arc<dyn StoreChangeListener>,
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_store(&self.shared, listener))
+        })
+    }
+
+    /// Hears of red flags (at the answer) and of crisis tiers.
+    pub fn add_crisis_listener(
+        &self,
+        listener: Arc<dyn CrisisListener>,
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_crisis(&self.shared, listener))
+        })
+    }
+
+    /// Hears of order conflicts (e.g. your acceptance lost to an earlier one).
+    pub fn add_conflict_listener(
+        &self,
+        listener: Arc<dyn ConflictListener>,
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_conflict(&self.shared, listener))
+        })
+    }
+
+    /// Hears of sync progress (documents done of total).
+    pub fn add_sync_listener(
+        &self,
+        listener: Arc<dyn SyncProgressListener>,
+    ) -> Result<Arc<ListenerHandle>> {
+        guard(|| {
+            self.shared.ensure_open()?;
+            Ok(self.shared.listeners.add_sync(&self.shared, listener))
+        })
+    }
+}
+
+#[uniffi::export]
+impl Admin {
+    /// Creates the station of a new store (the station's own device).
+    pub fn init_station(&self, name: String) -> Result<String> {
+        guard(|| Ok(self.shared.store()?.init_station(&name)?.id.to_string()))
+    }
+
+    /// Fills a new store with a synthetic community (demos and tests).
+    pub fn load_fixture(&self, households: u32, seed: u64) -> Result<()> {
+        guard(|| {
+            anxin_core::fixture::generate(
+                &mut *self.shared.store()?,
+                anxin_core::fixture::FixtureSpec { households, seed },
+                |_, _| {},
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The de-identified report (per grid and station) as JSON.
+    pub fn report_json(&self) -> Result<String> {
+        guard(|| {
+            let report = self.shared.reader()?.report()?;
+            serde_json::to_string(&report).map_err(|e| AnxinError::Internal {
+                reason: e.to_string(),
+            })
+        })
+    }
+
+    /// Every document as canonical JSON (two replicas holding the same
+    /// documents give the same text).
+    pub fn export_json(&self) -> Result<String> {
+        guard(|| Ok(self.shared.reader()?.export_json()?))
+    }
+
+    /// Checks the store; true when sound.
+    pub fn check(&self) -> Result<bool> {
+        guard(|| Ok(self.shared.store()?.check()?.is_ok()))
+    }
+}
+
+#[uniffi::export]
+impl Households {
     /// Records a household in a grid.
-    pub fn add_household(&self, grid_id: String, address: AddressInput) -> Result<String> {
+    pub fn add(&self, grid_id: String, address: AddressInput) -> Result<String> {
         guard(|| {
             let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
             let by = self.shared.author()?;
@@ -450,12 +591,7 @@ impl AnxinStore {
     /// `offset`: how many to skip (paging: the next page starts at the
     /// previous offset plus `limit`).
     #[uniffi::method(default(offset = 0))]
-    pub fn households(
-        &self,
-        grid_id: String,
-        limit: u32,
-        offset: u32,
-    ) -> Result<Vec<HouseholdInfo>> {
+    pub fn list(&self, grid_id: String, limit: u32, offset: u32) -> Result<Vec<HouseholdInfo>> {
         guard(|| {
             let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
             let rows = self
@@ -526,7 +662,10 @@ impl AnxinStore {
             Ok(())
         })
     }
+}
 
+#[uniffi::export]
+impl Screening {
     /// The screening instruments available (licensed ones need their texts).
     pub fn instruments(&self) -> Result<Vec<InstrumentInfo>> {
         guard(|| {
@@ -566,7 +705,7 @@ impl AnxinStore {
     /// (K10/K6: `0-4` or `1-5`); by default the store's policy's (built in:
     /// K10 `1-5`, K6 `0-4`). Other instruments take none.
     #[uniffi::method(default(convention = None))]
-    pub fn start_questionnaire(
+    pub fn start(
         &self,
         instrument: String,
         language: Language,
@@ -604,7 +743,7 @@ impl AnxinStore {
     /// hear of it. `cutoffs`: by default the store's policy's (built in:
     /// `ZH_CN`).
     #[uniffi::method(default(cutoffs = None))]
-    pub fn record_screening(
+    pub fn record(
         &self,
         questionnaires: Vec<Arc<Questionnaire>>,
         cutoffs: Option<CutoffSet>,
@@ -687,6 +826,35 @@ impl AnxinStore {
         })
     }
 
+    /// Interviews in progress saved on this device (after every answer), oldest first:
+    /// offer to resume them after the app was killed.
+    pub fn drafts(&self) -> Result<Vec<DraftInfo>> {
+        guard(|| {
+            let rows = self.shared.reader()?.drafts()?;
+            Ok(rows.into_iter().map(DraftInfo::from).collect())
+        })
+    }
+
+    /// Resumes a saved interview where it stood. The red flags its answers raised
+    /// were alerted then and are not raised again.
+    pub fn resume(&self, draft_id: String) -> Result<Arc<Questionnaire>> {
+        guard(|| {
+            let record = self.shared.reader()?.draft(&draft_id)?;
+            let admin = Administration::resume(&self.shared.library(), &record.draft)?;
+            Ok(Arc::new(Questionnaire {
+                shared: self.shared.clone(),
+                id: record.id,
+                admin: Mutex::new(admin),
+                household_id: record.household_id,
+                resident_id: record.resident_id,
+                alerted: Mutex::new(record.alerted.into_iter().collect()),
+            }))
+        })
+    }
+}
+
+#[uniffi::export]
+impl Cases {
     /// Opens a crisis for a resident (at the door: the case file is created
     /// if needed). Returns the case and crisis ids.
     pub fn open_crisis(
@@ -751,7 +919,7 @@ impl AnxinStore {
     }
 
     /// A counselor or clinician reviews a screening (复核).
-    pub fn review_screening(
+    pub fn review(
         &self,
         case_id: String,
         screening_id: String,
@@ -814,22 +982,17 @@ impl AnxinStore {
     }
 
     /// Records a follow-up visit or call in a case file.
-    pub fn record_case_visit(
-        &self,
-        case_id: String,
-        minutes: u32,
-        note: String,
-    ) -> Result<CaseInfo> {
+    pub fn record_visit(&self, case_id: String, minutes: u32, note: String) -> Result<CaseInfo> {
         self.case_entry(case_id, CaseAction::Visit { minutes, note })
     }
 
     /// Adds a note to a case file.
-    pub fn add_case_note(&self, case_id: String, text: String) -> Result<CaseInfo> {
+    pub fn add_note(&self, case_id: String, text: String) -> Result<CaseInfo> {
         self.case_entry(case_id, CaseAction::Note { text })
     }
 
     /// Makes a social worker, counselor or clinician responsible for a case.
-    pub fn assign_case(&self, case_id: String, worker_id: String) -> Result<CaseInfo> {
+    pub fn assign(&self, case_id: String, worker_id: String) -> Result<CaseInfo> {
         guard(|| {
             let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
             self.case_entry(case_id, CaseAction::Assigned { worker })
@@ -837,7 +1000,7 @@ impl AnxinStore {
     }
 
     /// A case file's current state.
-    pub fn case_info(&self, case_id: String) -> Result<CaseInfo> {
+    pub fn info(&self, case_id: String) -> Result<CaseInfo> {
         guard(|| {
             let (_, state) = self.shared.reader()?.case(&CaseId(case_id), now_millis())?;
             Ok(CaseInfo::from(state))
@@ -846,7 +1009,7 @@ impl AnxinStore {
 
     /// The case files this device holds, highest tier first; optionally
     /// one household's.
-    pub fn cases(&self, household_id: Option<String>) -> Result<Vec<CaseSummary>> {
+    pub fn list(&self, household_id: Option<String>) -> Result<Vec<CaseSummary>> {
         guard(|| {
             let household = optional(household_id.as_deref(), HouseholdId::parse, "household_id")?;
             let rows = self.shared.reader()?.cases(household.as_ref())?;
@@ -856,7 +1019,7 @@ impl AnxinStore {
 
     /// What is due (open crises first), for one worker or the station,
     /// within `days`.
-    pub fn cases_due(&self, worker_id: Option<String>, days: u32) -> Result<Vec<DueItem>> {
+    pub fn due(&self, worker_id: Option<String>, days: u32) -> Result<Vec<DueItem>> {
         guard(|| {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             let now = now_millis();
@@ -868,9 +1031,12 @@ impl AnxinStore {
             Ok(rows.into_iter().map(DueItem::from).collect())
         })
     }
+}
 
+#[uniffi::export]
+impl Orders {
     /// Records a service order (点单); returns its id.
-    pub fn create_order(&self, order: OrderInput) -> Result<String> {
+    pub fn create(&self, order: OrderInput) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
             let new = NewOrder::try_from(order)?;
@@ -880,7 +1046,7 @@ impl AnxinStore {
     }
 
     /// Acts on an order (dispatch, accept, start, complete, cancel...).
-    pub fn order_action(&self, order_id: String, action: OrderStep) -> Result<OrderInfo> {
+    pub fn act(&self, order_id: String, action: OrderStep) -> Result<OrderInfo> {
         guard(|| {
             let by = self.shared.author()?;
             let id = parse(RequestId::parse(&order_id, "order_id"))?;
@@ -905,7 +1071,7 @@ impl AnxinStore {
     }
 
     /// Order conflicts to settle, optionally only those a worker is part of.
-    pub fn order_conflicts(&self, worker_id: Option<String>) -> Result<Vec<OrderConflict>> {
+    pub fn conflicts(&self, worker_id: Option<String>) -> Result<Vec<OrderConflict>> {
         guard(|| {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             Ok(self
@@ -944,7 +1110,7 @@ impl AnxinStore {
 
     /// Everything about one order (what, for whom, where it stands, who
     /// has it), for its details screen.
-    pub fn order(&self, order_id: String) -> Result<OrderDetails> {
+    pub fn details(&self, order_id: String) -> Result<OrderDetails> {
         guard(|| {
             let id = parse(RequestId::parse(&order_id, "order_id"))?;
             let (request, state) = self.shared.reader()?.order(&id)?;
@@ -973,31 +1139,13 @@ impl AnxinStore {
                 .collect())
         })
     }
+}
 
-    /// The de-identified report (per grid and station) as JSON.
-    pub fn report_json(&self) -> Result<String> {
-        guard(|| {
-            let report = self.shared.reader()?.report()?;
-            serde_json::to_string(&report).map_err(|e| AnxinError::Internal {
-                reason: e.to_string(),
-            })
-        })
-    }
-
-    /// Every document as canonical JSON (two replicas holding the same
-    /// documents give the same text).
-    pub fn export_json(&self) -> Result<String> {
-        guard(|| Ok(self.shared.reader()?.export_json()?))
-    }
-
-    /// Checks the store; true when sound.
-    pub fn check(&self) -> Result<bool> {
-        guard(|| Ok(self.shared.store()?.check()?.is_ok()))
-    }
-
+#[uniffi::export]
+impl Sync {
     /// A sync session whose frames the host carries (Bluetooth, Nearby,
     /// Multipeer...). The initiator calls `start`; both feed `receive`.
-    pub fn sync_session(&self, options: SyncOptions) -> Result<Arc<SyncSessionHandle>> {
+    pub fn session(&self, options: SyncOptions) -> Result<Arc<SyncSessionHandle>> {
         guard(|| SyncSessionHandle::new(self.shared.clone(), options))
     }
 
@@ -1052,102 +1200,6 @@ impl AnxinStore {
             })
         })
     }
-
-    /// Interviews in progress saved on this device (after every answer), oldest first:
-    /// offer to resume them after the app was killed.
-    pub fn drafts(&self) -> Result<Vec<DraftInfo>> {
-        guard(|| {
-            let rows = self.shared.reader()?.drafts()?;
-            Ok(rows.into_iter().map(DraftInfo::from).collect())
-        })
-    }
-
-    /// Resumes a saved interview where it stood. The red flags its answers raised
-    /// were alerted then and are not raised again.
-    pub fn resume_questionnaire(&self, draft_id: String) -> Result<Arc<Questionnaire>> {
-        guard(|| {
-            let record = self.shared.reader()?.draft(&draft_id)?;
-            let admin = Administration::resume(&self.shared.library(), &record.draft)?;
-            Ok(Arc::new(Questionnaire {
-                shared: self.shared.clone(),
-                id: record.id,
-                admin: Mutex::new(admin),
-                household_id: record.household_id,
-                resident_id: record.resident_id,
-                alerted: Mutex::new(record.alerted.into_iter().collect()),
-            }))
-        })
-    }
-
-    /// For a device being handed back: closes the store and deletes its file (and
-    /// its journal files). Everything still holding the store then fails with
-    /// `Closed`. What was not synced is lost.
-    pub fn wipe(&self) -> Result<()> {
-        guard(|| {
-            self.shared.close();
-            if self.shared.path != ":memory:" && !self.shared.path.is_empty() {
-                for suffix in ["", "-wal", "-shm", "-journal"] {
-                    match std::fs::remove_file(format!("{}{suffix}", self.shared.path)) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => {
-                            return Err(AnxinError::Storage {
-                                reason: format!(
-                                    "the store's file could not be deleted: {}",
-                                    e.kind()
-                                ),
-                            })
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// Hears of every write (kind, id, action; never content).
-    pub fn add_store_listener(
-        &self,
-        listener: Arc<dyn StoreChangeListener>,
-    ) -> Result<Arc<ListenerHandle>> {
-        guard(|| {
-            self.shared.ensure_open()?;
-            Ok(self.shared.listeners.add_store(&self.shared, listener))
-        })
-    }
-
-    /// Hears of red flags (at the answer) and of crisis tiers.
-    pub fn add_crisis_listener(
-        &self,
-        listener: Arc<dyn CrisisListener>,
-    ) -> Result<Arc<ListenerHandle>> {
-        guard(|| {
-            self.shared.ensure_open()?;
-            Ok(self.shared.listeners.add_crisis(&self.shared, listener))
-        })
-    }
-
-    /// Hears of order conflicts (e.g. your acceptance lost to an earlier one).
-    pub fn add_conflict_listener(
-        &self,
-        listener: Arc<dyn ConflictListener>,
-    ) -> Result<Arc<ListenerHandle>> {
-        guard(|| {
-            self.shared.ensure_open()?;
-            Ok(self.shared.listeners.add_conflict(&self.shared, listener))
-        })
-    }
-
-    /// Hears of sync progress (documents done of total).
-    pub fn add_sync_listener(
-        &self,
-        listener: Arc<dyn SyncProgressListener>,
-    ) -> Result<Arc<ListenerHandle>> {
-        guard(|| {
-            self.shared.ensure_open()?;
-            Ok(self.shared.listeners.add_sync(&self.shared, listener))
-        })
-    }
 }
 
 impl Drop for AnxinStore {
@@ -1159,7 +1211,7 @@ impl Drop for AnxinStore {
     }
 }
 
-impl AnxinStore {
+impl Cases {
     fn case_entry(&self, case_id: String, action: CaseAction) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;

@@ -7,8 +7,9 @@ use anxin_core::model::*;
 use anxin_core::store::{NewActivity, NewTraining, NewWorker, ResidentUpdate, WorkerUpdate};
 
 use crate::error::{guard, AnxinError, Result};
+use crate::groups::{Admin, Households, Orders};
+use crate::parse;
 use crate::records::WorkerRole;
-use crate::{parse, AnxinStore};
 
 /// A worker to register.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -170,7 +171,7 @@ fn worker(text: &str, field: &'static str) -> Result<WorkerId> {
 }
 
 #[uniffi::export]
-impl AnxinStore {
+impl Admin {
     /// A new station's first administrator (before anyone can act):
     /// refused once the station has an admin. Returns the worker id to
     /// `actAs`.
@@ -404,37 +405,6 @@ impl AnxinStore {
         })
     }
 
-    /// Changes a resident's details (null fields stay). Any active worker.
-    pub fn update_resident(
-        &self,
-        household_id: String,
-        resident_id: String,
-        changes: ResidentChanges,
-    ) -> Result<()> {
-        guard(|| {
-            let by = self.shared.author()?;
-            let h = parse(HouseholdId::parse(&household_id, "household_id"))?;
-            let r = parse(ResidentId::parse(&resident_id, "resident_id"))?;
-            let sex = changes
-                .sex
-                .as_deref()
-                .map(|s| parse(Sex::parse(s, "sex")))
-                .transpose()?;
-            self.shared.store()?.update_resident(
-                &by,
-                &h,
-                &r,
-                ResidentUpdate {
-                    name: changes.name,
-                    sex,
-                    birth_year: changes.birth_year,
-                    phone: changes.phone,
-                },
-            )?;
-            Ok(())
-        })
-    }
-
     /// Schedules an activity or supervision session. Coordinators only.
     pub fn add_activity(&self, activity: ActivityInput) -> Result<String> {
         guard(|| {
@@ -527,73 +497,6 @@ impl AnxinStore {
         })
     }
 
-    /// A worker's hours ledger, oldest first.
-    pub fn hours_entries(&self, worker_id: String) -> Result<Vec<HoursEntryInfo>> {
-        guard(|| {
-            let w: Worker = self
-                .shared
-                .reader()?
-                .get(worker(&worker_id, "worker_id")?.as_str())?;
-            let mut entries: Vec<HoursEntryInfo> = w
-                .hours
-                .values()
-                .map(|e| {
-                    let (kind, id) = match &e.source {
-                        HoursSource::Order(r) => ("order", r.to_string()),
-                        HoursSource::Activity(a) => ("activity", a.to_string()),
-                    };
-                    HoursEntryInfo {
-                        id: e.id.to_string(),
-                        source_kind: kind.into(),
-                        source_id: id,
-                        minutes: e.minutes,
-                        at: e.at,
-                        acknowledgements: e.acknowledgements.len() as u32,
-                    }
-                })
-                .collect();
-            entries.sort_by_key(|e| e.at);
-            Ok(entries)
-        })
-    }
-
-    /// Acknowledges an hours entry, as the acting worker (a coordinator).
-    /// A resident acknowledges with `acknowledgeHoursAsResident`.
-    pub fn acknowledge_hours(&self, worker_id: String, entry_id: String) -> Result<()> {
-        guard(|| {
-            let by = self.shared.author()?;
-            let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
-            self.shared
-                .store()?
-                .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
-            Ok(())
-        })
-    }
-
-    /// A resident served (a household member of the order, or present at
-    /// the activity) acknowledges an hours entry.
-    pub fn acknowledge_hours_as_resident(
-        &self,
-        resident_id: String,
-        worker_id: String,
-        entry_id: String,
-    ) -> Result<()> {
-        guard(|| {
-            let by = anxin_core::doc::Author::Resident(parse(ResidentId::parse(
-                &resident_id,
-                "resident_id",
-            ))?);
-            let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
-            self.shared
-                .store()?
-                .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
-            Ok(())
-        })
-    }
-}
-
-#[uniffi::export]
-impl AnxinStore {
     /// On the station laptop: a one-time code that enrols a new device for
     /// `worker_id` (the acting worker must be a station admin). `scopes`:
     /// what the device may hold (`station`, `grid:<id>`, `grid:*`,
@@ -700,6 +603,107 @@ impl AnxinStore {
     pub fn sign_as_device(&self) -> Result<()> {
         guard(|| {
             self.shared.store()?.sign_as_device();
+            Ok(())
+        })
+    }
+}
+
+#[uniffi::export]
+impl Households {
+    /// Changes a resident's details (null fields stay). Any active worker.
+    pub fn update_resident(
+        &self,
+        household_id: String,
+        resident_id: String,
+        changes: ResidentChanges,
+    ) -> Result<()> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let h = parse(HouseholdId::parse(&household_id, "household_id"))?;
+            let r = parse(ResidentId::parse(&resident_id, "resident_id"))?;
+            let sex = changes
+                .sex
+                .as_deref()
+                .map(|s| parse(Sex::parse(s, "sex")))
+                .transpose()?;
+            self.shared.store()?.update_resident(
+                &by,
+                &h,
+                &r,
+                ResidentUpdate {
+                    name: changes.name,
+                    sex,
+                    birth_year: changes.birth_year,
+                    phone: changes.phone,
+                },
+            )?;
+            Ok(())
+        })
+    }
+}
+
+#[uniffi::export]
+impl Orders {
+    /// A worker's hours ledger, oldest first.
+    pub fn hours_entries(&self, worker_id: String) -> Result<Vec<HoursEntryInfo>> {
+        guard(|| {
+            let w: Worker = self
+                .shared
+                .reader()?
+                .get(worker(&worker_id, "worker_id")?.as_str())?;
+            let mut entries: Vec<HoursEntryInfo> = w
+                .hours
+                .values()
+                .map(|e| {
+                    let (kind, id) = match &e.source {
+                        HoursSource::Order(r) => ("order", r.to_string()),
+                        HoursSource::Activity(a) => ("activity", a.to_string()),
+                    };
+                    HoursEntryInfo {
+                        id: e.id.to_string(),
+                        source_kind: kind.into(),
+                        source_id: id,
+                        minutes: e.minutes,
+                        at: e.at,
+                        acknowledgements: e.acknowledgements.len() as u32,
+                    }
+                })
+                .collect();
+            entries.sort_by_key(|e| e.at);
+            Ok(entries)
+        })
+    }
+
+    /// Acknowledges an hours entry, as the acting worker (a coordinator).
+    /// A resident acknowledges with `acknowledgeHoursAsResident`.
+    pub fn acknowledge_hours(&self, worker_id: String, entry_id: String) -> Result<()> {
+        guard(|| {
+            let by = self.shared.author()?;
+            let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
+            self.shared
+                .store()?
+                .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
+            Ok(())
+        })
+    }
+
+    /// A resident served (a household member of the order, or present at
+    /// the activity) acknowledges an hours entry.
+    pub fn acknowledge_hours_as_resident(
+        &self,
+        resident_id: String,
+        worker_id: String,
+        entry_id: String,
+    ) -> Result<()> {
+        guard(|| {
+            let by = anxin_core::doc::Author::Resident(parse(ResidentId::parse(
+                &resident_id,
+                "resident_id",
+            ))?);
+            let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
+            self.shared
+                .store()?
+                .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
             Ok(())
         })
     }

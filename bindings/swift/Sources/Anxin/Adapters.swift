@@ -62,16 +62,16 @@ extension AnxinStore {
 
     /// The acting worker's tasks, live.
     public func myTasksStream() -> AsyncThrowingStream<[QueueItem], Error> {
-        liveQuery(matters: { $0.kind == .order }) { try await $0.myTasksAsync() }
+        liveQuery(matters: { $0.kind == .order }) { try await $0.orders().myTasksAsync() }
     }
 
     /// What is due on cases (of `workerId`, or all), live.
     public func casesDueStream(workerId: String? = nil, days: UInt32 = 7) -> AsyncThrowingStream<[DueItem], Error> {
-        liveQuery(matters: { $0.kind == .caseFile }) { try await $0.casesDueAsync(workerId: workerId, days: days) }
+        liveQuery(matters: { $0.kind == .caseFile }) { try await $0.cases().dueAsync(workerId: workerId, days: days) }
     }
 
     /// A grid's households in triage order, live.
     public func householdsStream(gridId: String, limit: UInt32 = 500) -> AsyncThrowingStream<[HouseholdInfo], Error> {
-        liveQuery(matters: { $0.kind == .household || $0.kind == .order }) { try await $0.householdsAsync(gridId: gridId, limit: limit, offset: 0) }
+        liveQuery(matters: { $0.kind == .household || $0.kind == .order }) { try await $0.households().listAsync(gridId: gridId, limit: limit, offset: 0) }
     }
 }

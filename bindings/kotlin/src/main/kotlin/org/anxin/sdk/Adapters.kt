@@ -72,12 +72,12 @@ fun <T> AnxinStore.liveQuery(matters: (StoreChange) -> Boolean, read: suspend An
 
 /** The acting worker's tasks, live: the current list and every change (orders). */
 fun AnxinStore.myTasksFlow(): Flow<List<QueueItem>> =
-    liveQuery({ it.kind == DocumentKind.ORDER }) { myTasksAsync() }
+    liveQuery({ it.kind == DocumentKind.ORDER }) { orders().myTasksAsync() }
 
 /** What is due on cases (of [workerId], or all), live. */
 fun AnxinStore.casesDueFlow(workerId: String? = null, days: UInt = 7u): Flow<List<DueItem>> =
-    liveQuery({ it.kind == DocumentKind.CASE_FILE }) { casesDueAsync(workerId, days) }
+    liveQuery({ it.kind == DocumentKind.CASE_FILE }) { cases().dueAsync(workerId, days) }
 
 /** A grid's households in triage order, live (households and their orders change it). */
 fun AnxinStore.householdsFlow(gridId: String, limit: UInt = 500u): Flow<List<HouseholdInfo>> =
-    liveQuery({ it.kind == DocumentKind.HOUSEHOLD || it.kind == DocumentKind.ORDER }) { householdsAsync(gridId, limit, 0u) }
+    liveQuery({ it.kind == DocumentKind.HOUSEHOLD || it.kind == DocumentKind.ORDER }) { households().listAsync(gridId, limit, 0u) }
