@@ -21,12 +21,23 @@ pub enum AnxinError {
         /// What was looked for, e.g. `household 3f2…`.
         what: String,
     },
-    /// The input broke a rule: show `reason` next to `field`; nothing was saved.
+    /// The input broke a rule: show it next to `field`; nothing was saved.
+    /// `violation` is a code (`required`, `too_long`, `out_of_range`,
+    /// `unknown_value`, `bad_characters`, `not_an_id`, `no_such_entity`,
+    /// `duplicate`, `inconsistent`, or a screening one: `missing_answer`,
+    /// `not_asked`, `no_texts`, …) with its limits, for the app's own words;
+    /// `reason` is the English sentence.
     #[error("invalid {field}: {reason}")]
     InvalidInput {
         /// The field, e.g. `resident.birth_year` or `phq9 item 4`.
         field: String,
-        /// The rule broken.
+        /// The rule broken, as a code.
+        violation: String,
+        /// The smallest value allowed, when the rule names one.
+        min: Option<i64>,
+        /// The largest value (or length) allowed, when the rule names one.
+        max: Option<i64>,
+        /// The English sentence (logs, a fallback).
         reason: String,
     },
     /// The action does not fit the current state (an order already
@@ -128,16 +139,26 @@ pub enum AnxinError {
     },
 }
 
+impl AnxinError {
+    /// An `InvalidInput` the SDK itself finds (no limits).
+    pub(crate) fn invalid(field: &str, violation: &str, reason: impl Into<String>) -> Self {
+        AnxinError::InvalidInput {
+            field: field.into(),
+            violation: violation.into(),
+            min: None,
+            max: None,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// The result of every exported call.
 pub type Result<T> = std::result::Result<T, AnxinError>;
 
 impl From<StoreError> for AnxinError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Invalid(v) => AnxinError::InvalidInput {
-                field: v.field.clone(),
-                reason: v.violation.to_string(),
-            },
+            StoreError::Invalid(v) => v.into(),
             StoreError::NotFound { kind, id } => AnxinError::NotFound {
                 what: format!("{kind} {id}"),
             },
@@ -206,6 +227,9 @@ impl From<ScreeningError> for AnxinError {
         };
         AnxinError::InvalidInput {
             field,
+            violation: e.code().into(),
+            min: None,
+            max: None,
             reason: e.to_string(),
         }
     }
@@ -213,8 +237,12 @@ impl From<ScreeningError> for AnxinError {
 
 impl From<anxin_core::model::ValidationError> for AnxinError {
     fn from(v: anxin_core::model::ValidationError) -> Self {
+        let (min, max) = v.violation.limits();
         AnxinError::InvalidInput {
             field: v.field.clone(),
+            violation: v.violation.code().into(),
+            min,
+            max,
             reason: v.violation.to_string(),
         }
     }
@@ -228,10 +256,7 @@ impl From<TrustError> for AnxinError {
             TrustError::Revoked { .. } | TrustError::Expired { .. } => {
                 AnxinError::Revoked { reason }
             }
-            TrustError::BadCode => AnxinError::InvalidInput {
-                field: "enrol_code".into(),
-                reason,
-            },
+            TrustError::BadCode => AnxinError::invalid("enrol_code", "bad_code", reason),
             TrustError::BadSignature { .. }
             | TrustError::Malformed { .. }
             | TrustError::CodeUnusable

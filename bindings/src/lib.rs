@@ -749,20 +749,18 @@ impl Screening {
         cutoffs: Option<CutoffSet>,
     ) -> Result<RecordedScreening> {
         guard(|| {
-            let first = questionnaires
-                .first()
-                .ok_or_else(|| AnxinError::InvalidInput {
-                    field: "questionnaires".into(),
-                    reason: "at least one questionnaire".into(),
-                })?;
+            let first = questionnaires.first().ok_or_else(|| {
+                AnxinError::invalid("questionnaires", "required", "at least one questionnaire")
+            })?;
             let (household, resident) = (first.household_id.clone(), first.resident_id.clone());
             let mut results = Vec::new();
             for q in &questionnaires {
                 if q.household_id != household || q.resident_id != resident {
-                    return Err(AnxinError::InvalidInput {
-                        field: "questionnaires".into(),
-                        reason: "a sitting is one resident's".into(),
-                    });
+                    return Err(AnxinError::invalid(
+                        "questionnaires",
+                        "inconsistent",
+                        "a sitting is one resident's",
+                    ));
                 }
                 results.push(q.result(cutoffs.map(CutoffSet::code))?);
             }
@@ -806,6 +804,7 @@ impl Screening {
                     flags: new_flags,
                     assess_with,
                     tier: RiskTier::Crisis,
+                    item_id: None,
                     reason: rec.decision.reasons.first().cloned().unwrap_or_default(),
                     case_id: Some(rec.case_id.to_string()),
                     screening_id: Some(rec.screening.to_string()),
@@ -1313,6 +1312,7 @@ impl Questionnaire {
                     flags: new_flags,
                     assess_with: assess_with.clone(),
                     tier: RiskTier::Crisis,
+                    item_id: Some(item_id.clone()),
                     reason: format!("red flag at item {item_id}"),
                     case_id: None,
                     screening_id: None,
@@ -1406,9 +1406,12 @@ pub fn label(vocabulary: String, code: String, language: Language) -> Result<Str
         let vocabulary = anxin_core::labels::Vocabulary::ALL
             .into_iter()
             .find(|v| v.as_str() == vocabulary)
-            .ok_or_else(|| AnxinError::InvalidInput {
-                field: "vocabulary".into(),
-                reason: "not a vocabulary Anxin labels".into(),
+            .ok_or_else(|| {
+                AnxinError::invalid(
+                    "vocabulary",
+                    "unknown_value",
+                    "not a vocabulary Anxin labels",
+                )
             })?;
         Ok(anxin_core::labels::word(vocabulary, &code, language.into()))
     })

@@ -1474,7 +1474,10 @@ pub struct CrisisAlert {
     pub assess_with: Vec<String>,
     /// The tier.
     pub tier: RiskTier,
-    /// Why (no answers, no names).
+    /// The item whose answer raised it (an alert at the answer).
+    pub item_id: Option<String>,
+    /// Why, in English (no answers, no names); show `flags` with the
+    /// `flag` labels instead.
     pub reason: String,
     /// The case file, once the sitting is recorded (none for an alert at
     /// the answer, before anything is saved).

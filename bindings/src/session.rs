@@ -21,12 +21,10 @@ pub struct SyncSessionHandle {
 impl SyncSessionHandle {
     pub(crate) fn new(shared: Arc<Shared>, o: SyncOptions) -> Result<Arc<Self>> {
         let enrol = match &o.enrol_code {
-            Some(text) => Some(anxin_core::trust::EnrolCode::parse(text).map_err(|e| {
-                AnxinError::InvalidInput {
-                    field: "enrol_code".into(),
-                    reason: e.to_string(),
-                }
-            })?),
+            Some(text) => Some(
+                anxin_core::trust::EnrolCode::parse(text)
+                    .map_err(|e| AnxinError::invalid("enrol_code", "bad_code", e.to_string()))?,
+            ),
             None => None,
         };
         let config = SyncConfig {

@@ -253,10 +253,11 @@ impl Admin {
             let by = self.shared.author()?;
             let grid_id = match (changes.grid_id.as_deref(), changes.clear_grid) {
                 (Some(_), true) => {
-                    return Err(AnxinError::InvalidInput {
-                        field: "grid_id".into(),
-                        reason: "give a grid or clear it, not both".into(),
-                    })
+                    return Err(AnxinError::invalid(
+                        "grid_id",
+                        "inconsistent",
+                        "give a grid or clear it, not both",
+                    ))
                 }
                 (Some(g), false) => Some(Some(grid(g, "grid_id")?)),
                 (None, true) => Some(None),

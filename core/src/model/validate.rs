@@ -41,6 +41,33 @@ pub enum Violation {
     Inconsistent(&'static str),
 }
 
+impl Violation {
+    /// The stable code of the rule broken (for apps to word it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Violation::Required => "required",
+            Violation::TooLong { .. } => "too_long",
+            Violation::OutOfRange { .. } => "out_of_range",
+            Violation::UnknownValue { .. } => "unknown_value",
+            Violation::BadCharacters => "bad_characters",
+            Violation::NotAnId => "not_an_id",
+            Violation::NoSuchEntity => "no_such_entity",
+            Violation::Duplicate => "duplicate",
+            Violation::Inconsistent(_) => "inconsistent",
+        }
+    }
+
+    /// The limits the rule names: `(min, max)` of a range, `(None, max)`
+    /// of a length.
+    pub fn limits(&self) -> (Option<i64>, Option<i64>) {
+        match self {
+            Violation::TooLong { max } => (None, Some(*max as i64)),
+            Violation::OutOfRange { min, max } => (Some(*min), Some(*max)),
+            _ => (None, None),
+        }
+    }
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -119,5 +119,23 @@ pub enum ScreeningError {
     },
 }
 
+impl ScreeningError {
+    /// The stable code of what went wrong (for apps to word it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScreeningError::UnknownInstrument(_) => "unknown_instrument",
+            ScreeningError::UnknownItem { .. } => "unknown_item",
+            ScreeningError::OutOfRange { .. } => "out_of_range",
+            ScreeningError::MissingAnswer { .. } => "missing_answer",
+            ScreeningError::NotAsked { .. } => "not_asked",
+            ScreeningError::WrongCount { .. } => "wrong_count",
+            ScreeningError::TooManyMissing { .. } => "too_many_missing",
+            ScreeningError::NoTexts { .. } => "no_texts",
+            ScreeningError::UnknownOption { .. } => "unknown_option",
+            ScreeningError::BadFile { .. } => "bad_file",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

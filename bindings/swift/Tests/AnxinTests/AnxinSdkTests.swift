@@ -196,14 +196,17 @@ final class AnxinSdkTests: XCTestCase {
         }
         let household = try station.households().list(gridId: grid, limit: 1).first!.id
         XCTAssertThrowsError(try station.households().addResident(householdId: household, resident: ResidentInput(name: "测试", sex: .female, birthYear: 1800, phone: "", tags: []))) {
-            guard case let AnxinError.InvalidInput(field, reason) = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.InvalidInput(field, violation, min, max, reason) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "resident.birth_year")
+            XCTAssertEqual(violation, "out_of_range")
+            XCTAssertNotNil(min)
+            XCTAssertNotNil(max)
             XCTAssertFalse(reason.contains("测试"))
         }
         let resident = try station.households().residents(householdId: household).first!.id
         let q = try station.screening().start(instrument: "phq9", language: .en, householdId: household, residentId: resident)
         XCTAssertThrowsError(try q.answer(itemId: "1", value: 7)) {
-            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.InvalidInput(field, _, _, _, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "phq9 item 1")
         }
         let crisis = try station.cases().openCrisis(householdId: household, residentId: resident, reason: "test")
@@ -426,6 +429,39 @@ final class AnxinSdkTests: XCTestCase {
         let entry = try station.orders().hoursEntries(workerId: volunteer.id).first { $0.sourceId == order }!
         try station.orders().acknowledgeHours(workerId: volunteer.id, entryId: entry.id)
         XCTAssertEqual(try station.orders().hours(workerId: volunteer.id, from: now - 3_600_000, to: now + 60_000).first?.acknowledgedMinutes, 40)
+    }
+
+    func testAnAbandonedSessionHasToldWhatItAppliedAndTheNextOneCompletes() throws {
+        try station.actAs(workerId: try worker(.stationAdmin).id)
+        let code = try station.admin().enrolDevice(workerId: try worker(.counselor).id, scopes: ["station", "grid:*", "case:main"], codeMinutes: 15, credentialDays: 90)
+        let p = try AnxinStore.open(options: OpenOptions(path: path("cut.db"), key: "k"))
+        let changes = StoreChanges()
+        let handle = try p.addStoreListener(listener: changes)
+        let a = try p.sync().session(options: SyncOptions(initiator: true, maxFrameBytes: 1024, enrolCode: code))
+        let b = try station.sync().session(options: SyncOptions(initiator: false, maxFrameBytes: 1024))
+        var toB = try a.start()
+        var rounds = 0
+        func applied() -> Bool { changes.seen.items.contains { $0.origin == .sync } }
+        while !applied() && rounds < 1000 {
+            let toA = try toB.flatMap { try b.receive(frame: $0) }
+            var next: [Data] = []
+            for frame in toA {
+                next += try a.receive(frame: frame)
+                if applied() { break }
+            }
+            toB = next
+            rounds += 1
+        }
+        try a.abandon()
+        try b.abandon()
+        XCTAssertFalse(try a.report().completed)
+        let told = changes.seen.items
+        XCTAssertTrue(!told.isEmpty && told.allSatisfy { $0.origin == .sync && !$0.removed })
+        for change in told where change.kind == .household { _ = try p.households().residents(householdId: change.id) }
+        let (mine, _) = try sync(p, station)
+        XCTAssertTrue(mine.completed, mine.error ?? "")
+        XCTAssertEqual(try station.grids(), try p.grids())
+        handle.unregister()
     }
 
     func testLiveListsDeliverTheChangesASyncMade() async throws {
@@ -660,6 +696,7 @@ final class AnxinSdkTests: XCTestCase {
         // One alert per red flag: raised at the answer, not again when recorded.
         XCTAssertEqual(crises.seen.items.count, 1)
         XCTAssertEqual(crises.seen.items.first?.source, .answer)
+        XCTAssertEqual(crises.seen.items.first?.itemId, "9")
         XCTAssertEqual(crises.seen.items.first?.flags, ["suicidal_ideation"])
         XCTAssertNil(crises.seen.items.first?.crisisId)
         XCTAssertFalse(crises.seen.items.first?.alertId.isEmpty ?? true)
@@ -752,7 +789,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertNotEqual(mine, builtin)
         XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("bad.db"), key: nil, scopes: nil, actingWorker: nil,
                                                                       policyJson: mine.replacingOccurrences(of: "\"t1\":", with: "\"t9\":")))) {
-            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.InvalidInput(field, _, _, _, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "policy_json")
         }
         let s = try AnxinStore.open(options: OpenOptions(path: path("deployment.db"), key: nil, scopes: nil, actingWorker: nil, policyJson: mine))
@@ -774,12 +811,12 @@ final class AnxinSdkTests: XCTestCase {
         let h = try station.households().list(gridId: grid, limit: 1).first!.id
         let r = try station.households().residents(householdId: h).first!.id
         XCTAssertThrowsError(try station.screening().start(instrument: "cssrs", language: .en, householdId: h, residentId: r)) {
-            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.InvalidInput(field, _, _, _, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "cssrs")
         }
         // A malformed file is refused, names the file, and changes nothing.
         XCTAssertThrowsError(try station.screening().loadLicensedTexts(fileName: "cssrs-texts.json", json: cssrsTexts.replacingOccurrences(of: "2026.1", with: "1999.1"))) {
-            guard case let AnxinError.InvalidInput(field, _) = $0 else { return XCTFail("\($0)") }
+            guard case let AnxinError.InvalidInput(field, _, _, _, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(field, "cssrs-texts.json")
         }
         XCTAssertTrue(try station.screening().instruments().first { $0.id == "cssrs" }!.languages.isEmpty)

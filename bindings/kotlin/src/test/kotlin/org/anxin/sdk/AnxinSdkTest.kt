@@ -186,6 +186,9 @@ class AnxinSdkTest {
             station.households().addResident(household, ResidentInput("测试", Sex.FEMALE, 1800u, "", listOf()))
         }
         assertEquals("resident.birth_year", bad.field)
+        // A code and its limits for the app's own words; the English sentence as fallback.
+        assertEquals("out_of_range", bad.violation)
+        assertTrue(bad.min != null && bad.max != null && 1800 < bad.min)
         assertFalse(bad.message.contains("测试"), "errors never carry names")
         assertFailsWith<AnxinException.InvalidInput> { station.actAs("not-an-id") }
         val q = station.screening().start("phq9", Language.EN, household, station.households().residents(household).first().id)
@@ -454,6 +457,48 @@ class AnxinSdkTest {
         station.actAs(dispatcher.id)
         station.orders().acknowledgeHours(volunteer.id, station.orders().hoursEntries(volunteer.id).single { it.sourceId == order }.id)
         assertEquals(40uL, station.orders().hours(volunteer.id, now - 3_600_000, now + 60_000).single().acknowledgedMinutes)
+    }
+
+    @Test
+    fun anAbandonedSessionHasToldWhatItAppliedAndTheNextOneCompletes() {
+        station.actAs(worker(WorkerRole.STATION_ADMIN).id)
+        val code = station.admin().enrolDevice(worker(WorkerRole.COUNSELOR).id, listOf("station", "grid:*", "case:main"), 15u, 90u)
+        AnxinStore.open(OpenOptions(path("cut.db"), "k")).use { p ->
+            val changes = java.util.Collections.synchronizedList(mutableListOf<StoreChange>())
+            val handle = p.addStoreListener(object : StoreChangeListener {
+                override fun onChange(change: StoreChange) { changes.add(change) }
+            })
+            val a = p.sync().session(SyncOptions(initiator = true, maxFrameBytes = 1024u, enrolCode = code))
+            val b = station.sync().session(SyncOptions(initiator = false, maxFrameBytes = 1024u))
+            var toB = a.start()
+            var rounds = 0
+            // The link breaks, frame by frame, as soon as the first documents were applied.
+            fun applied() = changes.any { it.origin == ChangeOrigin.SYNC }
+            while (!applied() && rounds < 1000) {
+                val toA = toB.flatMap { b.receive(it) }
+                val next = mutableListOf<ByteArray>()
+                for (frame in toA) {
+                    next += a.receive(frame)
+                    if (applied()) break
+                }
+                toB = next
+                rounds++
+            }
+            a.abandon()
+            b.abandon()
+            assertFalse(a.report().completed)
+            val told = changes.toList()
+            assertTrue(told.isNotEmpty() && told.all { it.origin == ChangeOrigin.SYNC && !it.removed })
+            // What it told of is kept: the households it named are there to read.
+            told.filter { it.kind == DocumentKind.HOUSEHOLD }.forEach { p.households().residents(it.id) }
+            // The next session picks up from there.
+            val (mine, _) = sync(p, station)
+            assertTrue(mine.completed, "${mine.error}")
+            assertEquals(station.grids(), p.grids())
+            handle.unregister()
+            a.close()
+            b.close()
+        }
     }
 
     @Test
@@ -757,6 +802,7 @@ class AnxinSdkTest {
             assertEquals(1, alerts.size)
             val alert = alerts.single()
             assertEquals(AlertSource.ANSWER, alert.source)
+            assertEquals("9", alert.itemId)
             assertEquals(listOf("suicidal_ideation"), alert.flags)
             assertNull(alert.crisisId)
             assertTrue(alert.alertId.isNotEmpty())
