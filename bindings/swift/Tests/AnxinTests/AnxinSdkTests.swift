@@ -230,6 +230,7 @@ final class AnxinSdkTests: XCTestCase {
         XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("station.db"), key: "wrong key", scopes: nil, actingWorker: nil))) {
             guard case AnxinError.KeyRejected = $0 else { return XCTFail("\($0)") }
         }
+        #if os(macOS)  // a child process: `swift test` on a Mac
         _ = try AnxinStore.open(options: OpenOptions(path: path("newer.db"), key: nil, scopes: nil, actingWorker: nil))
         let bump = Process()
         bump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -241,6 +242,7 @@ final class AnxinSdkTests: XCTestCase {
             guard case let AnxinError.StoreTooNew(found, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(found, 999)
         }
+        #endif
         XCTAssertThrowsError(try AnxinStore.open(options: OpenOptions(path: path("no-such-folder/x.db"), key: nil, scopes: nil, actingWorker: nil))) {
             guard case AnxinError.Storage = $0 else { return XCTFail("\($0)") }
         }
@@ -300,7 +302,7 @@ final class AnxinSdkTests: XCTestCase {
                   var toB = try? a.start() else { return }
             for _ in 0..<1000 {
                 let toA = (try? toB.flatMap { try b.receive(frame: $0) }) ?? []
-                toB = toA.flatMap { frame in
+                toB = toA.flatMap { (frame: Data) -> [Data] in
                     inside.add()
                     defer { inside.add() }
                     return (try? a.receive(frame: frame)) ?? []
