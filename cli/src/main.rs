@@ -535,7 +535,7 @@ fn trust_text(t: &anxin_core::trust::TrustError) -> String {
 
 /// A screening error in the run's language: instrument and item ids stay
 /// (they are what the user typed), the sentence is translated.
-fn screening_text(e: &anxin_core::screening::ScreeningError) -> String {
+pub(crate) fn screening_text(e: &anxin_core::screening::ScreeningError) -> String {
     use anxin_core::screening::ScreeningError as E;
     match e {
         E::UnknownInstrument(id) => tr!(
@@ -609,7 +609,7 @@ fn screening_text(e: &anxin_core::screening::ScreeningError) -> String {
 
 /// A validation error in the run's language (the field's name stays the
 /// field's code: it is what the user typed after `--`).
-fn validation_text(v: &ValidationError) -> String {
+pub(crate) fn validation_text(v: &ValidationError) -> String {
     use anxin_core::model::Violation;
     let why = match &v.violation {
         Violation::Required => tr!("is required", "不能为空"),
@@ -715,7 +715,7 @@ fn read_key(path: &Option<PathBuf>) -> Result<Option<String>, Failure> {
             "cannot read the key file {path}: {e}",
             "无法读取密钥文件 {path}：{e}",
             path = path.display(),
-            e = e
+            e = ui::io_why(&e)
         ))
     })?;
     let key = match std::str::from_utf8(&bytes) {
@@ -723,9 +723,10 @@ fn read_key(path: &Option<PathBuf>) -> Result<Option<String>, Failure> {
         _ => format!("x:{}", hex_of(&bytes)),
     };
     if key.is_empty() {
-        return Err(Failure::input(format!(
-            "the key file {} is empty",
-            path.display()
+        return Err(Failure::input(tr!(
+            "the key file {path} is empty",
+            "密钥文件 {path} 是空的",
+            path = path.display()
         )));
     }
     Ok(Some(key))
@@ -836,17 +837,21 @@ fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
     adopt_station(&store);
     if let Some(file) = &cli.identity {
         let bytes = std::fs::read(file).map_err(|e| {
-            Failure::input(format!(
-                "cannot read the identity file {}: {e}",
-                file.display()
+            Failure::input(tr!(
+                "cannot read the identity file {path}: {e}",
+                "无法读取身份文件 {path}：{e}",
+                path = file.display(),
+                e = ui::io_why(&e)
             ))
         })?;
         let phrase = devices::passphrase(&file.display().to_string())?;
         let worker = store.sign_as(&bytes, &phrase)?;
         if cli.acting.as_deref() != Some(worker.as_str()) {
-            return Err(Failure::input(format!(
-                "--identity {} belongs to worker {worker}: give --as {worker}",
-                file.display()
+            return Err(Failure::input(tr!(
+                "--identity {path} belongs to worker {worker}: give --as {worker}",
+                "--identity {path} 属于工作人员 {worker}：请加上 --as {worker}",
+                path = file.display(),
+                worker = worker
             )));
         }
     }
@@ -892,9 +897,11 @@ fn adopt_station(store: &Store) {
 fn read_policy(path: &Option<PathBuf>) -> Result<Option<Arc<Policy>>, Failure> {
     let Some(path) = path else { return Ok(None) };
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::input(format!(
-            "cannot read the policy file {}: {e}",
-            path.display()
+        Failure::input(tr!(
+            "cannot read the policy file {path}: {e}",
+            "无法读取政策文件 {path}：{e}",
+            path = path.display(),
+            e = ui::io_why(&e)
         ))
     })?;
     Ok(Some(Arc::new(Policy::from_json(
@@ -1010,9 +1017,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             if let Some(path) = &cli.store {
                 if path.exists() {
-                    return Err(Failure::input(format!(
-                        "{} already exists: init creates a new store",
-                        path.display()
+                    return Err(Failure::input(tr!(
+                        "{path} already exists: init creates a new store",
+                        "{path} 已存在：init 只新建数据库",
+                        path = path.display()
                     )));
                 }
             }

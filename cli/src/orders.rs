@@ -168,8 +168,10 @@ fn parse_items(texts: &[String], field: &'static str) -> Result<Vec<Item>, Failu
                 .next()
                 .and_then(|q| q.trim().parse::<u32>().ok())
                 .ok_or_else(|| {
-                    Failure::input(format!(
-                        "invalid {field}: write NAME:QUANTITY[:UNIT], e.g. 胰岛素:2:支"
+                    Failure::input(crate::tr!(
+                        "invalid {field}: write NAME:QUANTITY[:UNIT], e.g. 胰岛素:2:支",
+                        "{field} 无效：请写 名称:数量[:单位]，例如 胰岛素:2:支",
+                        field = field
                     ))
                 })?;
             let unit = parts.next().unwrap_or("").trim().to_string();

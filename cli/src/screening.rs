@@ -18,7 +18,7 @@ use crate::{format_time, print_json, Failure};
 
 impl From<ScreeningError> for Failure {
     fn from(e: ScreeningError) -> Self {
-        Failure::input(e.to_string())
+        Failure::input(crate::screening_text(&e))
     }
 }
 
@@ -81,7 +81,11 @@ fn parse_answers(raw: &[String]) -> Result<Vec<Option<i32>>, Failure> {
                 Ok(None)
             } else {
                 a.parse::<i32>().map(Some).map_err(|_| {
-                    Failure::input(format!("--answers: entry {} is not a number", i + 1))
+                    Failure::input(crate::tr!(
+                        "--answers: entry {n} is not a number",
+                        "--answers：第 {n} 项不是数字",
+                        n = i + 1
+                    ))
                 })
             }
         })
@@ -549,7 +553,7 @@ fn print_state(state: &anxin_core::screening::case::CaseState, json: bool) {
         );
     }
     for c in &state.conflicts {
-        println!("conflict: {c}");
+        println!("{}", crate::tr!("conflict: {c}", "冲突：{c}", c = c));
     }
 }
 

@@ -1238,7 +1238,12 @@ pub fn run_training(
 
 /// Parses `YYYY-MM-DD HH:MM` (or `YYYY-MM-DDTHH:MM`) in the station's zone.
 fn parse_start(text: &str) -> Result<Millis, Failure> {
-    let bad = || Failure::input("invalid --start: write YYYY-MM-DD HH:MM");
+    let bad = || {
+        Failure::input(crate::tr!(
+            "invalid --start: write YYYY-MM-DD HH:MM",
+            "--start 无效：请写 YYYY-MM-DD HH:MM"
+        ))
+    };
     let (date, time) = text.trim().split_once([' ', 'T']).ok_or_else(bad)?;
     let day = parse_date(date, "--start")?;
     let (h, m) = time.split_once(':').ok_or_else(bad)?;
@@ -1411,9 +1416,10 @@ pub fn read_sheet(path: &Path) -> Result<Sheet, Failure> {
         }
     };
     if rows.is_empty() {
-        return Err(Failure::input(format!(
-            "{} is empty: it needs a header row",
-            path.display()
+        return Err(Failure::input(crate::tr!(
+            "{path} is empty: it needs a header row",
+            "{path} 是空的：需要一行表头",
+            path = path.display()
         )));
     }
     let header = rows.remove(0);
@@ -1569,10 +1575,11 @@ pub fn run_import(
             if report.problems.is_empty() {
                 Ok(())
             } else {
-                Err(Failure::input(format!(
-                    "{} problem(s) in {}: nothing was written",
-                    report.problems.len(),
-                    file.display()
+                Err(Failure::input(crate::tr!(
+                    "{n} problem(s) in {path}: nothing was written",
+                    "{path} 中有 {n} 处问题：什么都没有写入",
+                    n = report.problems.len(),
+                    path = file.display()
                 )))
             }
         }

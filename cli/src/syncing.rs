@@ -184,17 +184,50 @@ fn bar(json: bool) -> indicatif::ProgressBar {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} documents {pos}/{len} [{bar:40}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(&crate::tr!(
+            "{spinner} documents {pos}/{len} [{bar:40}]",
+            "{spinner} 文档 {pos}/{len} [{bar:40}]"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
 }
 
 fn bundle_failure(e: BundleError) -> Failure {
-    match e {
-        BundleError::Store(s) => s.into(),
-        other => Failure::input(other.to_string()),
-    }
+    use crate::tr;
+    Failure::input(match e {
+        BundleError::Store(s) => return s.into(),
+        BundleError::Truncated => tr!("the bundle is truncated", "数据包不完整"),
+        BundleError::Corrupted => tr!(
+            "the bundle is corrupted or was altered",
+            "数据包已损坏或被改动"
+        ),
+        BundleError::NotABundle => tr!(
+            "not an Anxin bundle, or a newer bundle format",
+            "不是安心小屋的数据包，或是更新版本的格式"
+        ),
+        BundleError::NotForThisDevice => tr!(
+            "this bundle is not sealed to this device",
+            "这个数据包不是发给本设备的"
+        ),
+        BundleError::Foreign => tr!(
+            "the bundle belongs to another station",
+            "这个数据包属于另一个站点"
+        ),
+        BundleError::NotEnrolled => tr!(
+            "this device is not enrolled: enrol it with a code first",
+            "本设备尚未登记：请先用登记码登记"
+        ),
+        BundleError::BadExporter(_) => tr!(
+            "the bundle's exporter cannot be verified",
+            "无法核实数据包的导出设备"
+        ),
+        BundleError::UnknownScope(scope) => tr!(
+            "this device holds no scope {scope}",
+            "本设备没有范围 {scope}",
+            scope = scope
+        ),
+    })
 }
 
 /// `join CODE@ADDR`.
@@ -205,9 +238,10 @@ pub fn join(
     json: bool,
 ) -> Result<(), Failure> {
     if store.station_id()?.is_some() {
-        return Err(Failure::input(
+        return Err(Failure::input(crate::tr!(
             "this store already belongs to a station: use `sync connect` or `bundle import`",
-        ));
+            "这个数据库已属于一个站点：请用 `sync connect` 或 `bundle import`"
+        )));
     }
     if let Some(list) = scopes {
         store.set_scopes(&parse_scopes(list)?)?;
@@ -215,22 +249,24 @@ pub fn join(
     if Path::new(target).is_file() {
         // A bundle is sealed to devices already enrolled: a new device
         // cannot open one, nor check who wrote what is in it.
-        return Err(Failure::input(format!(
-            "{target} is a file: a device joins a station with an enrolment code \
-             (`anxin device enroll --address HOST:PORT` on the station laptop, then \
-             `anxin join CODE@HOST:PORT` here); bundles are opened afterwards with \
-             `anxin bundle import`"
+        return Err(Failure::input(crate::tr!(
+            "{target} is a file: a device joins a station with an enrolment code (`anxin device enroll --address HOST:PORT` on the station laptop, then `anxin join CODE@HOST:PORT` here); bundles are opened afterwards with `anxin bundle import`",
+            "{target} 是一个文件：设备要用登记码加入站点（先在站点电脑上运行 `anxin device enroll --address HOST:PORT`，再在这里运行 `anxin join CODE@HOST:PORT`）；加入之后才能用 `anxin bundle import` 导入数据包",
+            target = target
         )));
     }
     let code = anxin_core::trust::EnrolCode::parse(target).map_err(|_| {
-        Failure::input(format!(
-            "{target} is not an enrolment code: give CODE@HOST:PORT from `anxin device enroll --address HOST:PORT` on the station laptop"
+        Failure::input(crate::tr!(
+            "{target} is not an enrolment code: give CODE@HOST:PORT from `anxin device enroll --address HOST:PORT` on the station laptop",
+            "{target} 不是登记码：请填写站点电脑上 `anxin device enroll --address HOST:PORT` 给出的 CODE@HOST:PORT",
+            target = target
         ))
     })?;
     let Some(addr) = code.address.clone() else {
-        return Err(Failure::input(
+        return Err(Failure::input(crate::tr!(
             "the enrolment code names no address: give CODE@HOST:PORT",
-        ));
+            "登记码没有地址：请填写 CODE@HOST:PORT"
+        )));
     };
     connect(
         store,
@@ -268,9 +304,10 @@ pub fn connect(
     bar.finish_and_clear();
     print_report(&report, json);
     if !report.completed {
-        return Err(Failure::other(format!(
-            "the session did not finish: {}",
-            report.error.unwrap_or_default()
+        return Err(Failure::other(crate::tr!(
+            "the session did not finish: {why}",
+            "同步没有完成：{why}",
+            why = report.error.unwrap_or_default()
         )));
     }
     Ok(())

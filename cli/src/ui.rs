@@ -80,6 +80,22 @@ pub fn word(vocabulary: Vocabulary, code: &str) -> String {
     labels::word(vocabulary, code, language())
 }
 
+/// Why a file could not be read or written, in this run's language (the
+/// operating system's own message is English).
+pub fn io_why(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => crate::tr!("no such file or folder", "文件或文件夹不存在"),
+        ErrorKind::PermissionDenied => crate::tr!("permission denied", "没有权限"),
+        ErrorKind::IsADirectory => crate::tr!("it is a folder", "这是一个文件夹"),
+        ErrorKind::AlreadyExists => crate::tr!("it exists already", "已经存在"),
+        ErrorKind::ReadOnlyFilesystem => crate::tr!("the place is read-only", "该位置只读"),
+        ErrorKind::StorageFull => crate::tr!("the disk is full", "磁盘已满"),
+        ErrorKind::InvalidData => crate::tr!("the content is not valid text", "内容不是有效的文本"),
+        _ => crate::tr!("{e}", "读写失败（{e}）", e = e),
+    }
+}
+
 /// A triage reason: its own word, or the word of the tag it is.
 pub fn reason(code: &str) -> String {
     let lang = language();

@@ -3025,3 +3025,49 @@ fn every_setup_command_has_help() {
         assert!(text.contains("Usage"), "{cmd:?}");
     }
 }
+
+#[test]
+fn errors_read_in_the_stations_language_to_the_end() {
+    let (dir, s) = fixture_store("5", "2");
+    let zh = |args: &[&str]| {
+        let mut all = vec!["--lang", "zh-Hans"];
+        all.extend_from_slice(args);
+        let out = anxin(&all);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // A damaged bundle: every word Chinese.
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, b"not a bundle at all").unwrap();
+    let err = zh(&["--store", &s, "bundle", "import", garbage.to_str().unwrap()]);
+    assert!(err.contains("数据包"), "{err}");
+    assert_eq!(
+        english_words(err.trim_start_matches("anxin:")),
+        Vec::<String>::new(),
+        "{err}"
+    );
+    // A missing key file: the system's reason in Chinese too (the path
+    // stays as typed).
+    let missing = dir.path().join("no-such.key");
+    let err = zh(&[
+        "--store",
+        &s,
+        "--key-file",
+        missing.to_str().unwrap(),
+        "check",
+    ]);
+    assert!(
+        err.contains("无法读取密钥文件") && err.contains("文件或文件夹不存在"),
+        "{err}"
+    );
+    // Answers that are not numbers.
+    let err = zh(&[
+        "screen",
+        "score",
+        "--instrument",
+        "phq9",
+        "--answers",
+        "1,x,2",
+    ]);
+    assert!(err.contains("第 2 项不是数字"), "{err}");
+}
