@@ -76,6 +76,26 @@ impl DocKind {
         DocKind::ALL.iter().copied().find(|k| k.as_str() == text)
     }
 
+    /// The kind's code on the wire (sync snapshots, bundles). Pinned here,
+    /// one by one, never derived from an order: a new kind takes a new
+    /// code, and these never change (a test holds them).
+    pub fn wire_code(self) -> u8 {
+        match self {
+            DocKind::Station => 0,
+            DocKind::Roster => 1,
+            DocKind::Worker => 2,
+            DocKind::Household => 3,
+            DocKind::Activity => 4,
+            DocKind::Request => 5,
+            DocKind::Case => 6,
+        }
+    }
+
+    /// The kind with this wire code, if any (a newer peer's kind is none).
+    pub fn from_wire_code(code: u8) -> Option<DocKind> {
+        DocKind::ALL.iter().copied().find(|k| k.wire_code() == code)
+    }
+
     /// How sensitive documents of this kind are; decides where they may go.
     pub fn class(self) -> DataClass {
         match self {

@@ -688,3 +688,50 @@ fn a_newer_store_is_refused() {
         Err(StoreError::TooNew { .. })
     ));
 }
+
+/// The store frozen at schema 10 (the first schema phones in the field
+/// carry: made by `anxin fixture --households 12 --seed 10`, encrypted with
+/// the key beside it) must open, migrate and pass `check` in every later
+/// build, with everything it held.
+#[test]
+fn the_frozen_first_release_store_opens_migrates_and_checks() {
+    let frozen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/frozen");
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store-v10.db");
+    std::fs::copy(frozen.join("store-v10.db"), &path).unwrap();
+    // The command line's key file: 32 random bytes, passed as `x:<hex>`.
+    let key = format!(
+        "x:{}",
+        hex::encode(std::fs::read(frozen.join("store-v10.db.key")).unwrap())
+    );
+    let options = || StoreOptions {
+        key: Some(key.clone()),
+        ..Default::default()
+    };
+    // As frozen: schema 10 (read-only opens refuse anything else).
+    let before = Store::open(
+        &path,
+        StoreOptions {
+            read_only: true,
+            ..options()
+        },
+    );
+    if schema::LATEST == 10 {
+        assert!(before.is_ok(), "{:?}", before.err());
+    } else {
+        assert!(matches!(
+            before,
+            Err(StoreError::NeedsUpgrade { found: 10, .. })
+        ));
+    }
+    drop(before);
+    let mut store = Store::open(&path, options()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let report = store.check().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.documents.get("household"), Some(&12));
+    assert_eq!(stats.documents.get("worker"), Some(&13));
+    let station = store.station().unwrap();
+    assert_eq!(station.grids.len(), 2);
+}

@@ -22,6 +22,8 @@ mod access_tests;
 #[cfg(test)]
 mod convergence_tests;
 #[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod trust_tests;

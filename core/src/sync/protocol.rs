@@ -225,7 +225,7 @@ pub enum Item {
     Snapshot {
         /// Its id.
         id: Vec<u8>,
-        /// Its kind, as its position in `DocKind::ALL`.
+        /// Its kind's wire code (`DocKind::wire_code`).
         kind: u8,
         /// Its scope, as its position in the session's shared scopes.
         scope: u32,

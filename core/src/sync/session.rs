@@ -1188,7 +1188,7 @@ impl SyncSession {
                         .push((id, "outside the shared scopes".into()));
                     return Ok(());
                 };
-                let Some(kind) = DocKind::ALL.get(kind as usize).copied() else {
+                let Some(kind) = DocKind::from_wire_code(kind) else {
                     self.report.quarantined.push((id, "unknown kind".into()));
                     return Ok(());
                 };
@@ -1575,13 +1575,12 @@ impl SyncSession {
         match store.document_bytes(id) {
             Ok((kind, scope, bytes)) => {
                 let position = self.shared.iter().position(|s| *s == scope);
-                let kind_index = DocKind::ALL.iter().position(|k| *k == kind);
-                if let (Some(scope), Some(kind)) = (position, kind_index) {
+                if let Some(scope) = position {
                     self.sent.insert(id.to_string());
                     let attest = protocol::vouches(store.attestations(id)?);
                     self.outbox.push(Item::Snapshot {
                         id: pack_id(id),
-                        kind: kind as u8,
+                        kind: kind.wire_code(),
                         scope: scope as u32,
                         bytes,
                         attest,

@@ -1,0 +1,239 @@
+//! The wire formats pinned by golden bytes: one file per frame item, per
+//! handshake message and for a whole frame, under `tests/golden/`. A change
+//! that alters a single byte any deployed phone reads — reordering a
+//! variant, a field, changing an encoding — fails here, not in the field.
+//!
+//! To add a new item: add it below and run once with
+//! `ANXIN_WRITE_GOLDEN=1`, then commit the new file. Existing files are
+//! never rewritten by a change that keeps the format.
+
+use std::path::PathBuf;
+
+use super::channel::{handshake_message, Handshake};
+use super::protocol::{encode, encode_item, Frame, Item, ScopeDigest, Vouch};
+use crate::model::DocKind;
+use crate::trust::Signed;
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/sync")
+}
+
+/// Compares `bytes` with the golden file `name.hex` (written when
+/// `ANXIN_WRITE_GOLDEN` is set and the file is missing).
+fn golden(name: &str, bytes: &[u8]) -> Result<(), String> {
+    let path = golden_dir().join(format!("{name}.hex"));
+    let hex = hex::encode(bytes);
+    match std::fs::read_to_string(&path) {
+        Ok(stored) if stored.trim() == hex => Ok(()),
+        Ok(stored) => Err(format!(
+            "{name}: the encoding changed\n  golden: {}\n  now:    {hex}",
+            stored.trim()
+        )),
+        Err(_) if std::env::var_os("ANXIN_WRITE_GOLDEN").is_some() => {
+            std::fs::create_dir_all(golden_dir()).map_err(|e| e.to_string())?;
+            std::fs::write(&path, format!("{hex}\n")).map_err(|e| e.to_string())
+        }
+        Err(_) => Err(format!("{name}: no golden file {}", path.display())),
+    }
+}
+
+fn id(n: u8) -> Vec<u8> {
+    (0..16).map(|i| i * 7 + n).collect()
+}
+
+fn vouch() -> Vouch {
+    Vouch {
+        seq: 300,
+        signature: (0..64).collect(),
+    }
+}
+
+fn signed() -> Signed {
+    Signed {
+        body: b"record".to_vec(),
+        signature: (64..128).collect(),
+    }
+}
+
+/// One value of every item, with fixed contents.
+fn every_item() -> Vec<(&'static str, Item)> {
+    vec![
+        (
+            "hello",
+            Item::Hello {
+                min: 2,
+                max: 2,
+                device: id(1),
+                station: id(2),
+                scopes: vec![vec![0], [vec![1], id(3)].concat()],
+                digests: vec![ScopeDigest {
+                    digest: [9; 16],
+                    docs: 500,
+                }],
+                departing: vec![id(4)],
+                registry: [5; 16],
+            },
+        ),
+        (
+            "welcome",
+            Item::Welcome {
+                version: 2,
+                device: id(6),
+                station: vec![],
+                shared: vec![0, 1],
+                offered: vec![vec![2, b'c']],
+                holds: vec![id(4)],
+            },
+        ),
+        (
+            "refuse",
+            Item::Refuse {
+                reason: "the peer belongs to another station".into(),
+            },
+        ),
+        (
+            "inventory",
+            Item::Inventory {
+                scope: vec![0],
+                docs: vec![(id(7), [1; 8]), (id(8), [2; 8])],
+            },
+        ),
+        (
+            "want",
+            Item::Want {
+                ids: vec![id(7), id(8)],
+            },
+        ),
+        (
+            "snapshot",
+            Item::Snapshot {
+                id: id(7),
+                kind: DocKind::Household.wire_code(),
+                scope: 1,
+                bytes: vec![0x85, 0x6f, 0x4a, 0x83],
+                attest: vec![vouch()],
+            },
+        ),
+        (
+            "sync",
+            Item::Sync {
+                id: id(8),
+                bytes: vec![0x42, 1, 2, 3],
+                attest: vec![vouch()],
+            },
+        ),
+        (
+            "piece",
+            Item::Piece {
+                key: 3,
+                index: 1,
+                total: 4,
+                bytes: vec![7; 10],
+            },
+        ),
+        ("done", Item::Done),
+        (
+            "enrolled",
+            Item::Enrolled {
+                station_key: [3; 32],
+                credential: signed(),
+            },
+        ),
+        (
+            "deny",
+            Item::Deny {
+                code: super::protocol::DENY_CODE_UNUSABLE,
+                reason: "used".into(),
+            },
+        ),
+        (
+            "audit_head",
+            Item::AuditHead {
+                seq: 41,
+                hash: vec![6; 32],
+                signature: (0..64).rev().collect(),
+            },
+        ),
+        (
+            "registry",
+            Item::Registry {
+                entries: vec![(false, signed()), (true, signed())],
+            },
+        ),
+        ("refused", Item::Refused { ids: vec![id(9)] }),
+    ]
+}
+
+#[test]
+fn every_frame_item_a_frame_and_every_handshake_message_keep_their_bytes() {
+    let mut problems = Vec::new();
+    let items = every_item();
+    for (name, item) in &items {
+        if let Err(e) = golden(&format!("item-{name}"), &encode_item(item)) {
+            problems.push(e);
+        }
+    }
+    let frame = Frame {
+        session: 77,
+        turn: 3,
+        index: 0,
+        count: 2,
+        items: items.into_iter().map(|(_, i)| i).take(3).collect(),
+    };
+    if let Err(e) = golden("frame", &encode(&frame)) {
+        problems.push(e);
+    }
+    let noise = || (0..48).collect::<Vec<u8>>();
+    for (name, msg) in [
+        (
+            "open",
+            Handshake::Open {
+                session: 77,
+                enrol: Some([1, 2, 3, 4, 5, 6, 7, 8]),
+                noise: noise(),
+            },
+        ),
+        ("reply", Handshake::Reply { noise: noise() }),
+        ("finish", Handshake::Finish { noise: noise() }),
+        (
+            "refuse",
+            Handshake::Refuse {
+                code: super::protocol::DENY_NOT_ENROLLED,
+                reason: "not enrolled".into(),
+            },
+        ),
+        (
+            "open_known",
+            Handshake::OpenKnown {
+                session: 78,
+                noise: noise(),
+            },
+        ),
+        ("retry", Handshake::Retry),
+    ] {
+        if let Err(e) = golden(&format!("handshake-{name}"), &handshake_message(&msg)) {
+            problems.push(e);
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn document_kinds_keep_their_wire_codes() {
+    // Written out, not computed: these are what phones in the field send.
+    let pinned = [
+        (DocKind::Station, 0),
+        (DocKind::Roster, 1),
+        (DocKind::Worker, 2),
+        (DocKind::Household, 3),
+        (DocKind::Activity, 4),
+        (DocKind::Request, 5),
+        (DocKind::Case, 6),
+    ];
+    assert_eq!(pinned.len(), DocKind::ALL.len(), "a new kind needs a code");
+    for (kind, code) in pinned {
+        assert_eq!(kind.wire_code(), code, "{kind:?}");
+        assert_eq!(DocKind::from_wire_code(code), Some(kind));
+    }
+    assert_eq!(DocKind::from_wire_code(200), None);
+}
