@@ -81,10 +81,13 @@ pub(crate) struct StoreGuard<'a> {
     origin: Origin,
 }
 
+// The guards are built only around a lock holding a store (`Shared::writer`,
+// `Shared::reader` check it under the lock, and only `close` empties it, under
+// the same lock): the `expect`s state that invariant, they handle no error.
+#[allow(clippy::expect_used)]
 impl std::ops::Deref for StoreGuard<'_> {
     type Target = Store;
     fn deref(&self) -> &Store {
-        // Built only around a guard holding a store (see `Shared::writer`).
         self.guard
             .as_ref()
             .and_then(|g| g.as_ref())
@@ -92,6 +95,7 @@ impl std::ops::Deref for StoreGuard<'_> {
     }
 }
 
+#[allow(clippy::expect_used)]
 impl std::ops::DerefMut for StoreGuard<'_> {
     fn deref_mut(&mut self) -> &mut Store {
         self.guard
@@ -132,6 +136,7 @@ pub(crate) enum ReadGuard<'a> {
     Writer(StoreGuard<'a>),
 }
 
+#[allow(clippy::expect_used)]
 impl std::ops::Deref for ReadGuard<'_> {
     type Target = Store;
     fn deref(&self) -> &Store {

@@ -1,6 +1,9 @@
 //! The `anxin` binary, run as a user would: every command, good and bad
 //! input, exit codes, one-line errors, JSON output.
 
+// Test code: an unwrap that fails is a failed test, with its line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,6 +1,9 @@
 //! Cross-crate integration tests of Anxin: the crash test (a real child
 //! process killed with SIGKILL), and helpers shared by the test files.
 
+// Test code: an unwrap that fails is a failed test, with its line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use anxin_core::doc::Author;

@@ -4,6 +4,9 @@
 //!
 //! 200 trials by default; `ANXIN_CRASH_TRIALS=5000` for a long run.
 
+// Test code: an unwrap that fails is a failed test, with its line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;

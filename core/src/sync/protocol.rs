@@ -364,7 +364,9 @@ pub fn pack(
             size = 0;
         }
         size += len;
-        groups.last_mut().unwrap().push(item);
+        if let Some(group) = groups.last_mut() {
+            group.push(item);
+        }
     }
     if groups.is_empty() {
         groups.push(Vec::new());
