@@ -893,7 +893,7 @@ impl Cases {
             let by = self.shared.author()?;
             let state = self.shared.store()?.crisis_action(
                 &by,
-                &CaseId(crisis.case_id.clone()),
+                &parse(CaseId::parse(&crisis.case_id, "case_id"))?,
                 &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
                 step.into(),
                 &note,
@@ -913,7 +913,7 @@ impl Cases {
             let by = self.shared.author()?;
             let state = self.shared.store()?.close_crisis(
                 &by,
-                &CaseId(crisis.case_id.clone()),
+                &parse(CaseId::parse(&crisis.case_id, "case_id"))?,
                 &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
                 tier_after.into(),
                 &note,
@@ -934,7 +934,7 @@ impl Cases {
             let by = self.shared.author()?;
             let state = self.shared.store()?.review_screening(
                 &by,
-                &CaseId(case_id.clone()),
+                &parse(CaseId::parse(&case_id, "case_id"))?,
                 &parse(EventId::parse(&screening_id, "screening_id"))?,
                 tier.into(),
                 &reason,
@@ -955,7 +955,7 @@ impl Cases {
             let by = self.shared.author()?;
             let id = self.shared.store()?.refer(
                 &by,
-                &CaseId(case_id.clone()),
+                &parse(CaseId::parse(&case_id, "case_id"))?,
                 tier.into(),
                 &to,
                 &reason,
@@ -976,7 +976,7 @@ impl Cases {
             let by = self.shared.author()?;
             let state = self.shared.store()?.update_referral(
                 &by,
-                &CaseId(case_id.clone()),
+                &parse(CaseId::parse(&case_id, "case_id"))?,
                 &parse(EventId::parse(&referral_id, "referral_id"))?,
                 status.into(),
                 &note,
@@ -1006,7 +1006,10 @@ impl Cases {
     /// A case file's current state.
     pub fn info(&self, case_id: String) -> Result<CaseInfo> {
         guard(|| {
-            let (_, state) = self.shared.reader()?.case(&CaseId(case_id), now_millis())?;
+            let (_, state) = self
+                .shared
+                .reader()?
+                .case(&parse(CaseId::parse(&case_id, "case_id"))?, now_millis())?;
             Ok(CaseInfo::from(state))
         })
     }
@@ -1219,10 +1222,11 @@ impl Cases {
     fn case_entry(&self, case_id: String, action: CaseAction) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self
-                .shared
-                .store()?
-                .case_entry(&by, &CaseId(case_id.clone()), action)?;
+            let state = self.shared.store()?.case_entry(
+                &by,
+                &parse(CaseId::parse(&case_id, "case_id"))?,
+                action,
+            )?;
             Ok(CaseInfo::from(state))
         })
     }

@@ -451,10 +451,7 @@ fn worker_author(acting: &Option<String>) -> Result<Author, Failure> {
 }
 
 fn case_id(text: &str) -> Result<CaseId, Failure> {
-    // Case ids are UUIDs like every other id.
-    EventId::parse(text, "case")
-        .map(|e| CaseId(e.0))
-        .map_err(Failure::from)
+    CaseId::parse(text, "case").map_err(Failure::from)
 }
 
 fn print_state(state: &anxin_core::screening::case::CaseState, json: bool) {

@@ -41,6 +41,14 @@ impl CaseId {
         )
     }
 
+    /// Parses a case id given from outside (a command line, a binding):
+    /// canonical UUID text only, like every other id.
+    pub fn parse(text: &str, field: &'static str) -> Result<Self, super::ValidationError> {
+        uuid::Uuid::parse_str(text.trim())
+            .map(|u| Self(u.to_string()))
+            .map_err(|_| super::ValidationError::new(field, super::Violation::NotAnId))
+    }
+
     /// The id's text.
     pub fn as_str(&self) -> &str {
         &self.0
