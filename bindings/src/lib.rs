@@ -1353,8 +1353,9 @@ impl Questionnaire {
     pub fn score(&self, cutoffs: Option<CutoffSet>) -> Result<ScreeningOutcome> {
         guard(|| {
             self.shared.ensure_open()?;
-            Ok(ScreeningOutcome::from(
+            Ok(ScreeningOutcome::new(
                 self.result(cutoffs.map(CutoffSet::code))?,
+                &self.shared.policy,
             ))
         })
     }

@@ -639,11 +639,92 @@ pub struct ScreeningOutcome {
     pub convention: Option<String>,
     /// The cutoff set it was graded with.
     pub cutoff_set: CutoffSet,
+    /// Why its tier, as codes and values (one for each of `reasons`; empty
+    /// for results read back from a case file, whose tier is the case's).
+    pub why: Vec<TierReasonInfo>,
+}
+
+impl ScreeningOutcome {
+    /// The outcome of a result, with the policy's reasons for its tier.
+    pub(crate) fn new(r: ScreeningResult, policy: &anxin_core::screening::Policy) -> Self {
+        let why = policy.assess(&r, false).why;
+        Self {
+            why: why.into_iter().map(TierReasonInfo::from).collect(),
+            ..Self::from(r)
+        }
+    }
+}
+
+/// What kind of reason gave a tier (labels: vocabulary `tier_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum TierReasonKind {
+    /// A rule of the referral policy matched (a total, a positive screen, a
+    /// risk level, a flag).
+    Rule,
+    /// A red flag no risk assessment in the sitting graded: the crisis path.
+    RedFlagUnassessed,
+    /// A red flag a risk assessment in the same sitting graded.
+    RedFlagAssessed,
+    /// Below every referral threshold.
+    BelowThresholds,
+    /// The sitting had no results.
+    NoResults,
+}
+
+/// One reason for a tier, as codes and values: word it with the labels
+/// (`tier`, `tier_reason`, `band`, `flag`) and the numbers.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TierReasonInfo {
+    /// The tier this reason gives.
+    pub tier: RiskTier,
+    /// What kind of reason.
+    pub kind: TierReasonKind,
+    /// The instrument (empty for `NO_RESULTS`).
+    pub instrument: String,
+    /// The total, in the convention it was scored in.
+    pub total: Option<i64>,
+    /// The rule's lower bound on the total.
+    pub total_at_least: Option<i64>,
+    /// The rule's upper bound on the total.
+    pub total_at_most: Option<i64>,
+    /// The scoring convention (K10/K6), if the instrument has several.
+    pub convention: Option<String>,
+    /// The cutoff set of a positive screen the rule asked for.
+    pub positive_by: Option<CutoffSet>,
+    /// The risk level (C-SSRS) the rule looked at.
+    pub risk: Option<String>,
+    /// The flag the rule or the red flag named.
+    pub flag: Option<String>,
+}
+
+impl From<anxin_core::screening::TierReason> for TierReasonInfo {
+    fn from(w: anxin_core::screening::TierReason) -> Self {
+        use anxin_core::screening::TierReasonKind as K;
+        Self {
+            tier: w.tier.unwrap_or(Tier::T0).into(),
+            kind: match w.kind {
+                Some(K::Rule) | None => TierReasonKind::Rule,
+                Some(K::RedFlagUnassessed) => TierReasonKind::RedFlagUnassessed,
+                Some(K::RedFlagAssessed) => TierReasonKind::RedFlagAssessed,
+                Some(K::BelowThresholds) => TierReasonKind::BelowThresholds,
+                Some(K::NoResults) => TierReasonKind::NoResults,
+            },
+            instrument: w.instrument,
+            total: w.total,
+            total_at_least: w.total_at_least,
+            total_at_most: w.total_at_most,
+            convention: w.convention,
+            positive_by: w.positive_by.as_deref().and_then(CutoffSet::from_code),
+            risk: w.risk,
+            flag: w.flag,
+        }
+    }
 }
 
 impl From<ScreeningResult> for ScreeningOutcome {
     fn from(r: ScreeningResult) -> Self {
         Self {
+            why: Vec::new(),
             instrument: r.instrument,
             score: r.score,
             band: r.band,
@@ -667,8 +748,10 @@ pub struct RecordedScreening {
     pub screening_id: String,
     /// The sitting's tier.
     pub tier: RiskTier,
-    /// Why.
+    /// Why, in English.
     pub reasons: Vec<String>,
+    /// Why, as codes and values (one for each of `reasons`).
+    pub why: Vec<TierReasonInfo>,
     /// The case's tier after it.
     pub case_tier: RiskTier,
     /// The crisis this sitting opened in the same write (a sitting graded
@@ -685,6 +768,12 @@ impl From<Recorded> for RecordedScreening {
             screening_id: r.screening.to_string(),
             tier: r.decision.tier.into(),
             reasons: r.decision.reasons,
+            why: r
+                .decision
+                .why
+                .into_iter()
+                .map(TierReasonInfo::from)
+                .collect(),
             case_tier: r.case_tier.into(),
             crisis_id: r.crisis_opened.map(|c| c.to_string()),
             open_crisis_ids: r.open_crises.iter().map(ToString::to_string).collect(),

@@ -65,11 +65,14 @@ pub enum Vocabulary {
     Deed,
     /// The rule that refused an action ([`crate::refusal::Rule`]).
     Rule,
+    /// What kind of reason gave a tier
+    /// ([`crate::screening::TierReasonKind`]).
+    TierReason,
 }
 
 impl Vocabulary {
     /// Every vocabulary.
-    pub const ALL: [Vocabulary; 22] = [
+    pub const ALL: [Vocabulary; 23] = [
         Vocabulary::Sex,
         Vocabulary::Role,
         Vocabulary::NeedKind,
@@ -92,6 +95,7 @@ impl Vocabulary {
         Vocabulary::ConflictKind,
         Vocabulary::Deed,
         Vocabulary::Rule,
+        Vocabulary::TierReason,
     ];
 
     /// The vocabulary's name in the data file and the SDK.
@@ -119,6 +123,7 @@ impl Vocabulary {
             Vocabulary::ConflictKind => "conflict_kind",
             Vocabulary::Deed => "deed",
             Vocabulary::Rule => "rule",
+            Vocabulary::TierReason => "tier_reason",
         }
     }
 }
@@ -246,6 +251,7 @@ pub fn codes(vocabulary: Vocabulary) -> Vec<String> {
             .iter()
             .map(|r| r.code().to_string())
             .collect(),
+        Vocabulary::TierReason => all(crate::screening::TierReasonKind::CODES),
     }
 }
 

@@ -22,7 +22,9 @@ pub use instrument::{
     AnswerOption, Band, Convention, Cutoffs, Direction, Instrument, ItemDef, Language, Library,
     Licence, Loinc, MissingRule, RedFlag, RiskRule, ShowIf, Subscale, Texts,
 };
-pub use policy::{Condition, Policy, RedFlagRule, TierDecision, TierRule, Trigger};
+pub use policy::{
+    Condition, Policy, RedFlagRule, TierDecision, TierReason, TierReasonKind, TierRule, Trigger,
+};
 pub use score::{answers_from_list, score, ScoreOptions};
 
 pub use crate::model::{ScreeningResult, Tier};

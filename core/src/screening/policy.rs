@@ -168,8 +168,76 @@ pub struct Policy {
 pub struct TierDecision {
     /// The tier.
     pub tier: Tier,
-    /// Why, highest tier first; never empty.
+    /// Why, highest tier first; never empty. English, for logs and people
+    /// who read English; `why` holds the same reasons as codes and values.
     pub reasons: Vec<String>,
+    /// The same reasons, one for one, as codes with their values (for an
+    /// app to word in its user's language with the labels).
+    pub why: Vec<TierReason>,
+}
+
+/// What kind of reason gave a tier (vocabulary `tier_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierReasonKind {
+    /// A rule of the policy matched the result (total, band, risk level or flag).
+    Rule,
+    /// A red flag no risk assessment in the sitting graded: the crisis path.
+    RedFlagUnassessed,
+    /// A red flag a risk assessment in the same sitting graded.
+    RedFlagAssessed,
+    /// The result is below every referral threshold.
+    BelowThresholds,
+    /// The sitting had no results.
+    NoResults,
+}
+
+impl TierReasonKind {
+    /// Every kind's code (the labels cover each).
+    pub const CODES: &'static [&'static str] = &[
+        "rule",
+        "red_flag_unassessed",
+        "red_flag_assessed",
+        "below_thresholds",
+        "no_results",
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            TierReasonKind::Rule => "rule",
+            TierReasonKind::RedFlagUnassessed => "red_flag_unassessed",
+            TierReasonKind::RedFlagAssessed => "red_flag_assessed",
+            TierReasonKind::BelowThresholds => "below_thresholds",
+            TierReasonKind::NoResults => "no_results",
+        }
+    }
+}
+
+/// One reason for a tier, as codes and values: which instrument, what
+/// kind of reason, and the values the rule looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TierReason {
+    /// The tier this reason gives.
+    pub tier: Option<Tier>,
+    /// The instrument (empty for `NoResults`).
+    pub instrument: String,
+    /// What kind of reason.
+    pub kind: Option<TierReasonKind>,
+    /// The total, in the convention the sitting was scored in.
+    pub total: Option<i64>,
+    /// The rule's lower bound on the total, in the same convention.
+    pub total_at_least: Option<i64>,
+    /// The rule's upper bound on the total, in the same convention.
+    pub total_at_most: Option<i64>,
+    /// The scoring convention (K10/K6), if the instrument has several.
+    pub convention: Option<String>,
+    /// The cutoff set, when the rule asked for a positive screen.
+    pub positive_by: Option<String>,
+    /// The risk level (C-SSRS), when the rule looked at it.
+    pub risk: Option<String>,
+    /// The flag, when the rule or a red flag named one.
+    pub flag: Option<String>,
 }
 
 impl Policy {
@@ -358,30 +426,46 @@ impl Policy {
     /// Grades one result. `assessed`: a risk assessment in the same sitting
     /// graded any red flag (see `combine`).
     pub fn assess(&self, r: &ScreeningResult, assessed: bool) -> TierDecision {
-        let mut found: Vec<(Tier, String)> = Vec::new();
+        let mut found: Vec<(Tier, String, TierReason)> = Vec::new();
         let name = r.instrument.as_str();
         for t in self.triggers.iter().filter(|t| t.instrument == name) {
-            if let Some(detail) = matches(&t.when, r) {
+            if let Some((detail, mut why)) = matches(&t.when, r) {
+                why.tier = Some(t.tier);
+                why.instrument = name.to_string();
+                why.kind = Some(TierReasonKind::Rule);
                 found.push((
                     t.tier,
                     format!("{}: {} ({detail})", t.tier.as_str(), t.reason),
+                    why,
                 ));
             }
         }
         let is_assessment = self.red_flags.assessments.iter().any(|a| a == name);
         if !is_assessment {
             for flag in &r.red_flags {
-                let (tier, how) = if assessed {
-                    (self.red_flags.assessed_floor, "graded by a risk assessment")
+                let (tier, how, kind) = if assessed {
+                    (
+                        self.red_flags.assessed_floor,
+                        "graded by a risk assessment",
+                        TierReasonKind::RedFlagAssessed,
+                    )
                 } else {
                     (
                         self.red_flags.unassessed,
                         "not yet graded by a risk assessment: open the crisis path",
+                        TierReasonKind::RedFlagUnassessed,
                     )
                 };
                 found.push((
                     tier,
                     format!("{}: red flag {flag} on {name}, {how}", tier.as_str()),
+                    TierReason {
+                        tier: Some(tier),
+                        instrument: name.to_string(),
+                        kind: Some(kind),
+                        flag: Some(flag.clone()),
+                        ..Default::default()
+                    },
                 ));
             }
         }
@@ -398,42 +482,57 @@ impl Policy {
         let mut found = Vec::new();
         for r in results {
             let d = self.assess(r, assessed);
-            for reason in d.reasons {
-                found.push((d.tier, format!("{}: {reason}", r.instrument)));
+            for (reason, why) in d.reasons.into_iter().zip(d.why) {
+                found.push((d.tier, format!("{}: {reason}", r.instrument), why));
             }
         }
         if found.is_empty() {
             return TierDecision {
                 tier: Tier::T0,
                 reasons: vec!["t0: no screening results".into()],
+                why: vec![TierReason {
+                    tier: Some(Tier::T0),
+                    kind: Some(TierReasonKind::NoResults),
+                    ..Default::default()
+                }],
             };
         }
-        let tier = found.iter().map(|(t, _)| *t).max().unwrap_or(Tier::T0);
-        TierDecision {
-            tier,
-            reasons: found.into_iter().map(|(_, r)| r).collect(),
-        }
+        let tier = found.iter().map(|(t, _, _)| *t).max().unwrap_or(Tier::T0);
+        let (reasons, why) = found.into_iter().map(|(_, r, w)| (r, w)).unzip();
+        TierDecision { tier, reasons, why }
     }
 }
 
-fn decide(mut found: Vec<(Tier, String)>, name: &str) -> TierDecision {
+fn decide(mut found: Vec<(Tier, String, TierReason)>, name: &str) -> TierDecision {
     if found.is_empty() {
         return TierDecision {
             tier: Tier::T0,
             reasons: vec![format!("t0: {name} below every referral threshold")],
+            why: vec![TierReason {
+                tier: Some(Tier::T0),
+                instrument: name.to_string(),
+                kind: Some(TierReasonKind::BelowThresholds),
+                ..Default::default()
+            }],
         };
     }
     // Highest tier first; stable within a tier (policy order).
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
-    TierDecision {
-        tier: found[0].0,
-        reasons: found.into_iter().map(|(_, r)| r).collect(),
-    }
+    let tier = found[0].0;
+    let (reasons, why) = found.into_iter().map(|(_, r, w)| (r, w)).unzip();
+    TierDecision { tier, reasons, why }
 }
 
-/// Whether a condition holds; `Some(detail)` says with which values.
-fn matches(c: &Condition, r: &ScreeningResult) -> Option<String> {
+/// Whether a condition holds; `Some(detail)` says with which values (in
+/// words and as values).
+fn matches(c: &Condition, r: &ScreeningResult) -> Option<(String, TierReason)> {
     let mut detail = Vec::new();
+    let mut why = TierReason::default();
+    // The total, whatever the rule asks, in the convention it was scored in.
+    if let Some((total, shift)) = band_total(r) {
+        why.total = Some(total - shift);
+        why.convention = r.convention.clone();
+    }
     if c.total_at_least.is_some() || c.total_at_most.is_some() {
         let (total, shift) = band_total(r)?;
         if c.total_at_least.is_some_and(|at| total < at)
@@ -444,6 +543,10 @@ fn matches(c: &Condition, r: &ScreeningResult) -> Option<String> {
         // Shown in the convention the sitting was scored in, so the printed
         // total and the reason agree.
         let shown = |v: i64| v - shift;
+        why.total = Some(shown(total));
+        why.total_at_least = c.total_at_least.map(shown);
+        why.total_at_most = c.total_at_most.map(shown);
+        why.convention = r.convention.clone();
         let scoring = r
             .convention
             .as_ref()
@@ -466,6 +569,7 @@ fn matches(c: &Condition, r: &ScreeningResult) -> Option<String> {
             return None;
         }
         if want {
+            why.positive_by = Some(r.cutoff_set.clone());
             detail.push(format!(
                 "{} cutoffs: {}",
                 r.cutoff_set,
@@ -477,15 +581,17 @@ fn matches(c: &Condition, r: &ScreeningResult) -> Option<String> {
         if r.risk.as_ref() != Some(level) {
             return None;
         }
+        why.risk = Some(level.clone());
         detail.push(format!("risk {level}"));
     }
     if let Some(flag) = &c.flag {
         if !r.flags.contains(flag) {
             return None;
         }
+        why.flag = Some(flag.clone());
         detail.push(format!("flag {flag}"));
     }
-    Some(detail.join("; "))
+    Some((detail.join("; "), why))
 }
 
 /// The total in the convention bands and thresholds are stated in (K10:

@@ -688,11 +688,19 @@ final class AnxinSdkTests: XCTestCase {
         for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 0].enumerated() { _ = try first.answer(itemId: "\(i + 1)", value: Int32(v)) }
         let t2 = try station.screening().record(questionnaires: [first])
         XCTAssertEqual(t2.tier, .t2)
+        let rule = t2.why.first!
+        XCTAssertEqual(rule.kind, .rule)
+        XCTAssertEqual(rule.tier, .t2)
+        XCTAssertEqual(rule.instrument, "phq9")
+        XCTAssertEqual(rule.total, 10)
+        XCTAssertEqual(t2.reasons.count, t2.why.count)
+        XCTAssertEqual(try label(vocabulary: "tier_reason", code: "rule", language: .zhHans), "转介规则")
         XCTAssertNil(t2.crisisId)
         let second = try station.screening().start(instrument: "phq9", language: .en, householdId: h, residentId: r)
         for (i, v) in [2, 2, 2, 2, 1, 1, 0, 0, 1].enumerated() { _ = try second.answer(itemId: "\(i + 1)", value: Int32(v)) }
         let red = try station.screening().record(questionnaires: [second])
         XCTAssertEqual(red.tier, .crisis)
+        XCTAssertTrue(red.why.contains { $0.kind == .redFlagUnassessed && $0.flag == "suicidal_ideation" && $0.tier == .crisis })
         let crisisId = red.crisisId!
         XCTAssertEqual(red.openCrisisIds, [crisisId])
         // One alert per red flag: raised at the answer, not again when recorded.

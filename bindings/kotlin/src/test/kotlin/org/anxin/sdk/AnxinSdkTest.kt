@@ -790,11 +790,19 @@ class AnxinSdkTest {
             listOf(2, 2, 2, 2, 1, 1, 0, 0, 0).forEachIndexed { i, v -> first.answer("${i + 1}", v) }
             val t2 = station.screening().record(listOf(first))
             assertEquals(RiskTier.T2, t2.tier)
+            // Why, as codes and values an app words in Chinese: a rule of the policy
+            // on PHQ-9's total of 10.
+            val rule = t2.why.first()
+            assertEquals(listOf(TierReasonKind.RULE, RiskTier.T2), listOf(rule.kind, rule.tier))
+            assertEquals("phq9" to 10L, rule.instrument to rule.total)
+            assertEquals(t2.reasons.size, t2.why.size)
+            assertEquals("转介规则", label("tier_reason", "rule", Language.ZH_HANS))
             assertNull(t2.crisisId)
             val second = station.screening().start("phq9", Language.EN, h, r)
             listOf(2, 2, 2, 2, 1, 1, 0, 0, 1).forEachIndexed { i, v -> second.answer("${i + 1}", v) }
             val red = station.screening().record(listOf(second))
             assertEquals(RiskTier.CRISIS, red.tier)
+            assertTrue(red.why.any { it.kind == TierReasonKind.RED_FLAG_UNASSESSED && it.flag == "suicidal_ideation" && it.tier == RiskTier.CRISIS })
             val crisisId = red.crisisId!!
             assertEquals(listOf(crisisId), red.openCrisisIds)
             // One alert per red flag: raised at the answer, not again when the sitting
