@@ -655,20 +655,21 @@ impl ScreeningOutcome {
     }
 }
 
-/// What kind of reason gave a tier (labels: vocabulary `tier_reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum TierReasonKind {
-    /// A rule of the referral policy matched (a total, a positive screen, a
-    /// risk level, a flag).
-    Rule,
-    /// A red flag no risk assessment in the sitting graded: the crisis path.
-    RedFlagUnassessed,
-    /// A red flag a risk assessment in the same sitting graded.
-    RedFlagAssessed,
-    /// Below every referral threshold.
-    BelowThresholds,
-    /// The sitting had no results.
-    NoResults,
+mirror! {
+    /// What kind of reason gave a tier (labels: vocabulary `tier_reason`).
+    TierReasonKind = anxin_core::screening::TierReasonKind {
+        /// A rule of the referral policy matched (a total, a positive screen,
+        /// a risk level, a flag).
+        Rule,
+        /// A red flag no risk assessment in the sitting graded: the crisis path.
+        RedFlagUnassessed,
+        /// A red flag a risk assessment in the same sitting graded.
+        RedFlagAssessed,
+        /// Below every referral threshold.
+        BelowThresholds,
+        /// The sitting had no results.
+        NoResults,
+    }
 }
 
 /// One reason for a tier, as codes and values: word it with the labels
@@ -699,16 +700,9 @@ pub struct TierReasonInfo {
 
 impl From<anxin_core::screening::TierReason> for TierReasonInfo {
     fn from(w: anxin_core::screening::TierReason) -> Self {
-        use anxin_core::screening::TierReasonKind as K;
         Self {
-            tier: w.tier.unwrap_or(Tier::T0).into(),
-            kind: match w.kind {
-                Some(K::Rule) | None => TierReasonKind::Rule,
-                Some(K::RedFlagUnassessed) => TierReasonKind::RedFlagUnassessed,
-                Some(K::RedFlagAssessed) => TierReasonKind::RedFlagAssessed,
-                Some(K::BelowThresholds) => TierReasonKind::BelowThresholds,
-                Some(K::NoResults) => TierReasonKind::NoResults,
-            },
+            tier: w.tier.into(),
+            kind: w.kind.into(),
             instrument: w.instrument,
             total: w.total,
             total_at_least: w.total_at_least,

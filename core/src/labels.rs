@@ -251,7 +251,10 @@ pub fn codes(vocabulary: Vocabulary) -> Vec<String> {
             .iter()
             .map(|r| r.code().to_string())
             .collect(),
-        Vocabulary::TierReason => all(crate::screening::TierReasonKind::CODES),
+        Vocabulary::TierReason => crate::screening::TierReasonKind::ALL
+            .iter()
+            .map(|k| k.code().to_string())
+            .collect(),
     }
 }
 

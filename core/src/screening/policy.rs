@@ -193,13 +193,13 @@ pub enum TierReasonKind {
 }
 
 impl TierReasonKind {
-    /// Every kind's code (the labels cover each).
-    pub const CODES: &'static [&'static str] = &[
-        "rule",
-        "red_flag_unassessed",
-        "red_flag_assessed",
-        "below_thresholds",
-        "no_results",
+    /// Every kind (the labels cover each code).
+    pub const ALL: &'static [TierReasonKind] = &[
+        TierReasonKind::Rule,
+        TierReasonKind::RedFlagUnassessed,
+        TierReasonKind::RedFlagAssessed,
+        TierReasonKind::BelowThresholds,
+        TierReasonKind::NoResults,
     ];
 
     /// The stable code.
@@ -216,14 +216,14 @@ impl TierReasonKind {
 
 /// One reason for a tier, as codes and values: which instrument, what
 /// kind of reason, and the values the rule looked at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TierReason {
     /// The tier this reason gives.
-    pub tier: Option<Tier>,
+    pub tier: Tier,
     /// The instrument (empty for `NoResults`).
     pub instrument: String,
     /// What kind of reason.
-    pub kind: Option<TierReasonKind>,
+    pub kind: TierReasonKind,
     /// The total, in the convention the sitting was scored in.
     pub total: Option<i64>,
     /// The rule's lower bound on the total, in the same convention.
@@ -238,6 +238,24 @@ pub struct TierReason {
     pub risk: Option<String>,
     /// The flag, when the rule or a red flag named one.
     pub flag: Option<String>,
+}
+
+impl TierReason {
+    /// A reason with no values yet.
+    pub fn new(tier: Tier, instrument: &str, kind: TierReasonKind) -> Self {
+        TierReason {
+            tier,
+            instrument: instrument.to_string(),
+            kind,
+            total: None,
+            total_at_least: None,
+            total_at_most: None,
+            convention: None,
+            positive_by: None,
+            risk: None,
+            flag: None,
+        }
+    }
 }
 
 impl Policy {
@@ -401,7 +419,9 @@ impl Policy {
                 .iter()
                 .filter(|t| t.instrument == r.instrument)
             {
-                if let (Some(d), Some(_)) = (t.rescreen_days, matches(&t.when, r)) {
+                let Some(d) = t.rescreen_days else { continue };
+                let mut why = TierReason::new(t.tier, &t.instrument, TierReasonKind::Rule);
+                if matches(&t.when, r, &mut why).is_some() {
                     days = days.min(d);
                 }
             }
@@ -429,10 +449,8 @@ impl Policy {
         let mut found: Vec<(Tier, String, TierReason)> = Vec::new();
         let name = r.instrument.as_str();
         for t in self.triggers.iter().filter(|t| t.instrument == name) {
-            if let Some((detail, mut why)) = matches(&t.when, r) {
-                why.tier = Some(t.tier);
-                why.instrument = name.to_string();
-                why.kind = Some(TierReasonKind::Rule);
+            let mut why = TierReason::new(t.tier, name, TierReasonKind::Rule);
+            if let Some(detail) = matches(&t.when, r, &mut why) {
                 found.push((
                     t.tier,
                     format!("{}: {} ({detail})", t.tier.as_str(), t.reason),
@@ -460,11 +478,8 @@ impl Policy {
                     tier,
                     format!("{}: red flag {flag} on {name}, {how}", tier.as_str()),
                     TierReason {
-                        tier: Some(tier),
-                        instrument: name.to_string(),
-                        kind: Some(kind),
                         flag: Some(flag.clone()),
-                        ..Default::default()
+                        ..TierReason::new(tier, name, kind)
                     },
                 ));
             }
@@ -490,11 +505,7 @@ impl Policy {
             return TierDecision {
                 tier: Tier::T0,
                 reasons: vec!["t0: no screening results".into()],
-                why: vec![TierReason {
-                    tier: Some(Tier::T0),
-                    kind: Some(TierReasonKind::NoResults),
-                    ..Default::default()
-                }],
+                why: vec![TierReason::new(Tier::T0, "", TierReasonKind::NoResults)],
             };
         }
         let tier = found.iter().map(|(t, _, _)| *t).max().unwrap_or(Tier::T0);
@@ -508,12 +519,11 @@ fn decide(mut found: Vec<(Tier, String, TierReason)>, name: &str) -> TierDecisio
         return TierDecision {
             tier: Tier::T0,
             reasons: vec![format!("t0: {name} below every referral threshold")],
-            why: vec![TierReason {
-                tier: Some(Tier::T0),
-                instrument: name.to_string(),
-                kind: Some(TierReasonKind::BelowThresholds),
-                ..Default::default()
-            }],
+            why: vec![TierReason::new(
+                Tier::T0,
+                name,
+                TierReasonKind::BelowThresholds,
+            )],
         };
     }
     // Highest tier first; stable within a tier (policy order).
@@ -523,11 +533,10 @@ fn decide(mut found: Vec<(Tier, String, TierReason)>, name: &str) -> TierDecisio
     TierDecision { tier, reasons, why }
 }
 
-/// Whether a condition holds; `Some(detail)` says with which values (in
-/// words and as values).
-fn matches(c: &Condition, r: &ScreeningResult) -> Option<(String, TierReason)> {
+/// Whether a condition holds; `Some(detail)` says with which values, in
+/// words, and `why` receives them as values.
+fn matches(c: &Condition, r: &ScreeningResult, why: &mut TierReason) -> Option<String> {
     let mut detail = Vec::new();
-    let mut why = TierReason::default();
     // The total, whatever the rule asks, in the convention it was scored in.
     if let Some((total, shift)) = band_total(r) {
         why.total = Some(total - shift);
@@ -591,7 +600,7 @@ fn matches(c: &Condition, r: &ScreeningResult) -> Option<(String, TierReason)> {
         why.flag = Some(flag.clone());
         detail.push(format!("flag {flag}"));
     }
-    Some((detail.join("; "), why))
+    Some(detail.join("; "))
 }
 
 /// The total in the convention bands and thresholds are stated in (K10:

@@ -1202,7 +1202,7 @@ fn every_tier_reason_comes_as_codes_and_values_too() {
     let w = &d.why[0];
     assert_eq!(
         (w.tier, w.kind, w.instrument.as_str(), w.total),
-        (Some(Tier::T2), Some(TierReasonKind::Rule), "phq9", Some(12))
+        (Tier::T2, TierReasonKind::Rule, "phq9", Some(12))
     );
     // PHQ-9's t2 rule is a positive screen: by which cutoff set.
     assert_eq!(w.positive_by.as_deref(), Some(moderate.cutoff_set.as_str()));
@@ -1211,27 +1211,24 @@ fn every_tier_reason_comes_as_codes_and_values_too() {
     let w = &d.why[0];
     assert_eq!(
         (w.tier, w.total, w.total_at_least),
-        (Some(Tier::T3), Some(22), Some(20))
+        (Tier::T3, Some(22), Some(20))
     );
     // An unassessed red flag: the crisis path, naming the flag.
     let d = policy().assess(&run("phq9", &phq9(3, 1)), false);
     assert!(d
         .why
         .iter()
-        .any(|w| w.kind == Some(TierReasonKind::RedFlagUnassessed)
+        .any(|w| w.kind == TierReasonKind::RedFlagUnassessed
             && w.flag.as_deref() == Some("suicidal_ideation")
-            && w.tier == Some(Tier::Crisis)));
+            && w.tier == Tier::Crisis));
     // A risk level (C-SSRS), and a result below every threshold.
     let d = policy().assess(&run("cssrs", &[1, 1, 0, 1, 0, 0]), false);
     assert!(d.why.iter().any(|w| w.risk.as_deref() == Some("high")));
     let d = policy().assess(&run("phq9", &phq9(0, 0)), false);
-    assert_eq!(d.why[0].kind, Some(TierReasonKind::BelowThresholds));
+    assert_eq!(d.why[0].kind, TierReasonKind::BelowThresholds);
     // A whole sitting keeps them one for one with the sentences.
     let d = policy().combine(&[run("phq9", &phq9(12, 0)), run("gad7", &spread(11, 7, 3))]);
     assert_eq!(d.why.len(), d.reasons.len());
     assert!(d.why.iter().any(|w| w.instrument == "gad7"));
-    assert_eq!(
-        policy().combine(&[]).why[0].kind,
-        Some(TierReasonKind::NoResults)
-    );
+    assert_eq!(policy().combine(&[]).why[0].kind, TierReasonKind::NoResults);
 }
