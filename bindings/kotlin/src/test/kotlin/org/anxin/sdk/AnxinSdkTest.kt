@@ -350,9 +350,15 @@ class AnxinSdkTest {
         val q = store.screening().start("phq9", Language.EN, h, store.households().residents(h).first().id)
         q.answer("1", 0)
         val session = store.sync().session(SyncOptions(initiator = true, maxFrameBytes = 4096u, enrolCode = null))
+        val households = store.households()
         store.close()
         assertFailsWith<AnxinException.Closed> { q.answer("2", 0) }
         assertFailsWith<AnxinException.Closed> { session.start() }
+        assertFailsWith<AnxinException.Closed> { households.list(g, 1u) }
+        // The closed store object itself: the same typed error, not uniffi's
+        // IllegalStateException.
+        assertFailsWith<AnxinException.Closed> { store.grids() }
+        assertFailsWith<AnxinException.Closed> { store.households() }
         // The database is closed: the file can be opened again at once, by a new store.
         AnxinStore.open(OpenOptions(path("closing.db"), "k", null, null)).use { again ->
             assertTrue(again.admin().check())
