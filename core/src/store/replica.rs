@@ -5,6 +5,7 @@
 //! that cannot be applied quarantined with its reason.
 
 use automerge::sync::{Message, State, SyncDoc};
+use automerge::ChangeHash;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
@@ -147,6 +148,15 @@ fn verify(
         return Err(Refusal::OutOfScope);
     }
     Ok((scope, index))
+}
+
+/// Heads as the index keeps them (see `doc::heads_text`); `None` if
+/// malformed.
+fn parse_heads(text: &str) -> Option<Vec<ChangeHash>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.split(',').map(|h| h.parse().ok()).collect()
 }
 
 /// A short digest of a document's heads, for inventories.
@@ -640,6 +650,142 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(Applied::Changed)
+    }
+
+    /// Every document of `scopes` with its heads: the set a session
+    /// reconciles by ranges (`sync::ranges`). Read from the index, no
+    /// document is loaded.
+    pub fn docs_with_heads(
+        &self,
+        scopes: &[String],
+    ) -> Result<Vec<(String, Vec<ChangeHash>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1")?;
+        let mut out = Vec::new();
+        for scope in scopes {
+            let mut rows = stmt.query([scope])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let heads: String = r.get(1)?;
+                let heads = parse_heads(&heads).ok_or_else(|| StoreError::Corrupt {
+                    id: id.clone(),
+                    source: crate::doc::DocError::Undecodable,
+                })?;
+                out.push((id, heads));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The changes of a document that a peer whose heads are
+    /// `their_heads` lacks, and the attestations to send with them. `None`
+    /// when this device does not know every one of those heads: the peer
+    /// holds changes this device lacks, and automerge's sync protocol must
+    /// find out what each side has. `cached` as in
+    /// [`Store::sync_document`].
+    pub fn changes_since(
+        &self,
+        id: &str,
+        their_heads: &[ChangeHash],
+        cached: &mut Option<Document>,
+    ) -> Result<Option<(Vec<Vec<u8>>, Vec<Attestation>)>, StoreError> {
+        let mut doc = match cached.take() {
+            Some(doc) => doc,
+            None => load_document(&self.conn, &self.device.actor, id, None)?.ok_or_else(|| {
+                StoreError::NotFound {
+                    kind: "document",
+                    id: id.to_string(),
+                }
+            })?,
+        };
+        let knows_all = their_heads
+            .iter()
+            .all(|h| doc.automerge().get_change_by_hash(h).is_some());
+        let changes = knows_all.then(|| doc.automerge().get_changes(their_heads));
+        *cached = Some(doc);
+        let Some(changes) = changes else {
+            return Ok(None);
+        };
+        if changes.is_empty() {
+            return Ok(Some((Vec::new(), Vec::new())));
+        }
+        // Only the attestations of the actors whose changes go: the others
+        // vouch for what the peer holds already.
+        let actors: std::collections::HashSet<Vec<u8>> = changes
+            .iter()
+            .map(|c| c.actor_id().to_bytes().to_vec())
+            .collect();
+        let attest = self
+            .attestations(id)?
+            .into_iter()
+            .filter(|a| actors.contains(&a.actor))
+            .collect();
+        Ok(Some((
+            changes
+                .into_iter()
+                .map(|c| c.raw_bytes().to_vec())
+                .collect(),
+            attest,
+        )))
+    }
+
+    /// Applies changes a peer sent for a document this device holds
+    /// ([`Store::changes_since`] on its side), under the same rules as
+    /// [`Store::apply_document`]. `cached` as in [`Store::sync_document`].
+    pub fn apply_changes(
+        &mut self,
+        peer: &str,
+        id: &str,
+        changes: &[Vec<u8>],
+        attested: &[Attestation],
+        cached: &mut Option<Document>,
+    ) -> Result<Applied, StoreError> {
+        let (kind, scope): (String, String) =
+            self.conn
+                .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            source: crate::doc::DocError::Undecodable,
+        })?;
+        let stored =
+            load_document(&self.conn, &self.device.actor, id, Some(kind))?.ok_or_else(|| {
+                StoreError::NotFound {
+                    kind: "document",
+                    id: id.to_string(),
+                }
+            })?;
+        let received: Vec<u8> = changes.concat();
+        let decoded: Option<Vec<automerge::Change>> = changes
+            .iter()
+            .map(|c| automerge::Change::from_bytes(c.clone()).ok())
+            .collect();
+        let mut doc = cached.take().unwrap_or_else(|| stored.clone());
+        let applied = decoded.and_then(|d| doc.automerge().apply_changes(d).ok());
+        if applied.is_none() {
+            let r = Refusal::Undecodable;
+            self.quarantine(peer, id, kind.as_str(), &r, &received)?;
+            return Ok(Applied::Quarantined(r));
+        }
+        let allowed = self.scopes()?;
+        let result = self.persist_merged(
+            peer,
+            id,
+            kind,
+            &scope,
+            &allowed,
+            &mut doc,
+            Some(stored),
+            &received,
+            attested,
+            true,
+        )?;
+        if !matches!(result, Applied::Quarantined(_)) {
+            *cached = Some(doc);
+        }
+        Ok(result)
     }
 
     /// Runs one step of automerge's sync protocol for a document both sides

@@ -52,6 +52,11 @@ pub struct SyncBench {
     pub incremental_round_trips: u32,
     /// The naive baseline's bytes for the incremental exchange.
     pub naive_incremental_bytes: u64,
+    /// The same incremental exchange with protocol version 2 (an
+    /// inventory of every changed scope), measured in the same run.
+    pub v2_incremental_bytes: u64,
+    /// Its round trips.
+    pub v2_incremental_round_trips: u32,
     /// Simulated seconds of a full first sync over Bluetooth LE.
     pub ble_seconds: f64,
     /// `snapshot_bytes` divided by the link's bandwidth.
@@ -190,6 +195,17 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         .collect();
     let naive_unchanged_grid_bytes = naive_of(&station, &grid_phone, grid_ids)?;
 
+    // A second phone in the same state, to measure the incremental
+    // exchange with protocol version 2 as well.
+    let mut v2_phone = open(dir, "phone-v2.db")?;
+    let v2_join = crate::fixture::enrol_everything(&mut station)?;
+    run(
+        &mut v2_phone,
+        &mut station,
+        &v2_join,
+        &LinkConfig::perfect(),
+    );
+
     // Incremental: a visit recorded at 1% of households.
     let worker = station.workers(None, Some(Role::Volunteer))?[0].id.clone();
     let by = Author::Worker(worker);
@@ -221,6 +237,11 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &SyncConfig::default(),
         &LinkConfig::perfect(),
     );
+    let v2 = SyncConfig {
+        versions: (2, 2),
+        ..SyncConfig::default()
+    };
+    let v2_incremental = run(&mut v2_phone, &mut station, &v2, &LinkConfig::perfect());
 
     // First sync over Bluetooth LE.
     let mut ble_phone = open(dir, "ble.db")?;
@@ -252,6 +273,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         changed_json_bytes,
         incremental_round_trips: incremental.round_trips,
         naive_incremental_bytes,
+        v2_incremental_bytes: v2_incremental.bytes(),
+        v2_incremental_round_trips: v2_incremental.round_trips,
         ble_seconds: ble_run.seconds,
         ble_limit_seconds: snapshot_bytes as f64 / 20_000.0,
         peak_rss_bytes: peak_rss(),

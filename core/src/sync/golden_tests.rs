@@ -161,6 +161,53 @@ fn every_item() -> Vec<(&'static str, Item)> {
             },
         ),
         ("refused", Item::Refused { ids: vec![id(9)] }),
+        (
+            "ranges",
+            Item::Ranges {
+                scopes: vec![0, 2],
+                nodes: vec![
+                    super::protocol::RangeNode {
+                        depth: 1,
+                        index: 5,
+                        fingerprints: (0..16).map(|i| [i; 6]).collect(),
+                        docs: vec![],
+                    },
+                    super::protocol::RangeNode {
+                        depth: 2,
+                        index: 0x5a,
+                        fingerprints: vec![],
+                        docs: vec![super::protocol::RangeDoc {
+                            id: id(10),
+                            heads: vec![[0xab; 32]],
+                        }],
+                    },
+                ],
+            },
+        ),
+        (
+            "heads",
+            Item::Heads {
+                id: id(11),
+                heads: vec![[1; 32], [2; 32]],
+            },
+        ),
+        (
+            "changes",
+            Item::Changes {
+                id: id(12),
+                changes: vec![
+                    vec![0x85, 0x6f, 0x4a, 0x83, 1],
+                    vec![0x85, 0x6f, 0x4a, 0x83, 2],
+                ],
+                attest: vec![vouch()],
+            },
+        ),
+        (
+            "deflated",
+            Item::Deflated {
+                bytes: vec![0x4b, 0x4c, 0x4a, 0x06, 0x00],
+            },
+        ),
     ]
 }
 

@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod channel;
 pub mod link;
 pub mod protocol;
+pub mod ranges;
 pub mod session;
 pub mod tcp;
 

@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Version 2 runs inside an authenticated, encrypted channel
 /// (`sync::channel`); version 1 (open to anyone on the network) is refused.
 pub const PROTOCOL_MIN: u16 = 2;
-/// The newest protocol version this build speaks.
-pub const PROTOCOL_MAX: u16 = 2;
+/// The newest protocol version this build speaks. Version 3 finds what
+/// changed by range-based reconciliation (`sync::ranges`: the `Ranges`,
+/// `Heads` and `Changes` items) instead of whole-scope inventories; a
+/// version-2 peer is still answered with inventories.
+pub const PROTOCOL_MAX: u16 = 3;
 
 /// One frame: part `index` of `count` of a turn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,7 +167,36 @@ pub fn unvouch(vouches: Vec<Vouch>) -> Vec<crate::trust::Attestation> {
         .collect()
 }
 
+/// A node of the reconciliation tree as sent (see `sync::ranges`): split
+/// into its 16 children's fingerprints, or the sender's documents in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeNode {
+    /// Its depth (the root is 0).
+    pub depth: u8,
+    /// Its position in its level.
+    pub index: u32,
+    /// Its children's fingerprints (16 of them), or empty when `docs`
+    /// lists the node.
+    pub fingerprints: Vec<[u8; 6]>,
+    /// The sender's documents in the node (possibly none), when it is not
+    /// split.
+    pub docs: Vec<RangeDoc>,
+}
+
+/// A document listed in a range: its id and heads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeDoc {
+    /// Its id (see [`pack_id`]).
+    pub id: Vec<u8>,
+    /// Its heads (automerge change hashes).
+    pub heads: Vec<[u8; 32]>,
+}
+
 /// Everything an item of a turn can be.
+///
+/// postcard encodes a variant as its position in this list: **the order is
+/// the wire format**. New items go at the end; none is ever removed or
+/// moved (the golden files in `tests/golden/sync` fail if one is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Item {
     /// The initiator introduces itself.
@@ -296,6 +328,88 @@ pub enum Item {
         /// Document ids.
         ids: Vec<Vec<u8>>,
     },
+    /// Range-based reconciliation (version 3): nodes of the tree over the
+    /// documents of the reconciled scopes.
+    Ranges {
+        /// In the responder's first: which shared scopes are reconciled
+        /// (positions in the shared list); empty afterwards.
+        scopes: Vec<u32>,
+        /// The nodes.
+        nodes: Vec<RangeNode>,
+    },
+    /// This side's heads of a document both hold differently, when the
+    /// peer is ahead (or both wrote): send what they lack.
+    Heads {
+        /// The document.
+        id: Vec<u8>,
+        /// The sender's heads.
+        heads: Vec<[u8; 32]>,
+    },
+    /// The changes of a document the peer lacks, found from its heads.
+    Changes {
+        /// The document.
+        id: Vec<u8>,
+        /// The changes, each as automerge encodes it.
+        changes: Vec<Vec<u8>>,
+        /// The attestations the sender keeps for the document.
+        attest: Vec<Vouch>,
+    },
+    /// Version 3: a turn's small items (all but snapshots, which automerge
+    /// compresses already), postcard-encoded as a list and DEFLATE-
+    /// compressed: sync messages, changes and ranges of many documents
+    /// share keys, actors and field names.
+    Deflated {
+        /// The compressed list of items.
+        bytes: Vec<u8>,
+    },
+}
+
+/// A turn's items that compress (all but snapshots) deflated into one
+/// item placed first, followed by the snapshots, when that saves at least a
+/// tenth; otherwise the items as they were. Items keep their order among
+/// themselves, and no item depends on a snapshot of the same turn.
+pub fn deflate_items(items: Vec<Item>) -> Vec<Item> {
+    use std::io::Write;
+    let (small, snapshots): (Vec<Item>, Vec<Item>) = items
+        .into_iter()
+        .partition(|i| !matches!(i, Item::Snapshot { .. }));
+    let raw = postcard::to_stdvec(&small).unwrap_or_default();
+    if raw.len() < 256 {
+        return small.into_iter().chain(snapshots).collect();
+    }
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let deflated = encoder
+        .write_all(&raw)
+        .and_then(|_| encoder.finish())
+        .unwrap_or_default();
+    if deflated.is_empty() || deflated.len() * 10 > raw.len() * 9 {
+        return small.into_iter().chain(snapshots).collect();
+    }
+    std::iter::once(Item::Deflated { bytes: deflated })
+        .chain(snapshots)
+        .collect()
+}
+
+/// The items of a `Deflated` item, refusing more than `max_bytes` once
+/// inflated (a small item must not expand into gigabytes) and nested
+/// `Deflated` items.
+pub fn inflate_items(bytes: &[u8], max_bytes: usize) -> Result<Vec<Item>, &'static str> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(|_| "deflated items cannot be inflated")?;
+    if raw.len() > max_bytes {
+        return Err("deflated items larger than the agreed cap");
+    }
+    let items: Vec<Item> =
+        postcard::from_bytes(&raw).map_err(|_| "deflated items cannot be decoded")?;
+    if items.iter().any(|i| matches!(i, Item::Deflated { .. })) {
+        return Err("nested deflated items");
+    }
+    Ok(items)
 }
 
 /// Encodes a frame.

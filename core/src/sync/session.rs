@@ -24,10 +24,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use automerge::sync::State;
+use automerge::ChangeHash;
 use serde::Serialize;
 
 use super::channel::{self, Channel, Handshake, Incoming, InitiatorProof, ResponderProof};
 use super::protocol::{self, pack_id, unpack_id, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
+use super::ranges::{BadRange, Difference, RangeSet};
 use crate::model::DocKind;
 use crate::store::{Applied, Store, StoreError};
 use crate::trust::{fingerprint, Credential, EnrolCode, Signed, TrustError};
@@ -255,6 +257,9 @@ pub struct SyncSession {
     early: Vec<(u64, Vec<u8>)>,
     /// Responder: it asked for a retry once already.
     retried: bool,
+    /// Version 3: the documents this session reconciles by ranges, built
+    /// once (the responder's first `Ranges` names their scopes).
+    ranges: Option<RangeSet>,
 }
 
 /// Sealed frames an initiator keeps while the `Reply` they overtook is on
@@ -307,6 +312,7 @@ impl SyncSession {
             known_responder: None,
             early: Vec::new(),
             retried: false,
+            ranges: None,
         }
     }
 
@@ -514,13 +520,13 @@ impl SyncSession {
 
     fn send_turn(&mut self, turn: u32, items: Vec<Item>) -> Vec<Vec<u8>> {
         let frames_items_done = matches!(items.as_slice(), [Item::Done]);
-        for item in &items {
-            match item {
-                Item::Snapshot { .. } => self.report.snapshots_sent += 1,
-                Item::Sync { .. } => self.report.sync_messages_sent += 1,
-                _ => {}
-            }
-        }
+        // Version 3 (agreed: the peer understands it) compresses the
+        // turn's small items.
+        let items = if self.report.version >= 3 {
+            protocol::deflate_items(items)
+        } else {
+            items
+        };
         let frames = protocol::pack(
             self.session,
             turn,
@@ -1200,21 +1206,7 @@ impl SyncSession {
             }
             Item::Sync { id, bytes, attest } => {
                 let id = unpack_id(&id);
-                // Only documents of the shared scopes: a Sync item for any
-                // other id is refused, never answered with its changes.
-                match store.document_scope(&id)? {
-                    Some(scope) if !self.shared.contains(&scope) => {
-                        self.report
-                            .refused
-                            .push((id, "outside the shared scopes".into()));
-                        return Ok(());
-                    }
-                    _ => {}
-                }
-                if !store.has_document(&id)? {
-                    self.outbox.push(Item::Want {
-                        ids: vec![pack_id(&id)],
-                    });
+                if !self.may_sync(store, &id)? {
                     return Ok(());
                 }
                 let attested = protocol::unvouch(attest);
@@ -1272,6 +1264,51 @@ impl SyncSession {
                     }
                     self.handle(store, item)?;
                 }
+                Ok(())
+            }
+            Item::Ranges { scopes, nodes } => self.on_ranges(store, scopes, nodes),
+            Item::Deflated { bytes } => {
+                // Sent once version 3 is agreed; the responder's first turn
+                // (with the Welcome that names the version) may be one.
+                if self.config.versions.1 < 3 {
+                    return Err(SyncError::Protocol("deflated items before version 3"));
+                }
+                let items = protocol::inflate_items(&bytes, self.config.max_piece_bytes)
+                    .map_err(SyncError::Protocol)?;
+                for item in items {
+                    self.handle(store, item)?;
+                }
+                Ok(())
+            }
+            Item::Heads { id, heads } => {
+                let id = unpack_id(&id);
+                if !self.may_sync(store, &id)? {
+                    return Ok(());
+                }
+                let heads: Vec<ChangeHash> = heads.into_iter().map(ChangeHash).collect();
+                self.send_changes(store, &id, &heads, true)
+            }
+            Item::Changes {
+                id,
+                changes,
+                attest,
+            } => {
+                let id = unpack_id(&id);
+                if !self.may_sync(store, &id)? {
+                    return Ok(());
+                }
+                let mut cached = self.docs.remove(&id);
+                let applied = store.apply_changes(
+                    &self.peer,
+                    &id,
+                    &changes,
+                    &protocol::unvouch(attest),
+                    &mut cached,
+                )?;
+                if let Some(doc) = cached {
+                    self.docs.insert(id.clone(), doc);
+                }
+                self.count(id, applied);
                 Ok(())
             }
             Item::Done => {
@@ -1447,6 +1484,9 @@ impl SyncSession {
             .map(|s| s.as_str())
             .zip(digests.iter())
             .collect();
+        // Version 3 reconciles the differing scopes together, by ranges;
+        // a version-2 peer gets an inventory of each.
+        let mut reconciled: Vec<String> = Vec::new();
         for scope in &shared {
             let (digest, _) = store.scope_digest(scope)?;
             let their = theirs.get(scope.as_str());
@@ -1454,19 +1494,37 @@ impl SyncSession {
                 self.report.unchanged_scopes += 1;
                 continue;
             }
-            let docs = store.inventory(scope)?;
             if their.is_none_or(|d| d.docs == 0) {
                 // The peer holds nothing of this scope (a new device): send
                 // the documents at once, no inventory or Want list needed.
-                for (id, _) in docs {
+                for (id, _) in store.inventory(scope)? {
                     self.send_snapshot(store, &id)?;
                 }
                 continue;
             }
+            if version >= 3 {
+                reconciled.push(scope.clone());
+                continue;
+            }
+            let docs = store.inventory(scope)?;
             self.outbox.push(Item::Inventory {
                 scope: protocol::pack_scope(scope),
                 docs: docs.into_iter().map(|(id, h)| (pack_id(&id), h)).collect(),
             });
+        }
+        if !reconciled.is_empty() {
+            let set = RangeSet::new(self.session, store.docs_with_heads(&reconciled)?);
+            // Positions in the Hello's scope list: the peer listed every
+            // scope it holds documents of.
+            let positions = reconciled
+                .iter()
+                .filter_map(|s| scopes.iter().position(|x| x == s).map(|i| i as u32))
+                .collect();
+            self.outbox.push(Item::Ranges {
+                scopes: positions,
+                nodes: vec![set.describe(0, 0)],
+            });
+            self.ranges = Some(set);
         }
         // Held scopes come after the shared ones, in the same order on both
         // sides, so snapshots handed on can name them by position.
@@ -1523,6 +1581,145 @@ impl SyncSession {
             self.outbox.push(Item::Want {
                 ids: want.iter().map(|id| pack_id(id)).collect(),
             });
+        }
+        Ok(())
+    }
+
+    /// Whether a document named by the peer in a `Sync`, `Heads` or
+    /// `Changes` item may be synced: only documents of the shared scopes
+    /// (any other id is refused, never answered with its changes); one
+    /// this device lacks is asked for whole instead.
+    fn may_sync(&mut self, store: &Store, id: &str) -> Result<bool, SyncError> {
+        match store.document_scope(id)? {
+            Some(scope) if !self.shared.contains(&scope) => {
+                self.report
+                    .refused
+                    .push((id.to_string(), "outside the shared scopes".into()));
+                Ok(false)
+            }
+            Some(_) => Ok(true),
+            None => {
+                self.outbox.push(Item::Want {
+                    ids: vec![pack_id(id)],
+                });
+                self.progress.total += 1;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Version 3: answers the peer's nodes of the reconciliation tree.
+    fn on_ranges(
+        &mut self,
+        store: &mut Store,
+        scopes: Vec<u32>,
+        nodes: Vec<protocol::RangeNode>,
+    ) -> Result<(), SyncError> {
+        if nodes.len() > MAX_RANGE_NODES {
+            return Err(SyncError::Cap("too many ranges"));
+        }
+        if !scopes.is_empty() {
+            if !self.initiator || self.ranges.is_some() {
+                return Err(SyncError::Protocol("unexpected reconciled scopes"));
+            }
+            let named: Vec<String> = scopes
+                .iter()
+                .map(|i| self.hello_scopes.get(*i as usize).cloned())
+                .collect::<Option<_>>()
+                .ok_or(BAD_SCOPE)?;
+            if named.iter().any(|s| !self.shared.contains(s)) {
+                return Err(SyncError::Protocol("a reconciled scope that is not shared"));
+            }
+            self.ranges = Some(RangeSet::new(self.session, store.docs_with_heads(&named)?));
+        }
+        let Some(set) = self.ranges.take() else {
+            return Err(SyncError::Protocol("ranges before the reconciled scopes"));
+        };
+        let mut replies = Vec::new();
+        let mut differences = Vec::new();
+        for node in &nodes {
+            match set.answer(node) {
+                Ok((r, d)) => {
+                    replies.extend(r);
+                    differences.extend(d);
+                }
+                Err(BadRange(why)) => {
+                    self.ranges = Some(set);
+                    return Err(SyncError::Protocol(why));
+                }
+            }
+        }
+        self.ranges = Some(set);
+        if !replies.is_empty() {
+            self.outbox.push(Item::Ranges {
+                scopes: Vec::new(),
+                nodes: replies,
+            });
+        }
+        let mut want = Vec::new();
+        for difference in differences {
+            match difference {
+                Difference::PeerLacks(id) => self.send_snapshot(store, &id)?,
+                Difference::Lacking(id) => want.push(pack_id(&id)),
+                Difference::Differs(id, their_heads) => {
+                    self.send_changes(store, &id, &their_heads, false)?
+                }
+            }
+        }
+        if !want.is_empty() {
+            self.progress.total += want.len() as u64;
+            self.outbox.push(Item::Want { ids: want });
+        }
+        Ok(())
+    }
+
+    /// A document both hold in different states, the peer's heads known:
+    /// the changes the peer lacks when this device knows all its heads;
+    /// otherwise the peer is ahead (or both wrote): this device's heads
+    /// (`Heads`), or — when the peer sent its heads in answer to ours, so
+    /// both wrote — automerge's sync protocol, which finds what each side
+    /// lacks.
+    fn send_changes(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        their_heads: &[ChangeHash],
+        answering_heads: bool,
+    ) -> Result<(), SyncError> {
+        let mut cached = self.docs.remove(id);
+        let found = store.changes_since(id, their_heads, &mut cached)?;
+        let mine = cached.as_mut().map(|d| d.heads()).unwrap_or_default();
+        if let Some(doc) = cached {
+            self.docs.insert(id.to_string(), doc);
+        }
+        match found {
+            Some((changes, attest)) => {
+                if !changes.is_empty() {
+                    self.progress.total += 1;
+                    self.progress.done += 1;
+                    self.outbox.push(Item::Changes {
+                        id: pack_id(id),
+                        changes,
+                        attest: protocol::vouches(attest),
+                    });
+                }
+            }
+            None if !answering_heads => {
+                self.progress.total += 1;
+                self.outbox.push(Item::Heads {
+                    id: pack_id(id),
+                    heads: mine.iter().map(|h| h.0).collect(),
+                });
+            }
+            None => {
+                let state = self.states.entry(id.to_string()).or_default();
+                let mut cached = self.docs.remove(id);
+                let step = store.sync_document(&self.peer, id, state, None, &[], &mut cached)?;
+                if let Some(doc) = cached {
+                    self.docs.insert(id.to_string(), doc);
+                }
+                self.push_sync(id, step.reply, step.attest);
+            }
         }
         Ok(())
     }
@@ -1621,6 +1818,9 @@ fn open_channel(hs: Box<snow::HandshakeState>) -> Result<Channel, SyncError> {
 }
 
 const BAD_SCOPE: SyncError = SyncError::Protocol("a malformed scope");
+
+/// More nodes in one `Ranges` item than any honest exchange sends.
+const MAX_RANGE_NODES: usize = 100_000;
 
 /// More registry entries than any station has devices: a hostile peer.
 const MAX_REGISTRY_ENTRIES: usize = 100_000;

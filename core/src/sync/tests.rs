@@ -239,7 +239,7 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
     let (mut a, _) = station(5);
     let mut b = memory_store();
     let newer = SyncConfig {
-        versions: (3, 4),
+        versions: (4, 5),
         ..join(&mut a)
     };
     let r = run_with(
@@ -253,10 +253,10 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
     let err = r.initiator.error.unwrap();
     assert!(err.contains("no common protocol version"), "{err}");
 
-    // A newer app (2 and 3) and this one (2 only) agree on 2.
+    // An older app (2 only: inventories, no ranges) and this one agree on 2.
     let mut c = memory_store();
     let newer_overlapping = SyncConfig {
-        versions: (2, 3),
+        versions: (2, 2),
         ..join(&mut a)
     };
     let r = run_with(
@@ -819,4 +819,97 @@ fn the_change_journal_names_every_document_a_sync_applied_and_nothing_rolled_bac
     assert!(b.take_changes().unwrap().is_empty());
     // A store opened without the journal reports nothing.
     assert!(a.take_changes().unwrap().is_empty());
+}
+
+/// Records a visit at `n` households of `store`, spread over its grids.
+fn visit_households(store: &mut Store, n: usize) {
+    let worker = store.workers(None, Some(Role::Volunteer)).unwrap()[0]
+        .id
+        .clone();
+    let by = Author::Worker(worker);
+    let ids = store.doc_ids(DocKind::Household).unwrap();
+    for id in ids.iter().step_by(ids.len() / n).take(n) {
+        store
+            .record_visit(
+                &by,
+                &HouseholdId(id.clone()),
+                NewVisit {
+                    at: now_millis(),
+                    needs: vec![],
+                    notes: "送药".into(),
+                },
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
+    let (mut station_laptop, _) = station(600);
+    let (mut phone, mut old_phone) = (memory_store(), memory_store());
+    let (enrol, enrol_old) = (join(&mut station_laptop), join(&mut station_laptop));
+    assert!(run(
+        &mut phone,
+        &mut station_laptop,
+        &enrol,
+        &LinkConfig::perfect()
+    )
+    .completed());
+    assert!(run(
+        &mut old_phone,
+        &mut station_laptop,
+        &enrol_old,
+        &LinkConfig::perfect()
+    )
+    .completed());
+    // Both hear of each other's credentials: the exchanges below carry
+    // documents only.
+    for p in [&mut phone, &mut old_phone] {
+        assert!(run(
+            p,
+            &mut station_laptop,
+            &SyncConfig::default(),
+            &LinkConfig::perfect()
+        )
+        .completed());
+    }
+    visit_households(&mut station_laptop, 3);
+
+    // Version 3: ranges find the three documents; the station, ahead,
+    // sends their new changes.
+    let r = run(
+        &mut phone,
+        &mut station_laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert_eq!(r.initiator.version, 3);
+    assert_eq!(r.initiator.documents_received, 3);
+    same(&phone, &station_laptop);
+
+    // An older app (version 2): the same three documents, found by
+    // inventories of every changed scope.
+    let old = SyncConfig {
+        versions: (2, 2),
+        ..SyncConfig::default()
+    };
+    let r2 = run(
+        &mut old_phone,
+        &mut station_laptop,
+        &old,
+        &LinkConfig::perfect(),
+    );
+    assert!(r2.completed(), "{:?}", r2.initiator.error);
+    assert_eq!(r2.initiator.version, 2);
+    assert_eq!(r2.initiator.documents_received, 3);
+    same(&old_phone, &station_laptop);
+
+    assert!(
+        r.bytes() * 3 < r2.bytes(),
+        "ranges {} bytes, inventories {} bytes",
+        r.bytes(),
+        r2.bytes()
+    );
+    assert!(r.round_trips <= 3, "{} round trips", r.round_trips);
 }
