@@ -94,6 +94,10 @@ pub enum Applied {
     Pending,
 }
 
+/// The changes a peer lacks (each as automerge encodes it) and the
+/// attestations of their authors.
+pub type ChangesToSend = (Vec<Vec<u8>>, Vec<Attestation>);
+
 /// One step of automerge's sync protocol for one document.
 #[derive(Debug, Default)]
 pub struct SyncStep {
@@ -689,7 +693,7 @@ impl Store {
         id: &str,
         their_heads: &[ChangeHash],
         cached: &mut Option<Document>,
-    ) -> Result<Option<(Vec<Vec<u8>>, Vec<Attestation>)>, StoreError> {
+    ) -> Result<Option<ChangesToSend>, StoreError> {
         let mut doc = match cached.take() {
             Some(doc) => doc,
             None => load_document(&self.conn, &self.device.actor, id, None)?.ok_or_else(|| {

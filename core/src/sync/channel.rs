@@ -2,7 +2,7 @@
 //! the session's frames, then every frame sealed (encrypted and
 //! authenticated) with the keys it produced.
 //!
-//! On the wire every message of protocol 2 starts with [`MAGIC`] and a tag:
+//! On the wire every message of protocol 2 and later starts with [`MAGIC`] and a tag:
 //! a handshake message (postcard-encoded [`Handshake`]) or a sealed frame
 //! (an 8-byte nonce, then ChaCha20-Poly1305 ciphertext of one inner frame).
 //! Sealed frames carry their nonce because a link may lose, duplicate or
@@ -122,7 +122,7 @@ pub enum Incoming<'a> {
     Handshake(Handshake),
     /// A sealed frame: its nonce and ciphertext.
     Sealed(u64, &'a [u8]),
-    /// Not protocol 2 (an old app's frame, or garbage).
+    /// Not protocol 2 or later (an old app's frame, or garbage).
     Other,
 }
 

@@ -5,14 +5,18 @@
 //! A session, turn by turn (even turns are the initiator's):
 //! 0. Hello: protocol version range, device, station, scopes and a digest
 //!    per scope.
-//! 1. Welcome (or Refuse): the agreed version and the shared scopes; for
-//!    each shared scope whose digest differs, the responder's inventory. An
-//!    unchanged scope costs nothing more: one round trip in all.
-//! 2. The initiator compares inventories: snapshots of documents the
-//!    responder lacks, a Want list of those it lacks itself, and the first
-//!    automerge sync message of each document both hold in different states.
-//! 3. and on: wanted snapshots and sync replies, until a turn each way is
-//!    empty; then Done.
+//! 1. Welcome (or Refuse): the agreed version and the shared scopes, and
+//!    (version 3) the root of the range tree over the documents of the
+//!    shared scopes whose digests differ (a version-2 peer gets an
+//!    inventory of each). An unchanged scope costs nothing more: one round
+//!    trip in all.
+//! 2. and on: each side answers the other's ranges (`sync::ranges`); the
+//!    side that learns both sides of a range sends snapshots of what the
+//!    peer lacks, a Want list of what it lacks, and for a document both
+//!    hold differently the peer's missing changes or its own heads (falling
+//!    back to automerge's sync protocol when both wrote); wanted snapshots
+//!    and replies follow, until the initiator has nothing to send; then
+//!    Done.
 //!
 //! Everything received is committed as it arrives (one transaction per
 //! document), so a broken link loses at most what was in flight and the
