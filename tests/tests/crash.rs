@@ -7,7 +7,7 @@
 // Test code: an unwrap that fails is a failed test, with its line.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -41,17 +41,23 @@ fn acknowledged_writes_survive_sigkill() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Random points: from before the store is open to deep in a run.
+        // Random points. Odd trials: from the start, so some land before
+        // the store is open. Even trials: after the writer acknowledged its
+        // first write, so the kills land mid-run however slowly a loaded
+        // machine starts the process.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut stdout = String::new();
+        if trial % 2 == 0 {
+            while out.read_line(&mut stdout).unwrap() > 0 {
+                if stdout.lines().any(|l| l.starts_with("ack ")) {
+                    break;
+                }
+            }
+        }
         std::thread::sleep(Duration::from_micros(rng.gen_range(0..40_000)));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
-        let mut stdout = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
+        out.read_to_string(&mut stdout).unwrap();
         let mut stderr = String::new();
         child
             .stderr
