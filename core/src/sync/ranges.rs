@@ -39,7 +39,7 @@ pub const MAX_DEPTH: u8 = 8;
 /// A node holding at most this many documents is sent as their list
 /// rather than split: a listed document costs about 50 bytes, a split 100
 /// bytes and a half round trip more.
-pub const LEAF_DOCS: usize = 4;
+pub const LEAF_DOCS: usize = 8;
 /// Bytes of a fingerprint.
 pub const FINGERPRINT_BYTES: usize = 6;
 /// A fingerprint on the wire.
@@ -308,7 +308,7 @@ mod tests {
         let found: Vec<_> = fa.into_iter().chain(fb).collect();
         assert_eq!(found.len(), 1);
         assert!(matches!(&found[0], Difference::Differs(id, _) if *id == doc(4321)));
-        // log16(20,000 / 4) levels, one node per level on the path.
+        // log16(20,000 / 8) levels, one node per level on the path.
         assert!(nodes <= 6, "{nodes} nodes");
     }
 
