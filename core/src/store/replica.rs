@@ -734,17 +734,9 @@ impl Store {
         )))
     }
 
-    /// Applies changes a peer sent for a document this device holds
-    /// ([`Store::changes_since`] on its side), under the same rules as
-    /// [`Store::apply_document`]. `cached` as in [`Store::sync_document`].
-    pub fn apply_changes(
-        &mut self,
-        peer: &str,
-        id: &str,
-        changes: &[Vec<u8>],
-        attested: &[Attestation],
-        cached: &mut Option<Document>,
-    ) -> Result<Applied, StoreError> {
+    /// A held document's kind, scope and stored state, before a peer's
+    /// changes are merged into it.
+    fn stored_for_merge(&self, id: &str) -> Result<(DocKind, String, Document), StoreError> {
         let (kind, scope): (String, String) =
             self.conn
                 .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
@@ -761,6 +753,21 @@ impl Store {
                     id: id.to_string(),
                 }
             })?;
+        Ok((kind, scope, stored))
+    }
+
+    /// Applies changes a peer sent for a document this device holds
+    /// ([`Store::changes_since`] on its side), under the same rules as
+    /// [`Store::apply_document`]. `cached` as in [`Store::sync_document`].
+    pub fn apply_changes(
+        &mut self,
+        peer: &str,
+        id: &str,
+        changes: &[Vec<u8>],
+        attested: &[Attestation],
+        cached: &mut Option<Document>,
+    ) -> Result<Applied, StoreError> {
+        let (kind, scope, stored) = self.stored_for_merge(id)?;
         let received: Vec<u8> = changes.concat();
         let decoded: Option<Vec<automerge::Change>> = changes
             .iter()
@@ -813,22 +820,7 @@ impl Store {
         attested: &[Attestation],
         cached: &mut Option<Document>,
     ) -> Result<SyncStep, StoreError> {
-        let (kind, scope): (String, String) =
-            self.conn
-                .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
-            id: id.to_string(),
-            source: crate::doc::DocError::Undecodable,
-        })?;
-        let stored =
-            load_document(&self.conn, &self.device.actor, id, Some(kind))?.ok_or_else(|| {
-                StoreError::NotFound {
-                    kind: "document",
-                    id: id.to_string(),
-                }
-            })?;
+        let (kind, scope, stored) = self.stored_for_merge(id)?;
         // The session's copy: the stored document plus changes that wait
         // for the rest of their attested history (never stored meanwhile).
         let mut doc = cached.take().unwrap_or_else(|| stored.clone());
