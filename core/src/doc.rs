@@ -243,6 +243,12 @@ impl Document {
         })
     }
 
+    /// Makes `actor` the author of this document's next changes (a cached
+    /// copy may have been last written under another identity's actor).
+    pub(crate) fn set_actor(&mut self, actor: &ActorId) {
+        self.inner.set_actor(actor.clone());
+    }
+
     /// Reads the aggregate this document holds.
     pub fn read<T: Aggregate>(&self) -> Result<T, DocError> {
         autosurgeon::hydrate(&self.inner).map_err(|_| DocError::WrongShape {

@@ -176,7 +176,7 @@ impl Store {
                 })?
                 .collect::<Result<_, _>>()?;
             for signed in rows {
-                let Ok(c) = signed.credential(&station) else {
+                let Ok(c) = self.checked_credential(&signed, &station) else {
                     continue;
                 };
                 let Ok(actor) = hex::decode(&c.actor) else {

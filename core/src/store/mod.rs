@@ -14,6 +14,7 @@
 
 mod attest;
 mod audit;
+mod cache;
 mod cases;
 mod check;
 mod daily;
@@ -210,6 +211,18 @@ pub struct Store {
     /// The identity this store's writes are signed with, when a worker
     /// signs on a shared laptop (`sign_as`); `None`: the device's own.
     signer: Option<identity::Signer>,
+    /// Documents recently read or written, kept while their stored heads
+    /// say they are current (see `cache`).
+    docs: cache::DocCache,
+    /// This device's credential, checked once per stored form.
+    own_credential: cache::Memo<
+        cache::CredentialSource,
+        Option<(crate::trust::Signed, crate::trust::Credential)>,
+    >,
+    /// The scopes held by default, by the station document's heads.
+    default_scopes: cache::Memo<Option<String>, Vec<String>>,
+    /// Credentials whose station signature was checked.
+    verified: cache::VerifiedCredentials,
 }
 
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -351,6 +364,9 @@ impl Store {
         mut options: StoreOptions,
     ) -> Result<Store, StoreError> {
         let (device, keys) = load_or_create_identity(&conn)?;
+        // The write path and the sessions run a few dozen distinct
+        // statements over and over: parse each once (rusqlite keeps 16).
+        conn.set_prepared_statement_cache_capacity(64);
         if options.journal_changes {
             // A temporary table: per connection, in memory, and written in
             // the write's own transaction, so a rolled-back write leaves
@@ -374,6 +390,10 @@ impl Store {
             policy,
             authors: Default::default(),
             signer: None,
+            docs: Default::default(),
+            own_credential: Default::default(),
+            default_scopes: Default::default(),
+            verified: Default::default(),
         })
     }
 
@@ -407,6 +427,7 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn tamper(&self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql)?;
+        self.docs.clear();
         Ok(())
     }
 
@@ -421,14 +442,21 @@ impl Store {
     /// device, keys, credential and documents.
     #[doc(hidden)]
     pub fn from_image(image: &[u8]) -> Result<Store, StoreError> {
-        let mut store = Store::open(":memory:", StoreOptions::default())?;
-        store
-            .conn
-            .deserialize_read_exact(rusqlite::MAIN_DB, image, image.len(), false)?;
-        let (device, keys) = load_or_create_identity(&store.conn)?;
-        store.device = device;
-        store.keys = keys;
-        Ok(store)
+        // Not through `open`: the schema comes with the image, so building
+        // an empty one first would be thrown away (the convergence tests
+        // copy thousands of stores).
+        let mut conn = Connection::open_in_memory()?;
+        conn.deserialize_read_exact(rusqlite::MAIN_DB, image, image.len(), false)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let found = schema::version(&conn)?;
+        if found != schema::LATEST {
+            return Err(StoreError::NeedsUpgrade {
+                found,
+                known: schema::LATEST,
+            });
+        }
+        Store::assemble(conn, PathBuf::from(":memory:"), StoreOptions::default())
     }
 
     /// The file this store lives in.
@@ -459,16 +487,7 @@ impl Store {
 
     /// Reads one aggregate.
     pub fn get<T: Aggregate>(&self, id: &str) -> Result<T, StoreError> {
-        let doc = self
-            .load_document(id, Some(T::KIND))?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: T::KIND.as_str(),
-                id: id.to_string(),
-            })?;
-        doc.read::<T>().map_err(|source| StoreError::Corrupt {
-            id: id.to_string(),
-            source,
-        })
+        read_cached(&self.conn, &self.docs, &self.device.actor, id)
     }
 
     /// The documents committed writes changed since the last call, oldest
@@ -527,9 +546,16 @@ impl Store {
             compact_after: self.options.compact_after_chunks.max(1),
             now: now_millis(),
             journal: self.options.journal_changes,
+            docs: &self.docs,
+            written: Vec::new(),
         };
         let out = f(&mut batch)?;
-        batch.tx.commit()?;
+        let Batch { tx, written, .. } = batch;
+        tx.commit()?;
+        // Only now, committed, are the written documents the stored ones.
+        for (id, heads, doc) in written {
+            self.docs.put(&id, heads, doc);
+        }
         Ok(out)
     }
 
@@ -564,7 +590,8 @@ impl Store {
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     }
 
@@ -651,6 +678,58 @@ fn load_document(
             id: id.to_string(),
             source,
         })
+}
+
+/// Loads a stored document like [`load_document`], from `cache` when it
+/// holds the stored heads; returns its kind and stored heads too. The
+/// document leaves the cache: the caller puts it back (unchanged, or once
+/// its write committed).
+fn take_document(
+    conn: &Connection,
+    cache: &cache::DocCache,
+    actor: &ActorId,
+    id: &str,
+) -> Result<Option<(DocKind, String, Document)>, StoreError> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT kind, heads FROM docs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((kind, heads)) = row else {
+        return Ok(None);
+    };
+    let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+        id: id.to_string(),
+        source: DocError::Undecodable,
+    })?;
+    if let Some(doc) = cache.take(id, &heads, actor) {
+        return Ok(Some((kind, heads, doc)));
+    }
+    cache.missed();
+    Ok(load_document(conn, actor, id, Some(kind))?.map(|doc| (kind, heads, doc)))
+}
+
+/// Reads one aggregate through the document cache.
+fn read_cached<T: Aggregate>(
+    conn: &Connection,
+    cache: &cache::DocCache,
+    actor: &ActorId,
+    id: &str,
+) -> Result<T, StoreError> {
+    let not_found = || StoreError::NotFound {
+        kind: T::KIND.as_str(),
+        id: id.to_string(),
+    };
+    let (kind, heads, doc) = take_document(conn, cache, actor, id)?.ok_or_else(not_found)?;
+    if kind != T::KIND {
+        cache.put(id, heads, doc);
+        return Err(not_found());
+    }
+    let value = doc.read::<T>().map_err(|source| StoreError::Corrupt {
+        id: id.to_string(),
+        source,
+    });
+    cache.put(id, heads, doc);
+    value
 }
 
 /// Where and how a document's new state is written.
@@ -755,6 +834,11 @@ pub struct Batch<'s> {
     compact_after: u32,
     now: Millis,
     journal: bool,
+    /// The store's document cache.
+    docs: &'s cache::DocCache,
+    /// Documents this write changed (id, heads, document): cached once it
+    /// commits, dropped if it does not.
+    written: Vec<(String, String, Document)>,
 }
 
 impl Batch<'_> {
@@ -765,17 +849,7 @@ impl Batch<'_> {
 
     /// Reads an aggregate as this write sees it.
     pub fn get<T: Aggregate>(&self, id: &str) -> Result<T, StoreError> {
-        let doc =
-            load_document(&self.tx, &self.device.actor, id, Some(T::KIND))?.ok_or_else(|| {
-                StoreError::NotFound {
-                    kind: T::KIND.as_str(),
-                    id: id.to_string(),
-                }
-            })?;
-        doc.read::<T>().map_err(|source| StoreError::Corrupt {
-            id: id.to_string(),
-            source,
-        })
+        read_cached(&self.tx, self.docs, &self.device.actor, id)
     }
 
     /// Sets a meta value (station id...).
@@ -809,24 +883,23 @@ impl Batch<'_> {
                 });
             }
         }
-        let existing = load_document(&self.tx, &self.device.actor, id, None)?;
+        let existing = match take_document(&self.tx, self.docs, &self.device.actor, id)? {
+            Some((kind, heads, doc)) if kind != T::KIND => {
+                self.docs.put(id, heads, doc);
+                return Err(StoreError::NotFound {
+                    kind: T::KIND.as_str(),
+                    id: id.to_string(),
+                });
+            }
+            Some((_, _, doc)) => Some(doc),
+            None => None,
+        };
         let is_new = existing.is_none();
         let current = match &existing {
-            Some(doc) => {
-                let kind: String =
-                    self.tx
-                        .query_row("SELECT kind FROM docs WHERE id = ?1", [id], |r| r.get(0))?;
-                if kind != T::KIND.as_str() {
-                    return Err(StoreError::NotFound {
-                        kind: T::KIND.as_str(),
-                        id: id.to_string(),
-                    });
-                }
-                Some(doc.read::<T>().map_err(|source| StoreError::Corrupt {
-                    id: id.to_string(),
-                    source,
-                })?)
-            }
+            Some(doc) => Some(doc.read::<T>().map_err(|source| StoreError::Corrupt {
+                id: id.to_string(),
+                source,
+            })?),
             None => None,
         };
         let value = mutate(current.clone())?;
@@ -875,7 +948,12 @@ impl Batch<'_> {
             Some(change) => change,
             // A new document that is only its skeleton is still new.
             None if is_new && genesis.is_some() => Vec::new(),
-            None => return Ok(Written::Unchanged),
+            None => {
+                if !is_new {
+                    self.docs.put(id, heads_text(&doc.heads()), doc);
+                }
+                return Ok(Written::Unchanged);
+            }
         };
         let heads = heads_text(&doc.heads());
         let scope = value.scope().to_key();
@@ -918,6 +996,7 @@ impl Batch<'_> {
                 heads: &heads,
             },
         )?;
+        self.written.push((id.to_string(), heads.clone(), doc));
         Ok(Written::Changed { heads })
     }
 }

@@ -183,11 +183,26 @@ impl Store {
                 })?;
             return Ok(scopes);
         }
+        // Derived from the station document: asked for every document a
+        // session receives, so derived again only when that document
+        // changed (its stored heads), not loaded each time.
+        let station_heads: Option<String> = match self.meta("station_id")? {
+            Some(id) => self
+                .conn
+                .prepare_cached("SELECT heads FROM docs WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?,
+            None => None,
+        };
+        if let Some(scopes) = self.default_scopes.get(&station_heads) {
+            return Ok(scopes);
+        }
         let mut scopes = vec![Scope::Station.to_key()];
         if let Ok(station) = self.station() {
             scopes.extend(station.grids.keys().map(|g| format!("grid:{g}")));
             scopes.push(Scope::CaseTeam(DEFAULT_CASE_TEAM.into()).to_key());
         }
+        self.default_scopes.put(station_heads, scopes.clone());
         Ok(scopes)
     }
 

@@ -365,12 +365,13 @@ fn damaged_document_is_reported_not_a_crash() {
         .store
         .add_household(&f.admin, &f.grid, address("502"))
         .unwrap();
+    // Damage found on the next start: `tamper` also forgets what this
+    // store holds in memory (a running store keeps serving the copy it
+    // cached before the damage; `check` always reads the disk).
     f.store
-        .conn
-        .execute(
-            "UPDATE docs SET snapshot = x'00010203' WHERE id = ?1",
-            [h.as_str()],
-        )
+        .tamper(&format!(
+            "UPDATE docs SET snapshot = x'00010203' WHERE id = '{h}'"
+        ))
         .unwrap();
     let report = f.store.check().unwrap();
     assert_eq!(report.damaged_documents, vec![h.to_string()]);
@@ -734,4 +735,56 @@ fn the_frozen_first_release_store_opens_migrates_and_checks() {
     assert_eq!(stats.documents.get("worker"), Some(&13));
     let station = store.station().unwrap();
     assert_eq!(station.grids.len(), 2);
+}
+
+/// The write path keeps the documents it wrote in memory (`store::cache`):
+/// the next write of the same household does not load it from disk again.
+/// The copy is used only while the file holds the same heads: a write by
+/// another connection, or a write rolled back, is never hidden by it.
+#[test]
+fn writes_reuse_the_document_in_memory_and_never_serve_a_stale_one() {
+    let mut f = setup();
+    let h = f
+        .store
+        .add_household(&f.admin, &f.grid, address("601"))
+        .unwrap();
+    f.store
+        .add_resident(&f.admin, &h, resident("甲", vec![]))
+        .unwrap();
+    let loads = f.store.docs.misses();
+    f.store
+        .add_resident(&f.admin, &h, resident("乙", vec![]))
+        .unwrap();
+    let read: Household = f.store.get(h.as_str()).unwrap();
+    assert_eq!(read.members.len(), 2);
+    assert_eq!(
+        f.store.docs.misses(),
+        loads,
+        "a write and a read of a household just written loaded it from disk"
+    );
+
+    // Another connection to the same file writes: this store's copy is
+    // stale, and the next read and write build on the file's.
+    let mut other = f.store.opener()().unwrap();
+    other
+        .add_resident(&f.admin, &h, resident("丙", vec![]))
+        .unwrap();
+    let read: Household = f.store.get(h.as_str()).unwrap();
+    assert_eq!(read.members.len(), 3);
+    assert_eq!(f.store.docs.misses(), loads + 1);
+    f.store
+        .add_resident(&f.admin, &h, resident("丁", vec![]))
+        .unwrap();
+    let read: Household = other.get(h.as_str()).unwrap();
+    assert_eq!(read.members.len(), 4);
+
+    // A write rolled back leaves nothing in memory either.
+    let refused = f.store.batch(|b| {
+        b.add_resident(&Author::System, &h, resident("戊", vec![]))?;
+        Err::<(), _>(StoreError::NotInitialised)
+    });
+    assert!(refused.is_err());
+    let read: Household = f.store.get(h.as_str()).unwrap();
+    assert_eq!(read.members.len(), 4);
+    assert!(f.store.check().unwrap().is_ok());
 }

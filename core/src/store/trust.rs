@@ -119,22 +119,48 @@ impl Store {
             .ok_or_else(|| corrupt("meta.station_secret"))
     }
 
+    /// The credential `signed` carries, its station signature checked —
+    /// once per distinct credential: every session checks the peer's and
+    /// scans the registry, and an ed25519 verification costs more than the
+    /// rest of a small session's work.
+    pub(crate) fn checked_credential(
+        &self,
+        signed: &Signed,
+        station: &[u8; 32],
+    ) -> Result<Credential, TrustError> {
+        if let Some(c) = self.verified.get(signed, station) {
+            return Ok(c);
+        }
+        let c = signed.credential(station)?;
+        self.verified.put(signed, station, c.clone());
+        Ok(c)
+    }
+
     /// This device's credential, signed and decoded.
     pub fn credential(&self) -> Result<Option<(Signed, Credential)>, StoreError> {
-        let (Some(text), Some(station)) = (self.meta("credential")?, self.station_public()?) else {
+        // Every write asks (who does this device write as?): the signature
+        // is checked once per stored form, not per call.
+        let source = (
+            self.meta("credential")?,
+            self.registry_credential(&self.device.device_id)?,
+            self.station_public()?,
+        );
+        if let Some(checked) = self.own_credential.get(&source) {
+            return Ok(checked);
+        }
+        let (Some(text), renewal, Some(station)) = &source else {
             return Ok(None);
         };
-        let signed: Signed = hex::decode(text)
+        let stored: Signed = hex::decode(text)
             .ok()
             .and_then(|b| postcard::from_bytes(&b).ok())
             .ok_or_else(|| corrupt("meta.credential"))?;
         // The newest renewal the registry holds for this device wins.
-        let signed = match self.registry_credential(&self.device.device_id)? {
-            Some(newer) => newer,
-            None => signed,
-        };
-        let credential = signed.credential(&station)?;
-        Ok(Some((signed, credential)))
+        let signed = renewal.clone().unwrap_or(stored);
+        let credential = self.checked_credential(&signed, station)?;
+        let checked = Some((signed, credential));
+        self.own_credential.put(source.clone(), checked.clone());
+        Ok(checked)
     }
 }
 
@@ -518,7 +544,7 @@ impl Store {
         let now = now_millis();
         let mut out = vec![self.keys.noise_public()];
         for (device, signed) in self.registry_of_kind("credential")? {
-            let Ok(c) = signed.credential(&station) else {
+            let Ok(c) = self.checked_credential(&signed, &station) else {
                 continue;
             };
             if c.expires_at < now || self.is_revoked(&device)? {
@@ -548,7 +574,7 @@ impl Store {
         let now = now_millis();
         let mut best: Option<(Millis, [u8; 32])> = None;
         for (id, signed) in self.registry_of_kind("credential")? {
-            let Ok(c) = signed.credential(&station) else {
+            let Ok(c) = self.checked_credential(&signed, &station) else {
                 continue;
             };
             let wanted = match device {
@@ -570,7 +596,7 @@ impl Store {
         let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
         let mut out = Vec::new();
         for (device, signed) in self.registry_of_kind("credential")? {
-            let c = signed.credential(&station)?;
+            let c = self.checked_credential(&signed, &station)?;
             out.push(DeviceRow {
                 revoked: self.is_revoked(&device)?,
                 device_id: device,
@@ -605,16 +631,15 @@ impl Store {
     fn registry_credential(&self, device: &str) -> Result<Option<Signed>, StoreError> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT body, signature FROM registry WHERE device_id = ?1 AND kind = 'credential'",
-                [device],
-                |r| {
-                    Ok(Signed {
-                        body: r.get(0)?,
-                        signature: r.get(1)?,
-                    })
-                },
-            )
+            )?
+            .query_row([device], |r| {
+                Ok(Signed {
+                    body: r.get(0)?,
+                    signature: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
@@ -640,12 +665,12 @@ impl Store {
         proven_noise_key: &[u8],
     ) -> Result<Credential, StoreError> {
         let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
-        let mut c = signed.credential(&station)?;
+        let mut c = self.checked_credential(signed, &station)?;
         // A newer credential of the same device (a renewal that changed
         // its role or narrowed its scopes) is what counts, whichever copy
         // the peer presents.
         if let Some(newer) = self.registry_credential(&c.device)? {
-            let newer = newer.credential(&station)?;
+            let newer = self.checked_credential(&newer, &station)?;
             if newer.issued_at > c.issued_at && newer.noise_key == c.noise_key {
                 c = newer;
             }
@@ -711,7 +736,7 @@ impl Store {
                 let r = signed.revocation(&station)?;
                 (r.device, r.at, r.station)
             } else {
-                let c = signed.credential(&station)?;
+                let c = self.checked_credential(signed, &station)?;
                 (c.device, c.issued_at, c.station)
             };
             if who != station_id {

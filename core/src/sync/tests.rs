@@ -913,3 +913,80 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
     );
     assert!(r.round_trips <= 3, "{} round trips", r.round_trips);
 }
+
+/// ARCHITECTURE decision 11: a session keeps the documents it syncs in
+/// memory. A change that arrives before the change it depends on waits
+/// inside the session's copy of the document (automerge queues it; nothing
+/// is stored yet); when the dependency arrives, both are stored. Reloading
+/// the document from the store between the two — no session copy — loses
+/// the first, though the peer believes it delivered it.
+#[test]
+fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
+    let (mut laptop, _) = station(4);
+    let mut phone = memory_store();
+    let enrol = join(&mut laptop);
+    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    let id = laptop.doc_ids(DocKind::Household).unwrap()[0].clone();
+    let held = |s: &Store| {
+        s.docs_with_heads(&s.held_scopes().unwrap())
+            .unwrap()
+            .into_iter()
+            .find(|(d, _)| *d == id)
+            .unwrap()
+            .1
+    };
+    let phone_heads = held(&phone);
+    // Two visits on the laptop: the second change depends on the first.
+    let volunteer = laptop.workers(None, Some(Role::Volunteer)).unwrap()[0]
+        .id
+        .clone();
+    for notes in ["送药", "送菜"] {
+        laptop
+            .record_visit(
+                &Author::Worker(volunteer.clone()),
+                &HouseholdId(id.clone()),
+                NewVisit {
+                    at: now_millis(),
+                    needs: vec![],
+                    notes: notes.into(),
+                },
+            )
+            .unwrap();
+    }
+    let (changes, attest) = laptop
+        .changes_since(&id, &phone_heads, &mut None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(changes.len(), 2);
+    let visits = |s: &Store| s.get::<Household>(&id).unwrap().visits.len();
+    let expected = visits(&laptop);
+    let peer = laptop.device().device_id.clone();
+    let before = phone.image().unwrap();
+
+    // The second change first: it waits in the session copy.
+    let mut session_copy = None;
+    let applied = phone
+        .apply_changes(&peer, &id, &changes[1..], &attest, &mut session_copy)
+        .unwrap();
+    assert!(matches!(applied, crate::store::Applied::Unchanged));
+    assert_eq!(visits(&phone), expected - 2, "nothing stored yet");
+    let applied = phone
+        .apply_changes(&peer, &id, &changes[..1], &attest, &mut session_copy)
+        .unwrap();
+    assert!(matches!(applied, crate::store::Applied::Changed));
+    assert_eq!(visits(&phone), expected, "both changes stored");
+    assert!(phone.quarantined().unwrap().is_empty());
+
+    // Without the session copy the waiting change is gone, and the first
+    // cannot be stored alone either: the laptop's attestation vouches for
+    // its newest change, which this copy no longer has.
+    let mut forgetful = Store::from_image(&before).unwrap();
+    forgetful
+        .apply_changes(&peer, &id, &changes[1..], &attest, &mut None)
+        .unwrap();
+    let applied = forgetful
+        .apply_changes(&peer, &id, &changes[..1], &attest, &mut None)
+        .unwrap();
+    assert!(matches!(applied, crate::store::Applied::Pending));
+    assert_eq!(visits(&forgetful), expected - 2);
+}
