@@ -14,7 +14,10 @@ kotlin_home="${KOTLIN_HOME:-$HOME/.cache/anxin/kotlin/package}"
 java_dir=/usr/share/java
 
 cd "$repo"
-cargo build -p anxin-ffi --lib --bin uniffi-bindgen --locked
+# The whole workspace, with the SDK's test-only fixture: the same command
+# (and so the same feature set) as .ci/run's build, which makes this step a
+# no-op there instead of a second build of the core for the library alone.
+cargo build --workspace --features anxin-ffi/fixture --locked
 lib="$target/debug/libanxin_ffi.so"
 rm -rf "$out"
 mkdir -p "$out"

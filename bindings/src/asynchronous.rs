@@ -199,9 +199,6 @@ async_twins! {
         /// [`Admin::init_station`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         write fn init_station_async = init_station(name: String) -> Result<String>;
-        /// [`Admin::load_fixture`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
-        /// instead of blocking the calling thread.
-        write fn load_fixture_async = load_fixture(households: u32, seed: u64) -> Result<()>;
         /// [`Admin::report_json`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         read fn report_json_async = report_json() -> Result<String>;
@@ -314,5 +311,14 @@ async_twins! {
         /// [`SyncSessionHandle::receive`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
         /// instead of blocking the calling thread.
         write fn receive_async = receive(frame: Vec<u8>) -> Result<Vec<Vec<u8>>>;
+    }
+}
+
+#[cfg(feature = "fixture")]
+async_twins! {
+    Admin {
+        /// [`Admin::load_fixture`] on Anxin's worker: suspends (Kotlin) or awaits (Swift)
+        /// instead of blocking the calling thread.
+        write fn load_fixture_async = load_fixture(households: u32, seed: u64) -> Result<()>;
     }
 }

@@ -498,14 +498,12 @@ impl AnxinStore {
     }
 }
 
+/// Only in libraries built with the `fixture` feature (tests, demos).
+#[cfg(feature = "fixture")]
 #[uniffi::export]
 impl Admin {
-    /// Creates the station of a new store (the station's own device).
-    pub fn init_station(&self, name: String) -> Result<String> {
-        guard(|| Ok(self.shared.store()?.init_station(&name)?.id.to_string()))
-    }
-
-    /// Fills a new store with a synthetic community (demos and tests).
+    /// Fills a new store with a synthetic community (demos and tests; only
+    /// in libraries built with the `fixture` feature).
     pub fn load_fixture(&self, households: u32, seed: u64) -> Result<()> {
         guard(|| {
             anxin_core::fixture::generate(
@@ -515,6 +513,14 @@ impl Admin {
             )?;
             Ok(())
         })
+    }
+}
+
+#[uniffi::export]
+impl Admin {
+    /// Creates the station of a new store (the station's own device).
+    pub fn init_station(&self, name: String) -> Result<String> {
+        guard(|| Ok(self.shared.store()?.init_station(&name)?.id.to_string()))
     }
 
     /// The de-identified report (per grid and station) as JSON.

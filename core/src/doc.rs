@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::*;
 
 /// Something stored as one automerge document.
-pub trait Aggregate: Reconcile + Hydrate + Serialize + Clone {
+pub trait Aggregate: Reconcile + Hydrate + Serialize + Clone + PartialEq + Send + 'static {
     /// The document kind.
     const KIND: DocKind;
     /// The document id (the aggregate's id).
@@ -35,6 +35,8 @@ pub trait Aggregate: Reconcile + Hydrate + Serialize + Clone {
         None
     }
 }
+
+mod pruned;
 
 impl Aggregate for Station {
     const KIND: DocKind = DocKind::Station;
@@ -259,14 +261,44 @@ impl Document {
     /// Makes the document hold `value`, as one automerge change carrying
     /// `note`. Returns the change's bytes (to append to the store), or `None`
     /// when `value` equals what the document already holds.
+    ///
+    /// `holds`: the value the document holds now, when the caller knows it
+    /// (the write path always does): then only the parts of `value` that
+    /// differ from it are reconciled (see `pruned`).
     pub fn write<T: Aggregate>(
         &mut self,
         value: &T,
+        holds: Option<&T>,
         note: &ChangeNote,
         at: Millis,
     ) -> Result<Option<Vec<u8>>, DocError> {
         let before = self.inner.get_heads();
-        autosurgeon::reconcile(&mut self.inner, value).map_err(|_| DocError::Update)?;
+        let jsons = holds.and_then(|old| Some((pruned::json(old)?, pruned::json(value)?)));
+        match &jsons {
+            Some((old, new)) => {
+                let pruned = pruned::Pruned {
+                    value,
+                    old: Some(old),
+                    new: Some(new),
+                };
+                autosurgeon::reconcile(&mut self.inner, pruned).map_err(|_| DocError::Update)?;
+                // Every test proves the pruning left nothing out: the whole
+                // value reconciled again writes nothing more.
+                #[cfg(debug_assertions)]
+                {
+                    use automerge::transaction::Transactable;
+                    let ops = self.inner.pending_ops();
+                    autosurgeon::reconcile(&mut self.inner, value).map_err(|_| DocError::Update)?;
+                    assert_eq!(
+                        self.inner.pending_ops(),
+                        ops,
+                        "a pruned reconcile of a {} left changes out",
+                        T::KIND.as_str()
+                    );
+                }
+            }
+            None => autosurgeon::reconcile(&mut self.inner, value).map_err(|_| DocError::Update)?,
+        }
         let message = serde_json::to_string(note).map_err(|_| DocError::Update)?;
         let options = automerge::transaction::CommitOptions::default()
             .with_message(message)
@@ -453,11 +485,52 @@ mod tests {
         let mut h = household();
         h.members.insert("r".into(), resident("王秀英"));
         assert!(doc
-            .write(&h, &note("household.create"), 1)
+            .write(&h, None, &note("household.create"), 1)
             .unwrap()
             .is_some());
         assert_eq!(doc.read::<Household>().unwrap(), h);
-        assert!(doc.write(&h, &note("household.noop"), 2).unwrap().is_none());
+        assert!(doc
+            .write(&h, None, &note("household.noop"), 2)
+            .unwrap()
+            .is_none());
+    }
+
+    /// A write that knows what the document holds reconciles only what
+    /// differs, and makes exactly the change the whole reconcile makes
+    /// (same operations, so the same change hash), for additions, edits
+    /// deep in a member, and removals.
+    #[test]
+    fn a_pruned_write_makes_the_same_change_as_a_whole_reconcile() {
+        let actor = ActorId::random();
+        let mut base = Document::new(&actor);
+        let mut h = household();
+        for name in ["甲", "乙", "丙", "丁"] {
+            let r = resident(name);
+            h.members.insert(r.id.to_string(), r);
+        }
+        base.write(&h, None, &note("create"), 1).unwrap();
+        let mut next = h.clone();
+        let added = resident("戊");
+        next.members.insert(added.id.to_string(), added);
+        let first = next.members.keys().next().unwrap().clone();
+        if let Some(m) = next.members.get_mut(&first) {
+            m.phone = "13900000000".into();
+            m.tags = std::iter::empty().collect();
+        }
+        let last = next.members.keys().last().unwrap().clone();
+        next.members.remove(&last);
+        let action = note("edit");
+        let (mut whole, mut pruned) = (base.clone(), base.clone());
+        let c1 = whole.write(&next, None, &action, 2).unwrap().unwrap();
+        let c2 = pruned.write(&next, Some(&h), &action, 2).unwrap().unwrap();
+        assert_eq!(c1, c2);
+        assert_eq!(whole.heads(), pruned.heads());
+        assert_eq!(pruned.read::<Household>().unwrap(), next);
+        // Nothing differs: nothing is written.
+        assert!(pruned
+            .write(&next, Some(&next), &action, 3)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -465,19 +538,19 @@ mod tests {
         let a_actor = ActorId::random();
         let mut a = Document::new(&a_actor);
         let mut h = household();
-        a.write(&h, &note("create"), 1).unwrap();
+        a.write(&h, None, &note("create"), 1).unwrap();
         let snapshot = a.save();
         let mut b = Document::load(&ActorId::random(), &snapshot, []).unwrap();
 
         let mut ha = h.clone();
         let ra = resident("甲");
         ha.members.insert(ra.id.to_string(), ra.clone());
-        let ca = a.write(&ha, &note("add"), 2).unwrap().unwrap();
+        let ca = a.write(&ha, None, &note("add"), 2).unwrap().unwrap();
 
         let mut hb: Household = b.read().unwrap();
         let rb = resident("乙");
         hb.members.insert(rb.id.to_string(), rb.clone());
-        let cb = b.write(&hb, &note("add"), 2).unwrap().unwrap();
+        let cb = b.write(&hb, None, &note("add"), 2).unwrap().unwrap();
 
         a.automerge().load_incremental(&cb).unwrap();
         b.automerge().load_incremental(&ca).unwrap();
@@ -494,11 +567,11 @@ mod tests {
     fn history_names_action_worker_and_paths_but_no_values() {
         let mut doc = Document::new(&ActorId::random());
         let mut h = household();
-        doc.write(&h, &note("household.create"), 1_790_000_000_000)
+        doc.write(&h, None, &note("household.create"), 1_790_000_000_000)
             .unwrap();
         let r = resident("CANARY_NAME");
         h.members.insert(r.id.to_string(), r.clone());
-        doc.write(&h, &note("household.add_resident"), 1_790_000_100_000)
+        doc.write(&h, None, &note("household.add_resident"), 1_790_000_100_000)
             .unwrap();
         let history = doc.history();
         assert_eq!(history.len(), 2);
@@ -530,7 +603,7 @@ mod tests {
             active: true,
             hours: BTreeMap::new(),
         };
-        doc.write(&w, &note("w"), 1).unwrap();
+        doc.write(&w, None, &note("w"), 1).unwrap();
         assert!(matches!(
             doc.read::<Household>(),
             Err(DocError::WrongShape { kind: "household" })

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod dispatch;
 pub mod doc;
+#[cfg(any(test, feature = "fixture"))]
 pub mod fixture;
 pub mod labels;
 pub mod localtime;

@@ -499,7 +499,7 @@ mod tests {
                 worker: None,
                 resident: None,
             };
-            self.doc.write(&r, &note, at).unwrap();
+            self.doc.write(&r, None, &note, at).unwrap();
         }
     }
 
@@ -556,7 +556,7 @@ mod tests {
             worker: None,
             resident: None,
         };
-        doc.write(&r, &note, T0).unwrap();
+        doc.write(&r, None, &note, T0).unwrap();
         (doc.save(), dispatcher)
     }
 

@@ -69,12 +69,12 @@ fn causal_order(
 /// Stores `attestation` for (`doc_id`, its actor) unless a newer one is
 /// already kept.
 fn keep(conn: &Connection, doc_id: &str, a: &Attestation) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO attestations (doc_id, actor, seq, signature) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (doc_id, actor) DO UPDATE SET seq = excluded.seq, \
          signature = excluded.signature WHERE excluded.seq > attestations.seq",
-        params![doc_id, a.actor, a.seq as i64, a.signature],
-    )?;
+    )?
+    .execute(params![doc_id, a.actor, a.seq as i64, a.signature])?;
     Ok(())
 }
 

@@ -62,19 +62,16 @@ fn digest(prev: &str, e: &NewEntry<'_>) -> String {
 
 pub(super) fn append(conn: &Connection, e: &NewEntry<'_>) -> Result<(), StoreError> {
     let prev: String = conn
-        .query_row(
-            "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
         .optional()?
         .unwrap_or_else(|| GENESIS.to_string());
     let hash = digest(&prev, e);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (at, device_id, worker_id, doc_id, kind, action, heads, prev_hash, hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![e.at, e.device_id, e.worker_id, e.doc_id, e.kind, e.action, e.heads, prev, hash],
-    )?;
+    )?
+    .execute(params![e.at, e.device_id, e.worker_id, e.doc_id, e.kind, e.action, e.heads, prev, hash])?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! What a store keeps in memory so that it does not redo work: documents
-//! recently read or written (the write path otherwise loads a document from
-//! its snapshot and chunks for every call), and the device's own credential
+//! recently read or written, with the aggregate each holds (the write path
+//! otherwise loads a document from its snapshot and chunks and hydrates it
+//! for every call), and the device's own credential
 //! once its signature is checked (every write and every session asks who
 //! this device writes as).
 //!
@@ -11,6 +12,7 @@
 //! while the bytes it was checked from are the ones stored. The SQLite
 //! file stays the one truth; the caches only skip reloading it.
 
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -33,31 +35,58 @@ pub(crate) struct DocCache(Mutex<Docs>, AtomicU64);
 
 #[derive(Default)]
 struct Docs {
-    by_id: HashMap<String, (String, Document)>,
+    by_id: HashMap<String, (String, Cached)>,
     order: VecDeque<String>,
+}
+
+/// A cached document and, once known, the aggregate it holds (hydrating a
+/// household costs as much as loading it).
+pub(crate) struct Cached {
+    pub doc: Document,
+    pub value: Option<Box<dyn Any + Send>>,
+}
+
+impl Cached {
+    /// A document whose aggregate is not known yet.
+    pub(crate) fn doc(doc: Document) -> Self {
+        Cached { doc, value: None }
+    }
+
+    /// A document and the aggregate it holds.
+    pub(crate) fn with<T: Any + Send>(doc: Document, value: T) -> Self {
+        Cached {
+            doc,
+            value: Some(Box::new(value)),
+        }
+    }
+
+    /// The aggregate this document holds, as `T`, if known.
+    pub(crate) fn value<T: Any + Clone>(&self) -> Option<T> {
+        self.value.as_ref()?.downcast_ref::<T>().cloned()
+    }
 }
 
 impl DocCache {
     /// Takes the cached copy of `id` if it holds exactly `heads`, as
     /// written by `actor`. The copy leaves the cache: a write mutates it,
     /// and it comes back only with the write committed ([`DocCache::put`]).
-    pub(crate) fn take(&self, id: &str, heads: &str, actor: &ActorId) -> Option<Document> {
+    pub(crate) fn take(&self, id: &str, heads: &str, actor: &ActorId) -> Option<Cached> {
         let mut docs = self.0.lock().ok()?;
-        let (cached_heads, mut doc) = docs.by_id.remove(id)?;
+        let (cached_heads, mut cached) = docs.by_id.remove(id)?;
         docs.order.retain(|k| k != id);
         (cached_heads == heads).then(|| {
-            doc.set_actor(actor);
-            doc
+            cached.doc.set_actor(actor);
+            cached
         })
     }
 
     /// Keeps `doc`, which holds `heads`, for the next read or write of
     /// `id`.
-    pub(crate) fn put(&self, id: &str, heads: String, doc: Document) {
+    pub(crate) fn put(&self, id: &str, heads: String, cached: Cached) {
         let Ok(mut docs) = self.0.lock() else {
             return;
         };
-        if docs.by_id.insert(id.to_string(), (heads, doc)).is_some() {
+        if docs.by_id.insert(id.to_string(), (heads, cached)).is_some() {
             docs.order.retain(|k| k != id);
         }
         docs.order.push_back(id.to_string());

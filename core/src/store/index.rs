@@ -6,6 +6,8 @@
 //! transaction; `reindex` rebuilds all of it from the documents, and `check`
 //! proves a rebuild equals what is stored.
 
+use std::collections::BTreeSet;
+
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
@@ -43,11 +45,17 @@ impl Indexed for Roster {
     }
 }
 
+/// A row of `idx_resident_tag` for one household: tag, resident, grid,
+/// name, year of birth.
+type IndexedTag = (String, String, String, String, i64);
+
+/// A row of `idx_visit` for one household: visit, grid, worker, time,
+/// needs, whether one is critical.
+type IndexedVisit = (String, String, String, Millis, i64, bool);
+
 impl Indexed for Household {
     fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
-        conn.execute("DELETE FROM idx_resident_tag WHERE household_id = ?1", [id])?;
-        conn.execute("DELETE FROM idx_visit WHERE household_id = ?1", [id])?;
         let v = self.vulnerability();
         // Triage as of the household's own latest date (not the wall clock),
         // so that a rebuild of the index always equals the index.
@@ -57,55 +65,105 @@ impl Indexed for Household {
             .unwrap_or(self.created_at)
             .max(self.created_at);
         let t = triage(self, as_of, &[]);
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO idx_household \
              (id, grid_id, address, members, critical_need, vulnerability, last_visit_at, vulnerable_members, \
               priority, flags, reasons) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                id,
-                self.grid_id.as_str(),
-                self.address.label(),
-                self.members.len() as i64,
-                v.critical_need,
-                v.weight,
-                self.latest_visit().map(|v| v.at),
-                v.vulnerable_members,
-                t.priority.as_str(),
-                t.flags,
-                t.reasons.join(","),
-            ],
-        )?;
-        let mut tag_stmt = conn.prepare_cached(
-            "INSERT INTO idx_resident_tag (tag, resident_id, household_id, grid_id, name, birth_year) \
+        )?
+        .execute(params![
+            id,
+            self.grid_id.as_str(),
+            self.address.label(),
+            self.members.len() as i64,
+            v.critical_need,
+            v.weight,
+            self.latest_visit().map(|v| v.at),
+            v.vulnerable_members,
+            t.priority.as_str(),
+            t.flags,
+            t.reasons.join(","),
+        ])?;
+        // Only the rows that differ are written: a visit to a household of
+        // many members and visits changes one row, not all of them.
+        let grid = self.grid_id.as_str();
+        let tags: BTreeSet<IndexedTag> = self
+            .members
+            .values()
+            .flat_map(|m| {
+                m.tags.iter().map(|tag| {
+                    (
+                        tag.as_str().to_string(),
+                        m.id.to_string(),
+                        grid.to_string(),
+                        m.name.clone(),
+                        i64::from(m.birth_year),
+                    )
+                })
+            })
+            .collect();
+        let indexed: BTreeSet<IndexedTag> = conn
+            .prepare_cached(
+                "SELECT tag, resident_id, grid_id, name, birth_year FROM idx_resident_tag \
+                 WHERE household_id = ?1",
+            )?
+            .query_map([id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut delete = conn
+            .prepare_cached("DELETE FROM idx_resident_tag WHERE tag = ?1 AND resident_id = ?2")?;
+        for (tag, resident, ..) in indexed.difference(&tags) {
+            delete.execute(params![tag, resident])?;
+        }
+        let mut insert = conn.prepare_cached(
+            "INSERT OR REPLACE INTO idx_resident_tag \
+             (tag, resident_id, household_id, grid_id, name, birth_year) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        for m in self.members.values() {
-            for tag in m.tags.iter() {
-                tag_stmt.execute(params![
-                    tag.as_str(),
-                    m.id.as_str(),
-                    id,
-                    self.grid_id.as_str(),
-                    m.name,
-                    m.birth_year
-                ])?;
-            }
+        for (tag, resident, grid, name, birth_year) in tags.difference(&indexed) {
+            insert.execute(params![tag, resident, id, grid, name, birth_year])?;
         }
-        let mut visit_stmt = conn.prepare_cached(
-            "INSERT INTO idx_visit (id, household_id, grid_id, worker_id, at, needs, critical) \
+        let visits: BTreeSet<IndexedVisit> = self
+            .visits
+            .values()
+            .map(|visit| {
+                (
+                    visit.id.to_string(),
+                    grid.to_string(),
+                    visit.worker_id.to_string(),
+                    visit.at,
+                    visit.needs.len() as i64,
+                    visit.needs.iter().any(Need::is_critical),
+                )
+            })
+            .collect();
+        let indexed: BTreeSet<IndexedVisit> = conn
+            .prepare_cached(
+                "SELECT id, grid_id, worker_id, at, needs, critical FROM idx_visit \
+                 WHERE household_id = ?1",
+            )?
+            .query_map([id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut delete = conn.prepare_cached("DELETE FROM idx_visit WHERE id = ?1")?;
+        for (visit, ..) in indexed.difference(&visits) {
+            delete.execute([visit])?;
+        }
+        let mut insert = conn.prepare_cached(
+            "INSERT OR REPLACE INTO idx_visit (id, household_id, grid_id, worker_id, at, needs, critical) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for visit in self.visits.values() {
-            visit_stmt.execute(params![
-                visit.id.as_str(),
-                id,
-                self.grid_id.as_str(),
-                visit.worker_id.as_str(),
-                visit.at,
-                visit.needs.len() as i64,
-                visit.needs.iter().any(Need::is_critical),
-            ])?;
+        for (visit, grid, worker, at, needs, critical) in visits.difference(&indexed) {
+            insert.execute(params![visit, id, grid, worker, at, needs, critical])?;
         }
         Ok(())
     }

@@ -689,7 +689,7 @@ fn take_document(
     cache: &cache::DocCache,
     actor: &ActorId,
     id: &str,
-) -> Result<Option<(DocKind, String, Document)>, StoreError> {
+) -> Result<Option<(DocKind, String, cache::Cached)>, StoreError> {
     let row: Option<(String, String)> = conn
         .prepare_cached("SELECT kind, heads FROM docs WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -701,11 +701,39 @@ fn take_document(
         id: id.to_string(),
         source: DocError::Undecodable,
     })?;
-    if let Some(doc) = cache.take(id, &heads, actor) {
-        return Ok(Some((kind, heads, doc)));
+    if let Some(cached) = cache.take(id, &heads, actor) {
+        return Ok(Some((kind, heads, cached)));
     }
     cache.missed();
-    Ok(load_document(conn, actor, id, Some(kind))?.map(|doc| (kind, heads, doc)))
+    Ok(load_document(conn, actor, id, Some(kind))?
+        .map(|doc| (kind, heads, cache::Cached::doc(doc))))
+}
+
+/// The aggregate a (possibly cached) document holds: the cached value when
+/// there is one, else hydrated from the document.
+fn aggregate<T: Aggregate>(id: &str, cached: &cache::Cached) -> Result<T, StoreError> {
+    let hydrate = || {
+        cached
+            .doc
+            .read::<T>()
+            .map_err(|source| StoreError::Corrupt {
+                id: id.to_string(),
+                source,
+            })
+    };
+    match cached.value::<T>() {
+        Some(value) => {
+            // Debug builds (every test) prove the cached value is what the
+            // document holds; no value in the message (it may hold names).
+            debug_assert!(
+                hydrate().ok().as_ref() == Some(&value),
+                "a cached {} differs from its document",
+                T::KIND.as_str()
+            );
+            Ok(value)
+        }
+        None => hydrate(),
+    }
 }
 
 /// Reads one aggregate through the document cache.
@@ -719,16 +747,16 @@ fn read_cached<T: Aggregate>(
         kind: T::KIND.as_str(),
         id: id.to_string(),
     };
-    let (kind, heads, doc) = take_document(conn, cache, actor, id)?.ok_or_else(not_found)?;
+    let (kind, heads, cached) = take_document(conn, cache, actor, id)?.ok_or_else(not_found)?;
     if kind != T::KIND {
-        cache.put(id, heads, doc);
+        cache.put(id, heads, cached);
         return Err(not_found());
     }
-    let value = doc.read::<T>().map_err(|source| StoreError::Corrupt {
-        id: id.to_string(),
-        source,
-    });
-    cache.put(id, heads, doc);
+    let value = aggregate::<T>(id, &cached);
+    match &value {
+        Ok(v) => cache.put(id, heads, cache::Cached::with(cached.doc, v.clone())),
+        Err(_) => cache.put(id, heads, cached),
+    }
     value
 }
 
@@ -766,30 +794,30 @@ pub(crate) fn persist_change(
         )?;
         return Ok(());
     };
-    let chunks: u32 =
-        conn.query_row("SELECT chunk_count FROM docs WHERE id = ?1", [w.id], |r| {
-            r.get(0)
-        })?;
+    let chunks: u32 = conn
+        .prepare_cached("SELECT chunk_count FROM docs WHERE id = ?1")?
+        .query_row([w.id], |r| r.get(0))?;
     if chunks + 1 >= w.compact_after.max(1) {
         // Compaction: the chunks are folded into one snapshot in the same
         // transaction as the write that crossed the threshold.
-        conn.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [w.id])?;
+        conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
+            .execute([w.id])?;
         conn.execute(
             "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
              updated_at = ?5 WHERE id = ?1",
             params![w.id, doc.save(), w.heads, w.scope, w.now],
         )?;
     } else {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
              (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
-            params![w.id, change],
-        )?;
-        conn.execute(
+        )?
+        .execute(params![w.id, change])?;
+        conn.prepare_cached(
             "UPDATE docs SET heads = ?2, scope = ?3, chunk_count = chunk_count + 1, \
              updated_at = ?4 WHERE id = ?1",
-            params![w.id, w.heads, w.scope, w.now],
-        )?;
+        )?
+        .execute(params![w.id, w.heads, w.scope, w.now])?;
     }
     Ok(())
 }
@@ -836,9 +864,9 @@ pub struct Batch<'s> {
     journal: bool,
     /// The store's document cache.
     docs: &'s cache::DocCache,
-    /// Documents this write changed (id, heads, document): cached once it
-    /// commits, dropped if it does not.
-    written: Vec<(String, String, Document)>,
+    /// Documents this write changed (id, heads, document and the value it
+    /// now holds): cached once it commits, dropped if it does not.
+    written: Vec<(String, String, cache::Cached)>,
 }
 
 impl Batch<'_> {
@@ -871,11 +899,10 @@ impl Batch<'_> {
         mutate: impl FnOnce(Option<T>) -> Result<T, StoreError>,
     ) -> Result<Written, StoreError> {
         if let Author::Worker(w) = author {
-            let known: bool = self.tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM idx_worker WHERE id = ?1)",
-                [w.as_str()],
-                |r| r.get(0),
-            )?;
+            let known: bool = self
+                .tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM idx_worker WHERE id = ?1)")?
+                .query_row([w.as_str()], |r| r.get(0))?;
             if !known {
                 return Err(StoreError::NotFound {
                     kind: "worker",
@@ -884,24 +911,22 @@ impl Batch<'_> {
             }
         }
         let existing = match take_document(&self.tx, self.docs, &self.device.actor, id)? {
-            Some((kind, heads, doc)) if kind != T::KIND => {
-                self.docs.put(id, heads, doc);
+            Some((kind, heads, cached)) if kind != T::KIND => {
+                self.docs.put(id, heads, cached);
                 return Err(StoreError::NotFound {
                     kind: T::KIND.as_str(),
                     id: id.to_string(),
                 });
             }
-            Some((_, _, doc)) => Some(doc),
+            Some((_, _, cached)) => Some(cached),
             None => None,
         };
         let is_new = existing.is_none();
         let current = match &existing {
-            Some(doc) => Some(doc.read::<T>().map_err(|source| StoreError::Corrupt {
-                id: id.to_string(),
-                source,
-            })?),
+            Some(cached) => Some(aggregate::<T>(id, cached)?),
             None => None,
         };
+        let existing = existing.map(|c| c.doc);
         let value = mutate(current.clone())?;
         value.validate(self.now)?;
         // The same judgement a peer applies on receiving this change.
@@ -939,7 +964,7 @@ impl Batch<'_> {
             resident: author.resident().cloned(),
         };
         let written = doc
-            .write(&value, &note, self.now)
+            .write(&value, current.as_ref(), &note, self.now)
             .map_err(|source| StoreError::Corrupt {
                 id: id.to_string(),
                 source,
@@ -949,8 +974,12 @@ impl Batch<'_> {
             // A new document that is only its skeleton is still new.
             None if is_new && genesis.is_some() => Vec::new(),
             None => {
-                if !is_new {
-                    self.docs.put(id, heads_text(&doc.heads()), doc);
+                if let (false, Some(current)) = (is_new, current) {
+                    self.docs.put(
+                        id,
+                        heads_text(&doc.heads()),
+                        cache::Cached::with(doc, current),
+                    );
                 }
                 return Ok(Written::Unchanged);
             }
@@ -996,7 +1025,11 @@ impl Batch<'_> {
                 heads: &heads,
             },
         )?;
-        self.written.push((id.to_string(), heads.clone(), doc));
+        self.written.push((
+            id.to_string(),
+            heads.clone(),
+            cache::Cached::with(doc, value),
+        ));
         Ok(Written::Changed { heads })
     }
 }

@@ -477,6 +477,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     h.address.room = "999".into();
     doc.write(
         &h,
+        None,
         &crate::doc::ChangeNote {
             action: "x".into(),
             worker: None,

@@ -7,6 +7,7 @@
 //! files ([`bundle`]). Uses the store's replica API (digests, inventories,
 //! verified merges).
 
+#[cfg(any(test, feature = "fixture"))]
 pub mod bench;
 pub mod bundle;
 pub mod channel;

@@ -406,6 +406,7 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
     let mut doc = crate::doc::Document::new(&automerge::ActorId::random());
     doc.write(
         &bad,
+        None,
         &crate::doc::ChangeNote {
             action: "x".into(),
             worker: None,
