@@ -1039,7 +1039,7 @@ impl Cases {
             let rows = self.shared.reader()?.cases_due(
                 worker.as_ref(),
                 now,
-                now + i64::from(days) * 86_400_000,
+                now + i64::from(days) * anxin_core::localtime::DAY,
             )?;
             Ok(rows.into_iter().map(DueItem::from).collect())
         })

@@ -657,7 +657,7 @@ fn screenings(
         }));
     }
     let now = now_millis();
-    let due = store.cases_due(None, now, now + 7 * 86_400_000)?;
+    let due = store.cases_due(None, now, now + 7 * anxin_core::localtime::DAY)?;
     let pressing: Vec<_> = due.iter().filter(|d| d.what != "rescreen").collect();
     say(tr!(
         "  what is due at the station now ({n} items, re-screens aside; the crisis first):",
@@ -766,7 +766,7 @@ fn screenings(
                 .unwrap_or_default()
         ));
     }
-    let due_after = store.cases_due(None, now, now + 7 * 86_400_000)?;
+    let due_after = store.cases_due(None, now, now + 7 * anxin_core::localtime::DAY)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for d in &due_after {
         *counts.entry(d.what.clone()).or_default() += 1;
@@ -1076,7 +1076,7 @@ fn build_station(
             course: "心理急救（PFA）基础".into(),
             topic: "psychological_first_aid".into(),
             trainer: "市心理援助热线".into(),
-            completed_at: now_millis() - 30 * 86_400_000,
+            completed_at: now_millis() - 30 * anxin_core::localtime::DAY,
             tenths_of_hours: 40,
         },
     )?;

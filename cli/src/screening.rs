@@ -843,7 +843,10 @@ pub fn run_case(
                 .transpose()?;
             // Up to the end of the station's local day `days` days ahead.
             let local = crate::ui::local_time();
-            let horizon = local.day_of(now + i64::from(*days) * 86_400_000).1 - 1;
+            let horizon = local
+                .day_of(now + i64::from(*days) * anxin_core::localtime::DAY)
+                .1
+                - 1;
             let rows = store.cases_due(w.as_ref(), now, horizon)?;
             if json {
                 print_json(&rows);

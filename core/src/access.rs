@@ -465,21 +465,20 @@ pub enum Value {
     Case(Box<Case>),
 }
 
-impl Value {
-    /// Reads `doc` as a `kind`; `Err` names why not (no content).
-    pub fn read(kind: DocKind, doc: &crate::doc::Document) -> Result<Value, String> {
-        let e = |e: crate::doc::DocError| e.to_string();
-        Ok(match kind {
-            DocKind::Station => Value::Station(Box::new(doc.read().map_err(e)?)),
-            DocKind::Roster => Value::Roster(Box::new(doc.read().map_err(e)?)),
-            DocKind::Household => Value::Household(Box::new(doc.read().map_err(e)?)),
-            DocKind::Worker => Value::Worker(Box::new(doc.read().map_err(e)?)),
-            DocKind::Activity => Value::Activity(Box::new(doc.read().map_err(e)?)),
-            DocKind::Request => Value::Request(Box::new(doc.read().map_err(e)?)),
-            DocKind::Case => Value::Case(Box::new(doc.read().map_err(e)?)),
-        })
-    }
+/// Each aggregate as a [`Value`] (the store reads documents through its
+/// kind registry, `store::kinds`).
+macro_rules! into_value {
+    ($($t:ident),*) => {
+        $(
+            impl From<$t> for Value {
+                fn from(v: $t) -> Value {
+                    Value::$t(Box::new(v))
+                }
+            }
+        )*
+    };
 }
+into_value!(Station, Roster, Household, Worker, Activity, Request, Case);
 
 /// Judges the effect of turning `before` (`None`: a new document) into
 /// `after`, written by `who`. `Err` carries the reason (an action and a

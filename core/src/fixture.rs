@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::doc::Author;
+use crate::localtime::DAY;
 use crate::model::*;
 use crate::store::{Batch, Store, StoreError};
 
@@ -62,7 +63,7 @@ pub struct FixtureSummary {
 
 /// 2026-03-01 00:00 UTC: the fixture's clock starts here.
 const EPOCH: Millis = 1_772_323_200_000;
-const DAY: Millis = 86_400_000;
+
 /// Households written per transaction.
 const BATCH: usize = 250;
 

@@ -14,6 +14,24 @@ use crate::model::{Millis, ValidationError, Violation};
 /// The zone of a station that names none (mainland China's).
 pub const DEFAULT_ZONE: &str = "Asia/Shanghai";
 
+// Calendar arithmetic lives here, and only here: durations in
+// milliseconds, and the calendar year of a timestamp.
+
+/// An hour, in milliseconds.
+pub const HOUR: Millis = 3_600_000;
+
+/// A day of 24 hours, in milliseconds (a deadline "in 7 days"; a local
+/// calendar day is [`LocalTime::day_of`]).
+pub const DAY: Millis = 24 * HOUR;
+
+/// The calendar year of a timestamp, in UTC (a resident's age is counted
+/// in whole years from a year of birth).
+pub fn year_of(at: Millis) -> i64 {
+    Timestamp::from_millisecond(at)
+        .map(|t| i64::from(t.to_zoned(TimeZone::UTC).year()))
+        .unwrap_or(if at < 0 { -9999 } else { 9999 })
+}
+
 /// A station's time zone.
 #[derive(Debug, Clone)]
 pub struct LocalTime {

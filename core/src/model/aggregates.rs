@@ -46,65 +46,106 @@ pub enum DocKind {
     Activity,
 }
 
+/// What is fixed about a kind of document: its spelling in the store and
+/// exports, its code on the wire, and how sensitive it is.
+struct KindFacts {
+    kind: DocKind,
+    name: &'static str,
+    wire_code: u8,
+    class: DataClass,
+}
+
+/// The registry of document kinds, in export order: every fact about a
+/// kind lives in this one table (the aggregate type each kind is read as
+/// lives in `store::kinds`, the one place that maps kinds to types). Wire
+/// codes are written out one by one, never derived from the order: a new
+/// kind takes a new code, and these never change (a test holds them).
+const KINDS: [KindFacts; 7] = [
+    KindFacts {
+        kind: DocKind::Station,
+        name: "station",
+        wire_code: 0,
+        class: DataClass::Operational,
+    },
+    KindFacts {
+        kind: DocKind::Roster,
+        name: "roster",
+        wire_code: 1,
+        class: DataClass::Operational,
+    },
+    KindFacts {
+        kind: DocKind::Worker,
+        name: "worker",
+        wire_code: 2,
+        class: DataClass::Operational,
+    },
+    KindFacts {
+        kind: DocKind::Household,
+        name: "household",
+        wire_code: 3,
+        class: DataClass::Personal,
+    },
+    KindFacts {
+        kind: DocKind::Activity,
+        name: "activity",
+        wire_code: 4,
+        class: DataClass::Operational,
+    },
+    KindFacts {
+        kind: DocKind::Request,
+        name: "request",
+        wire_code: 5,
+        class: DataClass::Personal,
+    },
+    KindFacts {
+        kind: DocKind::Case,
+        name: "case",
+        wire_code: 6,
+        class: DataClass::Sensitive,
+    },
+];
+
 impl DocKind {
     /// Every kind, in export order.
     pub const ALL: &'static [DocKind] = &[
-        DocKind::Station,
-        DocKind::Roster,
-        DocKind::Worker,
-        DocKind::Household,
-        DocKind::Activity,
-        DocKind::Request,
-        DocKind::Case,
+        KINDS[0].kind,
+        KINDS[1].kind,
+        KINDS[2].kind,
+        KINDS[3].kind,
+        KINDS[4].kind,
+        KINDS[5].kind,
+        KINDS[6].kind,
     ];
+
+    fn facts(self) -> &'static KindFacts {
+        // Every kind has its row (a test holds it); the first row is never
+        // reached for another kind.
+        KINDS.iter().find(|f| f.kind == self).unwrap_or(&KINDS[0])
+    }
 
     /// The kind's spelling in the store and in exports.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Station => "station",
-            DocKind::Roster => "roster",
-            DocKind::Household => "household",
-            DocKind::Request => "request",
-            DocKind::Case => "case",
-            DocKind::Worker => "worker",
-            DocKind::Activity => "activity",
-        }
+        self.facts().name
     }
 
     /// Parses a stored kind.
     pub fn parse(text: &str) -> Option<DocKind> {
-        DocKind::ALL.iter().copied().find(|k| k.as_str() == text)
+        KINDS.iter().find(|f| f.name == text).map(|f| f.kind)
     }
 
-    /// The kind's code on the wire (sync snapshots, bundles). Pinned here,
-    /// one by one, never derived from an order: a new kind takes a new
-    /// code, and these never change (a test holds them).
+    /// The kind's code on the wire (sync snapshots, bundles).
     pub fn wire_code(self) -> u8 {
-        match self {
-            DocKind::Station => 0,
-            DocKind::Roster => 1,
-            DocKind::Worker => 2,
-            DocKind::Household => 3,
-            DocKind::Activity => 4,
-            DocKind::Request => 5,
-            DocKind::Case => 6,
-        }
+        self.facts().wire_code
     }
 
     /// The kind with this wire code, if any (a newer peer's kind is none).
     pub fn from_wire_code(code: u8) -> Option<DocKind> {
-        DocKind::ALL.iter().copied().find(|k| k.wire_code() == code)
+        KINDS.iter().find(|f| f.wire_code == code).map(|f| f.kind)
     }
 
     /// How sensitive documents of this kind are; decides where they may go.
     pub fn class(self) -> DataClass {
-        match self {
-            DocKind::Station | DocKind::Roster | DocKind::Worker | DocKind::Activity => {
-                DataClass::Operational
-            }
-            DocKind::Household | DocKind::Request => DataClass::Personal,
-            DocKind::Case => DataClass::Sensitive,
-        }
+        self.facts().class
     }
 }
 
@@ -553,20 +594,6 @@ impl Need {
     }
 }
 
-/// The year of a timestamp (UTC, proleptic Gregorian).
-pub fn year_of(at: Millis) -> i64 {
-    let days = at.div_euclid(86_400_000);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
-}
-
 impl Resident {
     /// Checks every field. `now` bounds the birth year.
     pub fn validate(&self, now: Millis) -> Valid {
@@ -575,7 +602,7 @@ impl Resident {
             "resident.birth_year",
             self.birth_year as i64,
             1900,
-            year_of(now),
+            crate::localtime::year_of(now),
         )?;
         if !self.phone.is_empty() {
             phone("resident.phone", &self.phone)?;
@@ -585,7 +612,7 @@ impl Resident {
 
     /// Age in whole years at `now` (approximate: birth month unknown).
     pub fn age(&self, now: Millis) -> i64 {
-        year_of(now) - self.birth_year as i64
+        crate::localtime::year_of(now) - self.birth_year as i64
     }
 }
 
@@ -898,6 +925,7 @@ mod tests {
 
     #[test]
     fn year_of_known_dates() {
+        use crate::localtime::year_of;
         assert_eq!(year_of(0), 1970);
         assert_eq!(year_of(1_795_000_000_000), 2026); // 2026-11-18
         assert_eq!(year_of(951_782_400_000), 2000); // 2000-02-29

@@ -29,10 +29,8 @@
 use serde::Serialize;
 
 use super::policy::Policy;
+use crate::localtime::{DAY, HOUR};
 use crate::model::*;
-
-const HOUR: Millis = 3_600_000;
-const DAY: Millis = 24 * HOUR;
 
 /// Whether a role may lower a tier, review, or close a crisis.
 pub fn is_professional(role: Option<Role>) -> bool {

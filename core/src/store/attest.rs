@@ -16,7 +16,7 @@ use rusqlite::{params, Connection};
 
 use super::replica::Refusal;
 use super::{Store, StoreError};
-use crate::access::{self, Lookup, Principal, Value};
+use crate::access::{self, Lookup, Principal};
 use crate::doc::{genesis_actor, Document};
 use crate::model::*;
 use crate::trust::{attestation_message, verify_device_signature, Attestation, Credential};
@@ -422,11 +422,14 @@ impl Store {
         };
         let invalid = |why: String| Refusal::Invalid(why);
         let mut prev = match before {
-            Some(b) => Some(Value::read(kind, b).map_err(invalid)?),
+            Some(b) => {
+                Some(super::kinds::per_kind(kind, super::kinds::ReadValue(b)).map_err(invalid)?)
+            }
             None => None,
         };
         if authors.iter().all(|p| p == first) {
-            let after = Value::read(kind, doc).map_err(invalid)?;
+            let after =
+                super::kinds::per_kind(kind, super::kinds::ReadValue(doc)).map_err(invalid)?;
             return access::judge(prev.as_ref(), &after, first, &look).map_err(Refusal::Forbidden);
         }
         let mut scratch = match before {
@@ -452,7 +455,8 @@ impl Store {
                 // A genesis change: the skeleton, checked byte for byte.
                 continue;
             };
-            let next = Value::read(kind, &scratch).map_err(invalid)?;
+            let next =
+                super::kinds::per_kind(kind, super::kinds::ReadValue(&scratch)).map_err(invalid)?;
             access::judge(prev.as_ref(), &next, who, &look).map_err(Refusal::Forbidden)?;
             prev = Some(next);
         }

@@ -100,24 +100,22 @@ fn reindex_document(
     kind: DocKind,
     doc: &Document,
 ) -> Result<bool, ()> {
-    fn put<T: Indexed>(
-        conn: &rusqlite::Connection,
-        ctx: &IndexContext<'_>,
-        doc: &Document,
-    ) -> Result<bool, ()> {
-        let value: T = doc.read().map_err(|_| ())?;
-        value.write_index(conn, ctx).map_err(|_| ())?;
-        Ok(true)
+    struct Reindex<'a, 'c> {
+        conn: &'a rusqlite::Connection,
+        ctx: &'a IndexContext<'c>,
+        doc: &'a Document,
     }
-    match kind {
-        DocKind::Station => put::<Station>(conn, ctx, doc),
-        DocKind::Roster => put::<Roster>(conn, ctx, doc),
-        DocKind::Household => put::<Household>(conn, ctx, doc),
-        DocKind::Worker => put::<Worker>(conn, ctx, doc),
-        DocKind::Activity => put::<Activity>(conn, ctx, doc),
-        DocKind::Request => put::<Request>(conn, ctx, doc),
-        DocKind::Case => put::<Case>(conn, ctx, doc),
+    impl super::kinds::PerKind for Reindex<'_, '_> {
+        type Output = Result<bool, ()>;
+        fn run<T: Indexed + crate::access::Guarded + Into<crate::access::Value>>(
+            self,
+        ) -> Self::Output {
+            let value: T = self.doc.read().map_err(|_| ())?;
+            value.write_index(self.conn, self.ctx).map_err(|_| ())?;
+            Ok(true)
+        }
     }
+    super::kinds::per_kind(kind, Reindex { conn, ctx, doc })
 }
 
 impl Store {

@@ -22,6 +22,7 @@ mod drafts;
 mod identity;
 mod import;
 mod index;
+mod kinds;
 mod ops;
 mod orders;
 mod replica;

@@ -124,26 +124,30 @@ fn verify(
     allowed: &[String],
     now: Millis,
 ) -> Result<Verified, Refusal> {
-    fn typed<T: Indexed + 'static>(doc: &Document, now: Millis) -> Result<Verified, Refusal> {
-        let value: T = doc.read().map_err(|e| Refusal::Invalid(e.to_string()))?;
-        value
-            .validate(now)
-            .map_err(|e| Refusal::Invalid(e.to_string()))?;
-        let scope = value.scope().to_key();
-        Ok((
-            scope,
-            Box::new(move |conn, ctx| value.write_index(conn, ctx)),
-        ))
+    struct Typed<'d> {
+        doc: &'d Document,
+        now: Millis,
     }
-    let (scope, index) = match kind {
-        DocKind::Station => typed::<Station>(doc, now)?,
-        DocKind::Roster => typed::<Roster>(doc, now)?,
-        DocKind::Household => typed::<Household>(doc, now)?,
-        DocKind::Worker => typed::<Worker>(doc, now)?,
-        DocKind::Activity => typed::<Activity>(doc, now)?,
-        DocKind::Request => typed::<Request>(doc, now)?,
-        DocKind::Case => typed::<Case>(doc, now)?,
-    };
+    impl super::kinds::PerKind for Typed<'_> {
+        type Output = Result<Verified, Refusal>;
+        fn run<T: Indexed + crate::access::Guarded + Into<crate::access::Value>>(
+            self,
+        ) -> Self::Output {
+            let value: T = self
+                .doc
+                .read()
+                .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            value
+                .validate(self.now)
+                .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            let scope = value.scope().to_key();
+            Ok((
+                scope,
+                Box::new(move |conn, ctx| value.write_index(conn, ctx)),
+            ))
+        }
+    }
+    let (scope, index) = super::kinds::per_kind(kind, Typed { doc, now })?;
     // The content decides the scope. It may differ from the scope the peer
     // filed it under when the household moved grids and the peer is handing
     // its copy on; what matters is that this device holds the scope.

@@ -62,8 +62,6 @@ pub struct DeviceRow {
     pub revoked: bool,
 }
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
 /// A validity of at least one day (a credential's, an identity's).
 pub(super) fn check_days(days: u32) -> Result<(), StoreError> {
     if days == 0 {
@@ -333,7 +331,7 @@ impl Store {
                     w.map_or("", |w| w.id.as_str()),
                     serde_json::to_string(&scopes).unwrap_or_default(),
                     now + i64::from(options.code_minutes) * 60_000,
-                    now + i64::from(options.credential_days) * DAY_MS,
+                    now + i64::from(options.credential_days) * crate::localtime::DAY,
                     now
                 ],
             )?;
@@ -527,7 +525,7 @@ impl Store {
             }
         }
         renewed.issued_at = now.max(old.issued_at + 1);
-        renewed.expires_at = now + i64::from(days) * DAY_MS;
+        renewed.expires_at = now + i64::from(days) * crate::localtime::DAY;
         let signed = key.sign_credential(&renewed)?;
         self.batch(|b| {
             b.require(author, Act::ManageDevices)?;

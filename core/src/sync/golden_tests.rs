@@ -283,4 +283,12 @@ fn document_kinds_keep_their_wire_codes() {
         assert_eq!(DocKind::from_wire_code(code), Some(kind));
     }
     assert_eq!(DocKind::from_wire_code(200), None);
+    // The registry has one row per kind: names parse back, nothing twice.
+    let mut names: Vec<&str> = DocKind::ALL.iter().map(|k| k.as_str()).collect();
+    for kind in DocKind::ALL {
+        assert_eq!(DocKind::parse(kind.as_str()), Some(*kind));
+    }
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), DocKind::ALL.len());
 }
