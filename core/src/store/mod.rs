@@ -548,7 +548,7 @@ impl Store {
             now: now_millis(),
             journal: self.options.journal_changes,
             docs: &self.docs,
-            written: Vec::new(),
+            written: Default::default(),
         };
         let out = f(&mut batch)?;
         let Batch { tx, written, .. } = batch;
@@ -867,7 +867,7 @@ pub struct Batch<'s> {
     docs: &'s cache::DocCache,
     /// Documents this write changed (id, heads, document and the value it
     /// now holds): cached once it commits, dropped if it does not.
-    written: Vec<(String, String, cache::Cached)>,
+    written: std::collections::VecDeque<(String, String, cache::Cached)>,
 }
 
 impl Batch<'_> {
@@ -1026,7 +1026,12 @@ impl Batch<'_> {
                 heads: &heads,
             },
         )?;
-        self.written.push((
+        // Only the last few written can stay cached: a batch of hundreds
+        // (an import, the fixture) must not hold them all in memory.
+        if self.written.len() >= cache::CACHED_DOCUMENTS {
+            self.written.pop_front();
+        }
+        self.written.push_back((
             id.to_string(),
             heads.clone(),
             cache::Cached::with(doc, value),
