@@ -20,7 +20,7 @@ command -v cargo-ndk >/dev/null || { echo "cargo install cargo-ndk" >&2; exit 1;
 rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
 
 cd "$repo"
-# SQLCipher with its vendored OpenSSL is compiled by the NDK's clang for each ABI.
+# SQLCipher (core/sqlcipher) is compiled by the NDK's clang for each ABI.
 args=()
 for abi in "${abis[@]}"; do args+=(-t "$abi"); done
 # 16 KB page alignment (Android 15+ devices with 16 KB pages refuse

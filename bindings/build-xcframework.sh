@@ -25,11 +25,13 @@ mkdir -p "$target/ios-sim"
 lipo -create "$target/aarch64-apple-ios-sim/$profile/libanxin_ffi.a" \
     "$target/x86_64-apple-ios/$profile/libanxin_ffi.a" -output "$target/ios-sim/libanxin_ffi.a"
 
-# Bindings from the macOS build (same source, same metadata).
+# Bindings from the macOS build (same source, same metadata): its static
+# archive, because the `mobile` profile strips the dylib's symbol table,
+# where uniffi-bindgen finds the metadata.
 gen="$target/anxin-swift"
 rm -rf "$gen" && mkdir -p "$gen/include"
 cargo run -p anxin-ffi --bin uniffi-bindgen -- generate \
-    --library "$target/aarch64-apple-darwin/$profile/libanxin_ffi.dylib" \
+    --library "$target/aarch64-apple-darwin/$profile/libanxin_ffi.a" \
     --language swift --no-format --out-dir "$gen"
 cp "$gen/AnxinFFI.h" "$gen/include/"
 cp "$gen/AnxinFFI.modulemap" "$gen/include/module.modulemap"

@@ -317,7 +317,7 @@ impl AnxinStore {
                 )?)
             };
             if let Some(scopes) = &options.scopes {
-                store.set_scopes(scopes)?;
+                store.set_scopes(&parse_scopes(scopes)?)?;
             }
             let acting = options
                 .acting_worker
@@ -1185,6 +1185,7 @@ impl Sync {
     /// device.
     pub fn export_bundle(&self, scopes: Vec<String>) -> Result<Vec<u8>> {
         guard(|| {
+            let scopes = parse_scopes(&scopes)?;
             Ok(anxin_core::sync::bundle::export(
                 &*self.shared.store()?,
                 &scopes,
@@ -1459,3 +1460,12 @@ pub fn anxin_version() -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Scopes as hosts spell them (`station`, `grid:<id>`, `case:<team>`):
+/// a misspelt one is `AnxinError::InvalidInput`, before anything is touched.
+fn parse_scopes(scopes: &[String]) -> Result<Vec<anxin_core::model::Scope>> {
+    Ok(scopes
+        .iter()
+        .map(|s| anxin_core::model::Scope::parse(s))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}

@@ -31,16 +31,20 @@ fn rss_bytes(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-pub fn store(households: u32, writes: u32, json: bool) -> Result<(), Failure> {
+pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Result<(), Failure> {
     if households == 0 || writes == 0 {
         return Err(Failure::input(
             "--households and --writes must be at least 1",
         ));
     }
     let dir = tempfile::TempDir::new().map_err(|e| Failure::other(e.to_string()))?;
+    let options = || StoreOptions {
+        key: key.map(str::to_string),
+        ..Default::default()
+    };
 
     // 1. Durable writes.
-    let mut store = Store::open(dir.path().join("writes.db"), StoreOptions::default())?;
+    let mut store = Store::open(dir.path().join("writes.db"), options())?;
     let small = fixture::generate(
         &mut store,
         FixtureSpec {
@@ -72,6 +76,10 @@ pub fn store(households: u32, writes: u32, json: bool) -> Result<(), Failure> {
 
     let raw = rusqlite::Connection::open(dir.path().join("raw.db"))
         .map_err(|e| Failure::other(e.to_string()))?;
+    if let Some(key) = key {
+        raw.pragma_update(None, "key", key)
+            .map_err(|e| Failure::other(e.to_string()))?;
+    }
     let setup = raw.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
          CREATE TABLE residents (id TEXT PRIMARY KEY, household TEXT NOT NULL, body TEXT NOT NULL);",
@@ -91,7 +99,7 @@ pub fn store(households: u32, writes: u32, json: bool) -> Result<(), Failure> {
 
     // 2. Opening a large store to the first list.
     let path = dir.path().join("large.db");
-    let mut large = Store::open(&path, StoreOptions::default())?;
+    let mut large = Store::open(&path, options())?;
     let started = Instant::now();
     let big = fixture::generate(
         &mut large,
@@ -107,14 +115,14 @@ pub fn store(households: u32, writes: u32, json: bool) -> Result<(), Failure> {
 
     let rss_before = rss_bytes("VmRSS:");
     let started = Instant::now();
-    let store = Store::open(&path, StoreOptions::default())?;
+    let store = Store::open(&path, options())?;
     let first_list = store.households_in_grid(&my_grid, 50, 0)?;
     let open_to_list = started.elapsed().as_secs_f64();
     let rss_after_indexed = rss_bytes("VmRSS:");
     drop(store);
 
     let started = Instant::now();
-    let store = Store::open(&path, StoreOptions::default())?;
+    let store = Store::open(&path, options())?;
     let mut all: Vec<(Vulnerability, HouseholdId)> = Vec::new();
     for id in store.doc_ids(DocKind::Household)? {
         let h: Household = store.get(&id)?;
@@ -134,6 +142,7 @@ pub fn store(households: u32, writes: u32, json: bool) -> Result<(), Failure> {
     let rss_after_naive = rss_bytes("VmRSS:");
 
     let out = serde_json::json!({
+        "encrypted": key.is_some(),
         "writes": writes,
         "anxin_write_ms": anxin_write * 1e3,
         "raw_sqlite_insert_ms": raw_write * 1e3,
@@ -153,7 +162,8 @@ pub fn store(households: u32, writes: u32, json: bool) -> Result<(), Failure> {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!(
-            "durable write: anxin {:.2} ms, raw SQLite insert {:.2} ms (synchronous=FULL, WAL): {:.1}x",
+            "durable write{}: anxin {:.2} ms, raw SQLite insert {:.2} ms (synchronous=FULL, WAL): {:.1}x",
+            if key.is_some() { ", encrypted" } else { "" },
             anxin_write * 1e3,
             raw_write * 1e3,
             anxin_write / raw_write

@@ -977,8 +977,8 @@ fn phones(
         let scopes = p.scopes()?;
         let mut docs = 0;
         for scope in &scopes {
-            let mine = p.scope_digest(scope)?;
-            let theirs = station.scope_digest(scope)?;
+            let mine = p.scope_digest(&scope.to_key())?;
+            let theirs = station.scope_digest(&scope.to_key())?;
             all_agree &= mine == theirs;
             docs += mine.1;
         }

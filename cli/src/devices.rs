@@ -97,7 +97,11 @@ fn scopes(list: &[String]) -> Result<Vec<String>, Failure> {
         if s == "grid:*" || s == "case:*" || s.starts_with("case:") || s == "station" {
             out.push(s.to_string());
         } else {
-            out.extend(crate::syncing::parse_scopes(&[s.to_string()])?);
+            out.extend(
+                crate::syncing::parse_scopes(&[s.to_string()])?
+                    .iter()
+                    .map(anxin_core::model::Scope::to_key),
+            );
         }
     }
     if out.is_empty() {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use anxin_core::model::Scope;
 use anxin_core::store::Store;
 use anxin_core::sync::bundle::{self, BundleError};
 use anxin_core::sync::{tcp, Progress, SessionReport, SyncConfig};
@@ -107,7 +108,7 @@ pub enum BundleCommand {
 }
 
 /// Accepts `station`, `grid:<id>` or a bare grid id.
-pub fn parse_scopes(list: &[String]) -> Result<Vec<String>, Failure> {
+pub fn parse_scopes(list: &[String]) -> Result<Vec<Scope>, Failure> {
     let mut out = Vec::new();
     for item in list.iter().flat_map(|s| s.split(',')) {
         let item = item.trim();
@@ -115,20 +116,14 @@ pub fn parse_scopes(list: &[String]) -> Result<Vec<String>, Failure> {
             continue;
         }
         // A grid is named by its id, with or without `grid:`; anything else
-        // is refused here rather than held as a scope nothing can fill.
+        // is refused (by the id's own check) rather than held as a scope
+        // nothing can fill.
         let scope = if item == "station" {
-            item.to_string()
+            Scope::Station
         } else {
             let id = item.strip_prefix("grid:").unwrap_or(item);
-            format!("grid:{}", anxin_core::model::GridId::parse(id, "--scopes")?)
+            Scope::Grid(anxin_core::model::GridId::parse(id, "--scopes")?)
         };
-        if anxin_core::model::Scope::from_key(&scope).is_none() {
-            return Err(Failure::input(crate::tr!(
-                "invalid scope {scope}",
-                "范围 {scope} 无效",
-                scope = scope
-            )));
-        }
         out.push(scope);
     }
     if out.is_empty() {
@@ -365,9 +360,11 @@ pub fn run_bundle(store: &mut Store, cmd: &BundleCommand, json: bool) -> Result<
                 ))
             })?;
             if json {
-                print_json(
-                    &serde_json::json!({ "file": out, "bytes": bytes.len(), "scopes": scopes }),
-                );
+                print_json(&serde_json::json!({
+                    "file": out,
+                    "bytes": bytes.len(),
+                    "scopes": scopes.iter().map(Scope::to_key).collect::<Vec<_>>(),
+                }));
             } else {
                 println!(
                     "{}",

@@ -150,14 +150,6 @@ impl OrderState {
         }
     }
 
-    /// Whether the order still needs work (not completed, rated or cancelled).
-    pub fn is_open(&self) -> bool {
-        !matches!(
-            self.status,
-            OrderStatus::Completed | OrderStatus::Rated | OrderStatus::Cancelled
-        )
-    }
-
     /// The workers a conflict concerns.
     pub fn workers_in_conflicts(&self) -> Vec<WorkerId> {
         let mut out = Vec::new();

@@ -182,6 +182,19 @@ impl Scope {
         }
     }
 
+    /// Parses a scope as people and hosts write it (`station`,
+    /// `grid:<id>`, `case:<team>`): a typed error for anything else.
+    pub fn parse(text: &str) -> Result<Scope, ValidationError> {
+        Scope::from_key(text).ok_or_else(|| {
+            ValidationError::new(
+                "scope",
+                Violation::UnknownValue {
+                    allowed: &["station", "grid:<id>", "case:<team>"],
+                },
+            )
+        })
+    }
+
     /// Parses a stored scope.
     pub fn from_key(text: &str) -> Option<Scope> {
         if text == "station" {
@@ -192,6 +205,12 @@ impl Scope {
             text.strip_prefix("case:")
                 .map(|t| Scope::CaseTeam(t.to_string()))
         }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_key())
     }
 }
 
@@ -922,6 +941,22 @@ impl Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_parse_from_their_spelling_and_print_back() {
+        for text in ["station", "grid:g-1", "case:main"] {
+            assert_eq!(Scope::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            Scope::parse("grid:g-1").unwrap(),
+            Scope::Grid(GridId("g-1".into()))
+        );
+        for bad in ["", "stations", "grid", "Station", "team:main"] {
+            let e = Scope::parse(bad).unwrap_err();
+            assert_eq!(e.field, "scope");
+            assert_eq!(e.violation.code(), "unknown_value");
+        }
+    }
 
     #[test]
     fn year_of_known_dates() {

@@ -150,11 +150,10 @@ impl Store {
 
     /// Credentials by actor id, rebuilt when the registry changed.
     pub(crate) fn authors(&self) -> Result<Arc<Authors>, StoreError> {
-        let stamp: RegistryStamp =
-            self.conn
-                .query_row("SELECT count(*), total(issued_at) FROM registry", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+        let stamp: RegistryStamp = self
+            .conn
+            .prepare_cached("SELECT count(*), total(issued_at) FROM registry")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if let Ok(guard) = self.authors.0.lock() {
             if let Some((s, a)) = guard.as_ref() {
                 if *s == stamp {
@@ -164,7 +163,7 @@ impl Store {
         }
         let mut authors = Authors::default();
         if let Some(station) = self.station_public()? {
-            let mut stmt = self.conn.prepare(
+            let mut stmt = self.conn.prepare_cached(
                 "SELECT body, signature FROM registry WHERE kind = 'credential' ORDER BY device_id",
             )?;
             let rows: Vec<crate::trust::Signed> = stmt
@@ -471,7 +470,7 @@ impl Store {
             return Ok(());
         }
         let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare(
+            let mut stmt = self.conn.prepare_cached(
                 "SELECT id FROM docs WHERE id NOT IN (SELECT doc_id FROM attestations) ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| r.get(0))?;
@@ -496,10 +495,10 @@ impl Store {
                 keep(&tx, &id, &a)?;
             }
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO meta (key, value) VALUES (?1, '1') ON CONFLICT (key) DO NOTHING",
-            [DONE],
-        )?;
+        )?
+        .execute([DONE])?;
         tx.commit()?;
         Ok(())
     }

@@ -77,7 +77,7 @@ pub(super) fn append(conn: &Connection, e: &NewEntry<'_>) -> Result<(), StoreErr
 
 /// The audit rows of one document, oldest first.
 pub(super) fn for_doc(conn: &Connection, doc_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT seq, at, device_id, worker_id, doc_id, kind, action, heads \
          FROM audit WHERE doc_id = ?1 ORDER BY seq",
     )?;
@@ -100,7 +100,7 @@ pub(super) fn for_doc(conn: &Connection, doc_id: &str) -> Result<Vec<AuditEntry>
 
 /// Walks the chain; returns the seq of the first row that does not verify.
 pub(super) fn verify_chain(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT seq, at, device_id, worker_id, doc_id, kind, action, heads, prev_hash, hash \
          FROM audit ORDER BY seq",
     )?;
@@ -167,11 +167,8 @@ pub fn head_message(device: &str, seq: i64, hash: &str) -> Vec<u8> {
 /// The last row's (seq, hash), or (0, "") for an empty log.
 pub(super) fn last(conn: &Connection) -> Result<(i64, String), StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, String::new())))
 }
@@ -179,6 +176,7 @@ pub(super) fn last(conn: &Connection) -> Result<(i64, String), StoreError> {
 /// The hash of row `seq`, if the log has it.
 pub(super) fn hash_at(conn: &Connection, seq: i64) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
+        .prepare_cached("SELECT hash FROM audit WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))
         .optional()?)
 }

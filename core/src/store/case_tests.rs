@@ -575,7 +575,7 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
     let mut st = station();
     let mut phone = Store::open(":memory:", StoreOptions::default()).unwrap();
     phone
-        .set_scopes(&["station".into(), format!("grid:{}", st.grid)])
+        .set_scope_keys(&["station".into(), format!("grid:{}", st.grid)])
         .unwrap();
     let enrol = join(&mut st.s);
     assert!(run(&mut phone, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
@@ -595,7 +595,7 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
     // Meeting another volunteer's phone (no case team) hands nothing on.
     let mut other = Store::open(":memory:", StoreOptions::default()).unwrap();
     other
-        .set_scopes(&["station".into(), format!("grid:{}", st.grid)])
+        .set_scope_keys(&["station".into(), format!("grid:{}", st.grid)])
         .unwrap();
     let enrol = join(&mut st.s);
     assert!(run(&mut other, &mut st.s, &enrol, &LinkConfig::perfect()).completed());

@@ -31,17 +31,19 @@ impl From<ScreeningError> for StoreError {
 impl Indexed for Case {
     fn write_index(&self, conn: &Connection, ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
-        conn.execute("DELETE FROM idx_case_due WHERE case_id = ?1", [id])?;
+        conn.prepare_cached("DELETE FROM idx_case_due WHERE case_id = ?1")?
+            .execute([id])?;
         // `now` only decides escalation flags, which are not indexed.
         let state = fold(self, ctx.policy, 0);
         let worker = state
             .assigned
             .clone()
             .or_else(|| state.screenings.last().map(|s| s.by.clone()));
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO idx_case \
              (id, resident_id, household_id, team, tier, assigned, open_crises, screenings, conflicts, last_screened) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?
+.execute(
             params![
                 id,
                 self.resident_id.as_str(),
@@ -56,9 +58,10 @@ impl Indexed for Case {
             ],
         )?;
         for d in &state.due {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT OR REPLACE INTO idx_case_due (case_id, what, reference, due_at, worker_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5)")?
+.execute(
                 params![id, d.what, d.reference, d.due_at, worker.as_ref().map(|w| w.to_string())],
             )?;
         }

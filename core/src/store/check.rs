@@ -122,7 +122,7 @@ impl Store {
     fn doc_list(&self) -> Result<Vec<(String, String, String)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, kind, scope FROM docs ORDER BY kind, id")?;
+            .prepare_cached("SELECT id, kind, scope FROM docs ORDER BY kind, id")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
@@ -219,7 +219,7 @@ impl Store {
         let mut documents = BTreeMap::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT kind, count(*) FROM docs GROUP BY kind")?;
+            .prepare_cached("SELECT kind, count(*) FROM docs GROUP BY kind")?;
         for row in stmt.query_map([], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
         })? {
@@ -251,9 +251,8 @@ impl Store {
     pub fn history(&self, id: &str) -> Result<History, StoreError> {
         let kind: String = self
             .conn
-            .query_row("SELECT kind FROM docs WHERE id = ?1", params![id], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))
             .map_err(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
                     kind: "document",

@@ -266,11 +266,12 @@ impl Store {
         }
 
         // Needs found at today's visits, met by today's completed orders.
-        let needs_found: i64 = self.conn.query_row(
-            "SELECT COALESCE(sum(needs), 0) FROM idx_visit WHERE at >= ?1 AND at < ?2",
-            params![start, end],
-            |r| r.get(0),
-        )?;
+        let needs_found: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(sum(needs), 0) FROM idx_visit WHERE at >= ?1 AND at < ?2",
+            )?
+            .query_row(params![start, end], |r| r.get(0))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT household_id FROM idx_request \
              WHERE completed_at >= ?1 AND completed_at < ?2",

@@ -42,20 +42,21 @@ impl Store {
     pub fn save_draft(&mut self, record: &DraftRecord) -> Result<(), StoreError> {
         let body = serde_json::to_string(&record.draft).map_err(|_| damaged(&record.id))?;
         let alerted = serde_json::to_string(&record.alerted).map_err(|_| damaged(&record.id))?;
-        self.conn.execute(
-            "INSERT INTO drafts (id, household_id, resident_id, body, alerted, updated_at) \
+        self.conn
+            .prepare_cached(
+                "INSERT INTO drafts (id, household_id, resident_id, body, alerted, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (id) DO UPDATE SET body = excluded.body, alerted = excluded.alerted, \
              updated_at = excluded.updated_at",
-            params![
+            )?
+            .execute(params![
                 record.id,
                 record.household_id,
                 record.resident_id,
                 body,
                 alerted,
                 record.updated_at
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
@@ -110,7 +111,8 @@ impl Store {
     /// does nothing.
     pub fn delete_draft(&mut self, id: &str) -> Result<(), StoreError> {
         self.conn
-            .execute("DELETE FROM drafts WHERE id = ?1", [id])?;
+            .prepare_cached("DELETE FROM drafts WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 }

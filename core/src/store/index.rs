@@ -172,8 +172,10 @@ impl Indexed for Household {
 impl Indexed for Worker {
     fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
         let id = self.id.as_str();
-        conn.execute("DELETE FROM idx_worker_skill WHERE worker_id = ?1", [id])?;
-        conn.execute("DELETE FROM idx_hours WHERE worker_id = ?1", [id])?;
+        conn.prepare_cached("DELETE FROM idx_worker_skill WHERE worker_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM idx_hours WHERE worker_id = ?1")?
+            .execute([id])?;
         let mut skill =
             conn.prepare_cached("INSERT INTO idx_worker_skill (worker_id, skill) VALUES (?1, ?2)")?;
         // Training topics count as skills: "trained for" reads both.
@@ -199,17 +201,17 @@ impl Indexed for Worker {
                 !e.acknowledgements.is_empty()
             ])?;
         }
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO idx_worker (id, grid_id, role, name, active) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                self.id.as_str(),
-                self.grid_id.as_ref().map(|g| g.as_str()),
-                self.role.as_str(),
-                self.name,
-                self.active
-            ],
-        )?;
+        )?
+        .execute(params![
+            self.id.as_str(),
+            self.grid_id.as_ref().map(|g| g.as_str()),
+            self.role.as_str(),
+            self.name,
+            self.active
+        ])?;
         Ok(())
     }
 }
@@ -227,11 +229,12 @@ impl Indexed for Request {
             Actor::Worker(w) => w.to_string(),
             Actor::Resident(r) => format!("resident:{r}"),
         });
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO idx_request (id, grid_id, household_id, kind, status, urgency, \
              assignee_worker, assignee_grid, accepted_by, requested_by, created_at, deadline, \
              completed_at, stars, items_changed, needs_training) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")?
+.execute(
             params![
                 id,
                 self.grid_id.as_str(),
@@ -251,7 +254,8 @@ impl Indexed for Request {
                 self.kind == OrderKind::PsychologicalSupport,
             ],
         )?;
-        conn.execute("DELETE FROM idx_order_conflict WHERE request_id = ?1", [id])?;
+        conn.prepare_cached("DELETE FROM idx_order_conflict WHERE request_id = ?1")?
+            .execute([id])?;
         let mut stmt = conn.prepare_cached(
             "INSERT INTO idx_order_conflict (request_id, event_id, kind, worker_a, worker_b, detail) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -293,17 +297,17 @@ impl Indexed for Request {
 
 impl Indexed for Activity {
     fn write_index(&self, conn: &Connection, _ctx: &IndexContext<'_>) -> rusqlite::Result<()> {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO idx_activity (id, grid_id, kind, starts_at, attendees) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                self.id.as_str(),
-                self.grid_id.as_ref().map(|g| g.as_str()),
-                self.kind.as_str(),
-                self.starts_at,
-                self.attendance.values().filter(|a| a.present).count() as i64
-            ],
-        )?;
+        )?
+        .execute(params![
+            self.id.as_str(),
+            self.grid_id.as_ref().map(|g| g.as_str()),
+            self.kind.as_str(),
+            self.starts_at,
+            self.attendance.values().filter(|a| a.present).count() as i64
+        ])?;
         Ok(())
     }
 }
@@ -467,17 +471,19 @@ pub struct GridSummary {
 impl Store {
     /// Counts for a grid: households, canvassed, critical, vulnerable residents.
     pub fn grid_summary(&self, grid: &GridId) -> Result<GridSummary, StoreError> {
-        let (households, canvassed, critical): (i64, i64, i64) = self.conn.query_row(
-            "SELECT count(*), count(last_visit_at), COALESCE(sum(critical_need), 0) \
+        let (households, canvassed, critical): (i64, i64, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*), count(last_visit_at), COALESCE(sum(critical_need), 0) \
              FROM idx_household WHERE grid_id = ?1",
-            [grid.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let vulnerable: i64 = self.conn.query_row(
-            "SELECT count(DISTINCT resident_id) FROM idx_resident_tag WHERE grid_id = ?1",
-            [grid.as_str()],
-            |r| r.get(0),
-        )?;
+            )?
+            .query_row([grid.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let vulnerable: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(DISTINCT resident_id) FROM idx_resident_tag WHERE grid_id = ?1",
+            )?
+            .query_row([grid.as_str()], |r| r.get(0))?;
         Ok(GridSummary {
             households: households as u64,
             canvassed: canvassed as u64,

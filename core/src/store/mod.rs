@@ -237,6 +237,8 @@ const POLICY_META_KEY: &str = "case_policy";
 /// decryption failures to stderr: the caller gets `KeyRejected` instead,
 /// which says what to do.
 fn unlock(conn: &Connection, key: Option<&str>) -> Result<i64, StoreError> {
+    // SQLCipher's crypto provider is Rust code that C calls: keep it linked.
+    anxin_sqlcipher::link();
     let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
     if let Some(key) = key {
         if key.is_empty() {
@@ -244,6 +246,8 @@ fn unlock(conn: &Connection, key: Option<&str>) -> Result<i64, StoreError> {
         }
         conn.pragma_update(None, "key", key)?;
     }
+    // Not the statement cache: with a wrong key the prepare itself fails,
+    // and that error must reach the match below.
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)) {
         Ok(n) => Ok(n),
         Err(rusqlite::Error::SqliteFailure(e, _))
@@ -365,9 +369,12 @@ impl Store {
         mut options: StoreOptions,
     ) -> Result<Store, StoreError> {
         let (device, keys) = load_or_create_identity(&conn)?;
-        // The write path and the sessions run a few dozen distinct
-        // statements over and over: parse each once (rusqlite keeps 16).
-        conn.set_prepared_statement_cache_capacity(64);
+        // Every fixed statement of the store goes through the statement
+        // cache (`prepare_cached`): sessions and the write path run them
+        // over and over, and parsing was an eighth of a sync's time. The
+        // capacity holds them all (about 110; rusqlite keeps 16), so none is
+        // evicted and parsed again.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         if options.journal_changes {
             // A temporary table: per connection, in memory, and written in
             // the write's own transaction, so a rolled-back write leaves
@@ -506,7 +513,8 @@ impl Store {
             .prepare_cached("SELECT id, kind, removed FROM temp.changed_docs ORDER BY seq")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        tx.execute("DELETE FROM temp.changed_docs", [])?;
+        tx.prepare_cached("DELETE FROM temp.changed_docs")?
+            .execute([])?;
         tx.commit()?;
         Ok(rows
             .into_iter()
@@ -605,12 +613,16 @@ impl Store {
     }
 }
 
+/// Statements kept prepared per connection (see `Store::assemble`).
+const STATEMENT_CACHE: usize = 160;
+
 fn load_or_create_identity(
     conn: &Connection,
 ) -> Result<(DeviceIdentity, crate::trust::DeviceKeys), StoreError> {
     let get = |key: &str| -> Result<Option<String>, StoreError> {
         Ok(conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     };
     let corrupt = || StoreError::Corrupt {
@@ -627,10 +639,8 @@ fn load_or_create_identity(
             .ok_or_else(corrupt)?,
         None => {
             let keys = crate::trust::DeviceKeys::generate();
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('device_keys', ?1)",
-                [hex::encode(keys.secret_bytes())],
-            )?;
+            conn.prepare_cached("INSERT INTO meta (key, value) VALUES ('device_keys', ?1)")?
+                .execute([hex::encode(keys.secret_bytes())])?;
             keys
         }
     };
@@ -640,10 +650,10 @@ fn load_or_create_identity(
     }
     let device_id = uuid::Uuid::new_v4().to_string();
     let actor = ActorId::try_from(keys.actor_hex().as_str()).map_err(|_| corrupt())?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('device_id', ?1), ('actor_id', ?2)",
-        params![device_id, actor.to_hex_string()],
-    )?;
+    )?
+    .execute(params![device_id, actor.to_hex_string()])?;
     Ok((DeviceIdentity { device_id, actor }, keys))
 }
 
@@ -656,9 +666,8 @@ fn load_document(
     kind: Option<DocKind>,
 ) -> Result<Option<Document>, StoreError> {
     let row: Option<(String, Vec<u8>)> = conn
-        .query_row("SELECT kind, snapshot FROM docs WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT kind, snapshot FROM docs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((stored_kind, snapshot)) = row else {
         return Ok(None);
@@ -788,11 +797,18 @@ pub(crate) fn persist_change(
         journal(conn, w.kind, w.id, false)?;
     }
     let Some(change) = change else {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO docs (id, kind, scope, snapshot, heads, chunk_count, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-            params![w.id, w.kind.as_str(), w.scope, doc.save(), w.heads, w.now],
-        )?;
+        )?
+        .execute(params![
+            w.id,
+            w.kind.as_str(),
+            w.scope,
+            doc.save(),
+            w.heads,
+            w.now
+        ])?;
         return Ok(());
     };
     let chunks: u32 = conn
@@ -803,11 +819,11 @@ pub(crate) fn persist_change(
         // transaction as the write that crossed the threshold.
         conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
             .execute([w.id])?;
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE docs SET snapshot = ?2, heads = ?3, scope = ?4, chunk_count = 0, \
              updated_at = ?5 WHERE id = ?1",
-            params![w.id, doc.save(), w.heads, w.scope, w.now],
-        )?;
+        )?
+        .execute(params![w.id, doc.save(), w.heads, w.scope, w.now])?;
     } else {
         conn.prepare_cached(
             "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, \
@@ -883,11 +899,12 @@ impl Batch<'_> {
 
     /// Sets a meta value (station id...).
     pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+        self.tx
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
+            )?
+            .execute(params![key, value])?;
         Ok(())
     }
 

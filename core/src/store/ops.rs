@@ -125,9 +125,8 @@ impl Batch<'_> {
     fn station_id(&self) -> Result<String, StoreError> {
         use rusqlite::OptionalExtension;
         self.tx
-            .query_row("SELECT value FROM meta WHERE key = 'station_id'", [], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT value FROM meta WHERE key = 'station_id'")?
+            .query_row([], |r| r.get(0))
             .optional()?
             .ok_or(StoreError::NotInitialised)
     }
@@ -270,8 +269,9 @@ impl Batch<'_> {
         if current.role != Role::StationAdmin || !current.active {
             return Ok(());
         }
-        let others: i64 = self.tx.query_row(
-            "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1 AND id != ?1",
+        let others: i64 = self.tx.prepare_cached(
+            "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1 AND id != ?1")?
+.query_row(
             [worker.as_str()],
             |r| r.get(0),
         )?;
@@ -547,11 +547,11 @@ impl Store {
     /// an admin adds workers).
     pub fn add_first_admin(&mut self, name: &str, phone: &str) -> Result<WorkerId, StoreError> {
         self.batch(|b| {
-            let admins: i64 = b.tx.query_row(
-                "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1",
-                [],
-                |r| r.get(0),
-            )?;
+            let admins: i64 =
+                b.tx.prepare_cached(
+                    "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1",
+                )?
+                .query_row([], |r| r.get(0))?;
             if admins > 0 {
                 return Err(crate::dispatch::DispatchError::PermissionDenied {
                     action: crate::refusal::Deed::CreateFirstAdmin,
@@ -791,7 +791,7 @@ impl Store {
         let orders: Vec<String> = {
             let mut stmt = self
                 .conn
-                .prepare("SELECT id FROM idx_request WHERE household_id = ?1 ORDER BY id")?;
+                .prepare_cached("SELECT id FROM idx_request WHERE household_id = ?1 ORDER BY id")?;
             let rows = stmt
                 .query_map([household.as_str()], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;

@@ -567,11 +567,8 @@ impl Store {
     pub fn my_tasks(&self, worker: &WorkerId) -> Result<Vec<QueueRow>, StoreError> {
         let grid: Option<String> = self
             .conn
-            .query_row(
-                "SELECT grid_id FROM idx_worker WHERE id = ?1",
-                [worker.as_str()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT grid_id FROM idx_worker WHERE id = ?1")?
+            .query_row([worker.as_str()], |r| r.get(0))
             .map_err(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
                     kind: "worker",
@@ -610,11 +607,8 @@ impl Store {
     ) -> Result<Vec<Suggestion>, StoreError> {
         let (grid, needs_training): (String, bool) = self
             .conn
-            .query_row(
-                "SELECT grid_id, needs_training FROM idx_request WHERE id = ?1",
-                [order.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT grid_id, needs_training FROM idx_request WHERE id = ?1")?
+            .query_row([order.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
                     kind: "order",

@@ -175,10 +175,29 @@ pub fn heads_digest(heads: &str) -> [u8; 8] {
     out
 }
 
+/// Stored scope spellings as scopes; one that does not parse means the
+/// store was damaged (every writer checks them).
+fn typed(keys: Vec<String>) -> Result<Vec<Scope>, StoreError> {
+    keys.iter()
+        .map(|k| {
+            Scope::from_key(k).ok_or_else(|| StoreError::Corrupt {
+                id: "meta.scopes".into(),
+                source: crate::doc::DocError::Undecodable,
+            })
+        })
+        .collect()
+}
+
 impl Store {
     /// The scopes this device holds. A store that never set them holds
     /// every scope of its station (the station's laptop).
-    pub fn scopes(&self) -> Result<Vec<String>, StoreError> {
+    pub fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
+        typed(self.scope_keys()?)
+    }
+
+    /// [`Store::scopes`] as the store and the wire spell them (`station`,
+    /// `grid:<id>`, `case:<team>`): what documents' `scope` column holds.
+    pub(crate) fn scope_keys(&self) -> Result<Vec<String>, StoreError> {
         if let Some(text) = self.meta("scopes")? {
             let scopes: Vec<String> =
                 serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
@@ -217,8 +236,13 @@ impl Store {
     ///
     /// Case files never rest on an unencrypted disk: a store file opened
     /// without a key holds no case scope, whatever its credential grants.
-    pub fn held_scopes(&self) -> Result<Vec<String>, StoreError> {
-        let mine = self.scopes()?;
+    pub fn held_scopes(&self) -> Result<Vec<Scope>, StoreError> {
+        typed(self.held_scope_keys()?)
+    }
+
+    /// [`Store::held_scopes`] spelled as the store and the wire spell them.
+    pub(crate) fn held_scope_keys(&self) -> Result<Vec<String>, StoreError> {
+        let mine = self.scope_keys()?;
         let encrypted = self.encrypted_at_rest();
         Ok(match self.credential()? {
             Some((_, c)) => mine
@@ -241,7 +265,13 @@ impl Store {
     }
 
     /// Sets the scopes this device holds (e.g. `station` and one grid).
-    pub fn set_scopes(&mut self, scopes: &[String]) -> Result<(), StoreError> {
+    pub fn set_scopes(&mut self, scopes: &[Scope]) -> Result<(), StoreError> {
+        let keys: Vec<String> = scopes.iter().map(Scope::to_key).collect();
+        self.set_scope_keys(&keys)
+    }
+
+    /// [`Store::set_scopes`] from the spelling a peer sent: each is checked.
+    pub(crate) fn set_scope_keys(&mut self, scopes: &[String]) -> Result<(), StoreError> {
         for s in scopes {
             if Scope::from_key(s).is_none() {
                 return Err(ValidationError::new("scopes", Violation::BadCharacters).into());
@@ -251,11 +281,12 @@ impl Store {
         sorted.sort();
         sorted.dedup();
         let text = serde_json::to_string(&sorted).unwrap_or_default();
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('scopes', ?1) \
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('scopes', ?1) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [text],
-        )?;
+            )?
+            .execute([text])?;
         Ok(())
     }
 
@@ -270,10 +301,9 @@ impl Store {
             Some(existing) if existing != station_id => Err(StoreError::AlreadyInitialised),
             Some(_) => Ok(()),
             None => {
-                self.conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('station_id', ?1)",
-                    [station_id],
-                )?;
+                self.conn
+                    .prepare_cached("INSERT INTO meta (key, value) VALUES ('station_id', ?1)")?
+                    .execute([station_id])?;
                 Ok(())
             }
         }
@@ -319,9 +349,8 @@ impl Store {
     pub fn document_bytes(&self, id: &str) -> Result<(DocKind, String, Vec<u8>), StoreError> {
         let (kind, scope): (String, String) = self
             .conn
-            .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
             .ok_or_else(|| StoreError::NotFound {
                 kind: "document",
@@ -349,7 +378,7 @@ impl Store {
         let Ok(station) = self.station() else {
             return Ok(Vec::new());
         };
-        let held = self.held_scopes()?;
+        let held = self.held_scope_keys()?;
         let mut out = Vec::new();
         let mut stmt = self
             .conn
@@ -390,7 +419,8 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let kind: Option<String> = tx
-            .query_row("SELECT kind FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?;
         let Some(kind) = kind else { return Ok(()) };
         for sql in [
@@ -436,17 +466,17 @@ impl Store {
     pub fn document_scope(&self, id: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT scope FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?)
     }
 
     /// Whether this store holds document `id`.
     pub fn has_document(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1)",
-            [id],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1)")?
+            .query_row([id], |r| r.get(0))?)
     }
 
     fn quarantine(
@@ -460,23 +490,24 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO quarantine (at, peer, doc_id, kind, reason, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        tx.prepare_cached(
+            "INSERT INTO quarantine (at, peer, doc_id, kind, reason, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+.execute(
             params![now_millis(), peer, id, kind, reason.to_string(), bytes],
         )?;
         // Bounded, oldest out first: a hostile peer sending garbage fills
         // the quarantine, never the disk.
-        tx.execute(
+        tx.prepare_cached(
             "DELETE FROM quarantine WHERE seq IN \
              (SELECT seq FROM quarantine ORDER BY seq DESC LIMIT -1 OFFSET ?1)",
-            [QUARANTINE_MAX_ROWS],
-        )?;
-        tx.execute(
+        )?
+        .execute([QUARANTINE_MAX_ROWS])?;
+        tx.prepare_cached(
             "DELETE FROM quarantine WHERE seq <= (SELECT seq FROM \
                (SELECT seq, sum(length(bytes)) OVER (ORDER BY seq DESC) AS total FROM quarantine) \
              WHERE total > ?1 ORDER BY seq DESC LIMIT 1)",
-            [QUARANTINE_MAX_BYTES],
-        )?;
+        )?
+        .execute([QUARANTINE_MAX_BYTES])?;
         tx.commit()?;
         Ok(())
     }
@@ -493,7 +524,7 @@ impl Store {
     /// The quarantine, oldest first (what arrived and why it was refused;
     /// the bytes themselves stay in the store).
     pub fn quarantine_rows(&self) -> Result<Vec<QuarantineRow>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT seq, at, peer, doc_id, kind, reason, length(bytes) FROM quarantine ORDER BY seq",
         )?;
         let rows = stmt
@@ -518,8 +549,12 @@ impl Store {
         Ok(match seq {
             Some(seq) => self
                 .conn
-                .execute("DELETE FROM quarantine WHERE seq = ?1", [seq])?,
-            None => self.conn.execute("DELETE FROM quarantine", [])?,
+                .prepare_cached("DELETE FROM quarantine WHERE seq = ?1")?
+                .execute([seq])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM quarantine")?
+                .execute([])?,
         })
     }
 
@@ -538,7 +573,7 @@ impl Store {
         bytes: &[u8],
         attested: &[Attestation],
     ) -> Result<Applied, StoreError> {
-        let allowed = self.scopes()?;
+        let allowed = self.scope_keys()?;
         let existing = self.load_document(id, None)?;
         if existing.is_some() && !self.has_kind(id, kind)? {
             let r = Refusal::KindMismatch;
@@ -579,11 +614,10 @@ impl Store {
     }
 
     fn has_kind(&self, id: &str, kind: DocKind) -> Result<bool, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1 AND kind = ?2)",
-            params![id, kind.as_str()],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1 AND kind = ?2)")?
+            .query_row(params![id, kind.as_str()], |r| r.get(0))?)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -756,11 +790,10 @@ impl Store {
     /// A held document's kind, scope and stored state, before a peer's
     /// changes are merged into it.
     fn stored_for_merge(&self, id: &str) -> Result<(DocKind, String, Document), StoreError> {
-        let (kind, scope): (String, String) =
-            self.conn
-                .query_row("SELECT kind, scope FROM docs WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+        let (kind, scope): (String, String) = self
+            .conn
+            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
             id: id.to_string(),
             source: crate::doc::DocError::Undecodable,
@@ -799,7 +832,7 @@ impl Store {
             self.quarantine(peer, id, kind.as_str(), &r, &received)?;
             return Ok(Applied::Quarantined(r));
         }
-        let allowed = self.scopes()?;
+        let allowed = self.scope_keys()?;
         let result = self.persist_merged(
             peer,
             id,
@@ -857,7 +890,7 @@ impl Store {
                     ..Default::default()
                 });
             }
-            let allowed = self.scopes()?;
+            let allowed = self.scope_keys()?;
             let result = self.persist_merged(
                 peer,
                 id,

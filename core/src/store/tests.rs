@@ -545,6 +545,38 @@ fn encrypted_store_leaks_no_canary_to_any_file() {
     assert!(store.export_json().unwrap().contains(canary));
 }
 
+/// The SQLCipher built by `core/sqlcipher`, with its crypto provider in
+/// Rust (no OpenSSL): two stores get different salts (the file's first 16
+/// bytes, from the operating system's generator).
+/// That it reads files the OpenSSL provider wrote is
+/// `the_frozen_first_release_store_opens_migrates_and_checks` (that store
+/// was written by the OpenSSL build).
+#[test]
+fn stores_are_encrypted_by_sqlcipher_with_its_own_crypto_and_fresh_salts() {
+    let dir = TempDir::new().unwrap();
+    let key = StoreOptions {
+        key: Some("correct horse battery staple".into()),
+        ..Default::default()
+    };
+    let mut salts = Vec::new();
+    for name in ["a.db", "b.db"] {
+        let path = dir.path().join(name);
+        drop(Store::open(&path, key.clone()).unwrap());
+        let file = std::fs::read(&path).unwrap();
+        assert!(!file.starts_with(b"SQLite format 3"));
+        salts.push(file[..16].to_vec());
+
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "key", "correct horse battery staple")
+            .unwrap();
+        let provider: String = conn
+            .query_row("PRAGMA cipher_provider", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(provider, anxin_sqlcipher::PROVIDER_NAME);
+    }
+    assert_ne!(salts[0], salts[1]);
+}
+
 #[test]
 fn a_file_that_is_not_a_store_is_refused() {
     let dir = TempDir::new().unwrap();

@@ -321,9 +321,10 @@ impl Store {
         let now = now_millis();
         self.batch(|b| {
             b.require(author, Act::ManageDevices)?;
-            b.tx.execute(
+            b.tx.prepare_cached(
                 "INSERT INTO enrolments (id, psk, worker_id, scopes, expires_at, credential_until, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+.execute(
                 params![
                     hex::encode(id),
                     enrol_psk(&id, &secret).to_vec(),
@@ -349,11 +350,10 @@ impl Store {
     pub(crate) fn enrolment_psk(&self, id: &[u8; 8]) -> Result<Option<[u8; 32]>, StoreError> {
         let row: Option<Vec<u8>> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT psk FROM enrolments WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![hex::encode(id), now_millis()],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![hex::encode(id), now_millis()], |r| r.get(0))
             .optional()?;
         Ok(row.and_then(|b| to_array(&b)))
     }
@@ -372,12 +372,13 @@ impl Store {
         let now = now_millis();
         let row: Option<(String, String, i64)> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT worker_id, scopes, credential_until FROM enrolments \
                  WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![hex::encode(id), now],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row(params![hex::encode(id), now], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
         let (worker, scopes, until) = row.ok_or(TrustError::CodeUnusable)?;
         if uuid::Uuid::parse_str(device).is_err() {
@@ -409,8 +410,9 @@ impl Store {
         };
         let signed = station_key.sign_credential(&credential)?;
         self.batch(|b| {
-            let used = b.tx.execute(
-                "UPDATE enrolments SET used_at = ?2, device_id = ?3 WHERE id = ?1 AND used_at IS NULL",
+            let used = b.tx.prepare_cached(
+                "UPDATE enrolments SET used_at = ?2, device_id = ?3 WHERE id = ?1 AND used_at IS NULL")?
+.execute(
                 params![hex::encode(id), now, device],
             )?;
             if used != 1 {
@@ -609,7 +611,7 @@ impl Store {
     }
 
     fn registry_of_kind(&self, kind: &str) -> Result<Vec<(String, Signed)>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT device_id, body, signature FROM registry WHERE kind = ?1 ORDER BY device_id",
         )?;
         let rows = stmt
@@ -645,11 +647,8 @@ impl Store {
     pub fn is_revoked(&self, device: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM registry WHERE device_id = ?1 AND kind = 'revocation'",
-                [device],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM registry WHERE device_id = ?1 AND kind = 'revocation'")?
+            .query_row([device], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -754,11 +753,10 @@ impl Store {
                     "credential"
                 };
                 let held: Option<i64> =
-                    b.tx.query_row(
+                    b.tx.prepare_cached(
                         "SELECT issued_at FROM registry WHERE device_id = ?1 AND kind = ?2",
-                        params![device, kind],
-                        |r| r.get(0),
-                    )
+                    )?
+                    .query_row(params![device, kind], |r| r.get(0))
                     .optional()?;
                 if held.is_none_or(|h| h < *at) && !(*revocation && held.is_some()) {
                     insert_entry(&b.tx, device, kind, *at, signed)?;
@@ -777,10 +775,11 @@ fn insert_entry(
     at: Millis,
     signed: &Signed,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO registry (device_id, kind, issued_at, body, signature) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (device_id, kind) DO UPDATE SET issued_at = excluded.issued_at, \
-         body = excluded.body, signature = excluded.signature",
+         body = excluded.body, signature = excluded.signature")?
+.execute(
         params![device, kind, at, signed.body, signed.signature],
     )?;
     Ok(())
@@ -814,13 +813,14 @@ impl Store {
         // before: otherwise the old head is the evidence and stays.
         let intact = self.own_head_fault()?.is_none();
         if intact {
-            self.conn.execute(
-                "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
                  seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, \
                  received_at = excluded.received_at",
-                params![device, seq, hash, signature, now_millis()],
-            )?;
+                )?
+                .execute(params![device, seq, hash, signature, now_millis()])?;
         }
         Ok(AuditHead {
             seq,
@@ -835,11 +835,8 @@ impl Store {
     ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT seq, hash, finding FROM audit_heads WHERE device_id = ?1",
-                [device],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached("SELECT seq, hash, finding FROM audit_heads WHERE device_id = ?1")?
+            .query_row([device], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?)
     }
 
@@ -891,25 +888,25 @@ impl Store {
         };
         match &finding {
             Some(f) => {
-                self.conn.execute(
-                    "UPDATE audit_heads SET finding = ?2 WHERE device_id = ?1",
-                    params![peer.device, f],
-                )?;
+                self.conn
+                    .prepare_cached("UPDATE audit_heads SET finding = ?2 WHERE device_id = ?1")?
+                    .execute(params![peer.device, f])?;
             }
             None => {
-                self.conn.execute(
-                    "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
                      seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, \
                      received_at = excluded.received_at",
-                    params![
+                    )?
+                    .execute(params![
                         peer.device,
                         head.seq,
                         head.hash,
                         head.signature,
                         now_millis()
-                    ],
-                )?;
+                    ])?;
             }
         }
         Ok(finding)
@@ -919,7 +916,7 @@ impl Store {
     /// last signed, and every finding about a peer's chain.
     pub fn audit_anchor_faults(&self) -> Result<Vec<String>, StoreError> {
         let mut out: Vec<String> = self.own_head_fault()?.into_iter().collect();
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT finding FROM audit_heads WHERE finding IS NOT NULL ORDER BY device_id",
         )?;
         for f in stmt.query_map([], |r| r.get::<_, String>(0))? {

@@ -224,9 +224,9 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     ];
     // (It also lets her store take case files, which her credential does
     // not grant.)
-    let mut scopes = w.volunteer_phone.scopes().unwrap();
+    let mut scopes = w.volunteer_phone.scope_keys().unwrap();
     scopes.push("case:main".into());
-    w.volunteer_phone.set_scopes(&scopes).unwrap();
+    w.volunteer_phone.set_scope_keys(&scopes).unwrap();
     let restore = |phone: &mut Store| {
         let restored = phone
             .apply_document(

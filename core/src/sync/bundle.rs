@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{now_millis, DocKind};
+use crate::model::{now_millis, DocKind, Scope};
 use crate::store::{Applied, Store, StoreError};
 use crate::trust::{verify_device_signature, Attestation, Signed, TrustError};
 
@@ -132,12 +132,25 @@ fn signed_bytes(bundle: &[u8]) -> Vec<u8> {
     [SIGNATURE_TAG, bundle].concat()
 }
 
+/// [`export`] of scopes spelled as the store spells them (tests).
+#[cfg(test)]
+pub(crate) fn export_keys(store: &Store, scopes: &[String]) -> Result<Vec<u8>, BundleError> {
+    let scopes: Vec<Scope> = scopes
+        .iter()
+        .map(|s| Scope::from_key(s).unwrap_or_else(|| panic!("not a scope: {s}")))
+        .collect();
+    export(store, &scopes)
+}
+
 /// Seals every document of `scopes` into bundle bytes.
-pub fn export(store: &Store, scopes: &[String]) -> Result<Vec<u8>, BundleError> {
+pub fn export(store: &Store, scopes: &[Scope]) -> Result<Vec<u8>, BundleError> {
     let Some((credential, _)) = store.credential()? else {
         return Err(BundleError::NotEnrolled);
     };
-    let held = store.held_scopes()?;
+    // The bundle and the store spell scopes as the wire does.
+    let scopes: Vec<String> = scopes.iter().map(Scope::to_key).collect();
+    let scopes = &scopes[..];
+    let held = store.held_scope_keys()?;
     let mut docs = Vec::new();
     for scope in scopes {
         if !held.contains(scope) {
@@ -241,7 +254,7 @@ pub fn import(store: &mut Store, bytes: &[u8]) -> Result<ImportReport, BundleErr
     // Credentials and revocations first: each is checked against the
     // station key, and authors met only through this bundle become known.
     store.merge_registry(&bundle.registry)?;
-    let held = store.held_scopes()?;
+    let held = store.held_scope_keys()?;
     let mut report = ImportReport {
         documents: bundle.docs.len() as u32,
         ..Default::default()

@@ -292,3 +292,27 @@ fn document_kinds_keep_their_wire_codes() {
     names.dedup();
     assert_eq!(names.len(), DocKind::ALL.len());
 }
+
+#[test]
+fn every_item_is_encoded_with_its_written_code() {
+    let items = every_item();
+    // Every variant is in the list once: the codes run 0, 1, 2… with none
+    // missing, so a new item without a golden file fails here too.
+    let mut codes: Vec<u8> = items.iter().map(|(_, item)| item.wire_code()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, (0..codes.len() as u8).collect::<Vec<_>>());
+    for (name, item) in &items {
+        let encoded = encode_item(item);
+        assert_eq!(
+            encoded.first(),
+            Some(&item.wire_code()),
+            "{name}: encoded with another code than Item::wire_code says"
+        );
+        assert_eq!(
+            super::protocol::decode_item(&encoded)
+                .as_ref()
+                .map(Item::wire_code),
+            Ok(item.wire_code())
+        );
+    }
+}

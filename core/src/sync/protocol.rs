@@ -194,9 +194,10 @@ pub struct RangeDoc {
 
 /// Everything an item of a turn can be.
 ///
-/// postcard encodes a variant as its position in this list: **the order is
-/// the wire format**. New items go at the end; none is ever removed or
-/// moved (the golden files in `tests/golden/sync` fail if one is).
+/// postcard encodes a variant as its position in this list, so each
+/// item's code is written out in [`Item::wire_code`] and a test holds the
+/// encoding to it: new items go at the end with the next code; none is ever
+/// removed or moved (the golden files in `tests/golden/sync` fail too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Item {
     /// The initiator introduces itself.
@@ -362,6 +363,35 @@ pub enum Item {
         /// The compressed list of items.
         bytes: Vec<u8>,
     },
+}
+
+impl Item {
+    /// The item's wire code: the first byte of its encoding. Written out
+    /// here so that a reordered variant is caught by name
+    /// (`golden_tests::every_item_is_encoded_with_its_written_code`), not
+    /// only by a golden file's bytes; a new item takes the next code.
+    pub const fn wire_code(&self) -> u8 {
+        match self {
+            Item::Hello { .. } => 0,
+            Item::Welcome { .. } => 1,
+            Item::Refuse { .. } => 2,
+            Item::Inventory { .. } => 3,
+            Item::Want { .. } => 4,
+            Item::Snapshot { .. } => 5,
+            Item::Sync { .. } => 6,
+            Item::Piece { .. } => 7,
+            Item::Done => 8,
+            Item::Enrolled { .. } => 9,
+            Item::Deny { .. } => 10,
+            Item::AuditHead { .. } => 11,
+            Item::Registry { .. } => 12,
+            Item::Refused { .. } => 13,
+            Item::Ranges { .. } => 14,
+            Item::Heads { .. } => 15,
+            Item::Changes { .. } => 16,
+            Item::Deflated { .. } => 17,
+        }
+    }
 }
 
 /// A turn's items that compress (all but snapshots) deflated into one

@@ -252,7 +252,7 @@ pub struct SyncSession {
     greeted: bool,
     /// Documents this device must hand on (id → destination scope),
     /// computed once per session.
-    departed: Option<HashMap<String, String>>,
+    departed: Option<BTreeMap<String, String>>,
     /// Documents the peer said it did not store: never purged here.
     refused_by_peer: BTreeSet<String>,
     /// Initiator: the responder's key it opened an IK handshake with.
@@ -458,12 +458,12 @@ impl SyncSession {
             // Enrolling: the scopes chosen for this device, or everything
             // the credential will grant ("station" alone asks for that).
             if store.has_explicit_scopes()? {
-                store.scopes()?
+                store.scope_keys()?
             } else {
                 vec!["station".to_string()]
             }
         } else {
-            store.held_scopes()?
+            store.held_scope_keys()?
         };
         let mut digests = Vec::new();
         for s in &scopes {
@@ -474,7 +474,7 @@ impl SyncSession {
             });
         }
         self.hello_scopes = scopes.clone();
-        let mut departing: Vec<String> = store.departed()?.into_iter().map(|(_, to)| to).collect();
+        let mut departing: Vec<String> = self.departed(store)?.values().cloned().collect();
         departing.sort();
         departing.dedup();
         let hello = Item::Hello {
@@ -1143,6 +1143,11 @@ impl SyncSession {
                 self.report.peer = device;
                 self.report.version = version;
                 self.adopt(store, &station, &shared)?;
+                if self.config.enrol.is_some() {
+                    // Enrolling set the scopes this device holds: what it
+                    // must hand on is reckoned against those.
+                    self.departed = None;
+                }
                 self.shared = shared.clone();
                 self.report.shared_scopes = shared;
                 for s in self.peer_scopes.clone() {
@@ -1153,7 +1158,7 @@ impl SyncSession {
                 // Documents filed under a scope this device does not hold
                 // (case files a volunteer wrote) go whole to a peer that
                 // holds it; no inventory is exchanged for such a scope.
-                for (id, to) in store.departed()? {
+                for (id, to) in self.departed(store)?.clone() {
                     let (_, scope, _) = store.document_bytes(&id)?;
                     if scope == to
                         && self.peer_scopes.contains(&to)
@@ -1356,7 +1361,7 @@ impl SyncSession {
             // the scopes offered, unless this device chose its own.
             Some(_) if self.config.enrol.is_some() => {
                 if !store.has_explicit_scopes()? {
-                    store.set_scopes(offered)?;
+                    store.set_scope_keys(offered)?;
                 }
                 Ok(())
             }
@@ -1405,7 +1410,7 @@ impl SyncSession {
         // What both may hold: this device's scopes that its own credential
         // grants, and of those what the peer's credential grants.
         let mine: Vec<String> = store
-            .held_scopes()?
+            .held_scope_keys()?
             .into_iter()
             .filter(|s| grant.grants(s))
             .collect();
@@ -1457,7 +1462,7 @@ impl SyncSession {
         // that this device holds.
         // (This device's own held scopes, not narrowed by the peer's grant:
         // the documents come to this device, the peer keeps nothing.)
-        let own = store.held_scopes()?;
+        let own = store.held_scope_keys()?;
         let holds: Vec<String> = departing.into_iter().filter(|s| own.contains(s)).collect();
         if let Some(credential) = self.issued.take() {
             self.outbox.push(Item::Enrolled {
@@ -1732,6 +1737,8 @@ impl SyncSession {
     /// device does not hold, and that went whole to this peer, which holds
     /// that grid, are now safe there: purge the local copies.
     fn purge_departed(&mut self, store: &mut Store) -> Result<(), SyncError> {
+        // Computed afresh: a move received in this session may have made a
+        // document sent in it a departed one, safe to purge now.
         for (id, to) in store.departed()? {
             if self.sent.contains(&id)
                 && self.peer_scopes.contains(&to)
@@ -1760,16 +1767,22 @@ impl SyncSession {
         });
     }
 
+    /// The documents this device must hand on (`Store::departed`),
+    /// computed once per session: the Hello, the Welcome and every snapshot
+    /// (a Want for N ids) use it, and each computation loads the station
+    /// document.
+    fn departed(&mut self, store: &Store) -> Result<&BTreeMap<String, String>, SyncError> {
+        if self.departed.is_none() {
+            self.departed = Some(store.departed()?.into_iter().collect());
+        }
+        Ok(self.departed.get_or_insert_with(BTreeMap::new))
+    }
+
     fn send_snapshot(&mut self, store: &Store, id: &str) -> Result<(), SyncError> {
         // A household that moved out of this device's grids goes only to a
         // peer that holds its new grid.
-        if self.departed.is_none() {
-            // Computed once per session: a Want for N ids costs N lookups,
-            // not N loads of the station document.
-            self.departed = Some(store.departed()?.into_iter().collect());
-        }
-        if let Some(to) = self.departed.as_ref().and_then(|d| d.get(id)) {
-            if !self.peer_scopes.contains(to) {
+        if let Some(to) = self.departed(store)?.get(id).cloned() {
+            if !self.peer_scopes.contains(&to) {
                 return Ok(());
             }
         }

@@ -217,7 +217,7 @@ fn concurrent_edits_on_two_devices_converge() {
 fn a_volunteer_of_one_grid_never_receives_another_grids_households() {
     let (mut a, grids) = station(40);
     let mut c = memory_store();
-    c.set_scopes(&["station".into(), format!("grid:{}", grids[0])])
+    c.set_scope_keys(&["station".into(), format!("grid:{}", grids[0])])
         .unwrap();
     let enrol = join(&mut a);
     let r = run(&mut c, &mut a, &enrol, &LinkConfig::perfect());
@@ -505,7 +505,7 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
             },
         )
         .unwrap();
-    let bytes = bundle::export(&a, &scopes).unwrap();
+    let bytes = bundle::export_keys(&a, &scopes).unwrap();
     // The carrier reads nothing: no address, no station id, no name.
     let station_id = a.station_id().unwrap().unwrap();
     for secret in [
@@ -558,13 +558,13 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
         |_, _| {},
     )
     .unwrap();
-    let foreign = bundle::export(&other, &["station".to_string()]).unwrap();
+    let foreign = bundle::export_keys(&other, &["station".to_string()]).unwrap();
     assert!(matches!(
         bundle::import(&mut b, &foreign),
         Err(bundle::BundleError::NotForThisDevice)
     ));
     // Grid 1 is not the volunteer's: its bundle is not sealed to her phone.
-    let grid1 = bundle::export(&a, &["station".into(), format!("grid:{}", grids[1])]).unwrap();
+    let grid1 = bundle::export_keys(&a, &["station".into(), format!("grid:{}", grids[1])]).unwrap();
     assert!(matches!(
         bundle::import(&mut b, &grid1),
         Err(bundle::BundleError::NotForThisDevice)
@@ -575,7 +575,7 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
         Err(bundle::BundleError::NotEnrolled)
     ));
     assert!(matches!(
-        bundle::export(&empty, &["station".to_string()]),
+        bundle::export_keys(&empty, &["station".to_string()]),
         Err(bundle::BundleError::NotEnrolled)
     ));
     assert_eq!(b.export_json().unwrap(), before);
@@ -593,14 +593,14 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
         },
     )
     .unwrap();
-    let back = bundle::export(&b, &scopes).unwrap();
+    let back = bundle::export_keys(&b, &scopes).unwrap();
     let r = bundle::import(&mut a, &back).unwrap();
     assert_eq!(r.applied, 1, "{r:?}");
     let merged: Household = a.get(h.as_str()).unwrap();
     assert!(merged.visits.values().any(|v| v.notes == "带出"));
     // A scope the device does not hold cannot be exported.
     assert!(matches!(
-        bundle::export(&b, &[format!("grid:{}", grids[1])]),
+        bundle::export_keys(&b, &[format!("grid:{}", grids[1])]),
         Err(bundle::BundleError::UnknownScope(_))
     ));
 }
@@ -609,7 +609,7 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
 fn bundle_import_of_arbitrary_bytes_never_panics() {
     use rand::{Rng, SeedableRng};
     let (mut a, _) = station(3);
-    let good = bundle::export(&a, &["station".to_string()]).unwrap();
+    let good = bundle::export_keys(&a, &["station".to_string()]).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     for i in 0..1000 {
         let mut bytes = if i % 2 == 0 {
@@ -635,7 +635,8 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     let grid2 = format!("grid:{}", grids[1]);
     let phone_of = |station: &mut Store| {
         let mut p = memory_store();
-        p.set_scopes(&["station".into(), grid1.clone()]).unwrap();
+        p.set_scope_keys(&["station".into(), grid1.clone()])
+            .unwrap();
         let enrol = join(station);
         assert!(run(&mut p, station, &enrol, &LinkConfig::perfect()).completed());
         p
@@ -730,7 +731,9 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     assert!(station.check().unwrap().is_ok());
     // A device of grid 2 now receives it.
     let mut grid2_phone = memory_store();
-    grid2_phone.set_scopes(&["station".into(), grid2]).unwrap();
+    grid2_phone
+        .set_scope_keys(&["station".into(), grid2])
+        .unwrap();
     let enrol = join(&mut station);
     assert!(run(
         &mut grid2_phone,
@@ -929,7 +932,7 @@ fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
     assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
     let id = laptop.doc_ids(DocKind::Household).unwrap()[0].clone();
     let held = |s: &Store| {
-        s.docs_with_heads(&s.held_scopes().unwrap())
+        s.docs_with_heads(&s.held_scope_keys().unwrap())
             .unwrap()
             .into_iter()
             .find(|(d, _)| *d == id)

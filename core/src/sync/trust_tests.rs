@@ -344,7 +344,7 @@ fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purge
     let g2 = format!("grid:{}", grids[1]);
     let enrol_grid1 = |a: &mut Store, claims: Vec<String>| {
         let mut s = memory_store();
-        s.set_scopes(&claims).unwrap();
+        s.set_scope_keys(&claims).unwrap();
         let enrol = enrol_as(a, Role::Volunteer, Some(vec!["station".into(), g1.clone()])).unwrap();
         assert!(run(&mut s, a, &enrol, &LinkConfig::perfect()).completed());
         s
@@ -561,7 +561,7 @@ fn case_files_never_rest_on_an_unencrypted_disk() {
     assert!(!plain.encrypted_at_rest());
     assert!(plain.credential().unwrap().unwrap().1.grants("case:main"));
     assert!(!plain
-        .held_scopes()
+        .held_scope_keys()
         .unwrap()
         .iter()
         .any(|s| s.starts_with("case:")));
@@ -577,7 +577,7 @@ fn case_files_never_rest_on_an_unencrypted_disk() {
     .unwrap();
     assert!(run(&mut sealed, &mut a, &enrol, &LinkConfig::perfect()).completed());
     assert!(sealed
-        .held_scopes()
+        .held_scope_keys()
         .unwrap()
         .contains(&"case:main".to_string()));
 }

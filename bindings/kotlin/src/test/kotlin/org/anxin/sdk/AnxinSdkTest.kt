@@ -678,6 +678,8 @@ class AnxinSdkTest {
             station.actAs(worker(WorkerRole.STATION_ADMIN).id)
             val h = station.households().add(grid, AddressInput("带出小区", "1栋", "1单元", "101"))
             val bundle = station.sync().exportBundle(listOf("station", "grid:$grid"))
+            // A misspelt scope is bad input, said before anything is read.
+            assertFailsWith<AnxinException.InvalidInput> { station.sync().exportBundle(listOf("stations")) }
             assertFalse(String(bundle, Charsets.ISO_8859_1).contains("带出小区"), "the carrier reads nothing")
             val first = c.sync().importBundle(bundle)
             assertEquals(1u, first.applied)
