@@ -228,7 +228,7 @@ impl Shared {
     /// (after a sync or an order action). No lock is held while they hear
     /// it: a listener may call back into the store.
     pub(crate) fn tell_conflicts(&self) -> Result<()> {
-        let rows = self.reader()?.order_conflicts(None)?;
+        let rows = self.reader()?.orders().order_conflicts(None)?;
         let new: Vec<OrderConflict> = {
             let mut told = self
                 .conflicts_told
@@ -317,7 +317,7 @@ impl AnxinStore {
                 )?)
             };
             if let Some(scopes) = &options.scopes {
-                store.set_scopes(&parse_scopes(scopes)?)?;
+                store.replica_mut().set_scopes(&parse_scopes(scopes)?)?;
             }
             let acting = options
                 .acting_worker
@@ -422,6 +422,7 @@ impl AnxinStore {
             let rows = self
                 .shared
                 .reader()?
+                .people()
                 .workers(grid.as_ref(), role.map(Role::from))?;
             Ok(rows.into_iter().map(WorkerInfo::from).collect())
         })
@@ -520,13 +521,21 @@ impl Admin {
 impl Admin {
     /// Creates the station of a new store (the station's own device).
     pub fn init_station(&self, name: String) -> Result<String> {
-        guard(|| Ok(self.shared.store()?.init_station(&name)?.id.to_string()))
+        guard(|| {
+            Ok(self
+                .shared
+                .store()?
+                .setup_mut()
+                .init_station(&name)?
+                .id
+                .to_string())
+        })
     }
 
     /// The de-identified report (per grid and station) as JSON.
     pub fn report_json(&self) -> Result<String> {
         guard(|| {
-            let report = self.shared.reader()?.report()?;
+            let report = self.shared.reader()?.orders().report()?;
             serde_json::to_string(&report).map_err(|e| AnxinError::Internal {
                 reason: e.to_string(),
             })
@@ -552,10 +561,11 @@ impl Households {
         guard(|| {
             let grid = parse(GridId::parse(&grid_id, "grid_id"))?;
             let by = self.shared.author()?;
-            let id = self
-                .shared
-                .store()?
-                .add_household(&by, &grid, address.into())?;
+            let id =
+                self.shared
+                    .store()?
+                    .households_mut()
+                    .add_household(&by, &grid, address.into())?;
             Ok(id.to_string())
         })
     }
@@ -566,7 +576,11 @@ impl Households {
             let household = parse(HouseholdId::parse(&household_id, "household_id"))?;
             let by = self.shared.author()?;
             let new = NewResident::try_from(resident)?;
-            let id = self.shared.store()?.add_resident(&by, &household, new)?;
+            let id = self
+                .shared
+                .store()?
+                .households_mut()
+                .add_resident(&by, &household, new)?;
             Ok(id.to_string())
         })
     }
@@ -585,7 +599,7 @@ impl Households {
                 .into_iter()
                 .map(Need::try_from)
                 .collect::<Result<Vec<_>>>()?;
-            let id = self.shared.store()?.record_visit(
+            let id = self.shared.store()?.households_mut().record_visit(
                 &by,
                 &household,
                 NewVisit {
@@ -608,6 +622,7 @@ impl Households {
             let rows = self
                 .shared
                 .reader()?
+                .households()
                 .households_in_grid(&grid, limit, offset)?;
             Ok(rows.into_iter().map(HouseholdInfo::from).collect())
         })
@@ -631,7 +646,7 @@ impl Households {
     ) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared.store()?.set_resident_tag(
+            self.shared.store()?.households_mut().set_resident_tag(
                 &by,
                 &parse(HouseholdId::parse(&household_id, "household_id"))?,
                 &parse(ResidentId::parse(&resident_id, "resident_id"))?,
@@ -655,6 +670,7 @@ impl Households {
             let rows = self
                 .shared
                 .reader()?
+                .households()
                 .residents_with_tag(&tag, grid.as_ref())?;
             Ok(rows.into_iter().map(TaggedResident::from).collect())
         })
@@ -665,7 +681,7 @@ impl Households {
     pub fn move_household(&self, household_id: String, to_grid_id: String) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared.store()?.move_household(
+            self.shared.store()?.households_mut().move_household(
                 &by,
                 &parse(HouseholdId::parse(&household_id, "household_id"))?,
                 &parse(GridId::parse(&to_grid_id, "to_grid_id"))?,
@@ -784,7 +800,7 @@ impl Screening {
                 first.admin().language(),
             );
             let by = self.shared.author()?;
-            let rec = self.shared.store()?.record_screening(
+            let rec = self.shared.store()?.cases_mut().record_screening(
                 &by,
                 NewScreening {
                     household_id: parse(HouseholdId::parse(&household, "household_id"))?,
@@ -875,7 +891,7 @@ impl Cases {
     ) -> Result<CrisisRef> {
         guard(|| {
             let by = self.shared.author()?;
-            let (case, crisis) = self.shared.store()?.open_crisis(
+            let (case, crisis) = self.shared.store()?.cases_mut().open_crisis(
                 &by,
                 &parse(HouseholdId::parse(&household_id, "household_id"))?,
                 &parse(ResidentId::parse(&resident_id, "resident_id"))?,
@@ -897,7 +913,7 @@ impl Cases {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store()?.crisis_action(
+            let state = self.shared.store()?.cases_mut().crisis_action(
                 &by,
                 &parse(CaseId::parse(&crisis.case_id, "case_id"))?,
                 &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
@@ -917,7 +933,7 @@ impl Cases {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store()?.close_crisis(
+            let state = self.shared.store()?.cases_mut().close_crisis(
                 &by,
                 &parse(CaseId::parse(&crisis.case_id, "case_id"))?,
                 &parse(EventId::parse(&crisis.crisis_id, "crisis_id"))?,
@@ -938,7 +954,7 @@ impl Cases {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store()?.review_screening(
+            let state = self.shared.store()?.cases_mut().review_screening(
                 &by,
                 &parse(CaseId::parse(&case_id, "case_id"))?,
                 &parse(EventId::parse(&screening_id, "screening_id"))?,
@@ -959,7 +975,7 @@ impl Cases {
     ) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store()?.refer(
+            let id = self.shared.store()?.cases_mut().refer(
                 &by,
                 &parse(CaseId::parse(&case_id, "case_id"))?,
                 tier.into(),
@@ -980,7 +996,7 @@ impl Cases {
     ) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store()?.update_referral(
+            let state = self.shared.store()?.cases_mut().update_referral(
                 &by,
                 &parse(CaseId::parse(&case_id, "case_id"))?,
                 &parse(EventId::parse(&referral_id, "referral_id"))?,
@@ -1015,6 +1031,7 @@ impl Cases {
             let (_, state) = self
                 .shared
                 .reader()?
+                .cases()
                 .case(&parse(CaseId::parse(&case_id, "case_id"))?, now_millis())?;
             Ok(CaseInfo::from(state))
         })
@@ -1025,7 +1042,7 @@ impl Cases {
     pub fn list(&self, household_id: Option<String>) -> Result<Vec<CaseSummary>> {
         guard(|| {
             let household = optional(household_id.as_deref(), HouseholdId::parse, "household_id")?;
-            let rows = self.shared.reader()?.cases(household.as_ref())?;
+            let rows = self.shared.reader()?.cases().list(household.as_ref())?;
             Ok(rows.into_iter().map(CaseSummary::from).collect())
         })
     }
@@ -1036,7 +1053,7 @@ impl Cases {
         guard(|| {
             let worker = optional(worker_id.as_deref(), WorkerId::parse, "worker_id")?;
             let now = now_millis();
-            let rows = self.shared.reader()?.cases_due(
+            let rows = self.shared.reader()?.cases().cases_due(
                 worker.as_ref(),
                 now,
                 now + i64::from(days) * anxin_core::localtime::DAY,
@@ -1053,7 +1070,7 @@ impl Orders {
         guard(|| {
             let by = self.shared.author()?;
             let new = NewOrder::try_from(order)?;
-            let id = self.shared.store()?.create_order(&by, new)?;
+            let id = self.shared.store()?.orders_mut().create_order(&by, new)?;
             Ok(id.to_string())
         })
     }
@@ -1064,7 +1081,11 @@ impl Orders {
             let by = self.shared.author()?;
             let id = parse(RequestId::parse(&order_id, "order_id"))?;
             let action = OrderAction::try_from(action)?;
-            let state = self.shared.store()?.order_action(&by, &id, action)?;
+            let state = self
+                .shared
+                .store()?
+                .orders_mut()
+                .order_action(&by, &id, action)?;
             Ok(OrderInfo::from_state(order_id.clone(), &state))
         })
     }
@@ -1076,6 +1097,7 @@ impl Orders {
             Ok(self
                 .shared
                 .reader()?
+                .orders()
                 .suggest_workers(&id, limit)?
                 .into_iter()
                 .map(WorkerSuggestion::from)
@@ -1090,6 +1112,7 @@ impl Orders {
             Ok(self
                 .shared
                 .reader()?
+                .orders()
                 .order_conflicts(worker.as_ref())?
                 .into_iter()
                 .map(OrderConflict::from)
@@ -1106,7 +1129,7 @@ impl Orders {
                 .cloned()
                 .unwrap_or_else(|| WorkerId(String::new()));
             let store = self.shared.reader()?;
-            let rows = store.my_tasks(&worker)?;
+            let rows = store.orders().my_tasks(&worker)?;
             queue_items(&store, rows)
         })
     }
@@ -1116,7 +1139,7 @@ impl Orders {
         guard(|| {
             let grid = optional(grid_id.as_deref(), GridId::parse, "grid_id")?;
             let store = self.shared.reader()?;
-            let rows = store.dispatch_queue(grid.as_ref())?;
+            let rows = store.orders().dispatch_queue(grid.as_ref())?;
             queue_items(&store, rows)
         })
     }
@@ -1126,7 +1149,7 @@ impl Orders {
     pub fn details(&self, order_id: String) -> Result<OrderDetails> {
         guard(|| {
             let id = parse(RequestId::parse(&order_id, "order_id"))?;
-            let (request, state) = self.shared.reader()?.order(&id)?;
+            let (request, state) = self.shared.reader()?.orders().order(&id)?;
             Ok(OrderDetails::new(&request, &state))
         })
     }
@@ -1146,6 +1169,7 @@ impl Orders {
             Ok(self
                 .shared
                 .reader()?
+                .orders()
                 .hours_totals(worker.as_ref(), from.unwrap_or(0), to.unwrap_or(i64::MAX))?
                 .into_iter()
                 .map(HoursInfo::from)
@@ -1229,7 +1253,7 @@ impl Cases {
     fn case_entry(&self, case_id: String, action: CaseAction) -> Result<CaseInfo> {
         guard(|| {
             let by = self.shared.author()?;
-            let state = self.shared.store()?.case_entry(
+            let state = self.shared.store()?.cases_mut().case_entry(
                 &by,
                 &parse(CaseId::parse(&case_id, "case_id"))?,
                 action,

@@ -177,7 +177,11 @@ impl Admin {
     /// `actAs`.
     pub fn add_first_admin(&self, name: String, phone: String) -> Result<String> {
         guard(|| {
-            let id = self.shared.store()?.add_first_admin(&name, &phone)?;
+            let id = self
+                .shared
+                .store()?
+                .people_mut()
+                .add_first_admin(&name, &phone)?;
             Ok(id.to_string())
         })
     }
@@ -186,7 +190,7 @@ impl Admin {
     pub fn add_community(&self, name: String) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store()?.add_community(&by, &name)?;
+            let id = self.shared.store()?.setup_mut().add_community(&by, &name)?;
             Ok(id.to_string())
         })
     }
@@ -197,7 +201,7 @@ impl Admin {
         guard(|| {
             let by = self.shared.author()?;
             let c = parse(CommunityId::parse(&community_id, "community_id"))?;
-            let id = self.shared.store()?.add_grid(&by, &c, &name)?;
+            let id = self.shared.store()?.setup_mut().add_grid(&by, &c, &name)?;
             Ok(id.to_string())
         })
     }
@@ -206,9 +210,11 @@ impl Admin {
     pub fn rename_grid(&self, grid_id: String, name: String) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared
-                .store()?
-                .rename_grid(&by, &grid(&grid_id, "grid_id")?, &name)?;
+            self.shared.store()?.setup_mut().rename_grid(
+                &by,
+                &grid(&grid_id, "grid_id")?,
+                &name,
+            )?;
             Ok(())
         })
     }
@@ -219,6 +225,7 @@ impl Admin {
             let by = self.shared.author()?;
             self.shared
                 .store()?
+                .setup_mut()
                 .retire_grid(&by, &grid(&grid_id, "grid_id")?)?;
             Ok(())
         })
@@ -233,7 +240,7 @@ impl Admin {
                 .as_deref()
                 .map(|g| grid(g, "grid_id"))
                 .transpose()?;
-            let id = self.shared.store()?.add_worker(
+            let id = self.shared.store()?.people_mut().add_worker(
                 &by,
                 NewWorker {
                     name: worker.name,
@@ -264,7 +271,7 @@ impl Admin {
                 (None, false) => None,
             };
             let w = worker(&worker_id, "worker_id")?;
-            self.shared.store()?.update_worker(
+            self.shared.store()?.people_mut().update_worker(
                 &by,
                 &w,
                 WorkerUpdate {
@@ -282,7 +289,7 @@ impl Admin {
     pub fn set_worker_role(&self, worker_id: String, role: WorkerRole) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            self.shared.store()?.set_worker_role(
+            self.shared.store()?.people_mut().set_worker_role(
                 &by,
                 &worker(&worker_id, "worker_id")?,
                 role.into(),
@@ -298,6 +305,7 @@ impl Admin {
             let by = self.shared.author()?;
             self.shared
                 .store()?
+                .people_mut()
                 .deactivate_worker(&by, &worker(&worker_id, "worker_id")?)?;
             Ok(())
         })
@@ -314,7 +322,7 @@ impl Admin {
                 RosterRole::Member
             };
             let g = grid(&grid_id, "grid_id")?;
-            self.shared.store()?.assign_to_grid(
+            self.shared.store()?.people_mut().assign_to_grid(
                 &by,
                 &g,
                 &worker(&worker_id, "worker_id")?,
@@ -329,9 +337,11 @@ impl Admin {
         guard(|| {
             let by = self.shared.author()?;
             let g = grid(&grid_id, "grid_id")?;
-            self.shared
-                .store()?
-                .unassign_from_grid(&by, &g, &worker(&worker_id, "worker_id")?)?;
+            self.shared.store()?.people_mut().unassign_from_grid(
+                &by,
+                &g,
+                &worker(&worker_id, "worker_id")?,
+            )?;
             Ok(())
         })
     }
@@ -342,6 +352,7 @@ impl Admin {
             let r = self
                 .shared
                 .reader()?
+                .people()
                 .roster_of(&grid(&grid_id, "grid_id")?)?;
             Ok(r.assignments
                 .values()
@@ -363,9 +374,11 @@ impl Admin {
                 phone: card.phone,
                 hours: card.hours,
             };
-            self.shared
-                .store()?
-                .set_contact_card(&by, &grid(&grid_id, "grid_id")?, card)?;
+            self.shared.store()?.people_mut().set_contact_card(
+                &by,
+                &grid(&grid_id, "grid_id")?,
+                card,
+            )?;
             Ok(())
         })
     }
@@ -376,6 +389,7 @@ impl Admin {
             let c = self
                 .shared
                 .reader()?
+                .people()
                 .roster_of(&grid(&grid_id, "grid_id")?)?
                 .contact_card;
             Ok(ContactCardInfo {
@@ -391,7 +405,7 @@ impl Admin {
     pub fn add_training(&self, worker_id: String, training: TrainingInput) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store()?.add_training(
+            let id = self.shared.store()?.people_mut().add_training(
                 &by,
                 &worker(&worker_id, "worker_id")?,
                 NewTraining {
@@ -410,7 +424,7 @@ impl Admin {
     pub fn add_activity(&self, activity: ActivityInput) -> Result<String> {
         guard(|| {
             let by = self.shared.author()?;
-            let id = self.shared.store()?.add_activity(
+            let id = self.shared.store()?.orders_mut().add_activity(
                 &by,
                 NewActivity {
                     kind: parse(ActivityKind::parse(&activity.kind, "kind"))?,
@@ -452,6 +466,7 @@ impl Admin {
             };
             self.shared
                 .store()?
+                .orders_mut()
                 .record_attendance(&by, &a, &person_id, kind, present)?;
             Ok(())
         })
@@ -464,7 +479,11 @@ impl Admin {
         guard(|| {
             let by = self.shared.author()?;
             let a = parse(ActivityId::parse(&activity_id, "activity_id"))?;
-            let n = self.shared.store()?.credit_activity_hours(&by, &a)?;
+            let n = self
+                .shared
+                .store()?
+                .orders_mut()
+                .credit_activity_hours(&by, &a)?;
             Ok(n)
         })
     }
@@ -482,6 +501,7 @@ impl Admin {
             Ok(self
                 .shared
                 .reader()?
+                .orders()
                 .activities(g.as_ref(), from, to)?
                 .into_iter()
                 .map(|a| ActivityInfo {
@@ -514,7 +534,7 @@ impl Admin {
         guard(|| {
             let by = self.shared.author()?;
             let worker = parse(WorkerId::parse(&worker_id, "worker_id"))?;
-            let code = self.shared.store()?.enrol_device(
+            let code = self.shared.store()?.devices_mut().enrol_device(
                 &by,
                 &worker,
                 anxin_core::store::EnrolOptions {
@@ -534,7 +554,8 @@ impl Admin {
             Ok(self
                 .shared
                 .reader()?
-                .devices()?
+                .devices()
+                .list()?
                 .into_iter()
                 .map(|d| crate::records::DeviceInfo {
                     device_id: d.device_id,
@@ -553,7 +574,11 @@ impl Admin {
     pub fn revoke_device(&self, device_id: String) -> Result<()> {
         guard(|| {
             let by = self.shared.author()?;
-            Ok(self.shared.store()?.revoke_device(&by, &device_id)?)
+            Ok(self
+                .shared
+                .store()?
+                .devices_mut()
+                .revoke_device(&by, &device_id)?)
         })
     }
 
@@ -562,7 +587,11 @@ impl Admin {
     pub fn renew_device(&self, device_id: String, days: u32) -> Result<i64> {
         guard(|| {
             let by = self.shared.author()?;
-            Ok(self.shared.store()?.renew_device(&by, &device_id, days)?)
+            Ok(self
+                .shared
+                .store()?
+                .devices_mut()
+                .renew_device(&by, &device_id, days)?)
         })
     }
 
@@ -627,7 +656,7 @@ impl Households {
                 .as_deref()
                 .map(|s| parse(Sex::parse(s, "sex")))
                 .transpose()?;
-            self.shared.store()?.update_resident(
+            self.shared.store()?.households_mut().update_resident(
                 &by,
                 &h,
                 &r,
@@ -681,9 +710,11 @@ impl Orders {
         guard(|| {
             let by = self.shared.author()?;
             let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
-            self.shared
-                .store()?
-                .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
+            self.shared.store()?.orders_mut().acknowledge_hours(
+                &by,
+                &worker(&worker_id, "worker_id")?,
+                &e,
+            )?;
             Ok(())
         })
     }
@@ -702,9 +733,11 @@ impl Orders {
                 "resident_id",
             ))?);
             let e = parse(HoursEntryId::parse(&entry_id, "entry_id"))?;
-            self.shared
-                .store()?
-                .acknowledge_hours(&by, &worker(&worker_id, "worker_id")?, &e)?;
+            self.shared.store()?.orders_mut().acknowledge_hours(
+                &by,
+                &worker(&worker_id, "worker_id")?,
+                &e,
+            )?;
             Ok(())
         })
     }

@@ -55,6 +55,7 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
     )?;
     let grid = &small.grids[0];
     let targets: Vec<HouseholdId> = store
+        .households()
         .households_in_grid(grid, 50, 0)?
         .into_iter()
         .map(|r| r.id)
@@ -69,7 +70,9 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
     let started = Instant::now();
     for i in 0..writes {
         let h = &targets[i as usize % targets.len()];
-        store.add_resident(&Author::System, h, resident(i))?;
+        store
+            .households_mut()
+            .add_resident(&Author::System, h, resident(i))?;
     }
     let anxin_write = started.elapsed().as_secs_f64() / writes as f64;
     drop(store);
@@ -116,7 +119,7 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
     let rss_before = rss_bytes("VmRSS:");
     let started = Instant::now();
     let store = Store::open(&path, options())?;
-    let first_list = store.households_in_grid(&my_grid, 50, 0)?;
+    let first_list = store.households().households_in_grid(&my_grid, 50, 0)?;
     let open_to_list = started.elapsed().as_secs_f64();
     let rss_after_indexed = rss_bytes("VmRSS:");
     drop(store);

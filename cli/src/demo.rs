@@ -97,6 +97,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .map(|g| g.name.clone())
         .unwrap_or_default();
     let volunteer = store
+        .people()
         .workers(Some(&grid), Some(Role::Volunteer))?
         .into_iter()
         .next()
@@ -172,10 +173,10 @@ pub fn run(json: bool) -> Result<(), Failure> {
             room: room.into(),
         };
         let label = address.label();
-        let h = store.add_household(&by, &grid, address)?;
+        let h = store.households_mut().add_household(&by, &grid, address)?;
         let tags = words(Vocabulary::Tag, resident.tags.iter().map(|t| t.to_string()));
         let name = resident.name.clone();
-        let r = store.add_resident(&by, &h, resident)?;
+        let r = store.households_mut().add_resident(&by, &h, resident)?;
         first_resident.get_or_insert(r.clone());
         canvassed.push((h.clone(), r, name.clone()));
         let critical = needs.iter().any(Need::is_critical);
@@ -192,7 +193,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
                 None => ui::word(Vocabulary::NeedKind, n.kind.as_str()),
             })
             .collect();
-        store.record_visit(
+        store.households_mut().record_visit(
             &by,
             &h,
             NewVisit {
@@ -230,6 +231,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .clone()
         .ok_or_else(|| Failure::other("no resident"))?;
     let dispatcher = store
+        .people()
         .workers(None, Some(Role::Dispatcher))?
         .into_iter()
         .next()
@@ -239,7 +241,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         "\nOrders (点单 → 派单 → 接单 → 评单):",
         "\n工单（点单 → 派单 → 接单 → 评单）："
     ));
-    let order = store.create_order(
+    let order = store.orders_mut().create_order(
         &by,
         NewOrder {
             household_id: household.clone(),
@@ -255,7 +257,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
             note: String::new(),
         },
     )?;
-    let queue = store.dispatch_queue(Some(&grid))?;
+    let queue = store.orders().dispatch_queue(Some(&grid))?;
     let place = queue
         .iter()
         .position(|r| r.id == order)
@@ -273,14 +275,14 @@ pub fn run(json: bool) -> Result<(), Failure> {
             reasons = reasons(&row.reasons)
         ));
     }
-    store.order_action(
+    store.orders_mut().order_action(
         &dispatcher_by,
         &order,
         OrderAction::Dispatched {
             to: Assignee::Grid(grid.clone()),
         },
     )?;
-    let suggestions = store.suggest_workers(&order, 3)?;
+    let suggestions = store.orders().suggest_workers(&order, 3)?;
     say(tr!(
         "  dispatcher {name} sends it to {grid}; suggested: {who}",
         "  派单员{name}派给{grid}；推荐：{who}",
@@ -297,9 +299,13 @@ pub fn run(json: bool) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join(ui::sep())
     ));
-    store.order_action(&by, &order, OrderAction::Accepted)?;
-    store.order_action(&by, &order, OrderAction::Started)?;
-    store.order_action(
+    store
+        .orders_mut()
+        .order_action(&by, &order, OrderAction::Accepted)?;
+    store
+        .orders_mut()
+        .order_action(&by, &order, OrderAction::Started)?;
+    store.orders_mut().order_action(
         &by,
         &order,
         OrderAction::Completed {
@@ -313,7 +319,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         },
     )?;
     let resident_by = Author::Resident(resident.clone());
-    let state = store.order_action(
+    let state = store.orders_mut().order_action(
         &resident_by,
         &order,
         OrderAction::Rated {
@@ -334,9 +340,13 @@ pub fn run(json: bool) -> Result<(), Failure> {
         .values()
         .find(|e| e.source == HoursSource::Order(order.clone()))
     {
-        store.acknowledge_hours(&resident_by, &volunteer.id, &entry.id)?;
+        store
+            .orders_mut()
+            .acknowledge_hours(&resident_by, &volunteer.id, &entry.id)?;
     }
-    let hours = store.hours_totals(Some(&volunteer.id), 0, i64::MAX)?;
+    let hours = store
+        .orders()
+        .hours_totals(Some(&volunteer.id), 0, i64::MAX)?;
     if let Some(h) = hours.first() {
         say(tr!(
             "  {name} now has {hours} volunteer hours ({ack} acknowledged by residents or coordinators)",
@@ -346,7 +356,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
             ack = format!("{:.1}", h.acknowledged_minutes as f64 / 60.0)
         ));
     }
-    let conflicts = store.order_conflicts(None)?;
+    let conflicts = store.orders().order_conflicts(None)?;
     if let Some(c) = conflicts.iter().find(|c| c.kind == "acceptance_lost") {
         say(tr!(
             "  {n} order(s) were accepted by two volunteers while offline; e.g. order {order}: first acceptance wins, the other volunteer is told.",
@@ -356,7 +366,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         ));
     }
     let screening = screenings(&mut store, &grid, &canvassed, &volunteer, &say)?;
-    let order_report = store.report()?;
+    let order_report = store.orders().report()?;
     let phones = phones(dir.path(), &mut store, &grid, &say)?;
 
     // Reopen: what was acknowledged is on disk, and the store is sound.
@@ -366,7 +376,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
 
     let mut grids_out = Vec::new();
     for g in &summary.grids {
-        let s = store.grid_summary(g)?;
+        let s = store.households().grid_summary(g)?;
         let name = station.grid(g).map(|g| g.name.clone()).unwrap_or_default();
         say(tr!(
             "\n{name}: {households} households, {canvassed} canvassed, {critical} with a life-threatening need, {vulnerable} vulnerable residents",
@@ -377,7 +387,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
             critical = s.critical,
             vulnerable = s.vulnerable_residents
         ));
-        let top = store.households_in_grid(g, 5, 0)?;
+        let top = store.households().households_in_grid(g, 5, 0)?;
         say(tr!(
             "  triage order (life first, the most vulnerable first, the most urgent first):",
             "  分级顺序（生命优先、最脆弱者优先、最紧急者优先）："
@@ -398,7 +408,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
             "top": top.iter().map(|r| &r.address).collect::<Vec<_>>(),
         }));
     }
-    let tags = store.tag_counts(None)?;
+    let tags = store.households().tag_counts(None)?;
     say(tr!(
         "\nVulnerable residents found, by tag:",
         "\n发现的重点人群，按标签："
@@ -413,6 +423,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
     }
     let by_role: BTreeMap<String, usize> =
         store
+            .people()
             .workers(None, None)?
             .iter()
             .fold(BTreeMap::new(), |mut m, w| {
@@ -430,6 +441,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
     ));
     // Where the household with insulin running out stands in its grid.
     let rank = store
+        .households()
         .households_in_grid(&grid, 10_000, 0)?
         .iter()
         .position(|r| Some(&r.id) == first.as_ref())
@@ -438,7 +450,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         "\n王秀英's household (insulin for 2 days) is number {rank} of {n} on {grid}'s list.",
         "\n王秀英家（胰岛素只够 2 天）在{grid}名单的 {n} 户中排第 {rank}。",
         rank = rank.unwrap_or(0),
-        n = store.grid_summary(&grid)?.households,
+        n = store.households().grid_summary(&grid)?.households,
         grid = grid_name
     ));
     say(tr!(
@@ -517,6 +529,7 @@ fn screenings(
     let policy = Policy::builtin()?;
     let by = Author::Worker(volunteer.id.clone());
     let counselor = store
+        .people()
         .workers(None, Some(Role::Counselor))?
         .into_iter()
         .next()
@@ -549,7 +562,7 @@ fn screenings(
                 policy,
             },
         )?;
-        let rec = store.record_screening(
+        let rec = store.cases_mut().record_screening(
             &by,
             NewScreening {
                 household_id: household.clone(),
@@ -603,7 +616,7 @@ fn screenings(
             }
         }
         let result = admin.finish(None, policy)?;
-        let rec = store.record_screening(
+        let rec = store.cases_mut().record_screening(
             &by,
             NewScreening {
                 household_id: household.clone(),
@@ -636,7 +649,9 @@ fn screenings(
                 CrisisStep::MeansRemoved,
                 CrisisStep::HandedToProfessional,
             ] {
-                store.crisis_action(&by, &rec.case_id, crisis, s, "")?;
+                store
+                    .cases_mut()
+                    .crisis_action(&by, &rec.case_id, crisis, s, "")?;
             }
             say(tr!(
                 "    {name} stays with him, removes the means, and calls counselor {counselor}",
@@ -657,7 +672,9 @@ fn screenings(
         }));
     }
     let now = now_millis();
-    let due = store.cases_due(None, now, now + 7 * anxin_core::localtime::DAY)?;
+    let due = store
+        .cases()
+        .cases_due(None, now, now + 7 * anxin_core::localtime::DAY)?;
     let pressing: Vec<_> = due.iter().filter(|d| d.what != "rescreen").collect();
     say(tr!(
         "  what is due at the station now ({n} items, re-screens aside; the crisis first):",
@@ -675,6 +692,7 @@ fn screenings(
         ));
     }
     let lifted = store
+        .households()
         .households_in_grid(grid, 10_000, 0)?
         .into_iter()
         .find(|r| Some(&r.id) == canvassed.get(2).map(|c| &c.0));
@@ -691,6 +709,7 @@ fn screenings(
     // never the station's.
     if let Some((case, crisis)) = &crisis_case {
         let admin = store
+            .people()
             .workers(None, Some(Role::StationAdmin))?
             .into_iter()
             .next()
@@ -711,7 +730,7 @@ fn screenings(
         ));
         // Reviewing the older sitting down does not hide the newer red flag.
         if let Some(first) = &earlier {
-            let state = store.review_screening(
+            let state = store.cases_mut().review_screening(
                 &counselor_by,
                 case,
                 first,
@@ -726,9 +745,9 @@ fn screenings(
                 tier = ui::word(Vocabulary::Tier, state.tier.as_str())
             ));
         }
-        let (_, state) = store.case(case, now)?;
+        let (_, state) = store.cases().case(case, now)?;
         if let Some(s) = state.screenings.last() {
-            store.review_screening(
+            store.cases_mut().review_screening(
                 &counselor_by,
                 case,
                 &s.id,
@@ -736,15 +755,21 @@ fn screenings(
                 "assessed in person: ideation without a plan; needs a psychiatrist",
             )?;
         }
-        let referral = store.refer(
+        let referral = store.cases_mut().refer(
             &counselor_by,
             case,
             Tier::T3,
             "区精神卫生中心",
             "depression with suicidal ideation",
         )?;
-        store.update_referral(&counselor_by, case, &referral, ReferralStatus::Sent, "")?;
-        let state = store.close_crisis(
+        store.cases_mut().update_referral(
+            &counselor_by,
+            case,
+            &referral,
+            ReferralStatus::Sent,
+            "",
+        )?;
+        let state = store.cases_mut().close_crisis(
             &counselor_by,
             case,
             crisis,
@@ -766,7 +791,9 @@ fn screenings(
                 .unwrap_or_default()
         ));
     }
-    let due_after = store.cases_due(None, now, now + 7 * anxin_core::localtime::DAY)?;
+    let due_after = store
+        .cases()
+        .cases_due(None, now, now + 7 * anxin_core::localtime::DAY)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for d in &due_after {
         *counts.entry(d.what.clone()).or_default() += 1;
@@ -814,12 +841,20 @@ fn phones(
         .cloned()
         .map(GridId)
         .ok_or_else(|| Failure::other("the station has one grid"))?;
-    let volunteers = station.workers(Some(grid), Some(Role::Volunteer))?;
+    let volunteers = station
+        .people()
+        .workers(Some(grid), Some(Role::Volunteer))?;
     let (va, vb) = (volunteers[0].clone(), volunteers[1].clone());
-    let vc = station.workers(Some(&other_grid), Some(Role::Volunteer))?[0].clone();
-    let dispatcher = station.workers(None, Some(Role::Dispatcher))?[0].id.clone();
+    let vc = station
+        .people()
+        .workers(Some(&other_grid), Some(Role::Volunteer))?[0]
+        .clone();
+    let dispatcher = station.people().workers(None, Some(Role::Dispatcher))?[0]
+        .id
+        .clone();
     let admin = Author::Worker(
         station
+            .people()
             .workers(None, Some(Role::StationAdmin))?
             .first()
             .ok_or_else(|| Failure::other("the station has no admin"))?
@@ -832,7 +867,9 @@ fn phones(
     // its volunteer (shown as a QR code at the station): the code admits
     // that phone once, with the volunteer's own grid only.
     let phone = |station: &mut Store, name: &str, worker: &WorkerId| -> Result<Store, Failure> {
-        let code = station.enrol_device(&admin, worker, EnrolOptions::default())?;
+        let code = station
+            .devices_mut()
+            .enrol_device(&admin, worker, EnrolOptions::default())?;
         let mut p = Store::open(
             dir.join(format!("{name}.db")),
             StoreOptions {
@@ -854,8 +891,10 @@ fn phones(
         Ok(p)
     };
     // The dispatcher sends an order to the grid before the phones leave.
-    let household = station.households_in_grid(grid, 1, 0)?[0].id.clone();
-    let order = station.create_order(
+    let household = station.households().households_in_grid(grid, 1, 0)?[0]
+        .id
+        .clone();
+    let order = station.orders_mut().create_order(
         &Author::Worker(va.id.clone()),
         NewOrder {
             household_id: household.clone(),
@@ -871,7 +910,7 @@ fn phones(
             note: String::new(),
         },
     )?;
-    station.order_action(
+    station.orders_mut().order_action(
         &Author::Worker(dispatcher),
         &order,
         OrderAction::Dispatched {
@@ -890,17 +929,17 @@ fn phones(
     ));
 
     // Offline: both volunteers of the grid accept the same order.
-    a.order_action(
+    a.orders_mut().order_action(
         &Author::Worker(va.id.clone()),
         &order,
         OrderAction::Accepted,
     )?;
-    b.order_action(
+    b.orders_mut().order_action(
         &Author::Worker(vb.id.clone()),
         &order,
         OrderAction::Accepted,
     )?;
-    a.record_visit(
+    a.households_mut().record_visit(
         &Author::Worker(va.id.clone()),
         &household,
         NewVisit {
@@ -909,8 +948,10 @@ fn phones(
             notes: String::new(),
         },
     )?;
-    let c_home = c.households_in_grid(&other_grid, 1, 0)?[0].id.clone();
-    c.record_visit(
+    let c_home = c.households().households_in_grid(&other_grid, 1, 0)?[0]
+        .id
+        .clone();
+    c.households_mut().record_visit(
         &Author::Worker(vc.id.clone()),
         &c_home,
         NewVisit {
@@ -928,7 +969,7 @@ fn phones(
 
     // The two phones meet over Bluetooth.
     let r = meet(&mut a, &mut b, &SyncConfig::bluetooth(), &ble);
-    let (_, state) = a.order(&order)?;
+    let (_, state) = a.orders().order(&order)?;
     let winner = state
         .accepted_by
         .as_ref()
@@ -945,7 +986,7 @@ fn phones(
     } else {
         va.name.clone()
     };
-    let told_b = !b.order_conflicts(Some(&vb.id))?.is_empty();
+    let told_b = !b.orders().order_conflicts(Some(&vb.id))?.is_empty();
     say(tr!(
         "  they meet over Bluetooth ({bytes} bytes, {secs} s simulated): the first acceptance wins — {winner} keeps the order; {loser} is told through a conflict record ({shown})",
         "  两人碰面用蓝牙同步（{bytes} 字节，模拟 {secs} 秒）：先接者得——工单归{winner}；{loser}通过冲突记录得知（{shown}）",
@@ -974,11 +1015,11 @@ fn phones(
     let mut holdings = Vec::new();
     let mut all_agree = true;
     for (name, p) in [(&va.name, &a), (&vb.name, &b), (&vc.name, &c)] {
-        let scopes = p.scopes()?;
+        let scopes = p.replica().scopes()?;
         let mut docs = 0;
         for scope in &scopes {
-            let mine = p.scope_digest(&scope.to_key())?;
-            let theirs = station.scope_digest(&scope.to_key())?;
+            let mine = p.replica().scope_digest(&scope.to_key())?;
+            let theirs = station.replica().scope_digest(&scope.to_key())?;
             all_agree &= mine == theirs;
             docs += mine.1;
         }
@@ -1028,13 +1069,17 @@ fn build_station(
     dir: &std::path::Path,
     say: &dyn Fn(String),
 ) -> Result<Built, Failure> {
-    let station = store.init_station("中南路安心小屋")?;
+    let station = store.setup_mut().init_station("中南路安心小屋")?;
     ui::adopt_station(station.language(), station.local_time());
-    let admin = Author::Worker(store.add_first_admin("赵丽华", "13700000000")?);
-    let community = store.add_community(&admin, "百步亭社区")?;
+    let admin = Author::Worker(
+        store
+            .people_mut()
+            .add_first_admin("赵丽华", "13700000000")?,
+    );
+    let community = store.setup_mut().add_community(&admin, "百步亭社区")?;
     let grids = vec![
-        store.add_grid(&admin, &community, "第1网格")?,
-        store.add_grid(&admin, &community, "第2网格")?,
+        store.setup_mut().add_grid(&admin, &community, "第1网格")?,
+        store.setup_mut().add_grid(&admin, &community, "第2网格")?,
     ];
     let people: [(&str, Role, Option<usize>); 9] = [
         ("冯志明", Role::Volunteer, Some(0)),
@@ -1049,7 +1094,7 @@ fn build_station(
     ];
     let mut ids = Vec::new();
     for (i, (name, role, grid)) in people.iter().enumerate() {
-        let id = store.add_worker(
+        let id = store.people_mut().add_worker(
             &admin,
             NewWorker {
                 name: name.to_string(),
@@ -1065,11 +1110,13 @@ fn build_station(
             } else {
                 RosterRole::Lead
             };
-            store.assign_to_grid(&admin, &grids[*g], &id, lead)?;
+            store
+                .people_mut()
+                .assign_to_grid(&admin, &grids[*g], &id, lead)?;
         }
         ids.push((id, *grid));
     }
-    store.add_training(
+    store.people_mut().add_training(
         &admin,
         &ids[1].0,
         NewTraining {
@@ -1084,7 +1131,7 @@ fn build_station(
         .iter()
         .zip([("冯志明", "13700000100"), ("何建军", "13700000102")])
     {
-        store.set_contact_card(
+        store.people_mut().set_contact_card(
             &admin,
             g,
             ContactCard {
@@ -1160,9 +1207,15 @@ fn build_station(
         .map_err(|e| Failure::other(format!("cannot write the demo's list: {e}")))?;
     let sheet = crate::setup::read_sheet(&file)?;
     let dispatcher = Author::Worker(ids[4].0.clone());
-    let dry = store.import(&dispatcher, ImportKind::Households, &sheet, true)?;
-    let report = store.import(&dispatcher, ImportKind::Households, &sheet, false)?;
-    let again = store.import(&dispatcher, ImportKind::Households, &sheet, false)?;
+    let dry = store
+        .setup_mut()
+        .import(&dispatcher, ImportKind::Households, &sheet, true)?;
+    let report = store
+        .setup_mut()
+        .import(&dispatcher, ImportKind::Households, &sheet, false)?;
+    let again = store
+        .setup_mut()
+        .import(&dispatcher, ImportKind::Households, &sheet, false)?;
     say(tr!(
         "Imported 摸排表.csv ({rows} rows): dry run found {problems} problems; {households} households and {residents} residents created; importing it again changed nothing ({unchanged} rows already present).",
         "导入摸排表.csv（{rows} 行）：试导入发现 {problems} 个问题；新建 {households} 户、{residents} 名居民；再次导入没有任何改变（{unchanged} 行已存在）。",

@@ -216,7 +216,7 @@ pub fn run_device(
             png,
         } => {
             let worker = WorkerId::parse(worker, "--worker")?;
-            let code = store.enrol_device(
+            let code = store.devices_mut().enrol_device(
                 &by()?,
                 &worker,
                 EnrolOptions {
@@ -269,7 +269,7 @@ pub fn run_device(
             }
         }
         DeviceCommand::List => {
-            let devices = store.devices()?;
+            let devices = store.devices().list()?;
             if json {
                 print_json(&devices);
             } else {
@@ -308,7 +308,7 @@ pub fn run_device(
             }
         }
         DeviceCommand::Revoke { device } => {
-            store.revoke_device(&by()?, device)?;
+            store.devices_mut().revoke_device(&by()?, device)?;
             if json {
                 print_json(&serde_json::json!({ "revoked": device }));
             } else {
@@ -343,7 +343,7 @@ pub fn run_device(
             }
         }
         DeviceCommand::Renew { device, days } => {
-            let until = store.renew_device(&by()?, device, *days)?;
+            let until = store.devices_mut().renew_device(&by()?, device, *days)?;
             if json {
                 print_json(&serde_json::json!({ "device": device, "expires_at": until }));
             } else {

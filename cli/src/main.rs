@@ -1030,9 +1030,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             }
             let mut store = open(&cli, true)?;
-            let made = store.init_station(station).and_then(|s| {
+            let made = store.setup_mut().init_station(station).and_then(|s| {
                 let s = if language.is_some() || time_zone.is_some() {
-                    store.set_station_settings(
+                    store.setup_mut().set_station_settings(
                         &anxin_core::doc::Author::System,
                         language,
                         time_zone.as_deref(),
@@ -1043,7 +1043,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 // The device itself creates the first admin: nobody else can.
                 let admin = admin
                     .as_ref()
-                    .map(|name| store.add_first_admin(name, admin_phone))
+                    .map(|name| store.people_mut().add_first_admin(name, admin_phone))
                     .transpose()?;
                 Ok((s, admin))
             });
@@ -1148,7 +1148,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 })?;
             let station = if language.is_some() || time_zone.is_some() {
                 let author = setup::acting(&cli.acting)?;
-                let s = store.set_station_settings(&author, language, time_zone.as_deref())?;
+                let s = store.setup_mut().set_station_settings(
+                    &author,
+                    language,
+                    time_zone.as_deref(),
+                )?;
                 adopt_station(&store);
                 s
             } else {
@@ -1346,7 +1350,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Households { grid, limit } => {
             let store = open_read(&cli)?;
             let grid = GridId::parse(grid, "grid")?;
-            let rows = store.households_in_grid(&grid, *limit, 0)?;
+            let rows = store.households().households_in_grid(&grid, *limit, 0)?;
             if cli.json {
                 print_json(&rows);
             } else {
@@ -1383,13 +1387,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Queue { grid, worker } => {
             let store = open_read(&cli)?;
             let rows = match worker {
-                Some(w) => store.my_tasks(&WorkerId::parse(w, "--worker")?)?,
+                Some(w) => store.orders().my_tasks(&WorkerId::parse(w, "--worker")?)?,
                 None => {
                     let grid = grid
                         .as_ref()
                         .map(|g| GridId::parse(g, "--grid"))
                         .transpose()?;
-                    store.dispatch_queue(grid.as_ref())?
+                    store.orders().dispatch_queue(grid.as_ref())?
                 }
             };
             orders::print_rows(&rows, cli.json);
@@ -1452,7 +1456,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .as_ref()
                 .map(|w| WorkerId::parse(w, "--worker"))
                 .transpose()?;
-            let rows = store.order_conflicts(worker.as_ref())?;
+            let rows = store.orders().order_conflicts(worker.as_ref())?;
             if cli.json {
                 print_json(&rows);
             } else {
@@ -1489,7 +1493,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Report => {
             let store = open_read(&cli)?;
-            let report = store.report()?;
+            let report = store.orders().report()?;
             if cli.json {
                 print_json(&report);
             } else {
@@ -1506,7 +1510,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .as_ref()
                 .map(|r| Role::parse(r, "--role"))
                 .transpose()?;
-            let rows = store.workers(grid.as_ref(), role)?;
+            let rows = store.people().workers(grid.as_ref(), role)?;
             if cli.json {
                 print_json(&rows);
             } else {
@@ -1548,7 +1552,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .as_ref()
                 .map(|g| GridId::parse(g, "--grid"))
                 .transpose()?;
-            let rows = store.residents_with_tag(&tag, grid.as_ref())?;
+            let rows = store.households().residents_with_tag(&tag, grid.as_ref())?;
             if cli.json {
                 print_json(&rows);
             } else {
@@ -1572,7 +1576,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::AcknowledgeHours { worker, entry } => {
             let mut store = open(&cli, false)?;
             let by = orders::author(&cli.acting, &cli.as_resident)?;
-            store.acknowledge_hours(
+            store.orders_mut().acknowledge_hours(
                 &by,
                 &WorkerId::parse(worker, "--worker")?,
                 &anxin_core::model::HoursEntryId::parse(entry, "--entry")?,
@@ -1638,7 +1642,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             let household = anxin_core::model::HouseholdId::parse(id, "household")?;
-            store.move_household(&by, &household, &GridId::parse(to_grid, "--to-grid")?)?;
+            store.households_mut().move_household(
+                &by,
+                &household,
+                &GridId::parse(to_grid, "--to-grid")?,
+            )?;
             if !cli.json {
                 println!(
                     "{}",

@@ -221,7 +221,7 @@ pub fn run_order(
     let act = |store: &mut Store, id: &str, action: OrderAction| -> Result<(), Failure> {
         let id = RequestId::parse(id, "order")?;
         let by = author(acting, as_resident)?;
-        let state = store.order_action(&by, &id, action)?;
+        let state = store.orders_mut().order_action(&by, &id, action)?;
         if json {
             print_json(&state);
         } else {
@@ -264,7 +264,7 @@ pub fn run_order(
                 deadline: deadline_hours.map(|h| now_millis() + i64::from(h) * 3_600_000),
                 note: note.clone(),
             };
-            let id = store.create_order(&by, new)?;
+            let id = store.orders_mut().create_order(&by, new)?;
             if json {
                 print_json(&serde_json::json!({ "id": id }));
             } else {
@@ -343,12 +343,12 @@ pub fn run_order(
                 .as_ref()
                 .map(|s| OrderStatus::parse(s, "--status"))
                 .transpose()?;
-            let rows = store.orders(grid.as_ref(), status)?;
+            let rows = store.orders().list(grid.as_ref(), status)?;
             print_rows(&rows, json);
         }
         OrderCommand::Show { id } => {
             let id = RequestId::parse(id, "order")?;
-            let (request, state) = store.order(&id)?;
+            let (request, state) = store.orders().order(&id)?;
             if json {
                 print_json(&serde_json::json!({ "order": request, "state": state }));
             } else {
@@ -394,7 +394,7 @@ pub fn run_order(
         }
         OrderCommand::Suggest { id } => {
             let id = RequestId::parse(id, "order")?;
-            let rows = store.suggest_workers(&id, 10)?;
+            let rows = store.orders().suggest_workers(&id, 10)?;
             if json {
                 print_json(&rows);
             } else {
@@ -507,7 +507,7 @@ pub fn hours(
         .map(|w| WorkerId::parse(w, "--worker"))
         .transpose()?;
     let (from, to) = parse_period(from, to)?;
-    let totals = store.hours_totals(worker.as_ref(), from, to)?;
+    let totals = store.orders().hours_totals(worker.as_ref(), from, to)?;
     if csv {
         print!(
             "{}",

@@ -113,7 +113,7 @@ pub fn contact_card(
 ) -> Result<String, crate::Failure> {
     use anxin_core::model::{RosterRole, Worker};
     let (station, g) = station_and_grid(store, grid)?;
-    let roster = store.roster_of(grid)?;
+    let roster = store.people().roster_of(grid)?;
     let card = &roster.contact_card;
     let title = crate::tr!("Grid volunteer contact card", "网格志愿者联系卡");
     let mut body = format!(
@@ -207,6 +207,7 @@ pub fn certificate(
     let station = store.station()?;
     let w: anxin_core::model::Worker = store.get(worker.as_str())?;
     let total = store
+        .orders()
         .hours_totals(Some(worker), from, to)?
         .into_iter()
         .next();
@@ -285,6 +286,7 @@ pub fn visit_list(
     use anxin_core::labels::Vocabulary;
     let (station, g) = station_and_grid(store, grid)?;
     let rows: Vec<Vec<String>> = store
+        .households()
         .households_in_grid(grid, 100_000, 0)?
         .iter()
         .enumerate()

@@ -597,7 +597,7 @@ pub fn run_case(
                 };
                 results.push(score_args(&args, &lib, store.policy())?);
             }
-            let rec = store.record_screening(
+            let rec = store.cases_mut().record_screening(
                 &worker_author(acting)?,
                 NewScreening {
                     household_id: HouseholdId::parse(household, "--household")?,
@@ -671,7 +671,7 @@ pub fn run_case(
             tier,
             reason,
         } => {
-            let state = store.review_screening(
+            let state = store.cases_mut().review_screening(
                 &worker_author(acting)?,
                 &case_id(case)?,
                 &EventId::parse(screening, "--screening")?,
@@ -686,7 +686,7 @@ pub fn run_case(
             to,
             reason,
         } => {
-            let r = store.refer(
+            let r = store.cases_mut().refer(
                 &worker_author(acting)?,
                 &case_id(case)?,
                 Tier::parse(tier, "--tier")?,
@@ -708,7 +708,7 @@ pub fn run_case(
             status,
             note,
         } => {
-            let state = store.update_referral(
+            let state = store.cases_mut().update_referral(
                 &worker_author(acting)?,
                 &case_id(case)?,
                 &EventId::parse(referral, "referral")?,
@@ -723,7 +723,7 @@ pub fn run_case(
                 resident,
                 reason,
             } => {
-                let (case, crisis) = store.open_crisis(
+                let (case, crisis) = store.cases_mut().open_crisis(
                     &worker_author(acting)?,
                     &HouseholdId::parse(household, "--household")?,
                     &ResidentId::parse(resident, "--resident")?,
@@ -749,7 +749,7 @@ pub fn run_case(
                 step,
                 note,
             } => {
-                let state = store.crisis_action(
+                let state = store.cases_mut().crisis_action(
                     &worker_author(acting)?,
                     &case_id(case)?,
                     &EventId::parse(crisis, "crisis")?,
@@ -764,7 +764,7 @@ pub fn run_case(
                 tier_after,
                 note,
             } => {
-                let state = store.close_crisis(
+                let state = store.cases_mut().close_crisis(
                     &worker_author(acting)?,
                     &case_id(case)?,
                     &EventId::parse(crisis, "crisis")?,
@@ -779,7 +779,7 @@ pub fn run_case(
             minutes,
             note,
         } => {
-            let state = store.case_entry(
+            let state = store.cases_mut().case_entry(
                 &worker_author(acting)?,
                 &case_id(case)?,
                 CaseAction::Visit {
@@ -790,7 +790,7 @@ pub fn run_case(
             print_state(&state, json);
         }
         CaseCommand::Note { case, text } => {
-            let state = store.case_entry(
+            let state = store.cases_mut().case_entry(
                 &worker_author(acting)?,
                 &case_id(case)?,
                 CaseAction::Note { text: text.clone() },
@@ -798,7 +798,7 @@ pub fn run_case(
             print_state(&state, json);
         }
         CaseCommand::Assign { case, worker } => {
-            let state = store.case_entry(
+            let state = store.cases_mut().case_entry(
                 &worker_author(acting)?,
                 &case_id(case)?,
                 CaseAction::Assigned {
@@ -808,7 +808,7 @@ pub fn run_case(
             print_state(&state, json);
         }
         CaseCommand::Show { case } => {
-            let (_, state) = store.case(&case_id(case)?, now)?;
+            let (_, state) = store.cases().case(&case_id(case)?, now)?;
             print_state(&state, json);
         }
         CaseCommand::List { household } => {
@@ -816,7 +816,7 @@ pub fn run_case(
                 .as_deref()
                 .map(|h| HouseholdId::parse(h, "--household"))
                 .transpose()?;
-            let rows = store.cases(h.as_ref())?;
+            let rows = store.cases().list(h.as_ref())?;
             if json {
                 print_json(&rows);
             } else {
@@ -847,7 +847,7 @@ pub fn run_case(
                 .day_of(now + i64::from(*days) * anxin_core::localtime::DAY)
                 .1
                 - 1;
-            let rows = store.cases_due(w.as_ref(), now, horizon)?;
+            let rows = store.cases().cases_due(w.as_ref(), now, horizon)?;
             if json {
                 print_json(&rows);
             } else if rows.is_empty() {

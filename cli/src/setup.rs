@@ -463,7 +463,7 @@ pub fn run_community(
 ) -> Result<(), Failure> {
     match cmd {
         CommunityCommand::Add { name } => {
-            let id = store.add_community(&acting(by)?, name)?;
+            let id = store.setup_mut().add_community(&acting(by)?, name)?;
             say(
                 json,
                 serde_json::json!({ "community": id }),
@@ -509,7 +509,7 @@ pub fn run_grid(
     match cmd {
         GridCommand::Add { community, name } => {
             let c = CommunityId::parse(community, "--community")?;
-            let id = store.add_grid(&acting(by)?, &c, name)?;
+            let id = store.setup_mut().add_grid(&acting(by)?, &c, name)?;
             say(
                 json,
                 serde_json::json!({ "grid": id }),
@@ -517,7 +517,9 @@ pub fn run_grid(
             );
         }
         GridCommand::Rename { grid, name } => {
-            store.rename_grid(&acting(by)?, &grid_id(grid)?, name)?;
+            store
+                .setup_mut()
+                .rename_grid(&acting(by)?, &grid_id(grid)?, name)?;
             say(
                 json,
                 serde_json::json!({ "grid": grid, "renamed": true }),
@@ -525,7 +527,9 @@ pub fn run_grid(
             );
         }
         GridCommand::Retire { grid } => {
-            store.retire_grid(&acting(by)?, &grid_id(grid)?)?;
+            store
+                .setup_mut()
+                .retire_grid(&acting(by)?, &grid_id(grid)?)?;
             say(
                 json,
                 serde_json::json!({ "grid": grid, "retired": true }),
@@ -578,7 +582,7 @@ pub fn run_worker(
             grid,
             skills,
         } => {
-            let id = store.add_worker(
+            let id = store.people_mut().add_worker(
                 &acting(by)?,
                 NewWorker {
                     name: name.clone(),
@@ -607,7 +611,7 @@ pub fn run_worker(
                 (None, true) => Some(None),
                 (None, false) => None,
             };
-            store.update_worker(
+            store.people_mut().update_worker(
                 &acting(by)?,
                 &worker_id(worker)?,
                 WorkerUpdate {
@@ -628,7 +632,7 @@ pub fn run_worker(
             );
         }
         WorkerCommand::Role { worker, role } => {
-            store.set_worker_role(
+            store.people_mut().set_worker_role(
                 &acting(by)?,
                 &worker_id(worker)?,
                 Role::parse(role, "role")?,
@@ -646,7 +650,9 @@ pub fn run_worker(
             );
         }
         WorkerCommand::Deactivate { worker } => {
-            store.deactivate_worker(&acting(by)?, &worker_id(worker)?)?;
+            store
+                .people_mut()
+                .deactivate_worker(&acting(by)?, &worker_id(worker)?)?;
             say(
                 json,
                 serde_json::json!({ "worker": worker, "active": false }),
@@ -663,7 +669,7 @@ pub fn run_worker(
                 .as_deref()
                 .map(|r| Role::parse(r, "--role"))
                 .transpose()?;
-            let rows = store.workers(g.as_ref(), r)?;
+            let rows = store.people().workers(g.as_ref(), r)?;
             if json {
                 print_json(&rows);
             } else {
@@ -758,7 +764,12 @@ pub fn run_roster(
             } else {
                 RosterRole::Member
             };
-            store.assign_to_grid(&acting(by)?, &grid_id(grid)?, &worker_id(worker)?, role)?;
+            store.people_mut().assign_to_grid(
+                &acting(by)?,
+                &grid_id(grid)?,
+                &worker_id(worker)?,
+                role,
+            )?;
             say(
                 json,
                 serde_json::json!({ "grid": grid, "worker": worker, "role": role }),
@@ -776,7 +787,11 @@ pub fn run_roster(
             );
         }
         RosterCommand::Unassign { grid, worker } => {
-            store.unassign_from_grid(&acting(by)?, &grid_id(grid)?, &worker_id(worker)?)?;
+            store.people_mut().unassign_from_grid(
+                &acting(by)?,
+                &grid_id(grid)?,
+                &worker_id(worker)?,
+            )?;
             say(
                 json,
                 serde_json::json!({ "grid": grid, "worker": worker, "assigned": false }),
@@ -789,7 +804,7 @@ pub fn run_roster(
             );
         }
         RosterCommand::Show { grid } => {
-            let roster = store.roster_of(&grid_id(grid)?)?;
+            let roster = store.people().roster_of(&grid_id(grid)?)?;
             if json {
                 print_json(&roster);
             } else {
@@ -812,7 +827,7 @@ pub fn contact_card_text(store: &Store, grid: &GridId) -> Result<String, Failure
     let g = station
         .grid(grid)
         .ok_or_else(|| Failure::input(crate::tr!("no such grid", "没有这个网格")))?;
-    let roster = store.roster_of(grid)?;
+    let roster = store.people().roster_of(grid)?;
     let card = &roster.contact_card;
     let mut out = format!("{} · {}\n网格志愿者联系卡\n", station.name, g.name);
     if card.name.is_empty() {
@@ -858,7 +873,9 @@ pub fn run_contact_card(
                 phone: phone.clone(),
                 hours: hours.clone(),
             };
-            store.set_contact_card(&acting(by)?, &grid_id(grid)?, card)?;
+            store
+                .people_mut()
+                .set_contact_card(&acting(by)?, &grid_id(grid)?, card)?;
             say(
                 json,
                 serde_json::json!({ "grid": grid, "contact_card": true }),
@@ -872,7 +889,7 @@ pub fn run_contact_card(
         ContactCardCommand::Show { grid } => {
             let g = grid_id(grid)?;
             if json {
-                print_json(&store.roster_of(&g)?.contact_card);
+                print_json(&store.people().roster_of(&g)?.contact_card);
             } else {
                 print!("{}", contact_card_text(store, &g)?);
             }
@@ -902,7 +919,10 @@ pub fn run_household(
                 unit: unit.clone(),
                 room: room.clone(),
             };
-            let id = store.add_household(&acting(by)?, &grid_id(grid)?, address)?;
+            let id =
+                store
+                    .households_mut()
+                    .add_household(&acting(by)?, &grid_id(grid)?, address)?;
             say(
                 json,
                 serde_json::json!({ "household": id }),
@@ -1018,7 +1038,7 @@ pub fn run_resident(
                     .map(|t| VulnerabilityTag::parse(t, "--tag"))
                     .collect::<Result<_, _>>()?,
             };
-            let id = store.add_resident(
+            let id = store.households_mut().add_resident(
                 &acting(by)?,
                 &HouseholdId::parse(household, "--household")?,
                 new,
@@ -1034,7 +1054,7 @@ pub fn run_resident(
             resident,
             details,
         } => {
-            store.update_resident(
+            store.households_mut().update_resident(
                 &acting(by)?,
                 &HouseholdId::parse(household, "--household")?,
                 &ResidentId::parse(resident, "resident")?,
@@ -1066,7 +1086,7 @@ pub fn run_resident(
             tag,
         } => {
             let present = matches!(cmd, ResidentCommand::Tag { .. });
-            store.set_resident_tag(
+            store.households_mut().set_resident_tag(
                 &acting(by)?,
                 &HouseholdId::parse(household, "--household")?,
                 &ResidentId::parse(resident, "resident")?,
@@ -1150,7 +1170,7 @@ pub fn run_visit(
                 .map(|n| parse_need(n))
                 .collect::<Result<Vec<_>, _>>()?;
             let h = HouseholdId::parse(household, "--household")?;
-            let id = store.record_visit(
+            let id = store.households_mut().record_visit(
                 &acting(by)?,
                 &h,
                 NewVisit {
@@ -1160,6 +1180,7 @@ pub fn run_visit(
                 },
             )?;
             let row = store
+                .households()
                 .households_in_grid(&store.get::<Household>(h.as_str())?.grid_id, u32::MAX, 0)?
                 .into_iter()
                 .find(|r| r.id == h);
@@ -1215,7 +1236,7 @@ pub fn run_training(
                     "--hours 须在 0.1 到 1000 之间"
                 )));
             }
-            let id = store.add_training(
+            let id = store.people_mut().add_training(
                 &acting(by)?,
                 &worker_id(worker)?,
                 NewTraining {
@@ -1270,7 +1291,7 @@ pub fn run_activity(
             minutes,
             facilitator,
         } => {
-            let id = store.add_activity(
+            let id = store.orders_mut().add_activity(
                 &acting(by)?,
                 NewActivity {
                     kind: ActivityKind::parse(kind, "--kind")?,
@@ -1306,7 +1327,9 @@ pub fn run_activity(
                 (residents, AttendeeKind::Resident),
             ] {
                 for p in people {
-                    store.record_attendance(&author, &a, p, kind, !absent)?;
+                    store
+                        .orders_mut()
+                        .record_attendance(&author, &a, p, kind, !absent)?;
                 }
             }
             say(
@@ -1321,6 +1344,7 @@ pub fn run_activity(
         }
         ActivityCommand::Credit { activity } => {
             let n = store
+                .orders_mut()
                 .credit_activity_hours(&acting(by)?, &ActivityId::parse(activity, "activity")?)?;
             say(
                 json,
@@ -1336,7 +1360,7 @@ pub fn run_activity(
             let now = anxin_core::model::now_millis();
             let (from, to) = if *past { (0, now) } else { (now, i64::MAX) };
             let g = grid.as_deref().map(grid_id).transpose()?;
-            let mut list = store.activities(g.as_ref(), from, to)?;
+            let mut list = store.orders().activities(g.as_ref(), from, to)?;
             if *past {
                 list.reverse();
             }
@@ -1570,7 +1594,9 @@ pub fn run_import(
                 ))
             })?;
             let sheet = read_sheet(file)?;
-            let report = store.import(&acting(by)?, kind, &sheet, *dry_run)?;
+            let report = store
+                .setup_mut()
+                .import(&acting(by)?, kind, &sheet, *dry_run)?;
             print_report(&report, json, *dry_run);
             if report.problems.is_empty() {
                 Ok(())

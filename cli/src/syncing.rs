@@ -49,7 +49,7 @@ pub fn run_quarantine(
 ) -> Result<(), Failure> {
     match cmd {
         QuarantineCommand::List => {
-            let rows = store.quarantine_rows()?;
+            let rows = store.replica().quarantine_rows()?;
             if json {
                 print_json(&rows);
             } else if rows.is_empty() {
@@ -70,7 +70,7 @@ pub fn run_quarantine(
             }
         }
         QuarantineCommand::Purge { seq } => {
-            let n = store.purge_quarantine(*seq)?;
+            let n = store.replica_mut().purge_quarantine(*seq)?;
             if json {
                 print_json(&serde_json::json!({ "purged": n }));
             } else {
@@ -232,14 +232,14 @@ pub fn join(
     scopes: &Option<Vec<String>>,
     json: bool,
 ) -> Result<(), Failure> {
-    if store.station_id()?.is_some() {
+    if store.replica().station_id()?.is_some() {
         return Err(Failure::input(crate::tr!(
             "this store already belongs to a station: use `sync connect` or `bundle import`",
             "这个数据库已属于一个站点：请用 `sync connect` 或 `bundle import`"
         )));
     }
     if let Some(list) = scopes {
-        store.set_scopes(&parse_scopes(list)?)?;
+        store.replica_mut().set_scopes(&parse_scopes(list)?)?;
     }
     if Path::new(target).is_file() {
         // A bundle is sealed to devices already enrolled: a new device

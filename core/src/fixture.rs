@@ -140,6 +140,7 @@ pub fn enrol_as(
     scopes: Option<Vec<String>>,
 ) -> Result<crate::sync::SyncConfig, StoreError> {
     let worker = station
+        .people()
         .workers(None, Some(role))?
         .into_iter()
         .next()
@@ -147,7 +148,7 @@ pub fn enrol_as(
             kind: "worker of that role",
             id: role.as_str().to_string(),
         })?;
-    let code = station.enrol_device(
+    let code = station.devices_mut().enrol_device(
         &Author::System,
         &worker.id,
         crate::store::EnrolOptions {
@@ -166,7 +167,9 @@ pub fn enrol_as(
 /// use, so that scopes and roles play no part: it records for any worker,
 /// as the station's desk does).
 pub fn enrol_everything(station: &mut Store) -> Result<crate::sync::SyncConfig, StoreError> {
-    let code = station.enrol_station_device(&Author::System, Default::default())?;
+    let code = station
+        .devices_mut()
+        .enrol_station_device(&Author::System, Default::default())?;
     Ok(crate::sync::SyncConfig {
         enrol: Some(code),
         ..Default::default()
@@ -889,7 +892,7 @@ mod tests {
         assert!((0.15..0.7).contains(&share), "vulnerable share {share}");
         assert!(s.visits as f64 > 0.8 * 400.0);
         let grid = &s.grids[0];
-        let list = store.households_in_grid(grid, 500, 0).unwrap();
+        let list = store.households().households_in_grid(grid, 500, 0).unwrap();
         assert!(!list.is_empty());
         // Triage order: the priority never rises again down the list, and
         // every priority above P4 says why.
@@ -917,8 +920,12 @@ mod tests {
             );
         }
         assert!(s.hours_entries > 0);
-        assert!(!store.hours_totals(None, 0, i64::MAX).unwrap().is_empty());
-        assert!(!store.order_conflicts(None).unwrap().is_empty());
-        assert!(!store.dispatch_queue(None).unwrap().is_empty());
+        assert!(!store
+            .orders()
+            .hours_totals(None, 0, i64::MAX)
+            .unwrap()
+            .is_empty());
+        assert!(!store.orders().order_conflicts(None).unwrap().is_empty());
+        assert!(!store.orders().dispatch_queue(None).unwrap().is_empty());
     }
 }

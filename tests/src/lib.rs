@@ -14,10 +14,14 @@ use anxin_core::store::{NewWorker, Store, StoreError, StoreOptions};
 /// grid and the volunteer.
 pub fn prepare_store(path: &Path, options: StoreOptions) -> Result<(GridId, WorkerId), StoreError> {
     let mut store = Store::open(path, options)?;
-    store.init_station("崩溃测试站")?;
-    let community = store.add_community(&Author::System, "测试社区")?;
-    let grid = store.add_grid(&Author::System, &community, "第1网格")?;
-    let volunteer = store.add_worker(
+    store.setup_mut().init_station("崩溃测试站")?;
+    let community = store
+        .setup_mut()
+        .add_community(&Author::System, "测试社区")?;
+    let grid = store
+        .setup_mut()
+        .add_grid(&Author::System, &community, "第1网格")?;
+    let volunteer = store.people_mut().add_worker(
         &Author::System,
         NewWorker {
             name: "测试志愿者".into(),

@@ -162,7 +162,7 @@ impl Store {
             }
         }
         let mut authors = Authors::default();
-        if let Some(station) = self.station_public()? {
+        if let Some(station) = self.devices().station_public()? {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT body, signature FROM registry WHERE kind = 'credential' ORDER BY device_id",
             )?;
@@ -181,11 +181,11 @@ impl Store {
                 let Ok(actor) = hex::decode(&c.actor) else {
                     continue;
                 };
-                let revoked = self.is_revoked(&c.device)?;
+                let revoked = self.devices().is_revoked(&c.device)?;
                 authors.by_actor.insert(actor, (c, revoked));
             }
             // This device's own credential, should the registry not hold it.
-            if let Some((_, own)) = self.credential()? {
+            if let Some((_, own)) = self.devices().credential()? {
                 if let Ok(actor) = hex::decode(&own.actor) {
                     authors.by_actor.entry(actor).or_insert((own, false));
                 }
@@ -240,7 +240,7 @@ impl Store {
     /// role, or the station's identity (the station laptop, or a store not
     /// enrolled anywhere).
     pub(crate) fn own_principal(&self) -> Result<Principal, StoreError> {
-        Ok(match self.credential()? {
+        Ok(match self.devices().credential()? {
             Some((_, c)) => Principal::of(&c),
             None => Principal::station(),
         })

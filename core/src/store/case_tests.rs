@@ -34,17 +34,18 @@ fn join(station: &mut Store) -> SyncConfig {
 
 fn worker(s: &mut Store, name: &str, role: Role, grid: Option<&GridId>) -> Author {
     Author::Worker(
-        s.add_worker(
-            &Author::System,
-            NewWorker {
-                name: name.into(),
-                phone: String::new(),
-                role,
-                grid_id: grid.cloned(),
-                skills: vec![],
-            },
-        )
-        .unwrap(),
+        s.people_mut()
+            .add_worker(
+                &Author::System,
+                NewWorker {
+                    name: name.into(),
+                    phone: String::new(),
+                    role,
+                    grid_id: grid.cloned(),
+                    skills: vec![],
+                },
+            )
+            .unwrap(),
     )
 }
 
@@ -54,16 +55,21 @@ fn station() -> Station {
 
 fn station_at(path: &str, options: StoreOptions) -> Station {
     let mut s = Store::open(path, options).unwrap();
-    s.init_station("站").unwrap();
-    let c = s.add_community(&Author::System, "社区").unwrap();
-    let grid = s.add_grid(&Author::System, &c, "A").unwrap();
+    s.setup_mut().init_station("站").unwrap();
+    let c = s
+        .setup_mut()
+        .add_community(&Author::System, "社区")
+        .unwrap();
+    let grid = s.setup_mut().add_grid(&Author::System, &c, "A").unwrap();
     let volunteer = worker(&mut s, "志愿甲", Role::Volunteer, Some(&grid));
     let social_worker = worker(&mut s, "社工", Role::SocialWorker, None);
     let counselor = worker(&mut s, "咨询师", Role::Counselor, None);
     let household = s
+        .households_mut()
         .add_household(&Author::System, &grid, address("301"))
         .unwrap();
     let resident = s
+        .households_mut()
         .add_resident(
             &Author::System,
             &household,
@@ -110,7 +116,7 @@ fn screen(
     results: Vec<ScreeningResult>,
 ) -> Result<Recorded, StoreError> {
     let (h, r, by) = (st.household.clone(), st.resident.clone(), by(st));
-    st.s.record_screening(
+    st.s.cases_mut().record_screening(
         &by,
         NewScreening {
             household_id: h,
@@ -146,7 +152,10 @@ fn heads(s: &Store) -> String {
 #[test]
 fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
     let mut st = station();
-    let before = st.s.households_in_grid(&st.grid, 10, 0).unwrap();
+    let before =
+        st.s.households()
+            .households_in_grid(&st.grid, 10, 0)
+            .unwrap();
     assert_ne!(before[0].priority, Priority::P1);
 
     // A volunteer screens at the door; item 9 answered "several days".
@@ -161,46 +170,52 @@ fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
     assert_eq!(rec.case_id, CaseId::of(&st.resident));
 
     // The household is lifted to P1 in triage, with the reason.
-    let rows = st.s.households_in_grid(&st.grid, 10, 0).unwrap();
+    let rows =
+        st.s.households()
+            .households_in_grid(&st.grid, 10, 0)
+            .unwrap();
     assert_eq!(rows[0].priority, Priority::P1);
     assert!(rows[0]
         .reasons
         .contains(&"mental_health_crisis_or_t3".to_string()));
     assert_eq!(
-        st.s.report().unwrap().station.cases_by_tier["crisis"],
+        st.s.orders().report().unwrap().station.cases_by_tier["crisis"],
         Count::FewerThan5
     );
 
     // The review is due within the crisis tier's review hours, station-wide
     // and for the volunteer who screened.
     let now = now_millis();
-    let due = st.s.cases_due(None, now, now + 3 * HOUR).unwrap();
+    let due = st.s.cases().cases_due(None, now, now + 3 * HOUR).unwrap();
     let review = due
         .iter()
         .find(|d| d.what == "review")
         .expect("a review is due");
     assert!(review.due_at <= now + 2 * HOUR + 60_000);
     let mine =
-        st.s.cases_due(st.volunteer.worker(), now, now + 3 * HOUR)
+        st.s.cases()
+            .cases_due(st.volunteer.worker(), now, now + 3 * HOUR)
             .unwrap();
     assert!(mine.iter().any(|d| d.what == "review"));
     // Overdue once the deadline passed.
     let later =
-        st.s.cases_due(None, now + 3 * HOUR, now + 3 * HOUR)
+        st.s.cases()
+            .cases_due(None, now + 3 * HOUR, now + 3 * HOUR)
             .unwrap();
     assert!(later.iter().find(|d| d.what == "review").unwrap().overdue);
 
     // A volunteer may not review: typed error, nothing saved.
     let snapshot = heads(&st.s);
     let err =
-        st.s.review_screening(
-            &st.volunteer.clone(),
-            &rec.case_id,
-            &rec.screening,
-            Tier::T1,
-            "看起来还好",
-        )
-        .unwrap_err();
+        st.s.cases_mut()
+            .review_screening(
+                &st.volunteer.clone(),
+                &rec.case_id,
+                &rec.screening,
+                Tier::T1,
+                "看起来还好",
+            )
+            .unwrap_err();
     assert!(matches!(
         err,
         StoreError::Dispatch(DispatchError::PermissionDenied { .. })
@@ -210,14 +225,15 @@ fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
     // The counselor's review grades the sitting t2, with the reason; the
     // crisis the red flag opened still holds the case until it is closed.
     let state = as_professional(&mut st, |s, c| {
-        s.review_screening(
-            c,
-            &rec.case_id,
-            &rec.screening,
-            Tier::T2,
-            "assessed in person: passive ideation, no plan",
-        )
-        .unwrap()
+        s.cases_mut()
+            .review_screening(
+                c,
+                &rec.case_id,
+                &rec.screening,
+                Tier::T2,
+                "assessed in person: passive ideation, no plan",
+            )
+            .unwrap()
     });
     assert_eq!(state.tier, Tier::Crisis);
     assert!(state.screenings[0].review.is_some());
@@ -226,18 +242,23 @@ fn a_red_flag_opens_the_crisis_path_and_a_professional_reviews_it() {
         .clone()
         .expect("the red flag opened a crisis");
     let state = as_professional(&mut st, |s, c| {
-        s.close_crisis(c, &rec.case_id, &crisis, Tier::T2, "safety plan agreed")
+        s.cases_mut()
+            .close_crisis(c, &rec.case_id, &crisis, Tier::T2, "safety plan agreed")
             .unwrap()
     });
     assert_eq!(state.tier, Tier::T2);
     assert!(!st
         .s
+        .cases()
         .cases_due(None, now, now + 3 * HOUR)
         .unwrap()
         .iter()
         .any(|d| d.what == "review"));
     assert_ne!(
-        st.s.households_in_grid(&st.grid, 10, 0).unwrap()[0].priority,
+        st.s.households()
+            .households_in_grid(&st.grid, 10, 0)
+            .unwrap()[0]
+            .priority,
         Priority::P1
     );
     assert!(st.s.check().unwrap().is_ok());
@@ -280,29 +301,37 @@ fn referrals_move_forward_and_escalate_when_unacknowledged() {
     .unwrap();
     assert_eq!(rec.decision.tier, Tier::T2);
     let r =
-        st.s.refer(
-            &st.social_worker.clone(),
-            &rec.case_id,
-            Tier::T3,
-            "区精神卫生中心",
-            "no improvement",
-        )
-        .unwrap();
-    let (_, state) = st.s.case(&rec.case_id, now_millis()).unwrap();
+        st.s.cases_mut()
+            .refer(
+                &st.social_worker.clone(),
+                &rec.case_id,
+                Tier::T3,
+                "区精神卫生中心",
+                "no improvement",
+            )
+            .unwrap();
+    let (_, state) = st.s.cases().case(&rec.case_id, now_millis()).unwrap();
     assert_eq!(state.tier, Tier::T3, "a referral up raises the tier");
     let referral = &state.referrals[0];
     assert_eq!(referral.status, ReferralStatus::Proposed);
     assert!(!referral.escalated);
     // 24 h for a t3 referral; after that it is escalated.
-    let (_, late) = st.s.case(&rec.case_id, now_millis() + 25 * HOUR).unwrap();
+    let (_, late) =
+        st.s.cases()
+            .case(&rec.case_id, now_millis() + 25 * HOUR)
+            .unwrap();
     assert!(late.referrals[0].escalated);
 
     let sw = st.social_worker.clone();
     for status in [ReferralStatus::Sent, ReferralStatus::Acknowledged] {
-        st.s.update_referral(&sw, &rec.case_id, &r, status, "")
+        st.s.cases_mut()
+            .update_referral(&sw, &rec.case_id, &r, status, "")
             .unwrap();
     }
-    let (_, late) = st.s.case(&rec.case_id, now_millis() + 25 * HOUR).unwrap();
+    let (_, late) =
+        st.s.cases()
+            .case(&rec.case_id, now_millis() + 25 * HOUR)
+            .unwrap();
     assert!(
         !late.referrals[0].escalated,
         "acknowledged in time: no escalation"
@@ -310,45 +339,50 @@ fn referrals_move_forward_and_escalate_when_unacknowledged() {
     // Backwards is refused; a volunteer cannot close it.
     let snapshot = heads(&st.s);
     assert!(matches!(
-        st.s.update_referral(&sw, &rec.case_id, &r, ReferralStatus::Sent, "")
+        st.s.cases_mut()
+            .update_referral(&sw, &rec.case_id, &r, ReferralStatus::Sent, "")
             .unwrap_err(),
         StoreError::Dispatch(DispatchError::Forbidden { .. })
     ));
-    st.s.update_referral(&sw, &rec.case_id, &r, ReferralStatus::Seen, "")
+    st.s.cases_mut()
+        .update_referral(&sw, &rec.case_id, &r, ReferralStatus::Seen, "")
         .unwrap();
     let snapshot2 = heads(&st.s);
     assert_ne!(snapshot, snapshot2);
     assert!(matches!(
-        st.s.update_referral(
-            &st.volunteer.clone(),
-            &rec.case_id,
-            &r,
-            ReferralStatus::Closed,
-            ""
-        )
-        .unwrap_err(),
+        st.s.cases_mut()
+            .update_referral(
+                &st.volunteer.clone(),
+                &rec.case_id,
+                &r,
+                ReferralStatus::Closed,
+                ""
+            )
+            .unwrap_err(),
         StoreError::Dispatch(DispatchError::PermissionDenied { .. })
     ));
     assert_eq!(heads(&st.s), snapshot2);
     let state =
-        st.s.update_referral(
-            &sw,
-            &rec.case_id,
-            &r,
-            ReferralStatus::Closed,
-            "seen by psychiatrist",
-        )
-        .unwrap();
+        st.s.cases_mut()
+            .update_referral(
+                &sw,
+                &rec.case_id,
+                &r,
+                ReferralStatus::Closed,
+                "seen by psychiatrist",
+            )
+            .unwrap();
     assert_eq!(state.referrals[0].status, ReferralStatus::Closed);
     assert!(matches!(
-        st.s.update_referral(
-            &sw,
-            &rec.case_id,
-            &EventId::random(),
-            ReferralStatus::Sent,
-            ""
-        )
-        .unwrap_err(),
+        st.s.cases_mut()
+            .update_referral(
+                &sw,
+                &rec.case_id,
+                &EventId::random(),
+                ReferralStatus::Sent,
+                ""
+            )
+            .unwrap_err(),
         StoreError::NotFound {
             kind: "referral",
             ..
@@ -362,50 +396,57 @@ fn crises_are_closed_only_by_a_professional_then_followed_up_weekly() {
     let (h, r) = (st.household.clone(), st.resident.clone());
     let v = st.volunteer.clone();
     let (case, crisis) =
-        st.s.open_crisis(&v, &h, &r, "said he has pills saved up")
+        st.s.cases_mut()
+            .open_crisis(&v, &h, &r, "said he has pills saved up")
             .unwrap();
     for step in [
         CrisisStep::StayedWithPerson,
         CrisisStep::MeansRemoved,
         CrisisStep::HandedToProfessional,
     ] {
-        st.s.crisis_action(&v, &case, &crisis, step, "").unwrap();
+        st.s.cases_mut()
+            .crisis_action(&v, &case, &crisis, step, "")
+            .unwrap();
     }
     let now = now_millis();
-    let due = st.s.cases_due(None, now, now).unwrap();
+    let due = st.s.cases().cases_due(None, now, now).unwrap();
     assert_eq!(due[0].what, "crisis", "an open crisis comes first");
     let snapshot = heads(&st.s);
     assert!(matches!(
-        st.s.close_crisis(&v, &case, &crisis, Tier::T2, "")
+        st.s.cases_mut()
+            .close_crisis(&v, &case, &crisis, Tier::T2, "")
             .unwrap_err(),
         StoreError::Dispatch(DispatchError::PermissionDenied { .. })
     ));
     assert_eq!(heads(&st.s), snapshot);
     let state = as_professional(&mut st, |s, c| {
-        s.close_crisis(c, &case, &crisis, Tier::T2, "safety plan agreed")
+        s.cases_mut()
+            .close_crisis(c, &case, &crisis, Tier::T2, "safety plan agreed")
             .unwrap()
     });
     assert_eq!(state.tier, Tier::T2);
     assert_eq!(state.crises[0].actions.len(), 3);
     assert!(
-        st.s.crisis_action(&v, &case, &crisis, CrisisStep::Other, "")
+        st.s.cases_mut()
+            .crisis_action(&v, &case, &crisis, CrisisStep::Other, "")
             .is_err(),
         "closed"
     );
     // mhGAP: weekly follow-up after a crisis.
-    let (_, state) = st.s.case(&case, now).unwrap();
+    let (_, state) = st.s.cases().case(&case, now).unwrap();
     let followup = state.due.iter().find(|d| d.what == "followup").unwrap();
     let opened = state.crises[0].opened_at;
     assert_eq!(followup.due_at, opened + 7 * DAY);
-    st.s.case_entry(
-        &v,
-        &case,
-        CaseAction::Visit {
-            minutes: 30,
-            note: "电话随访".into(),
-        },
-    )
-    .unwrap();
+    st.s.cases_mut()
+        .case_entry(
+            &v,
+            &case,
+            CaseAction::Visit {
+                minutes: 30,
+                note: "电话随访".into(),
+            },
+        )
+        .unwrap();
     // A visit in week 9 moves the next follow-up to every two weeks.
     let mut c = st.s.get::<Case>(case.as_str()).unwrap();
     let e = c
@@ -496,37 +537,39 @@ fn a_review_on_one_phone_and_a_screening_on_another_merge_the_same_in_every_orde
     assert!(run(&mut a, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     let enrol = join(&mut st.s);
     assert!(run(&mut b, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
-    assert!(a.has_document(rec.case_id.as_str()).unwrap());
+    assert!(a.replica().has_document(rec.case_id.as_str()).unwrap());
 
     // Apart: the counselor reviews on phone A; a volunteer screens again on B.
-    a.review_screening(
-        &st.counselor,
-        &rec.case_id,
-        &rec.screening,
-        Tier::T1,
-        "mild on interview",
-    )
-    .unwrap();
-    b.record_screening(
-        &st.volunteer,
-        NewScreening {
-            household_id: st.household.clone(),
-            resident_id: st.resident.clone(),
-            team: None,
-            results: vec![result("phq9", &[3, 3, 3, 3, 2, 2, 2, 2, 0])],
-        },
-        Library::builtin().unwrap(),
-    )
-    .unwrap();
+    a.cases_mut()
+        .review_screening(
+            &st.counselor,
+            &rec.case_id,
+            &rec.screening,
+            Tier::T1,
+            "mild on interview",
+        )
+        .unwrap();
+    b.cases_mut()
+        .record_screening(
+            &st.volunteer,
+            NewScreening {
+                household_id: st.household.clone(),
+                resident_id: st.resident.clone(),
+                team: None,
+                results: vec![result("phq9", &[3, 3, 3, 3, 2, 2, 2, 2, 0])],
+            },
+            Library::builtin().unwrap(),
+        )
+        .unwrap();
     // Merge in both orders, through the station and directly.
     let cfg = SyncConfig::default();
     assert!(run(&mut a, &mut b, &cfg, &LinkConfig::perfect()).completed());
     assert!(run(&mut b, &mut st.s, &cfg, &LinkConfig::perfect()).completed());
     assert!(run(&mut a, &mut st.s, &cfg, &LinkConfig::perfect()).completed());
     let now = now_millis();
-    let fa = a.case(&rec.case_id, now).unwrap().1;
-    let fb = b.case(&rec.case_id, now).unwrap().1;
-    let fs = st.s.case(&rec.case_id, now).unwrap().1;
+    let fa = a.cases().case(&rec.case_id, now).unwrap().1;
+    let fb = b.cases().case(&rec.case_id, now).unwrap().1;
+    let fs = st.s.cases().case(&rec.case_id, now).unwrap().1;
     assert_eq!(fa, fb);
     assert_eq!(fa, fs);
     assert_eq!(fa.screenings.len(), 2);
@@ -556,15 +599,17 @@ fn two_phones_opening_the_same_residents_file_while_apart_write_into_one_documen
     };
     let lib = Library::builtin().unwrap();
     let ra = a
+        .cases_mut()
         .record_screening(&st.counselor, ns(vec![result("gad7", &[3; 7])]), lib)
         .unwrap();
     let rb = b
+        .cases_mut()
         .record_screening(&st.volunteer, ns(vec![result("who5", &[1; 5])]), lib)
         .unwrap();
     assert_eq!(ra.case_id, rb.case_id);
     let cfg = SyncConfig::default();
     assert!(run(&mut a, &mut b, &cfg, &LinkConfig::perfect()).completed());
-    let (case, state) = a.case(&ra.case_id, now_millis()).unwrap();
+    let (case, state) = a.cases().case(&ra.case_id, now_millis()).unwrap();
     assert_eq!(case.events.len(), 2, "both screenings survive the merge");
     assert_eq!(state.tier, Tier::T2);
     assert_eq!(a.export_json().unwrap(), b.export_json().unwrap());
@@ -580,6 +625,7 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
     let enrol = join(&mut st.s);
     assert!(run(&mut phone, &mut st.s, &enrol, &LinkConfig::perfect()).completed());
     let rec = phone
+        .cases_mut()
         .record_screening(
             &st.volunteer,
             NewScreening {
@@ -606,8 +652,8 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
         &LinkConfig::perfect(),
     );
     assert!(r.completed());
-    assert!(!other.has_document(rec.case_id.as_str()).unwrap());
-    assert!(phone.has_document(rec.case_id.as_str()).unwrap());
+    assert!(!other.replica().has_document(rec.case_id.as_str()).unwrap());
+    assert!(phone.replica().has_document(rec.case_id.as_str()).unwrap());
     // Meeting the station (which holds the case team): handed on, then purged.
     let r = run(
         &mut phone,
@@ -621,13 +667,17 @@ fn a_volunteers_screening_reaches_the_case_team_and_leaves_the_phone() {
         "{:?}",
         r.responder.quarantined
     );
-    assert!(st.s.has_document(rec.case_id.as_str()).unwrap());
+    assert!(st.s.replica().has_document(rec.case_id.as_str()).unwrap());
     assert_eq!(
-        st.s.case(&rec.case_id, now_millis()).unwrap().1.tier,
+        st.s.cases()
+            .case(&rec.case_id, now_millis())
+            .unwrap()
+            .1
+            .tier,
         Tier::Crisis
     );
     assert!(r.initiator.purged.contains(&rec.case_id.to_string()));
-    assert!(!phone.has_document(rec.case_id.as_str()).unwrap());
+    assert!(!phone.replica().has_document(rec.case_id.as_str()).unwrap());
     assert!(phone.check().unwrap().is_ok() && st.s.check().unwrap().is_ok());
 }
 
@@ -649,9 +699,12 @@ fn deployment_policy() -> Arc<Policy> {
 /// (review due − screened at, re-screen due − screened at) of the one case.
 fn t2_deadlines(s: &Store) -> (Millis, Millis) {
     let now = now_millis();
-    let due = s.cases_due(None, now - DAY, now + 60 * DAY).unwrap();
+    let due = s
+        .cases()
+        .cases_due(None, now - DAY, now + 60 * DAY)
+        .unwrap();
     let case = &due[0].case_id;
-    let (_, state) = s.case(&CaseId(case.clone()), now).unwrap();
+    let (_, state) = s.cases().case(&CaseId(case.clone()), now).unwrap();
     let at = state.screenings[0].at;
     let of = |what: &str| {
         due.iter()
@@ -718,21 +771,25 @@ fn reviewing_an_older_screening_never_hides_a_newer_red_flag() {
     .unwrap();
     assert_eq!(second.decision.tier, Tier::Crisis);
     let state = as_professional(&mut st, |s, c| {
-        s.review_screening(
-            c,
-            &first.case_id,
-            &first.screening,
-            Tier::T0,
-            "situational, resolved",
-        )
-        .unwrap()
+        s.cases_mut()
+            .review_screening(
+                c,
+                &first.case_id,
+                &first.screening,
+                Tier::T0,
+                "situational, resolved",
+            )
+            .unwrap()
     });
     assert_eq!(state.tier, Tier::Crisis, "{:?}", state.tier_reasons);
     // Still P1, still counted as a crisis, re-screen on the crisis interval.
-    let rows = st.s.households_in_grid(&st.grid, 10, 0).unwrap();
+    let rows =
+        st.s.households()
+            .households_in_grid(&st.grid, 10, 0)
+            .unwrap();
     assert_eq!(rows[0].priority, Priority::P1);
     assert_eq!(
-        st.s.report().unwrap().station.cases_by_tier["crisis"],
+        st.s.orders().report().unwrap().station.cases_by_tier["crisis"],
         Count::FewerThan5
     );
     let rescreen = state.due.iter().find(|d| d.what == "rescreen").unwrap();
@@ -742,7 +799,8 @@ fn reviewing_an_older_screening_never_hides_a_newer_red_flag() {
     // it settles the sitting with the professional's tier.
     let crisis = second.crisis_opened.clone().unwrap();
     let state = as_professional(&mut st, |s, c| {
-        s.close_crisis(c, &first.case_id, &crisis, Tier::T2, "safety plan")
+        s.cases_mut()
+            .close_crisis(c, &first.case_id, &crisis, Tier::T2, "safety plan")
             .unwrap()
     });
     assert_eq!(state.tier, Tier::T2);
@@ -766,7 +824,7 @@ fn a_red_flag_sitting_opens_its_crisis_in_the_same_write() {
         .expect("a crisis record was opened");
     assert_eq!(rec.open_crises, vec![crisis.clone()]);
     assert_ne!(heads(&st.s), before);
-    let (case, state) = st.s.case(&rec.case_id, now_millis()).unwrap();
+    let (case, state) = st.s.cases().case(&rec.case_id, now_millis()).unwrap();
     // One write: two events in one change (the history has one entry for it).
     assert_eq!(case.events.len(), 2);
     let opened = state.open_crises().next().unwrap();
@@ -779,7 +837,7 @@ fn a_red_flag_sitting_opens_its_crisis_in_the_same_write() {
     );
     // It leads what is due.
     let now = now_millis();
-    let due = st.s.cases_due(None, now, now + DAY).unwrap();
+    let due = st.s.cases().cases_due(None, now, now + DAY).unwrap();
     assert_eq!(
         (due[0].what.as_str(), due[0].reference.as_str()),
         ("crisis", crisis.as_str())
@@ -795,7 +853,7 @@ fn a_red_flag_sitting_opens_its_crisis_in_the_same_write() {
     .unwrap();
     assert_eq!(again.crisis_opened, None);
     assert_eq!(again.open_crises, vec![crisis.clone()]);
-    let (_, state) = st.s.case(&rec.case_id, now).unwrap();
+    let (_, state) = st.s.cases().case(&rec.case_id, now).unwrap();
     assert_eq!(state.crises.len(), 1);
     assert_eq!(
         state.crises[0].covers,
@@ -805,7 +863,8 @@ fn a_red_flag_sitting_opens_its_crisis_in_the_same_write() {
     // Closed by a professional: both sittings settled, a new red flag later
     // opens a new crisis.
     as_professional(&mut st, |s, c| {
-        s.close_crisis(c, &rec.case_id, &crisis, Tier::T2, "assessed")
+        s.cases_mut()
+            .close_crisis(c, &rec.case_id, &crisis, Tier::T2, "assessed")
             .unwrap()
     });
     let third = screen(

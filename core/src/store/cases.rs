@@ -262,6 +262,131 @@ pub struct NewScreening {
 }
 
 impl Store {
+    /// Appends one event to an existing case file, as one write.
+    fn append_case(
+        &mut self,
+        author: &Author,
+        case: &CaseId,
+        action: CaseAction,
+        check: impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError>,
+    ) -> Result<CaseState, StoreError> {
+        self.batch(|b| b.case_event(author, case, None, action, check))
+            .map(|(_, s)| s)
+    }
+}
+
+/// Why a sitting opens a crisis, if it does: it was graded crisis. Names
+/// the red flags and instruments (codes), never an answer.
+fn crisis_reason(decision: &TierDecision, action: &CaseAction) -> Option<String> {
+    if decision.tier != Tier::Crisis {
+        return None;
+    }
+    let CaseAction::Screened { results, .. } = action else {
+        return None;
+    };
+    let mut parts: Vec<String> = results
+        .iter()
+        .flat_map(|r| {
+            r.red_flags
+                .iter()
+                .map(move |f| format!("red flag {f} ({})", r.instrument))
+        })
+        .collect();
+    if parts.is_empty() {
+        parts = results
+            .iter()
+            .filter(|r| r.tier == Tier::Crisis)
+            .map(|r| format!("{} graded crisis", r.instrument))
+            .collect();
+    }
+    Some(format!("screening: {}", parts.join(", ")))
+}
+
+fn open_crisis_named(state: &CaseState, crisis: &EventId) -> Result<(), StoreError> {
+    match state.crises.iter().find(|c| c.id == *crisis) {
+        None => Err(StoreError::NotFound {
+            kind: "crisis",
+            id: crisis.to_string(),
+        }),
+        Some(c) if c.closed.is_some() => Err(DispatchError::Forbidden {
+            action: Deed::ActOnCrisis,
+            status: "closed",
+            vocabulary: crate::labels::Vocabulary::CrisisState,
+        }
+        .into()),
+        Some(_) => Ok(()),
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Cases<S> {
+    /// A case file and its folded state at `now`.
+    pub fn case(&self, id: &CaseId, now: Millis) -> Result<(Case, CaseState), StoreError> {
+        let case = self.store.get::<Case>(id.as_str())?;
+        let state = fold(&case, &self.store.policy, now);
+        Ok((case, state))
+    }
+
+    /// Cases from the index, highest tier first; optionally one household's.
+    pub fn list(&self, household: Option<&HouseholdId>) -> Result<Vec<CaseRow>, StoreError> {
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT id, resident_id, household_id, tier, assigned, open_crises, screenings, conflicts \
+             FROM idx_case WHERE ?1 IS NULL OR household_id = ?1 \
+             ORDER BY CASE tier WHEN 'crisis' THEN 0 WHEN 't3' THEN 1 WHEN 't2' THEN 2 WHEN 't1' THEN 3 ELSE 4 END, id",
+        )?;
+        let rows = stmt
+            .query_map([household.map(|h| h.as_str())], |r| {
+                Ok(CaseRow {
+                    id: r.get(0)?,
+                    resident_id: r.get(1)?,
+                    household_id: r.get(2)?,
+                    tier: parse_word(r.get(3)?, 3, Tier::parse)?,
+                    assigned: r.get(4)?,
+                    open_crises: r.get(5)?,
+                    screenings: r.get(6)?,
+                    conflicts: r.get(7)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// What is due, soonest first, for one worker or the whole station:
+    /// open crises, reviews, unacknowledged referrals, follow-ups and
+    /// re-screens. `horizon` keeps items due up to that time (overdue ones
+    /// always appear).
+    pub fn cases_due(
+        &self,
+        worker: Option<&WorkerId>,
+        now: Millis,
+        horizon: Millis,
+    ) -> Result<Vec<DueRow>, StoreError> {
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT d.case_id, c.resident_id, c.household_id, c.tier, d.what, d.reference, d.due_at, d.worker_id \
+             FROM idx_case_due d JOIN idx_case c ON c.id = d.case_id \
+             WHERE (?1 IS NULL OR d.worker_id = ?1) AND d.due_at <= ?2 \
+             ORDER BY CASE d.what WHEN 'crisis' THEN 0 ELSE 1 END, d.due_at, d.case_id, d.what",
+        )?;
+        let rows = stmt
+            .query_map(params![worker.map(|w| w.as_str()), horizon], |r| {
+                let due_at: Millis = r.get(6)?;
+                Ok(DueRow {
+                    case_id: r.get(0)?,
+                    resident_id: r.get(1)?,
+                    household_id: r.get(2)?,
+                    tier: parse_word(r.get(3)?, 3, Tier::parse)?,
+                    what: r.get(4)?,
+                    reference: r.get(5)?,
+                    due_at,
+                    worker_id: r.get(7)?,
+                    overdue: due_at < now,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+impl super::Cases<&mut Store> {
     /// Records a screening sitting in the resident's case file (created on
     /// first use). Each result is re-scored from its answers with the
     /// instrument and cutoff set it names, and the sitting is graded as a
@@ -274,7 +399,7 @@ impl Store {
         library: &Library,
     ) -> Result<Recorded, StoreError> {
         // Held apart from `self`, which the write below borrows mutably.
-        let policy = Arc::clone(&self.policy);
+        let policy = Arc::clone(&self.store.policy);
         let policy = policy.as_ref();
         let mut results = Vec::with_capacity(s.results.len());
         for r in &s.results {
@@ -322,7 +447,7 @@ impl Store {
             reasons: decision.reasons.clone(),
         };
         let crisis_reason = crisis_reason(&decision, &action);
-        let (screening, follow, state) = self.batch(|b| {
+        let (screening, follow, state) = self.store.batch(|b| {
             let household = b.get::<Household>(s.household_id.as_str())?;
             if !household.members.contains_key(s.resident_id.as_str()) {
                 return Err(StoreError::NotFound {
@@ -376,7 +501,7 @@ impl Store {
         reason: &str,
     ) -> Result<CaseState, StoreError> {
         let screening_id = screening.clone();
-        self.append_case(
+        self.store.append_case(
             author,
             case,
             CaseAction::Reviewed {
@@ -406,7 +531,7 @@ impl Store {
         reason: &str,
     ) -> Result<EventId, StoreError> {
         let referral = EventId::random();
-        self.append_case(
+        self.store.append_case(
             author,
             case,
             CaseAction::ReferralProposed {
@@ -431,7 +556,7 @@ impl Store {
         note: &str,
     ) -> Result<CaseState, StoreError> {
         let rid = referral.clone();
-        self.append_case(
+        self.store.append_case(
             author,
             case,
             CaseAction::ReferralUpdated {
@@ -479,7 +604,7 @@ impl Store {
     ) -> Result<(CaseId, EventId), StoreError> {
         let crisis = EventId::random();
         let case_id = CaseId::of(resident);
-        self.batch(|b| {
+        self.store.batch(|b| {
             let h = b.get::<Household>(household.as_str())?;
             if !h.members.contains_key(resident.as_str()) {
                 return Err(StoreError::NotFound {
@@ -512,7 +637,7 @@ impl Store {
         note: &str,
     ) -> Result<CaseState, StoreError> {
         let cid = crisis.clone();
-        self.append_case(
+        self.store.append_case(
             author,
             case,
             CaseAction::CrisisAction {
@@ -534,7 +659,7 @@ impl Store {
         note: &str,
     ) -> Result<CaseState, StoreError> {
         let cid = crisis.clone();
-        self.append_case(
+        self.store.append_case(
             author,
             case,
             CaseAction::CrisisClosed {
@@ -559,7 +684,7 @@ impl Store {
         match &action {
             CaseAction::Visit { .. } | CaseAction::Note { .. } => {}
             CaseAction::Assigned { worker } => {
-                let w = self.get::<Worker>(worker.as_str())?;
+                let w = self.store.get::<Worker>(worker.as_str())?;
                 if !matches!(
                     w.role,
                     Role::Counselor | Role::Clinician | Role::SocialWorker
@@ -579,127 +704,6 @@ impl Store {
                 .into())
             }
         }
-        self.append_case(author, case, action, |_, _| Ok(()))
-    }
-
-    /// Appends one event to an existing case file, as one write.
-    fn append_case(
-        &mut self,
-        author: &Author,
-        case: &CaseId,
-        action: CaseAction,
-        check: impl FnOnce(&CaseState, &Worker) -> Result<(), StoreError>,
-    ) -> Result<CaseState, StoreError> {
-        self.batch(|b| b.case_event(author, case, None, action, check))
-            .map(|(_, s)| s)
-    }
-
-    /// A case file and its folded state at `now`.
-    pub fn case(&self, id: &CaseId, now: Millis) -> Result<(Case, CaseState), StoreError> {
-        let case = self.get::<Case>(id.as_str())?;
-        let state = fold(&case, &self.policy, now);
-        Ok((case, state))
-    }
-
-    /// Cases from the index, highest tier first; optionally one household's.
-    pub fn cases(&self, household: Option<&HouseholdId>) -> Result<Vec<CaseRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, resident_id, household_id, tier, assigned, open_crises, screenings, conflicts \
-             FROM idx_case WHERE ?1 IS NULL OR household_id = ?1 \
-             ORDER BY CASE tier WHEN 'crisis' THEN 0 WHEN 't3' THEN 1 WHEN 't2' THEN 2 WHEN 't1' THEN 3 ELSE 4 END, id",
-        )?;
-        let rows = stmt
-            .query_map([household.map(|h| h.as_str())], |r| {
-                Ok(CaseRow {
-                    id: r.get(0)?,
-                    resident_id: r.get(1)?,
-                    household_id: r.get(2)?,
-                    tier: parse_word(r.get(3)?, 3, Tier::parse)?,
-                    assigned: r.get(4)?,
-                    open_crises: r.get(5)?,
-                    screenings: r.get(6)?,
-                    conflicts: r.get(7)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// What is due, soonest first, for one worker or the whole station:
-    /// open crises, reviews, unacknowledged referrals, follow-ups and
-    /// re-screens. `horizon` keeps items due up to that time (overdue ones
-    /// always appear).
-    pub fn cases_due(
-        &self,
-        worker: Option<&WorkerId>,
-        now: Millis,
-        horizon: Millis,
-    ) -> Result<Vec<DueRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT d.case_id, c.resident_id, c.household_id, c.tier, d.what, d.reference, d.due_at, d.worker_id \
-             FROM idx_case_due d JOIN idx_case c ON c.id = d.case_id \
-             WHERE (?1 IS NULL OR d.worker_id = ?1) AND d.due_at <= ?2 \
-             ORDER BY CASE d.what WHEN 'crisis' THEN 0 ELSE 1 END, d.due_at, d.case_id, d.what",
-        )?;
-        let rows = stmt
-            .query_map(params![worker.map(|w| w.as_str()), horizon], |r| {
-                let due_at: Millis = r.get(6)?;
-                Ok(DueRow {
-                    case_id: r.get(0)?,
-                    resident_id: r.get(1)?,
-                    household_id: r.get(2)?,
-                    tier: parse_word(r.get(3)?, 3, Tier::parse)?,
-                    what: r.get(4)?,
-                    reference: r.get(5)?,
-                    due_at,
-                    worker_id: r.get(7)?,
-                    overdue: due_at < now,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-}
-
-/// Why a sitting opens a crisis, if it does: it was graded crisis. Names
-/// the red flags and instruments (codes), never an answer.
-fn crisis_reason(decision: &TierDecision, action: &CaseAction) -> Option<String> {
-    if decision.tier != Tier::Crisis {
-        return None;
-    }
-    let CaseAction::Screened { results, .. } = action else {
-        return None;
-    };
-    let mut parts: Vec<String> = results
-        .iter()
-        .flat_map(|r| {
-            r.red_flags
-                .iter()
-                .map(move |f| format!("red flag {f} ({})", r.instrument))
-        })
-        .collect();
-    if parts.is_empty() {
-        parts = results
-            .iter()
-            .filter(|r| r.tier == Tier::Crisis)
-            .map(|r| format!("{} graded crisis", r.instrument))
-            .collect();
-    }
-    Some(format!("screening: {}", parts.join(", ")))
-}
-
-fn open_crisis_named(state: &CaseState, crisis: &EventId) -> Result<(), StoreError> {
-    match state.crises.iter().find(|c| c.id == *crisis) {
-        None => Err(StoreError::NotFound {
-            kind: "crisis",
-            id: crisis.to_string(),
-        }),
-        Some(c) if c.closed.is_some() => Err(DispatchError::Forbidden {
-            action: Deed::ActOnCrisis,
-            status: "closed",
-            vocabulary: crate::labels::Vocabulary::CrisisState,
-        }
-        .into()),
-        Some(_) => Ok(()),
+        self.store.append_case(author, case, action, |_, _| Ok(()))
     }
 }

@@ -164,7 +164,7 @@ impl Store {
         tx.rollback()?;
         report.index_matches_rebuild = before == after;
         report.audit_chain_broken_at = audit::verify_chain(&self.conn)?;
-        report.audit_anchor_faults = self.audit_anchor_faults()?;
+        report.audit_anchor_faults = self.devices().audit_anchor_faults()?;
         Ok(report)
     }
 

@@ -148,6 +148,7 @@ impl Store {
                 .unwrap_or_else(|| g.to_string())
         };
         let names: BTreeMap<String, String> = self
+            .people()
             .workers(None, None)?
             .into_iter()
             .map(|w| (w.id.to_string(), w.name))
@@ -245,7 +246,7 @@ impl Store {
             pairs
         };
         let (mut crises, mut due) = (vec![], vec![]);
-        for d in self.cases_due(None, now, end - 1)? {
+        for d in self.cases().cases_due(None, now, end - 1)? {
             let line = CaseLine {
                 case_id: d.case_id,
                 what: d.what,
@@ -292,6 +293,7 @@ impl Store {
         }
 
         let activities = self
+            .orders()
             .activities(None, start, end)?
             .into_iter()
             .map(|a| ActivityLine {
@@ -302,6 +304,7 @@ impl Store {
             })
             .collect();
         let hours_this_week = self
+            .orders()
             .hours_totals(None, week.0, week.1)?
             .into_iter()
             .map(|h| HoursLine {

@@ -63,7 +63,10 @@ impl Store {
         if !w.active {
             return Err(TrustError::Refused(crate::refusal::Rule::WorkerNotActive).into());
         }
-        let station = self.station_id()?.ok_or(StoreError::NotInitialised)?;
+        let station = self
+            .replica()
+            .station_id()?
+            .ok_or(StoreError::NotInitialised)?;
         let keys = DeviceKeys::generate();
         let now = now_millis();
         let credential = Credential {
@@ -131,9 +134,12 @@ impl Store {
         let body = plain.strip_prefix(MAGIC.as_slice()).ok_or(locked())?;
         let parsed: IdentityFile = postcard::from_bytes(body).map_err(|_| locked())?;
         let keys = DeviceKeys::from_secret_bytes(&parsed.keys).ok_or(locked())?;
-        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let station = self
+            .devices()
+            .station_public()?
+            .ok_or(TrustError::NotEnrolled)?;
         let c = parsed.credential.credential(&station)?;
-        if Some(&c.station) != self.station_id()?.as_ref() {
+        if Some(&c.station) != self.replica().station_id()?.as_ref() {
             return Err(TrustError::BadSignature {
                 what: "the identity's credential",
             }
@@ -145,14 +151,16 @@ impl Store {
         if c.expires_at < now_millis() {
             return Err(TrustError::Expired { device: c.device }.into());
         }
-        if self.is_revoked(&c.device)? {
+        if self.devices().is_revoked(&c.device)? {
             return Err(TrustError::Revoked { device: c.device }.into());
         }
         let Some(worker) = c.worker.clone() else {
             return Err(TrustError::Refused(crate::refusal::Rule::IdentityNeedsWorker).into());
         };
         // A device that has not met this identity yet learns it here.
-        let _ = self.merge_registry(&[(false, parsed.credential.clone())])?;
+        let _ = self
+            .devices_mut()
+            .merge_registry(&[(false, parsed.credential.clone())])?;
         // Its own actor on this device (see `trust::identity_actor`).
         let actor_hex = crate::trust::identity_actor(&c.signing_key, &self.device.device_id);
         let actor = automerge::ActorId::try_from(actor_hex.as_str()).map_err(|_| {

@@ -281,58 +281,6 @@ struct HouseholdPlan {
     residents: Vec<Resident>,
 }
 
-impl Store {
-    /// Imports a sheet: checks every row, then — unless `dry_run` or a
-    /// problem was found — writes everything in one transaction. Workers:
-    /// station admins only; households: coordinators.
-    pub fn import(
-        &mut self,
-        author: &Author,
-        kind: ImportKind,
-        sheet: &Sheet,
-        dry_run: bool,
-    ) -> Result<ImportReport, StoreError> {
-        let act = match kind {
-            ImportKind::Workers => Act::ManagePeople,
-            ImportKind::Households => Act::ImportHouseholds,
-        };
-        self.batch(|b| {
-            b.require(author, act)?;
-            let mut report = ImportReport {
-                kind,
-                rows: sheet.rows.len(),
-                created: 0,
-                residents_added: 0,
-                unchanged: 0,
-                problems: Vec::new(),
-                written: false,
-            };
-            let map = header_map(kind, &sheet.header, &mut report.problems);
-            let station = b.station()?;
-            match kind {
-                ImportKind::Workers => {
-                    let plans = plan_workers(b, &station, sheet, &map, &mut report)?;
-                    if report.problems.is_empty() && !dry_run {
-                        // Grids and phones were checked when planning.
-                        for p in plans {
-                            b.insert_worker(author, p.new)?;
-                        }
-                        report.written = report.created > 0;
-                    }
-                }
-                ImportKind::Households => {
-                    let plans = plan_households(b, &station, sheet, &map, &mut report)?;
-                    if report.problems.is_empty() && !dry_run {
-                        apply_households(b, author, plans)?;
-                        report.written = report.created + report.residents_added > 0;
-                    }
-                }
-            }
-            Ok(report)
-        })
-    }
-}
-
 fn plan_workers(
     b: &Batch<'_>,
     station: &Station,
@@ -617,4 +565,56 @@ fn apply_households(
         }
     }
     Ok(())
+}
+
+impl super::Setup<&mut Store> {
+    /// Imports a sheet: checks every row, then — unless `dry_run` or a
+    /// problem was found — writes everything in one transaction. Workers:
+    /// station admins only; households: coordinators.
+    pub fn import(
+        &mut self,
+        author: &Author,
+        kind: ImportKind,
+        sheet: &Sheet,
+        dry_run: bool,
+    ) -> Result<ImportReport, StoreError> {
+        let act = match kind {
+            ImportKind::Workers => Act::ManagePeople,
+            ImportKind::Households => Act::ImportHouseholds,
+        };
+        self.store.batch(|b| {
+            b.require(author, act)?;
+            let mut report = ImportReport {
+                kind,
+                rows: sheet.rows.len(),
+                created: 0,
+                residents_added: 0,
+                unchanged: 0,
+                problems: Vec::new(),
+                written: false,
+            };
+            let map = header_map(kind, &sheet.header, &mut report.problems);
+            let station = b.station()?;
+            match kind {
+                ImportKind::Workers => {
+                    let plans = plan_workers(b, &station, sheet, &map, &mut report)?;
+                    if report.problems.is_empty() && !dry_run {
+                        // Grids and phones were checked when planning.
+                        for p in plans {
+                            b.insert_worker(author, p.new)?;
+                        }
+                        report.written = report.created > 0;
+                    }
+                }
+                ImportKind::Households => {
+                    let plans = plan_households(b, &station, sheet, &map, &mut report)?;
+                    if report.problems.is_empty() && !dry_run {
+                        apply_households(b, author, plans)?;
+                        report.written = report.created + report.residents_added > 0;
+                    }
+                }
+            }
+            Ok(report)
+        })
+    }
 }

@@ -469,9 +469,53 @@ pub struct GridSummary {
 }
 
 impl Store {
+    /// The ids of every document of a kind, sorted.
+    pub fn doc_ids(&self, kind: DocKind) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let ids = stmt
+            .query_map([kind.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::People<S> {
+    /// Workers, optionally of one grid and/or one role.
+    pub fn workers(
+        &self,
+        grid: Option<&GridId>,
+        role: Option<Role>,
+    ) -> Result<Vec<WorkerRow>, StoreError> {
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT id, name, role, grid_id, active FROM idx_worker \
+             WHERE (?1 IS NULL OR grid_id = ?1) AND (?2 IS NULL OR role = ?2) ORDER BY role, name, id",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![grid.map(|g| g.as_str()), role.map(|r| r.as_str())],
+                |r| {
+                    let role: String = r.get(2)?;
+                    Ok(WorkerRow {
+                        id: WorkerId(r.get(0)?),
+                        name: r.get(1)?,
+                        role: parse_word(role, 2, Role::parse)?,
+                        grid_id: r.get::<_, Option<String>>(3)?.map(GridId),
+                        active: r.get(4)?,
+                    })
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Households<S> {
     /// Counts for a grid: households, canvassed, critical, vulnerable residents.
     pub fn grid_summary(&self, grid: &GridId) -> Result<GridSummary, StoreError> {
         let (households, canvassed, critical): (i64, i64, i64) = self
+            .store
             .conn
             .prepare_cached(
                 "SELECT count(*), count(last_visit_at), COALESCE(sum(critical_need), 0) \
@@ -479,6 +523,7 @@ impl Store {
             )?
             .query_row([grid.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let vulnerable: i64 = self
+            .store
             .conn
             .prepare_cached(
                 "SELECT count(DISTINCT resident_id) FROM idx_resident_tag WHERE grid_id = ?1",
@@ -497,7 +542,7 @@ impl Store {
         &self,
         grid: Option<&GridId>,
     ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.store.conn.prepare_cached(
             "SELECT tag, count(*) FROM idx_resident_tag WHERE (?1 IS NULL OR grid_id = ?1) GROUP BY tag",
         )?;
         let rows = stmt
@@ -506,17 +551,6 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
-    }
-
-    /// The ids of every document of a kind, sorted.
-    pub fn doc_ids(&self, kind: DocKind) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
-        let ids = stmt
-            .query_map([kind.as_str()], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
     }
 
     /// The households of a grid in triage order: priority P1 to P4, then
@@ -537,7 +571,7 @@ impl Store {
             priority_sql(),
             reasons_sql()
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.store.conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(params![grid.as_str(), limit, offset], |r| {
                 Ok(HouseholdRow {
@@ -562,7 +596,7 @@ impl Store {
         tag: &VulnerabilityTag,
         grid: Option<&GridId>,
     ) -> Result<Vec<ResidentRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.store.conn.prepare_cached(
             "SELECT resident_id, household_id, grid_id, name, birth_year FROM idx_resident_tag \
              WHERE tag = ?1 AND (?2 IS NULL OR grid_id = ?2) ORDER BY grid_id, household_id, resident_id",
         )?;
@@ -580,41 +614,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// Workers, optionally of one grid and/or one role.
-    pub fn workers(
-        &self,
-        grid: Option<&GridId>,
-        role: Option<Role>,
-    ) -> Result<Vec<WorkerRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, name, role, grid_id, active FROM idx_worker \
-             WHERE (?1 IS NULL OR grid_id = ?1) AND (?2 IS NULL OR role = ?2) ORDER BY role, name, id",
-        )?;
-        let rows = stmt
-            .query_map(
-                params![grid.map(|g| g.as_str()), role.map(|r| r.as_str())],
-                |r| {
-                    let role: String = r.get(2)?;
-                    Ok(WorkerRow {
-                        id: WorkerId(r.get(0)?),
-                        name: r.get(1)?,
-                        role: parse_word(role, 2, Role::parse)?,
-                        grid_id: r.get::<_, Option<String>>(3)?.map(GridId),
-                        active: r.get(4)?,
-                    })
-                },
-            )?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
     /// The most recent canvass visits, optionally of one grid.
     pub fn recent_visits(
         &self,
         grid: Option<&GridId>,
         limit: u32,
     ) -> Result<Vec<VisitRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.store.conn.prepare_cached(
             "SELECT id, household_id, grid_id, worker_id, at, needs, critical FROM idx_visit \
              WHERE (?1 IS NULL OR grid_id = ?1) ORDER BY at DESC, id LIMIT ?2",
         )?;

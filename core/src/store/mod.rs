@@ -19,6 +19,7 @@ mod cases;
 mod check;
 mod daily;
 mod drafts;
+mod facades;
 mod identity;
 mod import;
 mod index;
@@ -44,6 +45,7 @@ pub use cases::{CaseRow, DueRow, NewScreening, Recorded};
 pub use check::{CheckReport, Stats};
 pub use daily::{ActivityLine, CaseLine, DailyReport, HoursLine, HouseholdLine, OrderLine};
 pub use drafts::DraftRecord;
+pub use facades::{Cases, Devices, Households, Orders, People, Replica, Setup};
 pub use import::{columns as import_columns, Column, ImportKind, ImportReport, RowProblem, Sheet};
 pub use index::{
     GridSummary, HouseholdRow, IndexContext, Indexed, ResidentRow, VisitRow, WorkerRow,

@@ -209,7 +209,7 @@ impl Batch<'_> {
         Ok(None)
     }
 
-    /// See [`Store::add_worker`].
+    /// See [`People::add_worker`].
     pub fn add_worker(&mut self, author: &Author, new: NewWorker) -> Result<WorkerId, StoreError> {
         self.require(author, Act::ManagePeople)?;
         if let Some(g) = &new.grid_id {
@@ -300,7 +300,7 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// See [`Store::add_resident`].
+    /// See [`Households::add_resident`].
     pub fn add_resident(
         &mut self,
         author: &Author,
@@ -327,7 +327,7 @@ impl Batch<'_> {
         Ok(id)
     }
 
-    /// See [`Store::add_household`].
+    /// See [`Households::add_household`].
     pub fn add_household(
         &mut self,
         author: &Author,
@@ -370,13 +370,56 @@ impl Batch<'_> {
 }
 
 impl Store {
+    /// Changes one grid of the station document. Station admins only.
+    fn put_grid(
+        &mut self,
+        author: &Author,
+        action: &str,
+        grid: &GridId,
+        mutate: impl FnOnce(&mut Grid),
+    ) -> Result<(), StoreError> {
+        self.batch(|b| {
+            b.require(author, Act::ManagePlaces)?;
+            b.station_put(author, action, |s| {
+                let g = s
+                    .grids
+                    .get_mut(grid.as_str())
+                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
+                mutate(g);
+                Ok(())
+            })
+        })
+    }
+
+    fn put_roster(
+        &mut self,
+        author: &Author,
+        action: &str,
+        grid: &GridId,
+        mutate: impl FnOnce(&mut Roster, Millis) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let roster = self.people().roster_of(grid)?;
+        self.batch(|b| {
+            b.require(author, Act::ManageRosters)?;
+            let now = b.now();
+            b.put::<Roster>(author, action, roster.id.as_str(), |r| {
+                let mut r = r.ok_or_else(|| not_found("roster", grid.as_str()))?;
+                mutate(&mut r, now)?;
+                Ok(r)
+            })?;
+            Ok(())
+        })
+    }
+}
+
+impl super::Setup<&mut Store> {
     /// Sets up this store for a new station. Fails if it already has one.
     pub fn init_station(&mut self, name: &str) -> Result<Station, StoreError> {
-        if self.meta("station_id")?.is_some() {
+        if self.store.meta("station_id")?.is_some() {
             return Err(StoreError::AlreadyInitialised);
         }
         let station = Station::new(name, now_millis())?;
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.make_station_key(station.id.as_str())?;
             let s = station.clone();
             b.put::<Station>(
@@ -401,7 +444,7 @@ impl Store {
         if let Some(zone) = time_zone {
             crate::localtime::LocalTime::new(zone)?;
         }
-        self.batch(|b| {
+        self.store.batch(|b| {
             // The station's settings are the administrator's, as its places.
             b.require(author, Act::ManagePlaces)?;
             b.station_put(author, "station.settings", |s| {
@@ -414,7 +457,7 @@ impl Store {
                 Ok(())
             })
         })?;
-        self.station()
+        self.store.station()
     }
 
     /// Adds a community to the station. Station admins only.
@@ -424,7 +467,7 @@ impl Store {
         name: &str,
     ) -> Result<CommunityId, StoreError> {
         let id = CommunityId::random();
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::ManagePlaces)?;
             b.station_put(author, "station.add_community", |s| {
                 if s.communities.values().any(|c| c.name == name.trim()) {
@@ -443,27 +486,6 @@ impl Store {
         Ok(id)
     }
 
-    /// Changes one grid of the station document. Station admins only.
-    fn put_grid(
-        &mut self,
-        author: &Author,
-        action: &str,
-        grid: &GridId,
-        mutate: impl FnOnce(&mut Grid),
-    ) -> Result<(), StoreError> {
-        self.batch(|b| {
-            b.require(author, Act::ManagePlaces)?;
-            b.station_put(author, action, |s| {
-                let g = s
-                    .grids
-                    .get_mut(grid.as_str())
-                    .ok_or_else(|| not_found("grid", grid.as_str()))?;
-                mutate(g);
-                Ok(())
-            })
-        })
-    }
-
     /// Renames a grid. Station admins only.
     pub fn rename_grid(
         &mut self,
@@ -471,15 +493,17 @@ impl Store {
         grid: &GridId,
         name: &str,
     ) -> Result<(), StoreError> {
-        self.put_grid(author, "station.rename_grid", grid, |g| {
-            g.name = name.trim().to_string()
-        })
+        self.store
+            .put_grid(author, "station.rename_grid", grid, |g| {
+                g.name = name.trim().to_string()
+            })
     }
 
     /// Retires a grid: it keeps its households, orders and history, and
     /// takes no new households. Station admins only.
     pub fn retire_grid(&mut self, author: &Author, grid: &GridId) -> Result<(), StoreError> {
-        self.put_grid(author, "station.retire_grid", grid, |g| g.retired = true)
+        self.store
+            .put_grid(author, "station.retire_grid", grid, |g| g.retired = true)
     }
 
     /// Adds a grid to a community, with an empty roster. Station admins only.
@@ -490,7 +514,7 @@ impl Store {
         name: &str,
     ) -> Result<GridId, StoreError> {
         let id = GridId::random();
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::ManagePlaces)?;
             b.station_put(author, "station.add_grid", |s| {
                 if !s.communities.contains_key(community.as_str()) {
@@ -527,10 +551,12 @@ impl Store {
         })?;
         Ok(id)
     }
+}
 
+impl<S: std::ops::Deref<Target = Store>> super::People<S> {
     /// The roster document of a grid.
     pub fn roster_of(&self, grid: &GridId) -> Result<Roster, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.store.conn.prepare_cached(
             "SELECT id FROM docs WHERE kind = 'roster' AND scope = ?1 ORDER BY id",
         )?;
         let ids: Vec<String> = stmt
@@ -539,14 +565,16 @@ impl Store {
         let id = ids
             .first()
             .ok_or_else(|| not_found("roster", grid.as_str()))?;
-        self.get::<Roster>(id)
+        self.store.get::<Roster>(id)
     }
+}
 
+impl super::People<&mut Store> {
     /// A new station's first administrator, created by the device itself:
     /// refused once the station has an active station admin (from then on
     /// an admin adds workers).
     pub fn add_first_admin(&mut self, name: &str, phone: &str) -> Result<WorkerId, StoreError> {
-        self.batch(|b| {
+        self.store.batch(|b| {
             let admins: i64 =
                 b.tx.prepare_cached(
                     "SELECT count(*) FROM idx_worker WHERE role = 'station_admin' AND active = 1",
@@ -575,7 +603,7 @@ impl Store {
     /// Registers a worker. Station admins only; a phone number already
     /// used by another worker is refused.
     pub fn add_worker(&mut self, author: &Author, new: NewWorker) -> Result<WorkerId, StoreError> {
-        self.batch(|b| b.add_worker(author, new))
+        self.store.batch(|b| b.add_worker(author, new))
     }
 
     /// Changes a worker's name, phone, skills or grid. Station admins only.
@@ -585,7 +613,7 @@ impl Store {
         worker: &WorkerId,
         update: WorkerUpdate,
     ) -> Result<(), StoreError> {
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::ManagePeople)?;
             if let Some(Some(g)) = &update.grid_id {
                 b.require_grid(g)?;
@@ -621,7 +649,7 @@ impl Store {
         worker: &WorkerId,
         role: Role,
     ) -> Result<(), StoreError> {
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::ManagePeople)?;
             if role != Role::StationAdmin {
                 b.keep_an_admin(worker, crate::refusal::Deed::ChangeRole)?;
@@ -641,7 +669,7 @@ impl Store {
         author: &Author,
         worker: &WorkerId,
     ) -> Result<(), StoreError> {
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::ManagePeople)?;
             b.keep_an_admin(worker, crate::refusal::Deed::DeactivateWorker)?;
             b.put_worker(author, "worker.deactivate", worker, |w| {
@@ -661,7 +689,7 @@ impl Store {
         training: NewTraining,
     ) -> Result<TrainingId, StoreError> {
         let id = TrainingId::random();
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::ManagePeople)?;
             b.put_worker(author, "worker.add_training", worker, |w| {
                 w.training.insert(
@@ -681,26 +709,6 @@ impl Store {
         Ok(id)
     }
 
-    fn put_roster(
-        &mut self,
-        author: &Author,
-        action: &str,
-        grid: &GridId,
-        mutate: impl FnOnce(&mut Roster, Millis) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let roster = self.roster_of(grid)?;
-        self.batch(|b| {
-            b.require(author, Act::ManageRosters)?;
-            let now = b.now();
-            b.put::<Roster>(author, action, roster.id.as_str(), |r| {
-                let mut r = r.ok_or_else(|| not_found("roster", grid.as_str()))?;
-                mutate(&mut r, now)?;
-                Ok(r)
-            })?;
-            Ok(())
-        })
-    }
-
     /// Assigns a worker to a grid's roster. Station admins only. Naming a
     /// lead makes the grid's former lead a member: a grid has one lead.
     pub fn assign_to_grid(
@@ -710,7 +718,7 @@ impl Store {
         worker: &WorkerId,
         role: RosterRole,
     ) -> Result<(), StoreError> {
-        let w = self.get::<Worker>(worker.as_str())?;
+        let w = self.store.get::<Worker>(worker.as_str())?;
         if !w.active {
             return Err(crate::dispatch::DispatchError::PermissionDenied {
                 action: crate::refusal::Deed::AssignWorker,
@@ -718,25 +726,26 @@ impl Store {
             }
             .into());
         }
-        self.put_roster(author, "roster.assign", grid, |r, now| {
-            if role == RosterRole::Lead {
-                for a in r.assignments.values_mut() {
-                    if a.role == RosterRole::Lead && a.worker_id != *worker {
-                        a.role = RosterRole::Member;
+        self.store
+            .put_roster(author, "roster.assign", grid, |r, now| {
+                if role == RosterRole::Lead {
+                    for a in r.assignments.values_mut() {
+                        if a.role == RosterRole::Lead && a.worker_id != *worker {
+                            a.role = RosterRole::Member;
+                        }
                     }
                 }
-            }
-            let since = r.assignments.get(worker.as_str()).map_or(now, |a| a.since);
-            r.assignments.insert(
-                worker.to_string(),
-                Assignment {
-                    worker_id: worker.clone(),
-                    role,
-                    since,
-                },
-            );
-            Ok(())
-        })
+                let since = r.assignments.get(worker.as_str()).map_or(now, |a| a.since);
+                r.assignments.insert(
+                    worker.to_string(),
+                    Assignment {
+                        worker_id: worker.clone(),
+                        role,
+                        since,
+                    },
+                );
+                Ok(())
+            })
     }
 
     /// Takes a worker off a grid's roster. Station admins only.
@@ -746,12 +755,13 @@ impl Store {
         grid: &GridId,
         worker: &WorkerId,
     ) -> Result<(), StoreError> {
-        self.put_roster(author, "roster.unassign", grid, |r, _| {
-            r.assignments
-                .remove(worker.as_str())
-                .map(|_| ())
-                .ok_or_else(|| not_found("assignment", worker.as_str()))
-        })
+        self.store
+            .put_roster(author, "roster.unassign", grid, |r, _| {
+                r.assignments
+                    .remove(worker.as_str())
+                    .map(|_| ())
+                    .ok_or_else(|| not_found("assignment", worker.as_str()))
+            })
     }
 
     /// Sets the contact card residents of a grid are given. Station admins
@@ -762,12 +772,15 @@ impl Store {
         grid: &GridId,
         card: ContactCard,
     ) -> Result<(), StoreError> {
-        self.put_roster(author, "roster.set_contact_card", grid, |r, _| {
-            r.contact_card = card;
-            Ok(())
-        })
+        self.store
+            .put_roster(author, "roster.set_contact_card", grid, |r, _| {
+                r.contact_card = card;
+                Ok(())
+            })
     }
+}
 
+impl super::Households<&mut Store> {
     /// Records a new household in a grid.
     pub fn add_household(
         &mut self,
@@ -775,7 +788,7 @@ impl Store {
         grid: &GridId,
         address: Address,
     ) -> Result<HouseholdId, StoreError> {
-        self.batch(|b| b.add_household(author, grid, address))
+        self.store.batch(|b| b.add_household(author, grid, address))
     }
 
     /// Moves a household to another grid, with its orders: their documents
@@ -790,6 +803,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let orders: Vec<String> = {
             let mut stmt = self
+                .store
                 .conn
                 .prepare_cached("SELECT id FROM idx_request WHERE household_id = ?1 ORDER BY id")?;
             let rows = stmt
@@ -797,7 +811,7 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             rows
         };
-        self.batch(|b| {
+        self.store.batch(|b| {
             if author.worker().is_none() {
                 return Err(crate::dispatch::DispatchError::PermissionDenied {
                     action: crate::refusal::Deed::MoveHousehold,
@@ -849,7 +863,7 @@ impl Store {
         household: &HouseholdId,
         new: NewResident,
     ) -> Result<ResidentId, StoreError> {
-        self.batch(|b| b.add_resident(author, household, new))
+        self.store.batch(|b| b.add_resident(author, household, new))
     }
 
     /// Changes a resident's name, sex, year of birth or phone. Any active
@@ -861,7 +875,7 @@ impl Store {
         resident: &ResidentId,
         update: ResidentUpdate,
     ) -> Result<(), StoreError> {
-        self.batch(|b| {
+        self.store.batch(|b| {
             b.require(author, Act::RecordHouseholds)?;
             b.put::<Household>(
                 author,
@@ -901,20 +915,22 @@ impl Store {
         tag: VulnerabilityTag,
         present: bool,
     ) -> Result<(), StoreError> {
-        self.batch(|b| b.require(author, Act::RecordHouseholds).map(|_| ()))?;
-        self.put::<Household>(author, "household.set_tag", household.as_str(), |h| {
-            let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
-            let m = h
-                .members
-                .get_mut(resident.as_str())
-                .ok_or_else(|| not_found("resident", resident.as_str()))?;
-            if present {
-                m.tags.0.insert(tag);
-            } else {
-                m.tags.0.remove(&tag);
-            }
-            Ok(h)
-        })?;
+        self.store
+            .batch(|b| b.require(author, Act::RecordHouseholds).map(|_| ()))?;
+        self.store
+            .put::<Household>(author, "household.set_tag", household.as_str(), |h| {
+                let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
+                let m = h
+                    .members
+                    .get_mut(resident.as_str())
+                    .ok_or_else(|| not_found("resident", resident.as_str()))?;
+                if present {
+                    m.tags.0.insert(tag);
+                } else {
+                    m.tags.0.remove(&tag);
+                }
+                Ok(h)
+            })?;
         Ok(())
     }
 
@@ -929,70 +945,29 @@ impl Store {
             .worker()
             .cloned()
             .ok_or_else(|| ValidationError::new("visit.worker_id", Violation::Required))?;
-        self.batch(|b| b.require(author, Act::RecordHouseholds).map(|_| ()))?;
+        self.store
+            .batch(|b| b.require(author, Act::RecordHouseholds).map(|_| ()))?;
         let id = VisitId::random();
-        self.put::<Household>(author, "household.record_visit", household.as_str(), |h| {
-            let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
-            h.visits.insert(
-                id.to_string(),
-                CanvassVisit {
-                    id: id.clone(),
-                    worker_id: worker,
-                    at: visit.at,
-                    needs: visit.needs,
-                    notes: visit.notes,
-                },
-            );
-            Ok(h)
-        })?;
-        Ok(id)
-    }
-
-    /// Schedules an activity (文化活动, 团体辅导, 科普讲座, training) or a
-    /// supervision session (督导), run by its facilitator (by default the
-    /// acting worker). Coordinators only.
-    pub fn add_activity(
-        &mut self,
-        author: &Author,
-        new: NewActivity,
-    ) -> Result<ActivityId, StoreError> {
-        self.batch(|b| b.require(author, Act::ManageActivities).map(|_| ()))?;
-        let facilitator = new
-            .facilitator
-            .clone()
-            .or_else(|| author.worker().cloned())
-            .ok_or_else(|| ValidationError::new("activity.facilitator_id", Violation::Required))?;
-        let f = self.get::<Worker>(facilitator.as_str())?;
-        if !f.active {
-            return Err(ValidationError::new(
-                "activity.facilitator_id",
-                Violation::Inconsistent("the facilitator is not active"),
-            )
-            .into());
-        }
-        if let Some(g) = &new.grid_id {
-            if self.station()?.grid(g).is_none() {
-                return Err(
-                    ValidationError::new("activity.grid_id", Violation::NoSuchEntity).into(),
+        self.store
+            .put::<Household>(author, "household.record_visit", household.as_str(), |h| {
+                let mut h = h.ok_or_else(|| not_found("household", household.as_str()))?;
+                h.visits.insert(
+                    id.to_string(),
+                    CanvassVisit {
+                        id: id.clone(),
+                        worker_id: worker,
+                        at: visit.at,
+                        needs: visit.needs,
+                        notes: visit.notes,
+                    },
                 );
-            }
-        }
-        let id = ActivityId::random();
-        self.put::<Activity>(author, "activity.create", id.as_str(), |_| {
-            Ok(Activity {
-                id: id.clone(),
-                kind: new.kind,
-                title: new.title.trim().to_string(),
-                grid_id: new.grid_id,
-                starts_at: new.starts_at,
-                duration_minutes: new.duration_minutes,
-                facilitator_id: facilitator,
-                attendance: BTreeMap::new(),
-            })
-        })?;
+                Ok(h)
+            })?;
         Ok(id)
     }
+}
 
+impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
     /// Activities starting in `[from, to)`, soonest first; optionally of
     /// one grid (station-wide ones included).
     pub fn activities(
@@ -1001,7 +976,7 @@ impl Store {
         from: Millis,
         to: Millis,
     ) -> Result<Vec<Activity>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.store.conn.prepare_cached(
             "SELECT id FROM idx_activity WHERE starts_at >= ?1 AND starts_at < ?2 \
              AND (?3 IS NULL OR grid_id IS NULL OR grid_id = ?3) ORDER BY starts_at, id",
         )?;
@@ -1010,7 +985,58 @@ impl Store {
                 r.get(0)
             })?
             .collect::<Result<_, _>>()?;
-        ids.iter().map(|id| self.get::<Activity>(id)).collect()
+        ids.iter()
+            .map(|id| self.store.get::<Activity>(id))
+            .collect()
+    }
+}
+
+impl super::Orders<&mut Store> {
+    /// Schedules an activity (文化活动, 团体辅导, 科普讲座, training) or a
+    /// supervision session (督导), run by its facilitator (by default the
+    /// acting worker). Coordinators only.
+    pub fn add_activity(
+        &mut self,
+        author: &Author,
+        new: NewActivity,
+    ) -> Result<ActivityId, StoreError> {
+        self.store
+            .batch(|b| b.require(author, Act::ManageActivities).map(|_| ()))?;
+        let facilitator = new
+            .facilitator
+            .clone()
+            .or_else(|| author.worker().cloned())
+            .ok_or_else(|| ValidationError::new("activity.facilitator_id", Violation::Required))?;
+        let f = self.store.get::<Worker>(facilitator.as_str())?;
+        if !f.active {
+            return Err(ValidationError::new(
+                "activity.facilitator_id",
+                Violation::Inconsistent("the facilitator is not active"),
+            )
+            .into());
+        }
+        if let Some(g) = &new.grid_id {
+            if self.store.station()?.grid(g).is_none() {
+                return Err(
+                    ValidationError::new("activity.grid_id", Violation::NoSuchEntity).into(),
+                );
+            }
+        }
+        let id = ActivityId::random();
+        self.store
+            .put::<Activity>(author, "activity.create", id.as_str(), |_| {
+                Ok(Activity {
+                    id: id.clone(),
+                    kind: new.kind,
+                    title: new.title.trim().to_string(),
+                    grid_id: new.grid_id,
+                    starts_at: new.starts_at,
+                    duration_minutes: new.duration_minutes,
+                    facilitator_id: facilitator,
+                    attendance: BTreeMap::new(),
+                })
+            })?;
+        Ok(id)
     }
 
     /// Records whether a worker or resident attended an activity.
@@ -1027,24 +1053,26 @@ impl Store {
         }
         // The facilitator takes attendance at their own activity; otherwise a
         // coordinator does.
-        let current = self.get::<Activity>(activity.as_str())?;
+        let current = self.store.get::<Activity>(activity.as_str())?;
         if author.worker() != Some(&current.facilitator_id) {
-            self.batch(|b| b.require(author, Act::ManageActivities).map(|_| ()))?;
+            self.store
+                .batch(|b| b.require(author, Act::ManageActivities).map(|_| ()))?;
         }
         match kind {
             AttendeeKind::Worker => {
-                self.get::<Worker>(person_id)?;
+                self.store.get::<Worker>(person_id)?;
             }
             // A resident's id is checked for shape only: their household
             // may be of a grid this device does not hold.
             AttendeeKind::Resident => {}
         }
-        self.put::<Activity>(author, "activity.attendance", activity.as_str(), |a| {
-            let mut a = a.ok_or_else(|| not_found("activity", activity.as_str()))?;
-            a.attendance
-                .insert(person_id.to_string(), Attendance { kind, present });
-            Ok(a)
-        })?;
+        self.store
+            .put::<Activity>(author, "activity.attendance", activity.as_str(), |a| {
+                let mut a = a.ok_or_else(|| not_found("activity", activity.as_str()))?;
+                a.attendance
+                    .insert(person_id.to_string(), Attendance { kind, present });
+                Ok(a)
+            })?;
         Ok(())
     }
 }

@@ -29,26 +29,30 @@ fn worker(
     grid: Option<&GridId>,
     skills: &[&str],
 ) -> WorkerId {
-    s.add_worker(
-        &Author::System,
-        NewWorker {
-            name: name.into(),
-            phone: String::new(),
-            role,
-            grid_id: grid.cloned(),
-            skills: skills.iter().map(|s| s.to_string()).collect(),
-        },
-    )
-    .unwrap()
+    s.people_mut()
+        .add_worker(
+            &Author::System,
+            NewWorker {
+                name: name.into(),
+                phone: String::new(),
+                role,
+                grid_id: grid.cloned(),
+                skills: skills.iter().map(|s| s.to_string()).collect(),
+            },
+        )
+        .unwrap()
 }
 
 fn station() -> Station {
     let dir = TempDir::new().unwrap();
     let mut s = Store::open(dir.path().join("o.db"), StoreOptions::default()).unwrap();
-    s.init_station("站").unwrap();
-    let c = s.add_community(&Author::System, "社区").unwrap();
-    let grid_a = s.add_grid(&Author::System, &c, "A").unwrap();
-    let grid_b = s.add_grid(&Author::System, &c, "B").unwrap();
+    s.setup_mut().init_station("站").unwrap();
+    let c = s
+        .setup_mut()
+        .add_community(&Author::System, "社区")
+        .unwrap();
+    let grid_a = s.setup_mut().add_grid(&Author::System, &c, "A").unwrap();
+    let grid_b = s.setup_mut().add_grid(&Author::System, &c, "B").unwrap();
     let dispatcher = Author::Worker(worker(&mut s, "派单员", Role::Dispatcher, None, &[]));
     let v1 = worker(&mut s, "志愿甲", Role::Volunteer, Some(&grid_a), &[]);
     let v2 = worker(
@@ -61,9 +65,11 @@ fn station() -> Station {
     let v3 = worker(&mut s, "志愿丙", Role::Volunteer, Some(&grid_b), &[]);
     let counselor = worker(&mut s, "咨询师", Role::Counselor, None, &[]);
     let household = s
+        .households_mut()
         .add_household(&Author::System, &grid_a, address("502"))
         .unwrap();
     let resident = s
+        .households_mut()
         .add_resident(
             &Author::System,
             &household,
@@ -77,9 +83,11 @@ fn station() -> Station {
         )
         .unwrap();
     let other = s
+        .households_mut()
         .add_household(&Author::System, &grid_a, address("503"))
         .unwrap();
     let other_resident = s
+        .households_mut()
         .add_resident(
             &Author::System,
             &other,
@@ -105,6 +113,14 @@ fn station() -> Station {
         household,
         resident,
         other_resident,
+    }
+}
+
+impl Station {
+    /// Creates a standard order of `kind` for the test household.
+    fn order_of(&mut self, author: &Author, kind: OrderKind) -> Result<RequestId, StoreError> {
+        let new = new_order(self, kind);
+        self.s.orders_mut().create_order(author, new)
     }
 }
 
@@ -147,7 +163,10 @@ fn snapshot(s: &Store) -> (String, i64) {
 /// Runs an action that must be refused; proves nothing was written.
 fn refused(st: &mut Station, by: &Author, order: &RequestId, action: OrderAction) -> StoreError {
     let before = snapshot(&st.s);
-    let err = st.s.order_action(by, order, action).unwrap_err();
+    let err =
+        st.s.orders_mut()
+            .order_action(by, order, action)
+            .unwrap_err();
     assert_eq!(
         snapshot(&st.s),
         before,
@@ -160,75 +179,84 @@ fn refused(st: &mut Station, by: &Author, order: &RequestId, action: OrderAction
 fn an_order_from_request_to_rating_credits_hours() {
     let mut st = station();
     let v1 = Author::Worker(st.v1.clone());
-    let o =
-        st.s.create_order(
-            &Author::Worker(st.v2.clone()),
-            new_order(&st, OrderKind::MedicineDelivery),
-        )
+    let o = st
+        .order_of(&Author::Worker(st.v2.clone()), OrderKind::MedicineDelivery)
         .unwrap();
-    let q = st.s.dispatch_queue(None).unwrap();
+    let q = st.s.orders().dispatch_queue(None).unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].priority, Priority::P2);
     assert_eq!(q[0].reasons, vec!["elderly_alone"]);
 
     let s =
-        st.s.order_action(
-            &st.dispatcher.clone(),
-            &o,
-            OrderAction::Dispatched {
-                to: Assignee::Grid(st.grid_a.clone()),
-            },
-        )
-        .unwrap();
+        st.s.orders_mut()
+            .order_action(
+                &st.dispatcher.clone(),
+                &o,
+                OrderAction::Dispatched {
+                    to: Assignee::Grid(st.grid_a.clone()),
+                },
+            )
+            .unwrap();
     assert_eq!(s.status, OrderStatus::Dispatched);
-    assert_eq!(st.s.my_tasks(&st.v1).unwrap().len(), 1);
-    assert!(st.s.my_tasks(&st.v3).unwrap().is_empty());
+    assert_eq!(st.s.orders().my_tasks(&st.v1).unwrap().len(), 1);
+    assert!(st.s.orders().my_tasks(&st.v3).unwrap().is_empty());
 
     assert_eq!(
-        st.s.order_action(&v1, &o, OrderAction::Accepted)
+        st.s.orders_mut()
+            .order_action(&v1, &o, OrderAction::Accepted)
             .unwrap()
             .status,
         OrderStatus::Accepted
     );
-    assert!(st.s.dispatch_queue(None).unwrap().is_empty());
-    assert!(st.s.my_tasks(&st.v2).unwrap().is_empty());
+    assert!(st.s.orders().dispatch_queue(None).unwrap().is_empty());
+    assert!(st.s.orders().my_tasks(&st.v2).unwrap().is_empty());
     assert_eq!(
-        st.s.order_action(&v1, &o, OrderAction::Started)
+        st.s.orders_mut()
+            .order_action(&v1, &o, OrderAction::Started)
             .unwrap()
             .status,
         OrderStatus::Started
     );
-    let s = st.s.order_action(&v1, &o, complete("4821", 45)).unwrap();
+    let s =
+        st.s.orders_mut()
+            .order_action(&v1, &o, complete("4821", 45))
+            .unwrap();
     assert_eq!(s.status, OrderStatus::Completed);
     assert_eq!(s.completed_by.as_ref(), Some(&st.v1));
     let s =
-        st.s.order_action(
-            &Author::Resident(st.resident.clone()),
-            &o,
-            OrderAction::Rated {
-                stars: 5,
-                comment: "谢谢".into(),
-            },
-        )
-        .unwrap();
+        st.s.orders_mut()
+            .order_action(
+                &Author::Resident(st.resident.clone()),
+                &o,
+                OrderAction::Rated {
+                    stars: 5,
+                    comment: "谢谢".into(),
+                },
+            )
+            .unwrap();
     assert_eq!((s.status, s.stars), (OrderStatus::Rated, Some(5)));
 
-    let totals = st.s.hours_totals(Some(&st.v1), 0, i64::MAX).unwrap();
+    let totals =
+        st.s.orders()
+            .hours_totals(Some(&st.v1), 0, i64::MAX)
+            .unwrap();
     assert_eq!(totals.len(), 1);
     assert_eq!((totals[0].minutes, totals[0].acknowledged_minutes), (45, 0));
     let worker: Worker = st.s.get(st.v1.as_str()).unwrap();
     let entry = worker.hours.values().next().unwrap().id.clone();
     // A neighbour from another household may not acknowledge; the served resident may.
     let err =
-        st.s.acknowledge_hours(&Author::Resident(st.other_resident.clone()), &st.v1, &entry)
+        st.s.orders_mut()
+            .acknowledge_hours(&Author::Resident(st.other_resident.clone()), &st.v1, &entry)
             .unwrap_err();
     assert!(matches!(
         err,
         StoreError::Dispatch(DispatchError::PermissionDenied { .. })
     ));
-    st.s.acknowledge_hours(&Author::Resident(st.resident.clone()), &st.v1, &entry)
+    st.s.orders_mut()
+        .acknowledge_hours(&Author::Resident(st.resident.clone()), &st.v1, &entry)
         .unwrap();
-    let totals = st.s.hours_totals(None, 0, i64::MAX).unwrap();
+    let totals = st.s.orders().hours_totals(None, 0, i64::MAX).unwrap();
     assert_eq!(totals[0].acknowledged_minutes, 45);
     let csv = crate::dispatch::hours::certificate_csv(
         &totals,
@@ -268,9 +296,7 @@ fn forbidden_transitions_and_permissions_are_typed_and_write_nothing() {
         Author::Worker(st.v3.clone()),
     );
     let d = st.dispatcher.clone();
-    let o =
-        st.s.create_order(&v2, new_order(&st, OrderKind::Groceries))
-            .unwrap();
+    let o = st.order_of(&v2, OrderKind::Groceries).unwrap();
     let grid_a = st.grid_a.clone();
     let neighbour = Author::Resident(st.other_resident.clone());
 
@@ -337,14 +363,15 @@ fn forbidden_transitions_and_permissions_are_typed_and_write_nothing() {
         OrderAction::Cancelled { reason: "x".into() },
     ));
 
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
+        .unwrap();
     forbidden(
         refused(
             &mut st,
@@ -357,22 +384,29 @@ fn forbidden_transitions_and_permissions_are_typed_and_write_nothing() {
         "dispatched",
     );
     denied(refused(&mut st, &v2, &o, OrderAction::Accepted)); // dispatched to v1
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Reassigned {
-            to: Assignee::Grid(st.grid_a.clone()),
-        },
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Reassigned {
+                to: Assignee::Grid(st.grid_a.clone()),
+            },
+        )
+        .unwrap();
     denied(refused(&mut st, &v3, &o, OrderAction::Accepted)); // another grid
-    st.s.order_action(&v1, &o, OrderAction::Accepted).unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, OrderAction::Accepted)
+        .unwrap();
     forbidden(refused(&mut st, &v2, &o, OrderAction::Accepted), "accepted");
     denied(refused(&mut st, &v2, &o, OrderAction::Started));
     forbidden(refused(&mut st, &v1, &o, complete("1234", 10)), "accepted");
-    st.s.order_action(&v1, &o, OrderAction::Started).unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, OrderAction::Started)
+        .unwrap();
     denied(refused(&mut st, &v2, &o, complete("1234", 10)));
-    st.s.order_action(&v1, &o, complete("1234", 10)).unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, complete("1234", 10))
+        .unwrap();
     forbidden(
         refused(
             &mut st,
@@ -400,15 +434,16 @@ fn forbidden_transitions_and_permissions_are_typed_and_write_nothing() {
             comment: String::new(),
         },
     ));
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Rated {
-            stars: 4,
-            comment: String::new(),
-        },
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Rated {
+                stars: 4,
+                comment: String::new(),
+            },
+        )
+        .unwrap();
     forbidden(
         refused(
             &mut st,
@@ -423,42 +458,46 @@ fn forbidden_transitions_and_permissions_are_typed_and_write_nothing() {
     );
 
     // Psychological support needs a trained worker.
-    let p =
-        st.s.create_order(&v2, new_order(&st, OrderKind::PsychologicalSupport))
-            .unwrap();
-    st.s.order_action(
-        &d,
-        &p,
-        OrderAction::Dispatched {
-            to: Assignee::Grid(st.grid_a.clone()),
-        },
-    )
-    .unwrap();
+    let p = st.order_of(&v2, OrderKind::PsychologicalSupport).unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &p,
+            OrderAction::Dispatched {
+                to: Assignee::Grid(st.grid_a.clone()),
+            },
+        )
+        .unwrap();
     denied(refused(&mut st, &v1, &p, OrderAction::Accepted));
-    st.s.order_action(&v2, &p, OrderAction::Accepted).unwrap();
+    st.s.orders_mut()
+        .order_action(&v2, &p, OrderAction::Accepted)
+        .unwrap();
     // Decline returns it to the queue; then a counselor (no grid) takes it.
-    st.s.order_action(
-        &v2,
-        &p,
-        OrderAction::Declined {
-            reason: "生病".into(),
-        },
-    )
-    .unwrap();
-    st.s.order_action(
-        &d,
-        &p,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.counselor.clone()),
-        },
-    )
-    .unwrap();
-    st.s.order_action(
-        &Author::Worker(st.counselor.clone()),
-        &p,
-        OrderAction::Accepted,
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &v2,
+            &p,
+            OrderAction::Declined {
+                reason: "生病".into(),
+            },
+        )
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &p,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.counselor.clone()),
+            },
+        )
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &Author::Worker(st.counselor.clone()),
+            &p,
+            OrderAction::Accepted,
+        )
+        .unwrap();
     assert!(st.s.check().unwrap().is_ok());
 }
 
@@ -470,40 +509,43 @@ fn bad_input_is_rejected_with_the_field_and_nothing_saved() {
     let mut bad = new_order(&st, OrderKind::Groceries);
     bad.items[0].quantity = 0;
     assert!(
-        matches!(st.s.create_order(&v2, bad).unwrap_err(), StoreError::Invalid(e) if e.field == "order.items.quantity")
+        matches!(st.s.orders_mut().create_order(&v2, bad).unwrap_err(), StoreError::Invalid(e) if e.field == "order.items.quantity")
     );
     let mut bad = new_order(&st, OrderKind::Groceries);
     bad.household_id = HouseholdId::random();
     assert!(
-        matches!(st.s.create_order(&v2, bad).unwrap_err(), StoreError::Invalid(e) if e.field == "order.household_id")
+        matches!(st.s.orders_mut().create_order(&v2, bad).unwrap_err(), StoreError::Invalid(e) if e.field == "order.household_id")
     );
     let mut bad = new_order(&st, OrderKind::Groceries);
     bad.resident_id = Some(st.other_resident.clone());
     assert!(
-        matches!(st.s.create_order(&v2, bad).unwrap_err(), StoreError::Invalid(e) if e.field == "order.resident_id")
+        matches!(st.s.orders_mut().create_order(&v2, bad).unwrap_err(), StoreError::Invalid(e) if e.field == "order.resident_id")
     );
     assert!(matches!(
-        st.s.create_order(&Author::System, new_order(&st, OrderKind::Groceries))
+        st.order_of(&Author::System, OrderKind::Groceries)
             .unwrap_err(),
         StoreError::Dispatch(_)
     ));
     assert_eq!(snapshot(&st.s), before);
 
-    let o =
-        st.s.create_order(&v2, new_order(&st, OrderKind::Groceries))
-            .unwrap();
+    let o = st.order_of(&v2, OrderKind::Groceries).unwrap();
     let d = st.dispatcher.clone();
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
+        .unwrap();
     let v1 = Author::Worker(st.v1.clone());
-    st.s.order_action(&v1, &o, OrderAction::Accepted).unwrap();
-    st.s.order_action(&v1, &o, OrderAction::Started).unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, OrderAction::Accepted)
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, OrderAction::Started)
+        .unwrap();
     let before = snapshot(&st.s);
     for (action, field) in [
         (complete("12", 10), "order.confirmation_code"),
@@ -514,18 +556,19 @@ fn bad_input_is_rejected_with_the_field_and_nothing_saved() {
             "order.reason",
         ),
     ] {
-        let err = st.s.order_action(&v1, &o, action).unwrap_err();
+        let err = st.s.orders_mut().order_action(&v1, &o, action).unwrap_err();
         assert!(
             matches!(&err, StoreError::Invalid(e) if e.field == field),
             "{err}"
         );
     }
     assert!(matches!(
-        st.s.order_action(&d, &o, OrderAction::Reassigned { to: Assignee::Grid(GridId::random()) }).unwrap_err(),
+        st.s.orders_mut().order_action(&d, &o, OrderAction::Reassigned { to: Assignee::Grid(GridId::random()) }).unwrap_err(),
         StoreError::Invalid(e) if e.field == "order.to"
     ));
     assert!(matches!(
-        st.s.order_action(&d, &RequestId::random(), OrderAction::Accepted)
+        st.s.orders_mut()
+            .order_action(&d, &RequestId::random(), OrderAction::Accepted)
             .unwrap_err(),
         StoreError::NotFound {
             kind: "request",
@@ -539,34 +582,35 @@ fn bad_input_is_rejected_with_the_field_and_nothing_saved() {
 fn items_changed_after_acceptance_show_in_my_tasks() {
     let mut st = station();
     let v2 = Author::Worker(st.v2.clone());
-    let o =
-        st.s.create_order(&v2, new_order(&st, OrderKind::Groceries))
-            .unwrap();
+    let o = st.order_of(&v2, OrderKind::Groceries).unwrap();
     let d = st.dispatcher.clone();
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
-    st.s.order_action(&Author::Worker(st.v1.clone()), &o, OrderAction::Accepted)
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
         .unwrap();
-    assert!(!st.s.my_tasks(&st.v1).unwrap()[0].items_changed);
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::ItemsChanged {
-            items: vec![Item {
-                name: "米".into(),
-                quantity: 5,
-                unit: "kg".into(),
-            }],
-        },
-    )
-    .unwrap();
-    assert!(st.s.my_tasks(&st.v1).unwrap()[0].items_changed);
+    st.s.orders_mut()
+        .order_action(&Author::Worker(st.v1.clone()), &o, OrderAction::Accepted)
+        .unwrap();
+    assert!(!st.s.orders().my_tasks(&st.v1).unwrap()[0].items_changed);
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::ItemsChanged {
+                items: vec![Item {
+                    name: "米".into(),
+                    quantity: 5,
+                    unit: "kg".into(),
+                }],
+            },
+        )
+        .unwrap();
+    assert!(st.s.orders().my_tasks(&st.v1).unwrap()[0].items_changed);
 }
 
 #[test]
@@ -576,83 +620,90 @@ fn suggestions_queue_order_and_reports() {
     let d = st.dispatcher.clone();
     // A P1 household (insulin running out) jumps ahead of the P2 one.
     let urgent_home =
-        st.s.add_household(&Author::System, &st.grid_b, address("9"))
+        st.s.households_mut()
+            .add_household(&Author::System, &st.grid_b, address("9"))
             .unwrap();
-    st.s.add_resident(
-        &Author::System,
-        &urgent_home,
-        NewResident {
-            name: "x".into(),
-            sex: Sex::Male,
-            birth_year: 1950,
-            phone: String::new(),
-            tags: vec![],
-        },
-    )
-    .unwrap();
-    st.s.record_visit(
-        &Author::Worker(st.v3.clone()),
-        &urgent_home,
-        NewVisit {
-            at: now_millis(),
-            needs: vec![Need {
-                kind: NeedKind::Medicine,
-                item: "insulin".into(),
-                days_left: Some(1),
-                detail: String::new(),
-                severity: Urgency::Routine,
-                met: None,
-            }],
-            notes: String::new(),
-        },
-    )
-    .unwrap();
-    let first =
-        st.s.create_order(&v2, new_order(&st, OrderKind::Groceries))
-            .unwrap();
+    st.s.households_mut()
+        .add_resident(
+            &Author::System,
+            &urgent_home,
+            NewResident {
+                name: "x".into(),
+                sex: Sex::Male,
+                birth_year: 1950,
+                phone: String::new(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    st.s.households_mut()
+        .record_visit(
+            &Author::Worker(st.v3.clone()),
+            &urgent_home,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![Need {
+                    kind: NeedKind::Medicine,
+                    item: "insulin".into(),
+                    days_left: Some(1),
+                    detail: String::new(),
+                    severity: Urgency::Routine,
+                    met: None,
+                }],
+                notes: String::new(),
+            },
+        )
+        .unwrap();
+    let first = st.order_of(&v2, OrderKind::Groceries).unwrap();
     let mut second = new_order(&st, OrderKind::MedicineDelivery);
     second.household_id = urgent_home.clone();
     second.resident_id = None;
     second.urgency = Urgency::Routine;
     let second =
-        st.s.create_order(&Author::Worker(st.v3.clone()), second)
+        st.s.orders_mut()
+            .create_order(&Author::Worker(st.v3.clone()), second)
             .unwrap();
     // Life first: the critical groceries order (P2 household) leads the
     // routine medicine order even though its household is P1.
-    let queue = st.s.dispatch_queue(None).unwrap();
+    let queue = st.s.orders().dispatch_queue(None).unwrap();
     assert_eq!(
         queue.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
         vec![first.clone(), second.clone()]
     );
     assert_eq!(queue[1].priority, Priority::P1);
     assert_eq!(queue[1].reasons, vec!["critical_medicine"]);
-    assert_eq!(st.s.dispatch_queue(Some(&st.grid_a)).unwrap().len(), 1);
+    assert_eq!(
+        st.s.orders()
+            .dispatch_queue(Some(&st.grid_a))
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Same grid first, then the least loaded.
-    st.s.order_action(
-        &d,
-        &second,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
-    let s = st.s.suggest_workers(&first, 10).unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &second,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
+        .unwrap();
+    let s = st.s.orders().suggest_workers(&first, 10).unwrap();
     let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
     assert_eq!(&names[..2], &["志愿乙", "志愿甲"]); // grid A; v1 carries one order
     assert_eq!((s[0].load, s[1].load), (0, 1));
     assert!(!s.iter().any(|x| x.role == Role::Dispatcher));
     // Psychological support: only trained workers.
-    let p =
-        st.s.create_order(&v2, new_order(&st, OrderKind::PsychologicalSupport))
-            .unwrap();
-    let s = st.s.suggest_workers(&p, 10).unwrap();
+    let p = st.order_of(&v2, OrderKind::PsychologicalSupport).unwrap();
+    let s = st.s.orders().suggest_workers(&p, 10).unwrap();
     assert!(s.iter().all(|x| x.trained));
     assert_eq!(s.len(), 2); // v2 (PFA) and the counselor
 
     // One order of a kind, one P1 household: shown only as "fewer than 5",
     // so a count cannot point at a household.
-    let report = st.s.report().unwrap();
+    let report = st.s.orders().report().unwrap();
     assert_eq!(
         report.station.orders["groceries"]["requested"],
         Count::FewerThan5
@@ -687,31 +738,37 @@ fn activity_hours_are_credited_once() {
     // A volunteer does not create activities; a coordinator does, naming
     // the volunteer who runs it.
     assert!(matches!(
-        st.s.add_activity(&facilitator, new.clone()).unwrap_err(),
+        st.s.orders_mut()
+            .add_activity(&facilitator, new.clone())
+            .unwrap_err(),
         StoreError::Dispatch(DispatchError::PermissionDenied { .. })
     ));
-    let a = st.s.add_activity(&d, new).unwrap();
+    let a = st.s.orders_mut().add_activity(&d, new).unwrap();
     assert_eq!(
         st.s.get::<Activity>(a.as_str()).unwrap().facilitator_id,
         st.v1
     );
-    st.s.record_attendance(&facilitator, &a, st.v2.as_str(), AttendeeKind::Worker, true)
+    st.s.orders_mut()
+        .record_attendance(&facilitator, &a, st.v2.as_str(), AttendeeKind::Worker, true)
         .unwrap();
-    st.s.record_attendance(
-        &facilitator,
-        &a,
-        st.v3.as_str(),
-        AttendeeKind::Worker,
-        false,
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .record_attendance(
+            &facilitator,
+            &a,
+            st.v3.as_str(),
+            AttendeeKind::Worker,
+            false,
+        )
+        .unwrap();
     assert!(matches!(
-        st.s.credit_activity_hours(&facilitator, &a).unwrap_err(),
+        st.s.orders_mut()
+            .credit_activity_hours(&facilitator, &a)
+            .unwrap_err(),
         StoreError::Dispatch(_)
     ));
-    assert_eq!(st.s.credit_activity_hours(&d, &a).unwrap(), 2);
-    assert_eq!(st.s.credit_activity_hours(&d, &a).unwrap(), 0);
-    let totals = st.s.hours_totals(None, 0, i64::MAX).unwrap();
+    assert_eq!(st.s.orders_mut().credit_activity_hours(&d, &a).unwrap(), 2);
+    assert_eq!(st.s.orders_mut().credit_activity_hours(&d, &a).unwrap(), 0);
+    let totals = st.s.orders().hours_totals(None, 0, i64::MAX).unwrap();
     assert_eq!(totals.len(), 2);
     assert!(totals.iter().all(|t| t.minutes == 90));
 }
@@ -724,20 +781,22 @@ fn a_critical_order_leads_whatever_its_households_priority() {
     let v2 = Author::Worker(st.v2.clone());
     // A P4 household (no tags, no needs) and the P2 one of the fixture.
     let plain =
-        st.s.add_household(&Author::System, &st.grid_a, address("701"))
+        st.s.households_mut()
+            .add_household(&Author::System, &st.grid_a, address("701"))
             .unwrap();
-    st.s.add_resident(
-        &Author::System,
-        &plain,
-        NewResident {
-            name: "y".into(),
-            sex: Sex::Female,
-            birth_year: 1980,
-            phone: String::new(),
-            tags: vec![],
-        },
-    )
-    .unwrap();
+    st.s.households_mut()
+        .add_resident(
+            &Author::System,
+            &plain,
+            NewResident {
+                name: "y".into(),
+                sex: Sex::Female,
+                birth_year: 1980,
+                phone: String::new(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
     let order = |st: &mut Station, household: &HouseholdId, kind, urgency, deadline| {
         let mut o = new_order(st, kind);
         o.household_id = household.clone();
@@ -745,7 +804,7 @@ fn a_critical_order_leads_whatever_its_households_priority() {
         o.urgency = urgency;
         o.deadline = deadline;
         o.note = "突发胸痛".into();
-        st.s.create_order(&v2, o).unwrap()
+        st.s.orders_mut().create_order(&v2, o).unwrap()
     };
     let p2 = st.household.clone();
     let kits_p2 = order(&mut st, &p2, OrderKind::TestKits, Urgency::Routine, None);
@@ -772,7 +831,7 @@ fn a_critical_order_leads_whatever_its_households_priority() {
         Some(now_millis() + 3_600_000),
     );
     let urgent_p2_none = order(&mut st, &p2, OrderKind::Groceries, Urgency::Urgent, None);
-    let queue = st.s.dispatch_queue(None).unwrap();
+    let queue = st.s.orders().dispatch_queue(None).unwrap();
     let ids: Vec<RequestId> = queue.iter().map(|r| r.id.clone()).collect();
     assert_eq!(
         ids,
@@ -799,35 +858,37 @@ fn a_delivered_medicine_no_longer_lifts_the_household() {
     let mut st = station();
     let v1 = Author::Worker(st.v1.clone());
     let h = st.household.clone();
-    st.s.record_visit(
-        &v1,
-        &h,
-        NewVisit {
-            at: now_millis(),
-            needs: vec![
-                Need {
-                    kind: NeedKind::Medicine,
-                    item: "胰岛素".into(),
-                    days_left: Some(1),
-                    detail: String::new(),
-                    severity: Urgency::Routine,
-                    met: None,
-                },
-                Need {
-                    kind: NeedKind::MedicalCare,
-                    item: String::new(),
-                    days_left: None,
-                    detail: "透析".into(),
-                    severity: Urgency::Critical,
-                    met: None,
-                },
-            ],
-            notes: String::new(),
-        },
-    )
-    .unwrap();
+    st.s.households_mut()
+        .record_visit(
+            &v1,
+            &h,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![
+                    Need {
+                        kind: NeedKind::Medicine,
+                        item: "胰岛素".into(),
+                        days_left: Some(1),
+                        detail: String::new(),
+                        severity: Urgency::Routine,
+                        met: None,
+                    },
+                    Need {
+                        kind: NeedKind::MedicalCare,
+                        item: String::new(),
+                        days_left: None,
+                        detail: "透析".into(),
+                        severity: Urgency::Critical,
+                        met: None,
+                    },
+                ],
+                notes: String::new(),
+            },
+        )
+        .unwrap();
     let row = |st: &Station| {
-        st.s.households_in_grid(&st.grid_a, 10, 0)
+        st.s.households()
+            .households_in_grid(&st.grid_a, 10, 0)
             .unwrap()
             .into_iter()
             .find(|r| r.id == st.household)
@@ -843,26 +904,30 @@ fn a_delivered_medicine_no_longer_lifts_the_household() {
         ]
     );
 
-    let o =
-        st.s.create_order(
-            &Author::Worker(st.v2.clone()),
-            new_order(&st, OrderKind::MedicineDelivery),
-        )
+    let o = st
+        .order_of(&Author::Worker(st.v2.clone()), OrderKind::MedicineDelivery)
         .unwrap();
     let d = st.dispatcher.clone();
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
-    st.s.order_action(&v1, &o, OrderAction::Accepted).unwrap();
-    st.s.order_action(&v1, &o, OrderAction::Started).unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, OrderAction::Accepted)
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, OrderAction::Started)
+        .unwrap();
     // Not yet delivered: still P1.
     assert!(row(&st).reasons.contains(&"critical_medicine".to_string()));
-    st.s.order_action(&v1, &o, complete("4821", 45)).unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &o, complete("4821", 45))
+        .unwrap();
     let r = row(&st);
     assert!(
         !r.reasons.contains(&"critical_medicine".to_string()),
@@ -885,28 +950,35 @@ fn a_delivered_medicine_no_longer_lifts_the_household() {
     let mut escort = new_order(&st, OrderKind::HospitalEscort);
     escort.items.clear();
     let e =
-        st.s.create_order(&Author::Worker(st.v2.clone()), escort)
+        st.s.orders_mut()
+            .create_order(&Author::Worker(st.v2.clone()), escort)
             .unwrap();
-    st.s.order_action(
-        &d,
-        &e,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
-    st.s.order_action(&v1, &e, OrderAction::Accepted).unwrap();
-    st.s.order_action(&v1, &e, OrderAction::Started).unwrap();
-    st.s.order_action(
-        &v1,
-        &e,
-        OrderAction::Completed {
-            handed_over: vec![],
-            confirmation_code: "4821".into(),
-            minutes: 120,
-        },
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &e,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &e, OrderAction::Accepted)
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &e, OrderAction::Started)
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &v1,
+            &e,
+            OrderAction::Completed {
+                handed_over: vec![],
+                confirmation_code: "4821".into(),
+                minutes: 120,
+            },
+        )
+        .unwrap();
     let r = row(&st);
     assert_eq!(
         (r.priority, r.reasons.clone()),
@@ -919,30 +991,29 @@ fn the_daily_report_counts_the_local_day() {
     let mut st = station();
     let v1 = Author::Worker(st.v1.clone());
     let now = now_millis();
-    st.s.record_visit(
-        &v1,
-        &st.household,
-        NewVisit {
-            at: now,
-            needs: vec![Need {
-                kind: NeedKind::Medicine,
-                item: "胰岛素".into(),
-                days_left: Some(1),
-                detail: String::new(),
-                severity: Urgency::Routine,
-                met: None,
-            }],
-            notes: String::new(),
-        },
-    )
-    .unwrap();
+    st.s.households_mut()
+        .record_visit(
+            &v1,
+            &st.household,
+            NewVisit {
+                at: now,
+                needs: vec![Need {
+                    kind: NeedKind::Medicine,
+                    item: "胰岛素".into(),
+                    days_left: Some(1),
+                    detail: String::new(),
+                    severity: Urgency::Routine,
+                    met: None,
+                }],
+                notes: String::new(),
+            },
+        )
+        .unwrap();
     let mut late = new_order(&st, OrderKind::Groceries);
     late.deadline = Some(now - 3_600_000);
     late.urgency = Urgency::Urgent;
-    st.s.create_order(&v1, late).unwrap();
-    let insulin =
-        st.s.create_order(&v1, new_order(&st, OrderKind::MedicineDelivery))
-            .unwrap();
+    st.s.orders_mut().create_order(&v1, late).unwrap();
+    let insulin = st.order_of(&v1, OrderKind::MedicineDelivery).unwrap();
 
     let r = st.s.daily_report(now).unwrap();
     let local = st.s.station().unwrap().local_time();
@@ -970,19 +1041,23 @@ fn the_daily_report_counts_the_local_day() {
 
     // The insulin delivered meets the need today.
     let d = st.dispatcher.clone();
-    st.s.order_action(
-        &d,
-        &insulin,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(st.v1.clone()),
-        },
-    )
-    .unwrap();
-    st.s.order_action(&v1, &insulin, OrderAction::Accepted)
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &insulin,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(st.v1.clone()),
+            },
+        )
         .unwrap();
-    st.s.order_action(&v1, &insulin, OrderAction::Started)
+    st.s.orders_mut()
+        .order_action(&v1, &insulin, OrderAction::Accepted)
         .unwrap();
-    st.s.order_action(&v1, &insulin, complete("4821", 45))
+    st.s.orders_mut()
+        .order_action(&v1, &insulin, OrderAction::Started)
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&v1, &insulin, complete("4821", 45))
         .unwrap();
     let r = st.s.daily_report(now_millis()).unwrap();
     assert_eq!(r.needs_met, 1);
@@ -1011,10 +1086,9 @@ fn report_counts_show_exactly_from_five_and_the_median_needs_five_orders() {
     let mut st = station();
     let v1 = Author::Worker(st.v1.clone());
     for _ in 0..5 {
-        st.s.create_order(&v1, new_order(&st, OrderKind::Groceries))
-            .unwrap();
+        st.order_of(&v1, OrderKind::Groceries).unwrap();
     }
-    let report = st.s.report().unwrap();
+    let report = st.s.orders().report().unwrap();
     assert_eq!(
         report.station.orders["groceries"]["requested"],
         Count::Exact(5)

@@ -189,7 +189,7 @@ impl Batch<'_> {
     }
 
     /// Appends one event to an order after every check; see
-    /// [`Store::order_action`].
+    /// [`Orders::order_action`].
     pub fn order_action(
         &mut self,
         author: &Author,
@@ -331,183 +331,6 @@ impl Batch<'_> {
 }
 
 impl Store {
-    /// Records a new order (点单) by the acting worker.
-    pub fn create_order(
-        &mut self,
-        author: &Author,
-        new: NewOrder,
-    ) -> Result<RequestId, StoreError> {
-        let Author::Worker(by) = author else {
-            return Err(denied(Deed::Request, Rule::OrdersNeedAPerson));
-        };
-        let action = OrderAction::Requested {
-            items: new.items,
-            urgency: new.urgency,
-            deadline: new.deadline,
-            note: new.note,
-        };
-        action.validate()?;
-        let id = RequestId::random();
-        self.batch(|b| {
-            b.get::<Worker>(by.as_str())?;
-            let household = b
-                .get::<Household>(new.household_id.as_str())
-                .map_err(|e| match e {
-                    StoreError::NotFound { .. } => StoreError::from(ValidationError::new(
-                        "order.household_id",
-                        Violation::NoSuchEntity,
-                    )),
-                    other => other,
-                })?;
-            if let Some(r) = &new.resident_id {
-                if !household.members.contains_key(r.as_str()) {
-                    return Err(
-                        ValidationError::new("order.resident_id", Violation::NoSuchEntity).into(),
-                    );
-                }
-            }
-            let now = b.now();
-            let event = OrderEvent {
-                id: EventId::random(),
-                at: now,
-                by: Actor::Worker(by.clone()),
-                action,
-            };
-            let request = Request {
-                id: id.clone(),
-                grid_id: household.grid_id.clone(),
-                household_id: household.id.clone(),
-                resident_id: new.resident_id,
-                kind: new.kind,
-                created_at: now,
-                events: [(event.id.to_string(), event)].into_iter().collect(),
-            };
-            b.put::<Request>(author, "order.request", id.as_str(), |existing| {
-                if existing.is_some() {
-                    return Err(ValidationError::new("order.id", Violation::Duplicate).into());
-                }
-                Ok(request)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// Performs one workflow action on an order (dispatch, accept, start,
-    /// complete, rate, cancel, reassign, reopen, decline, change items).
-    /// Returns the order's new state. A completion credits the worker's
-    /// hours in the same write.
-    pub fn order_action(
-        &mut self,
-        author: &Author,
-        order: &RequestId,
-        action: OrderAction,
-    ) -> Result<OrderState, StoreError> {
-        self.batch(|b| b.order_action(author, order, action))
-    }
-
-    /// An order and its folded state.
-    pub fn order(&self, id: &RequestId) -> Result<(Request, OrderState), StoreError> {
-        let request = self.get::<Request>(id.as_str())?;
-        let state = fold(&request);
-        Ok((request, state))
-    }
-
-    /// Credits the hours of an activity to its facilitator and the workers
-    /// present. Crediting twice credits nothing more. Coordinators only.
-    pub fn credit_activity_hours(
-        &mut self,
-        author: &Author,
-        activity: &ActivityId,
-    ) -> Result<u32, StoreError> {
-        self.batch(|b| {
-            if author.worker().is_none() {
-                return Err(denied(Deed::CreditHours, Rule::OnlyCoordinator));
-            }
-            b.require(author, crate::access::Act::ManageActivities)?;
-            let a = b.get::<Activity>(activity.as_str())?;
-            let mut workers: Vec<WorkerId> = a
-                .attendance
-                .keys()
-                .map(|k| WorkerId(k.clone()))
-                .chain(std::iter::once(a.facilitator_id.clone()))
-                .collect();
-            workers.sort();
-            workers.dedup();
-            let mut credited = 0;
-            for w in workers {
-                if let Some(minutes) = dispatch::hours::activity_minutes(&a, &w) {
-                    if b.credit_hours(
-                        author,
-                        &w,
-                        HoursSource::Activity(a.id.clone()),
-                        minutes,
-                        a.starts_at,
-                    )? {
-                        credited += 1;
-                    }
-                }
-            }
-            Ok(credited)
-        })
-    }
-
-    /// Records that a resident of the household served, or a coordinator,
-    /// confirms the work behind an hours entry. Recorded offline; merges.
-    pub fn acknowledge_hours(
-        &mut self,
-        author: &Author,
-        worker: &WorkerId,
-        entry: &HoursEntryId,
-    ) -> Result<(), StoreError> {
-        self.batch(|b| {
-            let w = b.get::<Worker>(worker.as_str())?;
-            let e = w
-                .hours
-                .get(entry.as_str())
-                .ok_or_else(|| StoreError::NotFound {
-                    kind: "hours entry",
-                    id: entry.to_string(),
-                })?;
-            let (actor, acting) = b.acting_actor(author)?;
-            let allowed = match (&acting, &e.source, author) {
-                (Some(a), _, _) => a.active && dispatch::is_coordinator(a.role),
-                (None, HoursSource::Order(r), Author::Resident(res)) => {
-                    let request = b.get::<Request>(r.as_str())?;
-                    let household = b.get::<Household>(request.household_id.as_str())?;
-                    household.members.contains_key(res.as_str())
-                }
-                // A resident who attended the activity was served by it.
-                (None, HoursSource::Activity(a), Author::Resident(res)) => b
-                    .get::<Activity>(a.as_str())?
-                    .attendance
-                    .get(res.as_str())
-                    .is_some_and(|x| x.present && x.kind == AttendeeKind::Resident),
-                _ => false,
-            };
-            if !allowed {
-                return Err(denied(Deed::AcknowledgeHours, Rule::WhoAcknowledges));
-            }
-            let key = match &actor {
-                Actor::Worker(w) => w.to_string(),
-                Actor::Resident(r) => r.to_string(),
-            };
-            let at = b.now();
-            b.put::<Worker>(author, "worker.acknowledge_hours", worker.as_str(), |w| {
-                let mut w = w.ok_or_else(|| StoreError::NotFound {
-                    kind: "worker",
-                    id: worker.to_string(),
-                })?;
-                if let Some(e) = w.hours.get_mut(entry.as_str()) {
-                    e.acknowledgements
-                        .entry(key)
-                        .or_insert(Acknowledgement { by: actor, at });
-                }
-                Ok(w)
-            })?;
-            Ok(())
-        })
-    }
-
     fn queue_rows(
         &self,
         where_sql: &str,
@@ -540,159 +363,6 @@ impl Store {
                     created_at: r.get(8)?,
                     deadline: r.get(9)?,
                     items_changed: r.get(10)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// The dispatch queue: orders not yet accepted (requested, or dispatched
-    /// and waiting). Life first (生命优先): the order's urgency leads —
-    /// a critical order (a hospital escort for chest pain) comes before any
-    /// urgent or routine one, whatever its household's priority; within the
-    /// same urgency the household's triage priority (P1 to P4, case lift
-    /// included) decides, then the earliest deadline (orders without one
-    /// last), then the oldest, then the order id. Optionally one grid.
-    /// "My tasks" and order lists use the same order.
-    pub fn dispatch_queue(&self, grid: Option<&GridId>) -> Result<Vec<QueueRow>, StoreError> {
-        let g = grid.map(|g| g.as_str());
-        self.queue_rows(
-            "r.status IN ('requested', 'dispatched') AND (?1 IS NULL OR r.grid_id = ?1)",
-            &[&g],
-        )
-    }
-
-    /// A worker's tasks: orders dispatched to them or to their grid and not
-    /// yet accepted, and orders they accepted or started.
-    pub fn my_tasks(&self, worker: &WorkerId) -> Result<Vec<QueueRow>, StoreError> {
-        let grid: Option<String> = self
-            .conn
-            .prepare_cached("SELECT grid_id FROM idx_worker WHERE id = ?1")?
-            .query_row([worker.as_str()], |r| r.get(0))
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
-                    kind: "worker",
-                    id: worker.to_string(),
-                },
-                other => other.into(),
-            })?;
-        self.queue_rows(
-            "(r.status = 'dispatched' AND (r.assignee_worker = ?1 OR (?2 IS NOT NULL AND r.assignee_grid = ?2))) \
-             OR (r.status IN ('accepted', 'started') AND r.accepted_by = ?1)",
-            &[&worker.as_str(), &grid],
-        )
-    }
-
-    /// Orders of any status, optionally of one grid and status (newest first).
-    pub fn orders(
-        &self,
-        grid: Option<&GridId>,
-        status: Option<OrderStatus>,
-    ) -> Result<Vec<QueueRow>, StoreError> {
-        let g = grid.map(|g| g.as_str());
-        let s = status.map(|s| s.as_str());
-        self.queue_rows(
-            "(?1 IS NULL OR r.grid_id = ?1) AND (?2 IS NULL OR r.status = ?2)",
-            &[&g, &s],
-        )
-    }
-
-    /// Workers suggested for an order: those of its grid first, then those
-    /// trained for it (psychological support needs a trained worker: others
-    /// are left out), then the least loaded.
-    pub fn suggest_workers(
-        &self,
-        order: &RequestId,
-        limit: u32,
-    ) -> Result<Vec<Suggestion>, StoreError> {
-        let (grid, needs_training): (String, bool) = self
-            .conn
-            .prepare_cached("SELECT grid_id, needs_training FROM idx_request WHERE id = ?1")?
-            .query_row([order.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
-                    kind: "order",
-                    id: order.to_string(),
-                },
-                other => other.into(),
-            })?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT w.id, w.name, w.role, COALESCE(w.grid_id = ?1, 0) AS same_grid, \
-                    (w.role IN ('counselor', 'clinician', 'social_worker') OR EXISTS \
-                       (SELECT 1 FROM idx_worker_skill s WHERE s.worker_id = w.id \
-                        AND s.skill = 'psychological_first_aid')) AS trained, \
-                    (SELECT count(*) FROM idx_request r WHERE \
-                       (r.accepted_by = w.id AND r.status IN ('accepted', 'started')) \
-                       OR (r.assignee_worker = w.id AND r.status = 'dispatched')) AS load \
-             FROM idx_worker w \
-             WHERE w.active = 1 AND w.role NOT IN ('dispatcher', 'station_admin') \
-               AND (?2 = 0 OR trained) \
-             ORDER BY same_grid DESC, trained DESC, load, w.name, w.id LIMIT ?3",
-        )?;
-        let rows = stmt
-            .query_map(params![grid, needs_training, limit], |r| {
-                Ok(Suggestion {
-                    worker_id: WorkerId(r.get(0)?),
-                    name: r.get(1)?,
-                    role: parse_word(r.get(2)?, 2, Role::parse)?,
-                    same_grid: r.get(3)?,
-                    trained: r.get(4)?,
-                    load: r.get(5)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// Conflict records, optionally only those a worker is part of.
-    pub fn order_conflicts(
-        &self,
-        worker: Option<&WorkerId>,
-    ) -> Result<Vec<ConflictRow>, StoreError> {
-        let w = worker.map(|w| w.as_str());
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT request_id, event_id, kind, worker_a, worker_b, detail FROM idx_order_conflict \
-             WHERE ?1 IS NULL OR worker_a = ?1 OR worker_b = ?1 ORDER BY request_id, event_id",
-        )?;
-        let rows = stmt
-            .query_map([w], |r| {
-                Ok(ConflictRow {
-                    request_id: RequestId(r.get(0)?),
-                    event_id: EventId(r.get(1)?),
-                    kind: r.get(2)?,
-                    worker_a: r.get(3)?,
-                    worker_b: r.get(4)?,
-                    detail: r.get(5)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// Hours per worker for entries dated in `[from, to)`, optionally one
-    /// worker; workers with no entries in the period are left out.
-    pub fn hours_totals(
-        &self,
-        worker: Option<&WorkerId>,
-        from: Millis,
-        to: Millis,
-    ) -> Result<Vec<dispatch::hours::HoursTotal>, StoreError> {
-        let w = worker.map(|w| w.as_str());
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT h.worker_id, COALESCE(w.name, ''), sum(h.minutes), \
-                    sum(CASE WHEN h.acknowledged THEN h.minutes ELSE 0 END), count(*) \
-             FROM idx_hours h LEFT JOIN idx_worker w ON w.id = h.worker_id \
-             WHERE h.at >= ?1 AND h.at < ?2 AND (?3 IS NULL OR h.worker_id = ?3) \
-             GROUP BY h.worker_id ORDER BY h.worker_id",
-        )?;
-        let rows = stmt
-            .query_map(params![from, to, w], |r| {
-                Ok(dispatch::hours::HoursTotal {
-                    worker_id: WorkerId(r.get(0)?),
-                    name: r.get(1)?,
-                    minutes: r.get::<_, i64>(2)? as u64,
-                    acknowledged_minutes: r.get::<_, i64>(3)? as u64,
-                    entries: r.get(4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -752,23 +422,6 @@ impl Store {
         }
         Ok(part)
     }
-
-    /// De-identified aggregates for the station and each grid: orders by
-    /// kind and status, median time to completion, households by priority.
-    /// No names, addresses or ids of residents.
-    pub fn report(&self) -> Result<Report, StoreError> {
-        let station = self.station()?;
-        let mut report = Report {
-            station: self.report_part(None)?,
-            grids: BTreeMap::new(),
-        };
-        for g in station.grids.values() {
-            report
-                .grids
-                .insert(g.name.clone(), self.report_part(Some(g.id.as_str()))?);
-        }
-        Ok(report)
-    }
 }
 
 fn median(sorted: &[i64]) -> Option<f64> {
@@ -776,5 +429,358 @@ fn median(sorted: &[i64]) -> Option<f64> {
         0 => None,
         n if n % 2 == 1 => Some(sorted[n / 2] as f64),
         n => Some((sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0),
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
+    /// An order and its folded state.
+    pub fn order(&self, id: &RequestId) -> Result<(Request, OrderState), StoreError> {
+        let request = self.store.get::<Request>(id.as_str())?;
+        let state = fold(&request);
+        Ok((request, state))
+    }
+
+    /// The dispatch queue: orders not yet accepted (requested, or dispatched
+    /// and waiting). Life first (生命优先): the order's urgency leads —
+    /// a critical order (a hospital escort for chest pain) comes before any
+    /// urgent or routine one, whatever its household's priority; within the
+    /// same urgency the household's triage priority (P1 to P4, case lift
+    /// included) decides, then the earliest deadline (orders without one
+    /// last), then the oldest, then the order id. Optionally one grid.
+    /// "My tasks" and order lists use the same order.
+    pub fn dispatch_queue(&self, grid: Option<&GridId>) -> Result<Vec<QueueRow>, StoreError> {
+        let g = grid.map(|g| g.as_str());
+        self.store.queue_rows(
+            "r.status IN ('requested', 'dispatched') AND (?1 IS NULL OR r.grid_id = ?1)",
+            &[&g],
+        )
+    }
+
+    /// A worker's tasks: orders dispatched to them or to their grid and not
+    /// yet accepted, and orders they accepted or started.
+    pub fn my_tasks(&self, worker: &WorkerId) -> Result<Vec<QueueRow>, StoreError> {
+        let grid: Option<String> = self
+            .store
+            .conn
+            .prepare_cached("SELECT grid_id FROM idx_worker WHERE id = ?1")?
+            .query_row([worker.as_str()], |r| r.get(0))
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
+                    kind: "worker",
+                    id: worker.to_string(),
+                },
+                other => other.into(),
+            })?;
+        self.store.queue_rows(
+            "(r.status = 'dispatched' AND (r.assignee_worker = ?1 OR (?2 IS NOT NULL AND r.assignee_grid = ?2))) \
+             OR (r.status IN ('accepted', 'started') AND r.accepted_by = ?1)",
+            &[&worker.as_str(), &grid],
+        )
+    }
+
+    /// Orders of any status, optionally of one grid and status (newest first).
+    pub fn list(
+        &self,
+        grid: Option<&GridId>,
+        status: Option<OrderStatus>,
+    ) -> Result<Vec<QueueRow>, StoreError> {
+        let g = grid.map(|g| g.as_str());
+        let s = status.map(|s| s.as_str());
+        self.store.queue_rows(
+            "(?1 IS NULL OR r.grid_id = ?1) AND (?2 IS NULL OR r.status = ?2)",
+            &[&g, &s],
+        )
+    }
+
+    /// Workers suggested for an order: those of its grid first, then those
+    /// trained for it (psychological support needs a trained worker: others
+    /// are left out), then the least loaded.
+    pub fn suggest_workers(
+        &self,
+        order: &RequestId,
+        limit: u32,
+    ) -> Result<Vec<Suggestion>, StoreError> {
+        let (grid, needs_training): (String, bool) = self
+            .store
+            .conn
+            .prepare_cached("SELECT grid_id, needs_training FROM idx_request WHERE id = ?1")?
+            .query_row([order.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
+                    kind: "order",
+                    id: order.to_string(),
+                },
+                other => other.into(),
+            })?;
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT w.id, w.name, w.role, COALESCE(w.grid_id = ?1, 0) AS same_grid, \
+                    (w.role IN ('counselor', 'clinician', 'social_worker') OR EXISTS \
+                       (SELECT 1 FROM idx_worker_skill s WHERE s.worker_id = w.id \
+                        AND s.skill = 'psychological_first_aid')) AS trained, \
+                    (SELECT count(*) FROM idx_request r WHERE \
+                       (r.accepted_by = w.id AND r.status IN ('accepted', 'started')) \
+                       OR (r.assignee_worker = w.id AND r.status = 'dispatched')) AS load \
+             FROM idx_worker w \
+             WHERE w.active = 1 AND w.role NOT IN ('dispatcher', 'station_admin') \
+               AND (?2 = 0 OR trained) \
+             ORDER BY same_grid DESC, trained DESC, load, w.name, w.id LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![grid, needs_training, limit], |r| {
+                Ok(Suggestion {
+                    worker_id: WorkerId(r.get(0)?),
+                    name: r.get(1)?,
+                    role: parse_word(r.get(2)?, 2, Role::parse)?,
+                    same_grid: r.get(3)?,
+                    trained: r.get(4)?,
+                    load: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Conflict records, optionally only those a worker is part of.
+    pub fn order_conflicts(
+        &self,
+        worker: Option<&WorkerId>,
+    ) -> Result<Vec<ConflictRow>, StoreError> {
+        let w = worker.map(|w| w.as_str());
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT request_id, event_id, kind, worker_a, worker_b, detail FROM idx_order_conflict \
+             WHERE ?1 IS NULL OR worker_a = ?1 OR worker_b = ?1 ORDER BY request_id, event_id",
+        )?;
+        let rows = stmt
+            .query_map([w], |r| {
+                Ok(ConflictRow {
+                    request_id: RequestId(r.get(0)?),
+                    event_id: EventId(r.get(1)?),
+                    kind: r.get(2)?,
+                    worker_a: r.get(3)?,
+                    worker_b: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Hours per worker for entries dated in `[from, to)`, optionally one
+    /// worker; workers with no entries in the period are left out.
+    pub fn hours_totals(
+        &self,
+        worker: Option<&WorkerId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<dispatch::hours::HoursTotal>, StoreError> {
+        let w = worker.map(|w| w.as_str());
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT h.worker_id, COALESCE(w.name, ''), sum(h.minutes), \
+                    sum(CASE WHEN h.acknowledged THEN h.minutes ELSE 0 END), count(*) \
+             FROM idx_hours h LEFT JOIN idx_worker w ON w.id = h.worker_id \
+             WHERE h.at >= ?1 AND h.at < ?2 AND (?3 IS NULL OR h.worker_id = ?3) \
+             GROUP BY h.worker_id ORDER BY h.worker_id",
+        )?;
+        let rows = stmt
+            .query_map(params![from, to, w], |r| {
+                Ok(dispatch::hours::HoursTotal {
+                    worker_id: WorkerId(r.get(0)?),
+                    name: r.get(1)?,
+                    minutes: r.get::<_, i64>(2)? as u64,
+                    acknowledged_minutes: r.get::<_, i64>(3)? as u64,
+                    entries: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// De-identified aggregates for the station and each grid: orders by
+    /// kind and status, median time to completion, households by priority.
+    /// No names, addresses or ids of residents.
+    pub fn report(&self) -> Result<Report, StoreError> {
+        let station = self.store.station()?;
+        let mut report = Report {
+            station: self.store.report_part(None)?,
+            grids: BTreeMap::new(),
+        };
+        for g in station.grids.values() {
+            report
+                .grids
+                .insert(g.name.clone(), self.store.report_part(Some(g.id.as_str()))?);
+        }
+        Ok(report)
+    }
+}
+
+impl super::Orders<&mut Store> {
+    /// Records a new order (点单) by the acting worker.
+    pub fn create_order(
+        &mut self,
+        author: &Author,
+        new: NewOrder,
+    ) -> Result<RequestId, StoreError> {
+        let Author::Worker(by) = author else {
+            return Err(denied(Deed::Request, Rule::OrdersNeedAPerson));
+        };
+        let action = OrderAction::Requested {
+            items: new.items,
+            urgency: new.urgency,
+            deadline: new.deadline,
+            note: new.note,
+        };
+        action.validate()?;
+        let id = RequestId::random();
+        self.store.batch(|b| {
+            b.get::<Worker>(by.as_str())?;
+            let household = b
+                .get::<Household>(new.household_id.as_str())
+                .map_err(|e| match e {
+                    StoreError::NotFound { .. } => StoreError::from(ValidationError::new(
+                        "order.household_id",
+                        Violation::NoSuchEntity,
+                    )),
+                    other => other,
+                })?;
+            if let Some(r) = &new.resident_id {
+                if !household.members.contains_key(r.as_str()) {
+                    return Err(
+                        ValidationError::new("order.resident_id", Violation::NoSuchEntity).into(),
+                    );
+                }
+            }
+            let now = b.now();
+            let event = OrderEvent {
+                id: EventId::random(),
+                at: now,
+                by: Actor::Worker(by.clone()),
+                action,
+            };
+            let request = Request {
+                id: id.clone(),
+                grid_id: household.grid_id.clone(),
+                household_id: household.id.clone(),
+                resident_id: new.resident_id,
+                kind: new.kind,
+                created_at: now,
+                events: [(event.id.to_string(), event)].into_iter().collect(),
+            };
+            b.put::<Request>(author, "order.request", id.as_str(), |existing| {
+                if existing.is_some() {
+                    return Err(ValidationError::new("order.id", Violation::Duplicate).into());
+                }
+                Ok(request)
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// Performs one workflow action on an order (dispatch, accept, start,
+    /// complete, rate, cancel, reassign, reopen, decline, change items).
+    /// Returns the order's new state. A completion credits the worker's
+    /// hours in the same write.
+    pub fn order_action(
+        &mut self,
+        author: &Author,
+        order: &RequestId,
+        action: OrderAction,
+    ) -> Result<OrderState, StoreError> {
+        self.store.batch(|b| b.order_action(author, order, action))
+    }
+
+    /// Credits the hours of an activity to its facilitator and the workers
+    /// present. Crediting twice credits nothing more. Coordinators only.
+    pub fn credit_activity_hours(
+        &mut self,
+        author: &Author,
+        activity: &ActivityId,
+    ) -> Result<u32, StoreError> {
+        self.store.batch(|b| {
+            if author.worker().is_none() {
+                return Err(denied(Deed::CreditHours, Rule::OnlyCoordinator));
+            }
+            b.require(author, crate::access::Act::ManageActivities)?;
+            let a = b.get::<Activity>(activity.as_str())?;
+            let mut workers: Vec<WorkerId> = a
+                .attendance
+                .keys()
+                .map(|k| WorkerId(k.clone()))
+                .chain(std::iter::once(a.facilitator_id.clone()))
+                .collect();
+            workers.sort();
+            workers.dedup();
+            let mut credited = 0;
+            for w in workers {
+                if let Some(minutes) = dispatch::hours::activity_minutes(&a, &w) {
+                    if b.credit_hours(
+                        author,
+                        &w,
+                        HoursSource::Activity(a.id.clone()),
+                        minutes,
+                        a.starts_at,
+                    )? {
+                        credited += 1;
+                    }
+                }
+            }
+            Ok(credited)
+        })
+    }
+
+    /// Records that a resident of the household served, or a coordinator,
+    /// confirms the work behind an hours entry. Recorded offline; merges.
+    pub fn acknowledge_hours(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+        entry: &HoursEntryId,
+    ) -> Result<(), StoreError> {
+        self.store.batch(|b| {
+            let w = b.get::<Worker>(worker.as_str())?;
+            let e = w
+                .hours
+                .get(entry.as_str())
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "hours entry",
+                    id: entry.to_string(),
+                })?;
+            let (actor, acting) = b.acting_actor(author)?;
+            let allowed = match (&acting, &e.source, author) {
+                (Some(a), _, _) => a.active && dispatch::is_coordinator(a.role),
+                (None, HoursSource::Order(r), Author::Resident(res)) => {
+                    let request = b.get::<Request>(r.as_str())?;
+                    let household = b.get::<Household>(request.household_id.as_str())?;
+                    household.members.contains_key(res.as_str())
+                }
+                // A resident who attended the activity was served by it.
+                (None, HoursSource::Activity(a), Author::Resident(res)) => b
+                    .get::<Activity>(a.as_str())?
+                    .attendance
+                    .get(res.as_str())
+                    .is_some_and(|x| x.present && x.kind == AttendeeKind::Resident),
+                _ => false,
+            };
+            if !allowed {
+                return Err(denied(Deed::AcknowledgeHours, Rule::WhoAcknowledges));
+            }
+            let key = match &actor {
+                Actor::Worker(w) => w.to_string(),
+                Actor::Resident(r) => r.to_string(),
+            };
+            let at = b.now();
+            b.put::<Worker>(author, "worker.acknowledge_hours", worker.as_str(), |w| {
+                let mut w = w.ok_or_else(|| StoreError::NotFound {
+                    kind: "worker",
+                    id: worker.to_string(),
+                })?;
+                if let Some(e) = w.hours.get_mut(entry.as_str()) {
+                    e.acknowledgements
+                        .entry(key)
+                        .or_insert(Acknowledgement { by: actor, at });
+                }
+                Ok(w)
+            })?;
+            Ok(())
+        })
     }
 }

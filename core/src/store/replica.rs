@@ -189,13 +189,7 @@ fn typed(keys: Vec<String>) -> Result<Vec<Scope>, StoreError> {
 }
 
 impl Store {
-    /// The scopes this device holds. A store that never set them holds
-    /// every scope of its station (the station's laptop).
-    pub fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
-        typed(self.scope_keys()?)
-    }
-
-    /// [`Store::scopes`] as the store and the wire spell them (`station`,
+    /// [`Replica::scopes`] as the store and the wire spell them (`station`,
     /// `grid:<id>`, `case:<team>`): what documents' `scope` column holds.
     pub(crate) fn scope_keys(&self) -> Result<Vec<String>, StoreError> {
         if let Some(text) = self.meta("scopes")? {
@@ -229,22 +223,11 @@ impl Store {
         Ok(scopes)
     }
 
-    /// The scopes this device holds and its own credential grants (none
-    /// before it is enrolled): what it syncs, and what a departed document
-    /// is measured against. A scope set in `meta` that the credential does
-    /// not grant is never held.
-    ///
-    /// Case files never rest on an unencrypted disk: a store file opened
-    /// without a key holds no case scope, whatever its credential grants.
-    pub fn held_scopes(&self) -> Result<Vec<Scope>, StoreError> {
-        typed(self.held_scope_keys()?)
-    }
-
-    /// [`Store::held_scopes`] spelled as the store and the wire spell them.
+    /// [`Replica::held_scopes`] spelled as the store and the wire spell them.
     pub(crate) fn held_scope_keys(&self) -> Result<Vec<String>, StoreError> {
         let mine = self.scope_keys()?;
-        let encrypted = self.encrypted_at_rest();
-        Ok(match self.credential()? {
+        let encrypted = self.replica().encrypted_at_rest();
+        Ok(match self.devices().credential()? {
             Some((_, c)) => mine
                 .into_iter()
                 .filter(|s| c.grants(s) && (encrypted || !s.starts_with("case:")))
@@ -253,24 +236,7 @@ impl Store {
         })
     }
 
-    /// Whether nothing of this store rests on disk in the clear: it has a
-    /// key, or it lives in memory only.
-    pub fn encrypted_at_rest(&self) -> bool {
-        self.options.key.is_some() || self.path.as_os_str() == ":memory:"
-    }
-
-    /// Whether this device's scopes were set explicitly.
-    pub fn has_explicit_scopes(&self) -> Result<bool, StoreError> {
-        Ok(self.meta("scopes")?.is_some())
-    }
-
-    /// Sets the scopes this device holds (e.g. `station` and one grid).
-    pub fn set_scopes(&mut self, scopes: &[Scope]) -> Result<(), StoreError> {
-        let keys: Vec<String> = scopes.iter().map(Scope::to_key).collect();
-        self.set_scope_keys(&keys)
-    }
-
-    /// [`Store::set_scopes`] from the spelling a peer sent: each is checked.
+    /// [`Replica::set_scopes`] from the spelling a peer sent: each is checked.
     pub(crate) fn set_scope_keys(&mut self, scopes: &[String]) -> Result<(), StoreError> {
         for s in scopes {
             if Scope::from_key(s).is_none() {
@@ -288,195 +254,6 @@ impl Store {
             )?
             .execute([text])?;
         Ok(())
-    }
-
-    /// The station id this store belongs to, if any.
-    pub fn station_id(&self) -> Result<Option<String>, StoreError> {
-        self.meta("station_id")
-    }
-
-    /// Records the station id (a new device joining a station).
-    pub fn adopt_station(&mut self, station_id: &str) -> Result<(), StoreError> {
-        match self.meta("station_id")? {
-            Some(existing) if existing != station_id => Err(StoreError::AlreadyInitialised),
-            Some(_) => Ok(()),
-            None => {
-                self.conn
-                    .prepare_cached("INSERT INTO meta (key, value) VALUES ('station_id', ?1)")?
-                    .execute([station_id])?;
-                Ok(())
-            }
-        }
-    }
-
-    /// A digest of a scope's documents and their heads, and how many there
-    /// are: equal digests mean the two devices hold the same documents in
-    /// the same state.
-    pub fn scope_digest(&self, scope: &str) -> Result<([u8; 32], u32), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
-        let mut rows = stmt.query([scope])?;
-        let mut h = Sha256::new();
-        let mut n = 0u32;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let heads: String = r.get(1)?;
-            h.update((id.len() as u32).to_le_bytes());
-            h.update(id.as_bytes());
-            h.update((heads.len() as u32).to_le_bytes());
-            h.update(heads.as_bytes());
-            n += 1;
-        }
-        Ok((h.finalize().into(), n))
-    }
-
-    /// Every document of a scope with a short digest of its heads.
-    pub fn inventory(&self, scope: &str) -> Result<Vec<(String, [u8; 8])>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
-        let rows = stmt
-            .query_map([scope], |r| {
-                let heads: String = r.get(1)?;
-                Ok((r.get::<_, String>(0)?, heads_digest(&heads)))
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// A document's kind, scope and whole compacted bytes, to send to a peer.
-    pub fn document_bytes(&self, id: &str) -> Result<(DocKind, String, Vec<u8>), StoreError> {
-        let (kind, scope): (String, String) = self
-            .conn
-            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: "document",
-                id: id.to_string(),
-            })?;
-        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
-            id: id.to_string(),
-            source: crate::doc::DocError::Undecodable,
-        })?;
-        let mut doc = self
-            .load_document(id, Some(kind))?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: "document",
-                id: id.to_string(),
-            })?;
-        Ok((kind, scope, doc.save()))
-    }
-
-    /// Documents this device holds but may not keep, with the scope they
-    /// belong to: households (and their orders) that moved to a grid it does
-    /// not hold, and case files written here by a worker outside the case
-    /// team (a volunteer who screened a resident). Each is handed on whole
-    /// to a peer that holds that scope, then purged.
-    pub fn departed(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let Ok(station) = self.station() else {
-            return Ok(Vec::new());
-        };
-        let held = self.held_scope_keys()?;
-        let mut out = Vec::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, scope FROM docs WHERE kind = 'case' ORDER BY id")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-            let (id, scope) = row?;
-            if !held.contains(&scope) {
-                out.push((id, scope));
-            }
-        }
-        for (id, m) in &station.moves {
-            let to = format!("grid:{}", m.to_grid);
-            if held.contains(&to) {
-                continue;
-            }
-            let mut ids = vec![id.clone()];
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT id FROM idx_request WHERE household_id = ?1")?;
-            ids.extend(
-                stmt.query_map([id], |r| r.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-            for doc in ids {
-                if self.has_document(&doc)? {
-                    out.push((doc, to.clone()));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Removes a document from this device (its copy only: the document
-    /// lives on at the devices that hold its scope), with its index rows and
-    /// an audit row saying why.
-    pub fn purge_document(&mut self, id: &str, why: &str) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let kind: Option<String> = tx
-            .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        let Some(kind) = kind else { return Ok(()) };
-        for sql in [
-            "DELETE FROM idx_household WHERE id = ?1",
-            "DELETE FROM idx_resident_tag WHERE household_id = ?1",
-            "DELETE FROM idx_visit WHERE household_id = ?1",
-            "DELETE FROM idx_request WHERE id = ?1",
-            "DELETE FROM idx_order_conflict WHERE request_id = ?1",
-            "DELETE FROM idx_worker WHERE id = ?1",
-            "DELETE FROM idx_worker_skill WHERE worker_id = ?1",
-            "DELETE FROM idx_hours WHERE worker_id = ?1",
-            "DELETE FROM idx_activity WHERE id = ?1",
-            "DELETE FROM idx_case WHERE id = ?1",
-            "DELETE FROM idx_case_due WHERE case_id = ?1",
-            "DELETE FROM doc_chunks WHERE doc_id = ?1",
-            "DELETE FROM attestations WHERE doc_id = ?1",
-            "DELETE FROM docs WHERE id = ?1",
-        ] {
-            tx.execute(sql, [id])?;
-        }
-        if self.options.journal_changes {
-            if let Some(kind) = DocKind::parse(&kind) {
-                super::journal(&tx, kind, id, true)?;
-            }
-        }
-        audit::append(
-            &tx,
-            &audit::NewEntry {
-                at: now_millis(),
-                device_id: &self.device.device_id,
-                worker_id: None,
-                doc_id: id,
-                kind: &kind,
-                action: why,
-                heads: "",
-            },
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// The scope a held document is filed under; `None` if not held.
-    pub fn document_scope(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT scope FROM docs WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Whether this store holds document `id`.
-    pub fn has_document(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1)")?
-            .query_row([id], |r| r.get(0))?)
     }
 
     fn quarantine(
@@ -510,107 +287,6 @@ impl Store {
         .execute([QUARANTINE_MAX_BYTES])?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// The quarantined documents' ids and reasons, oldest first.
-    pub fn quarantined(&self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(self
-            .quarantine_rows()?
-            .into_iter()
-            .map(|r| (r.doc_id, r.reason))
-            .collect())
-    }
-
-    /// The quarantine, oldest first (what arrived and why it was refused;
-    /// the bytes themselves stay in the store).
-    pub fn quarantine_rows(&self) -> Result<Vec<QuarantineRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, at, peer, doc_id, kind, reason, length(bytes) FROM quarantine ORDER BY seq",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(QuarantineRow {
-                    seq: r.get(0)?,
-                    at: r.get(1)?,
-                    peer: r.get(2)?,
-                    doc_id: r.get(3)?,
-                    kind: r.get(4)?,
-                    reason: r.get(5)?,
-                    bytes: r.get(6)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// Empties the quarantine (or removes one entry); returns how many
-    /// entries went.
-    pub fn purge_quarantine(&mut self, seq: Option<i64>) -> Result<usize, StoreError> {
-        Ok(match seq {
-            Some(seq) => self
-                .conn
-                .prepare_cached("DELETE FROM quarantine WHERE seq = ?1")?
-                .execute([seq])?,
-            None => self
-                .conn
-                .prepare_cached("DELETE FROM quarantine")?
-                .execute([])?,
-        })
-    }
-
-    /// Merges a whole document sent by `peer` (automerge bytes) into the
-    /// store: new or known, it is verified (shape, content, scope) before
-    /// anything is written, and written as one transaction.
-    /// `attested`: the attestations that came with it (see
-    /// [`Store::attestations`]); every change it brings must be covered.
-    #[allow(clippy::too_many_arguments)]
-    pub fn apply_document(
-        &mut self,
-        peer: &str,
-        id: &str,
-        kind: DocKind,
-        claimed_scope: &str,
-        bytes: &[u8],
-        attested: &[Attestation],
-    ) -> Result<Applied, StoreError> {
-        let allowed = self.scope_keys()?;
-        let existing = self.load_document(id, None)?;
-        if existing.is_some() && !self.has_kind(id, kind)? {
-            let r = Refusal::KindMismatch;
-            self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
-            return Ok(Applied::Quarantined(r));
-        }
-        let (mut doc, before) = match existing {
-            Some(mut d) => {
-                let before = d.clone();
-                if d.automerge().load_incremental(bytes).is_err() {
-                    let r = Refusal::Undecodable;
-                    self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
-                    return Ok(Applied::Quarantined(r));
-                }
-                (d, Some(before))
-            }
-            None => match Document::load(&self.device.actor, bytes, []) {
-                Ok(d) => (d, None),
-                Err(_) => {
-                    let r = Refusal::Undecodable;
-                    self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
-                    return Ok(Applied::Quarantined(r));
-                }
-            },
-        };
-        self.persist_merged(
-            peer,
-            id,
-            kind,
-            claimed_scope,
-            &allowed,
-            &mut doc,
-            before,
-            bytes,
-            attested,
-            false,
-        )
     }
 
     fn has_kind(&self, id: &str, kind: DocKind) -> Result<bool, StoreError> {
@@ -709,6 +385,222 @@ impl Store {
         Ok(Applied::Changed)
     }
 
+    /// A held document's kind, scope and stored state, before a peer's
+    /// changes are merged into it.
+    fn stored_for_merge(&self, id: &str) -> Result<(DocKind, String, Document), StoreError> {
+        let (kind, scope): (String, String) = self
+            .conn
+            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            source: crate::doc::DocError::Undecodable,
+        })?;
+        let stored =
+            load_document(&self.conn, &self.device.actor, id, Some(kind))?.ok_or_else(|| {
+                StoreError::NotFound {
+                    kind: "document",
+                    id: id.to_string(),
+                }
+            })?;
+        Ok((kind, scope, stored))
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Replica<S> {
+    /// The scopes this device holds. A store that never set them holds
+    /// every scope of its station (the station's laptop).
+    pub fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
+        typed(self.store.scope_keys()?)
+    }
+
+    /// The scopes this device holds and its own credential grants (none
+    /// before it is enrolled): what it syncs, and what a departed document
+    /// is measured against. A scope set in `meta` that the credential does
+    /// not grant is never held.
+    ///
+    /// Case files never rest on an unencrypted disk: a store file opened
+    /// without a key holds no case scope, whatever its credential grants.
+    pub fn held_scopes(&self) -> Result<Vec<Scope>, StoreError> {
+        typed(self.store.held_scope_keys()?)
+    }
+
+    /// Whether nothing of this store rests on disk in the clear: it has a
+    /// key, or it lives in memory only.
+    pub fn encrypted_at_rest(&self) -> bool {
+        self.store.options.key.is_some() || self.store.path.as_os_str() == ":memory:"
+    }
+
+    /// Whether this device's scopes were set explicitly.
+    pub fn has_explicit_scopes(&self) -> Result<bool, StoreError> {
+        Ok(self.store.meta("scopes")?.is_some())
+    }
+
+    /// The station id this store belongs to, if any.
+    pub fn station_id(&self) -> Result<Option<String>, StoreError> {
+        self.store.meta("station_id")
+    }
+
+    /// A digest of a scope's documents and their heads, and how many there
+    /// are: equal digests mean the two devices hold the same documents in
+    /// the same state.
+    pub fn scope_digest(&self, scope: &str) -> Result<([u8; 32], u32), StoreError> {
+        let mut stmt = self
+            .store
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([scope])?;
+        let mut h = Sha256::new();
+        let mut n = 0u32;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let heads: String = r.get(1)?;
+            h.update((id.len() as u32).to_le_bytes());
+            h.update(id.as_bytes());
+            h.update((heads.len() as u32).to_le_bytes());
+            h.update(heads.as_bytes());
+            n += 1;
+        }
+        Ok((h.finalize().into(), n))
+    }
+
+    /// Every document of a scope with a short digest of its heads.
+    pub fn inventory(&self, scope: &str) -> Result<Vec<(String, [u8; 8])>, StoreError> {
+        let mut stmt = self
+            .store
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([scope], |r| {
+                let heads: String = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, heads_digest(&heads)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// A document's kind, scope and whole compacted bytes, to send to a peer.
+    pub fn document_bytes(&self, id: &str) -> Result<(DocKind, String, Vec<u8>), StoreError> {
+        let (kind, scope): (String, String) = self
+            .store
+            .conn
+            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            })?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            source: crate::doc::DocError::Undecodable,
+        })?;
+        let mut doc =
+            self.store
+                .load_document(id, Some(kind))?
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "document",
+                    id: id.to_string(),
+                })?;
+        Ok((kind, scope, doc.save()))
+    }
+
+    /// Documents this device holds but may not keep, with the scope they
+    /// belong to: households (and their orders) that moved to a grid it does
+    /// not hold, and case files written here by a worker outside the case
+    /// team (a volunteer who screened a resident). Each is handed on whole
+    /// to a peer that holds that scope, then purged.
+    pub fn departed(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let Ok(station) = self.store.station() else {
+            return Ok(Vec::new());
+        };
+        let held = self.store.held_scope_keys()?;
+        let mut out = Vec::new();
+        let mut stmt = self
+            .store
+            .conn
+            .prepare_cached("SELECT id, scope FROM docs WHERE kind = 'case' ORDER BY id")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, scope) = row?;
+            if !held.contains(&scope) {
+                out.push((id, scope));
+            }
+        }
+        for (id, m) in &station.moves {
+            let to = format!("grid:{}", m.to_grid);
+            if held.contains(&to) {
+                continue;
+            }
+            let mut ids = vec![id.clone()];
+            let mut stmt = self
+                .store
+                .conn
+                .prepare_cached("SELECT id FROM idx_request WHERE household_id = ?1")?;
+            ids.extend(
+                stmt.query_map([id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            for doc in ids {
+                if self.has_document(&doc)? {
+                    out.push((doc, to.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The scope a held document is filed under; `None` if not held.
+    pub fn document_scope(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .conn
+            .prepare_cached("SELECT scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether this store holds document `id`.
+    pub fn has_document(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1)")?
+            .query_row([id], |r| r.get(0))?)
+    }
+
+    /// The quarantined documents' ids and reasons, oldest first.
+    pub fn quarantined(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .store
+            .replica()
+            .quarantine_rows()?
+            .into_iter()
+            .map(|r| (r.doc_id, r.reason))
+            .collect())
+    }
+
+    /// The quarantine, oldest first (what arrived and why it was refused;
+    /// the bytes themselves stay in the store).
+    pub fn quarantine_rows(&self) -> Result<Vec<QuarantineRow>, StoreError> {
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT seq, at, peer, doc_id, kind, reason, length(bytes) FROM quarantine ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(QuarantineRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    peer: r.get(2)?,
+                    doc_id: r.get(3)?,
+                    kind: r.get(4)?,
+                    reason: r.get(5)?,
+                    bytes: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Every document of `scopes` with its heads: the set a session
     /// reconciles by ranges (`sync::ranges`). Read from the index, no
     /// document is loaded.
@@ -717,6 +609,7 @@ impl Store {
         scopes: &[String],
     ) -> Result<Vec<(String, Vec<ChangeHash>)>, StoreError> {
         let mut stmt = self
+            .store
             .conn
             .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1")?;
         let mut out = Vec::new();
@@ -740,7 +633,7 @@ impl Store {
     /// when this device does not know every one of those heads: the peer
     /// holds changes this device lacks, and automerge's sync protocol must
     /// find out what each side has. `cached` as in
-    /// [`Store::sync_document`].
+    /// [`Replica::sync_document`].
     pub fn changes_since(
         &self,
         id: &str,
@@ -749,12 +642,11 @@ impl Store {
     ) -> Result<Option<ChangesToSend>, StoreError> {
         let mut doc = match cached.take() {
             Some(doc) => doc,
-            None => load_document(&self.conn, &self.device.actor, id, None)?.ok_or_else(|| {
-                StoreError::NotFound {
+            None => load_document(&self.store.conn, &self.store.device.actor, id, None)?
+                .ok_or_else(|| StoreError::NotFound {
                     kind: "document",
                     id: id.to_string(),
-                }
-            })?,
+                })?,
         };
         let knows_all = their_heads
             .iter()
@@ -774,6 +666,7 @@ impl Store {
             .map(|c| c.actor_id().to_bytes().to_vec())
             .collect();
         let attest = self
+            .store
             .attestations(id)?
             .into_iter()
             .filter(|a| actors.contains(&a.actor))
@@ -786,31 +679,157 @@ impl Store {
             attest,
         )))
     }
+}
 
-    /// A held document's kind, scope and stored state, before a peer's
-    /// changes are merged into it.
-    fn stored_for_merge(&self, id: &str) -> Result<(DocKind, String, Document), StoreError> {
-        let (kind, scope): (String, String) = self
+impl super::Replica<&mut Store> {
+    /// Sets the scopes this device holds (e.g. `station` and one grid).
+    pub fn set_scopes(&mut self, scopes: &[Scope]) -> Result<(), StoreError> {
+        let keys: Vec<String> = scopes.iter().map(Scope::to_key).collect();
+        self.store.set_scope_keys(&keys)
+    }
+
+    /// Records the station id (a new device joining a station).
+    pub fn adopt_station(&mut self, station_id: &str) -> Result<(), StoreError> {
+        match self.store.meta("station_id")? {
+            Some(existing) if existing != station_id => Err(StoreError::AlreadyInitialised),
+            Some(_) => Ok(()),
+            None => {
+                self.store
+                    .conn
+                    .prepare_cached("INSERT INTO meta (key, value) VALUES ('station_id', ?1)")?
+                    .execute([station_id])?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes a document from this device (its copy only: the document
+    /// lives on at the devices that hold its scope), with its index rows and
+    /// an audit row saying why.
+    pub fn purge_document(&mut self, id: &str, why: &str) -> Result<(), StoreError> {
+        let tx = self
+            .store
             .conn
-            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
-            id: id.to_string(),
-            source: crate::doc::DocError::Undecodable,
-        })?;
-        let stored =
-            load_document(&self.conn, &self.device.actor, id, Some(kind))?.ok_or_else(|| {
-                StoreError::NotFound {
-                    kind: "document",
-                    id: id.to_string(),
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let kind: Option<String> = tx
+            .prepare_cached("SELECT kind FROM docs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let Some(kind) = kind else { return Ok(()) };
+        for sql in [
+            "DELETE FROM idx_household WHERE id = ?1",
+            "DELETE FROM idx_resident_tag WHERE household_id = ?1",
+            "DELETE FROM idx_visit WHERE household_id = ?1",
+            "DELETE FROM idx_request WHERE id = ?1",
+            "DELETE FROM idx_order_conflict WHERE request_id = ?1",
+            "DELETE FROM idx_worker WHERE id = ?1",
+            "DELETE FROM idx_worker_skill WHERE worker_id = ?1",
+            "DELETE FROM idx_hours WHERE worker_id = ?1",
+            "DELETE FROM idx_activity WHERE id = ?1",
+            "DELETE FROM idx_case WHERE id = ?1",
+            "DELETE FROM idx_case_due WHERE case_id = ?1",
+            "DELETE FROM doc_chunks WHERE doc_id = ?1",
+            "DELETE FROM attestations WHERE doc_id = ?1",
+            "DELETE FROM docs WHERE id = ?1",
+        ] {
+            tx.execute(sql, [id])?;
+        }
+        if self.store.options.journal_changes {
+            if let Some(kind) = DocKind::parse(&kind) {
+                super::journal(&tx, kind, id, true)?;
+            }
+        }
+        audit::append(
+            &tx,
+            &audit::NewEntry {
+                at: now_millis(),
+                device_id: &self.store.device.device_id,
+                worker_id: None,
+                doc_id: id,
+                kind: &kind,
+                action: why,
+                heads: "",
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Empties the quarantine (or removes one entry); returns how many
+    /// entries went.
+    pub fn purge_quarantine(&mut self, seq: Option<i64>) -> Result<usize, StoreError> {
+        Ok(match seq {
+            Some(seq) => self
+                .store
+                .conn
+                .prepare_cached("DELETE FROM quarantine WHERE seq = ?1")?
+                .execute([seq])?,
+            None => self
+                .store
+                .conn
+                .prepare_cached("DELETE FROM quarantine")?
+                .execute([])?,
+        })
+    }
+
+    /// Merges a whole document sent by `peer` (automerge bytes) into the
+    /// store: new or known, it is verified (shape, content, scope) before
+    /// anything is written, and written as one transaction.
+    /// `attested`: the attestations that came with it (see
+    /// [`Store::attestations`]); every change it brings must be covered.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_document(
+        &mut self,
+        peer: &str,
+        id: &str,
+        kind: DocKind,
+        claimed_scope: &str,
+        bytes: &[u8],
+        attested: &[Attestation],
+    ) -> Result<Applied, StoreError> {
+        let allowed = self.store.scope_keys()?;
+        let existing = self.store.load_document(id, None)?;
+        if existing.is_some() && !self.store.has_kind(id, kind)? {
+            let r = Refusal::KindMismatch;
+            self.store.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+            return Ok(Applied::Quarantined(r));
+        }
+        let (mut doc, before) = match existing {
+            Some(mut d) => {
+                let before = d.clone();
+                if d.automerge().load_incremental(bytes).is_err() {
+                    let r = Refusal::Undecodable;
+                    self.store.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+                    return Ok(Applied::Quarantined(r));
                 }
-            })?;
-        Ok((kind, scope, stored))
+                (d, Some(before))
+            }
+            None => match Document::load(&self.store.device.actor, bytes, []) {
+                Ok(d) => (d, None),
+                Err(_) => {
+                    let r = Refusal::Undecodable;
+                    self.store.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+                    return Ok(Applied::Quarantined(r));
+                }
+            },
+        };
+        self.store.persist_merged(
+            peer,
+            id,
+            kind,
+            claimed_scope,
+            &allowed,
+            &mut doc,
+            before,
+            bytes,
+            attested,
+            false,
+        )
     }
 
     /// Applies changes a peer sent for a document this device holds
-    /// ([`Store::changes_since`] on its side), under the same rules as
-    /// [`Store::apply_document`]. `cached` as in [`Store::sync_document`].
+    /// ([`Replica::changes_since`] on its side), under the same rules as
+    /// [`Replica::apply_document`]. `cached` as in [`Replica::sync_document`].
     pub fn apply_changes(
         &mut self,
         peer: &str,
@@ -819,7 +838,7 @@ impl Store {
         attested: &[Attestation],
         cached: &mut Option<Document>,
     ) -> Result<Applied, StoreError> {
-        let (kind, scope, stored) = self.stored_for_merge(id)?;
+        let (kind, scope, stored) = self.store.stored_for_merge(id)?;
         let received: Vec<u8> = changes.concat();
         let decoded: Option<Vec<automerge::Change>> = changes
             .iter()
@@ -829,11 +848,12 @@ impl Store {
         let applied = decoded.and_then(|d| doc.automerge().apply_changes(d).ok());
         if applied.is_none() {
             let r = Refusal::Undecodable;
-            self.quarantine(peer, id, kind.as_str(), &r, &received)?;
+            self.store
+                .quarantine(peer, id, kind.as_str(), &r, &received)?;
             return Ok(Applied::Quarantined(r));
         }
-        let allowed = self.scope_keys()?;
-        let result = self.persist_merged(
+        let allowed = self.store.scope_keys()?;
+        let result = self.store.persist_merged(
             peer,
             id,
             kind,
@@ -853,7 +873,7 @@ impl Store {
 
     /// Runs one step of automerge's sync protocol for a document both sides
     /// hold: applies `incoming` (if any) under the same rules as
-    /// [`Store::apply_document`], then returns the message to send, if any.
+    /// [`Replica::apply_document`], then returns the message to send, if any.
     ///
     /// `cached` carries the document between steps of one session (loaded
     /// from the store when `None`): received changes that wait for their
@@ -872,7 +892,7 @@ impl Store {
         attested: &[Attestation],
         cached: &mut Option<Document>,
     ) -> Result<SyncStep, StoreError> {
-        let (kind, scope, stored) = self.stored_for_merge(id)?;
+        let (kind, scope, stored) = self.store.stored_for_merge(id)?;
         // The session's copy: the stored document plus changes that wait
         // for the rest of their attested history (never stored meanwhile).
         let mut doc = cached.take().unwrap_or_else(|| stored.clone());
@@ -884,14 +904,14 @@ impl Store {
                 .and_then(|m| doc.automerge().sync().receive_sync_message(state, m).ok());
             if outcome.is_none() {
                 let r = Refusal::Undecodable;
-                self.quarantine(peer, id, kind.as_str(), &r, bytes)?;
+                self.store.quarantine(peer, id, kind.as_str(), &r, bytes)?;
                 return Ok(SyncStep {
                     applied: Some(Applied::Quarantined(r)),
                     ..Default::default()
                 });
             }
-            let allowed = self.scope_keys()?;
-            let result = self.persist_merged(
+            let allowed = self.store.scope_keys()?;
+            let result = self.store.persist_merged(
                 peer,
                 id,
                 kind,
@@ -923,7 +943,7 @@ impl Store {
         }
         let reply = doc.automerge().sync().generate_sync_message(state);
         let attest = match &reply {
-            Some(m) if !m.changes.is_empty() => self.attestations(id)?,
+            Some(m) if !m.changes.is_empty() => self.store.attestations(id)?,
             _ => Vec::new(),
         };
         *cached = Some(doc);

@@ -36,29 +36,35 @@ fn new_worker(name: &str, phone: &str, role: Role, grid: Option<&GridId>) -> New
 /// admin (bootstrap), who does everything else.
 fn setup() -> Setup {
     let mut s = Store::open(":memory:", StoreOptions::default()).unwrap();
-    s.init_station("中南路安心小屋").unwrap();
+    s.setup_mut().init_station("中南路安心小屋").unwrap();
     let admin = Author::Worker(
-        s.add_worker(
-            &Author::System,
-            new_worker("站长", "13800000000", Role::StationAdmin, None),
-        )
-        .unwrap(),
+        s.people_mut()
+            .add_worker(
+                &Author::System,
+                new_worker("站长", "13800000000", Role::StationAdmin, None),
+            )
+            .unwrap(),
     );
-    let community = s.add_community(&admin, "百步亭社区").unwrap();
-    let grid = s.add_grid(&admin, &community, "第1网格").unwrap();
+    let community = s.setup_mut().add_community(&admin, "百步亭社区").unwrap();
+    let grid = s
+        .setup_mut()
+        .add_grid(&admin, &community, "第1网格")
+        .unwrap();
     let dispatcher = Author::Worker(
-        s.add_worker(
-            &admin,
-            new_worker("调度", "13800000001", Role::Dispatcher, None),
-        )
-        .unwrap(),
+        s.people_mut()
+            .add_worker(
+                &admin,
+                new_worker("调度", "13800000001", Role::Dispatcher, None),
+            )
+            .unwrap(),
     );
     let volunteer = Author::Worker(
-        s.add_worker(
-            &admin,
-            new_worker("志愿者", "13800000002", Role::Volunteer, Some(&grid)),
-        )
-        .unwrap(),
+        s.people_mut()
+            .add_worker(
+                &admin,
+                new_worker("志愿者", "13800000002", Role::Volunteer, Some(&grid)),
+            )
+            .unwrap(),
     );
     Setup {
         s,
@@ -83,17 +89,23 @@ fn a_station_named_in_chinese_reads_chinese_and_its_admin_sets_language_and_zone
     assert_eq!(station.local_time().name(), "Asia/Shanghai");
     let mut english = Store::open(":memory:", StoreOptions::default()).unwrap();
     assert_eq!(
-        english.init_station("Riverside").unwrap().language(),
+        english
+            .setup_mut()
+            .init_station("Riverside")
+            .unwrap()
+            .language(),
         Language::En
     );
 
     assert!(denied(
-        t.s.set_station_settings(&t.volunteer, Some(Language::En), None)
+        t.s.setup_mut()
+            .set_station_settings(&t.volunteer, Some(Language::En), None)
             .unwrap_err()
     ));
     let before = t.s.export_json().unwrap();
     assert!(matches!(
-        t.s.set_station_settings(&t.admin, Some(Language::En), Some("Mars/Olympus")),
+        t.s.setup_mut()
+            .set_station_settings(&t.admin, Some(Language::En), Some("Mars/Olympus")),
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(
@@ -102,7 +114,8 @@ fn a_station_named_in_chinese_reads_chinese_and_its_admin_sets_language_and_zone
         "a bad zone changes nothing"
     );
     let s =
-        t.s.set_station_settings(&t.admin, Some(Language::ZhHant), Some("Asia/Hong_Kong"))
+        t.s.setup_mut()
+            .set_station_settings(&t.admin, Some(Language::ZhHant), Some("Asia/Hong_Kong"))
             .unwrap();
     assert_eq!(
         (s.language(), s.local_time().name()),
@@ -115,29 +128,46 @@ fn places_are_managed_by_a_station_admin_only() {
     let mut st = setup();
     let before = st.s.export_json().unwrap();
     for who in [st.volunteer.clone(), st.dispatcher.clone()] {
-        assert!(denied(st.s.add_community(&who, "x").unwrap_err()));
-        assert!(denied(st.s.add_grid(&who, &st.community, "x").unwrap_err()));
-        assert!(denied(st.s.rename_grid(&who, &st.grid, "x").unwrap_err()));
-        assert!(denied(st.s.retire_grid(&who, &st.grid).unwrap_err()));
         assert!(denied(
-            st.s.add_worker(&who, new_worker("x", "", Role::Volunteer, None))
+            st.s.setup_mut().add_community(&who, "x").unwrap_err()
+        ));
+        assert!(denied(
+            st.s.setup_mut()
+                .add_grid(&who, &st.community, "x")
                 .unwrap_err()
         ));
         assert!(denied(
-            st.s.set_worker_role(&who, &id(&st.volunteer), Role::StationAdmin)
+            st.s.setup_mut()
+                .rename_grid(&who, &st.grid, "x")
                 .unwrap_err()
         ));
         assert!(denied(
-            st.s.assign_to_grid(&who, &st.grid, &id(&st.volunteer), RosterRole::Lead)
+            st.s.setup_mut().retire_grid(&who, &st.grid).unwrap_err()
+        ));
+        assert!(denied(
+            st.s.people_mut()
+                .add_worker(&who, new_worker("x", "", Role::Volunteer, None))
                 .unwrap_err()
         ));
         assert!(denied(
-            st.s.set_contact_card(&who, &st.grid, ContactCard::default())
+            st.s.people_mut()
+                .set_worker_role(&who, &id(&st.volunteer), Role::StationAdmin)
+                .unwrap_err()
+        ));
+        assert!(denied(
+            st.s.people_mut()
+                .assign_to_grid(&who, &st.grid, &id(&st.volunteer), RosterRole::Lead)
+                .unwrap_err()
+        ));
+        assert!(denied(
+            st.s.people_mut()
+                .set_contact_card(&who, &st.grid, ContactCard::default())
                 .unwrap_err()
         ));
     }
     assert!(denied(
-        st.s.add_community(&Author::Resident(ResidentId::random()), "x")
+        st.s.setup_mut()
+            .add_community(&Author::Resident(ResidentId::random()), "x")
             .unwrap_err()
     ));
     assert_eq!(
@@ -147,23 +177,28 @@ fn places_are_managed_by_a_station_admin_only() {
     );
     // A duplicate name is bad input.
     let dup =
-        st.s.add_grid(&st.admin.clone(), &st.community, "第1网格")
+        st.s.setup_mut()
+            .add_grid(&st.admin.clone(), &st.community, "第1网格")
             .unwrap_err();
     assert!(matches!(dup, StoreError::Invalid(_)));
 
     // Rename, then retire: history kept, no new households.
     let admin = st.admin.clone();
     let h =
-        st.s.add_household(&st.volunteer.clone(), &st.grid, address("101"))
+        st.s.households_mut()
+            .add_household(&st.volunteer.clone(), &st.grid, address("101"))
             .unwrap();
-    st.s.rename_grid(&admin, &st.grid, "第一网格").unwrap();
-    st.s.retire_grid(&admin, &st.grid).unwrap();
+    st.s.setup_mut()
+        .rename_grid(&admin, &st.grid, "第一网格")
+        .unwrap();
+    st.s.setup_mut().retire_grid(&admin, &st.grid).unwrap();
     let station = st.s.station().unwrap();
     let g = station.grid(&st.grid).unwrap();
     assert_eq!((g.name.as_str(), g.retired), ("第一网格", true));
     assert!(st.s.get::<Household>(h.as_str()).is_ok());
     let err =
-        st.s.add_household(&st.volunteer.clone(), &st.grid, address("102"))
+        st.s.households_mut()
+            .add_household(&st.volunteer.clone(), &st.grid, address("102"))
             .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
     assert!(st.s.check().unwrap().is_ok());
@@ -174,18 +209,22 @@ fn workers_update_change_role_and_deactivate() {
     let mut st = setup();
     let admin = st.admin.clone();
     let v = id(&st.volunteer);
-    let other = st.s.add_grid(&admin, &st.community, "第2网格").unwrap();
-    st.s.update_worker(
-        &admin,
-        &v,
-        WorkerUpdate {
-            phone: Some("13900000009".into()),
-            skills: Some(vec!["driving".into()]),
-            grid_id: Some(Some(other.clone())),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let other =
+        st.s.setup_mut()
+            .add_grid(&admin, &st.community, "第2网格")
+            .unwrap();
+    st.s.people_mut()
+        .update_worker(
+            &admin,
+            &v,
+            WorkerUpdate {
+                phone: Some("13900000009".into()),
+                skills: Some(vec!["driving".into()]),
+                grid_id: Some(Some(other.clone())),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let w: Worker = st.s.get(v.as_str()).unwrap();
     assert_eq!(
         (w.phone.as_str(), w.grid_id.as_ref()),
@@ -194,25 +233,28 @@ fn workers_update_change_role_and_deactivate() {
     assert!(w.skills.contains(&"driving".to_string()));
     // A phone number already taken is refused.
     let e =
-        st.s.update_worker(
-            &admin,
-            &v,
-            WorkerUpdate {
-                phone: Some("13800000001".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        st.s.people_mut()
+            .update_worker(
+                &admin,
+                &v,
+                WorkerUpdate {
+                    phone: Some("13800000001".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
     assert!(matches!(e, StoreError::Invalid(_)));
     let e =
-        st.s.add_worker(
-            &admin,
-            new_worker("重复", "13800000001", Role::Volunteer, None),
-        )
-        .unwrap_err();
+        st.s.people_mut()
+            .add_worker(
+                &admin,
+                new_worker("重复", "13800000001", Role::Volunteer, None),
+            )
+            .unwrap_err();
     assert!(matches!(e, StoreError::Invalid(_)));
 
-    st.s.set_worker_role(&admin, &v, Role::SocialWorker)
+    st.s.people_mut()
+        .set_worker_role(&admin, &v, Role::SocialWorker)
         .unwrap();
     assert_eq!(
         st.s.get::<Worker>(v.as_str()).unwrap().role,
@@ -220,21 +262,26 @@ fn workers_update_change_role_and_deactivate() {
     );
     // The last active admin can neither step down nor be deactivated.
     assert!(denied(
-        st.s.set_worker_role(&admin, &id(&admin), Role::Volunteer)
+        st.s.people_mut()
+            .set_worker_role(&admin, &id(&admin), Role::Volunteer)
             .unwrap_err()
     ));
     assert!(denied(
-        st.s.deactivate_worker(&admin, &id(&admin)).unwrap_err()
+        st.s.people_mut()
+            .deactivate_worker(&admin, &id(&admin))
+            .unwrap_err()
     ));
 
     // Deactivated: history and hours kept; cannot act or be dispatched to.
     let h =
-        st.s.add_household(&st.volunteer.clone(), &st.grid, address("201"))
+        st.s.households_mut()
+            .add_household(&st.volunteer.clone(), &st.grid, address("201"))
             .unwrap();
-    st.s.deactivate_worker(&admin, &v).unwrap();
+    st.s.people_mut().deactivate_worker(&admin, &v).unwrap();
     assert!(!st.s.get::<Worker>(v.as_str()).unwrap().active);
     assert!(denied(
-        st.s.add_household(&st.volunteer.clone(), &st.grid, address("202"))
+        st.s.households_mut()
+            .add_household(&st.volunteer.clone(), &st.grid, address("202"))
             .unwrap_err()
     ));
     let visit = NewVisit {
@@ -243,14 +290,16 @@ fn workers_update_change_role_and_deactivate() {
         notes: String::new(),
     };
     assert!(denied(
-        st.s.record_visit(&st.volunteer.clone(), &h, visit)
+        st.s.households_mut()
+            .record_visit(&st.volunteer.clone(), &h, visit)
             .unwrap_err()
     ));
     assert!(denied(
-        st.s.assign_to_grid(&admin, &st.grid, &v, RosterRole::Member)
+        st.s.people_mut()
+            .assign_to_grid(&admin, &st.grid, &v, RosterRole::Member)
             .unwrap_err()
     ));
-    let rows = st.s.workers(None, None).unwrap();
+    let rows = st.s.people().workers(None, None).unwrap();
     assert!(rows.iter().any(|r| r.id == v && !r.active));
 }
 
@@ -259,35 +308,45 @@ fn rosters_have_one_lead_and_a_contact_card() {
     let mut st = setup();
     let admin = st.admin.clone();
     let a =
-        st.s.add_worker(
-            &admin,
-            new_worker("甲", "13800000011", Role::Volunteer, Some(&st.grid)),
-        )
-        .unwrap();
+        st.s.people_mut()
+            .add_worker(
+                &admin,
+                new_worker("甲", "13800000011", Role::Volunteer, Some(&st.grid)),
+            )
+            .unwrap();
     let b =
-        st.s.add_worker(
-            &admin,
-            new_worker("乙", "13800000012", Role::Volunteer, Some(&st.grid)),
-        )
+        st.s.people_mut()
+            .add_worker(
+                &admin,
+                new_worker("乙", "13800000012", Role::Volunteer, Some(&st.grid)),
+            )
+            .unwrap();
+    st.s.people_mut()
+        .assign_to_grid(&admin, &st.grid, &a, RosterRole::Lead)
         .unwrap();
-    st.s.assign_to_grid(&admin, &st.grid, &a, RosterRole::Lead)
+    st.s.people_mut()
+        .assign_to_grid(&admin, &st.grid, &b, RosterRole::Member)
         .unwrap();
-    st.s.assign_to_grid(&admin, &st.grid, &b, RosterRole::Member)
+    st.s.people_mut()
+        .assign_to_grid(&admin, &st.grid, &b, RosterRole::Lead)
         .unwrap();
-    st.s.assign_to_grid(&admin, &st.grid, &b, RosterRole::Lead)
-        .unwrap();
-    let r = st.s.roster_of(&st.grid).unwrap();
+    let r = st.s.people().roster_of(&st.grid).unwrap();
     assert_eq!(r.assignments[a.as_str()].role, RosterRole::Member);
     assert_eq!(r.assignments[b.as_str()].role, RosterRole::Lead);
-    st.s.unassign_from_grid(&admin, &st.grid, &a).unwrap();
+    st.s.people_mut()
+        .unassign_from_grid(&admin, &st.grid, &a)
+        .unwrap();
     assert!(!st
         .s
+        .people()
         .roster_of(&st.grid)
         .unwrap()
         .assignments
         .contains_key(a.as_str()));
     assert!(matches!(
-        st.s.unassign_from_grid(&admin, &st.grid, &a).unwrap_err(),
+        st.s.people_mut()
+            .unassign_from_grid(&admin, &st.grid, &a)
+            .unwrap_err(),
         StoreError::NotFound { .. }
     ));
     let card = ContactCard {
@@ -295,15 +354,21 @@ fn rosters_have_one_lead_and_a_contact_card() {
         phone: "13800000012".into(),
         hours: "8:00–20:00".into(),
     };
-    st.s.set_contact_card(&admin, &st.grid, card.clone())
+    st.s.people_mut()
+        .set_contact_card(&admin, &st.grid, card.clone())
         .unwrap();
-    assert_eq!(st.s.roster_of(&st.grid).unwrap().contact_card, card);
+    assert_eq!(
+        st.s.people().roster_of(&st.grid).unwrap().contact_card,
+        card
+    );
     let bad = ContactCard {
         phone: "not a phone".into(),
         ..card
     };
     assert!(matches!(
-        st.s.set_contact_card(&admin, &st.grid, bad).unwrap_err(),
+        st.s.people_mut()
+            .set_contact_card(&admin, &st.grid, bad)
+            .unwrap_err(),
         StoreError::Invalid(_)
     ));
 }
@@ -314,35 +379,39 @@ fn training_qualifies_for_psychological_support_and_supervision_is_an_activity()
     let admin = st.admin.clone();
     let v = id(&st.volunteer);
     let h =
-        st.s.add_household(&st.volunteer.clone(), &st.grid, address("301"))
+        st.s.households_mut()
+            .add_household(&st.volunteer.clone(), &st.grid, address("301"))
             .unwrap();
     let order = |st: &mut Setup| {
-        st.s.create_order(
-            &st.volunteer.clone(),
-            NewOrder {
-                household_id: h.clone(),
-                resident_id: None,
-                kind: OrderKind::PsychologicalSupport,
-                items: vec![],
-                urgency: Urgency::Urgent,
-                deadline: None,
-                note: String::new(),
-            },
-        )
-        .unwrap()
+        st.s.orders_mut()
+            .create_order(
+                &st.volunteer.clone(),
+                NewOrder {
+                    household_id: h.clone(),
+                    resident_id: None,
+                    kind: OrderKind::PsychologicalSupport,
+                    items: vec![],
+                    urgency: Urgency::Urgent,
+                    deadline: None,
+                    note: String::new(),
+                },
+            )
+            .unwrap()
     };
     let o = order(&mut st);
     let d = st.dispatcher.clone();
-    st.s.order_action(
-        &d,
-        &o,
-        OrderAction::Dispatched {
-            to: Assignee::Worker(v.clone()),
-        },
-    )
-    .unwrap();
+    st.s.orders_mut()
+        .order_action(
+            &d,
+            &o,
+            OrderAction::Dispatched {
+                to: Assignee::Worker(v.clone()),
+            },
+        )
+        .unwrap();
     assert!(denied(
-        st.s.order_action(&st.volunteer.clone(), &o, OrderAction::Accepted)
+        st.s.orders_mut()
+            .order_action(&st.volunteer.clone(), &o, OrderAction::Accepted)
             .unwrap_err()
     ));
     let training = NewTraining {
@@ -353,15 +422,21 @@ fn training_qualifies_for_psychological_support_and_supervision_is_an_activity()
         tenths_of_hours: 40,
     };
     assert!(denied(
-        st.s.add_training(&d, &v, training.clone()).unwrap_err()
+        st.s.people_mut()
+            .add_training(&d, &v, training.clone())
+            .unwrap_err()
     ));
-    st.s.add_training(&admin, &v, training).unwrap();
-    st.s.order_action(&st.volunteer.clone(), &o, OrderAction::Accepted)
+    st.s.people_mut()
+        .add_training(&admin, &v, training)
+        .unwrap();
+    st.s.orders_mut()
+        .order_action(&st.volunteer.clone(), &o, OrderAction::Accepted)
         .unwrap();
     // Suggestions read the training too.
     let o2 = order(&mut st);
     assert!(st
         .s
+        .orders()
         .suggest_workers(&o2, 10)
         .unwrap()
         .iter()
@@ -369,11 +444,12 @@ fn training_qualifies_for_psychological_support_and_supervision_is_an_activity()
 
     // Supervision (督导): a supervisor, attendees, topics; no case content.
     let sup =
-        st.s.add_worker(
-            &admin,
-            new_worker("督导", "13800000021", Role::Counselor, None),
-        )
-        .unwrap();
+        st.s.people_mut()
+            .add_worker(
+                &admin,
+                new_worker("督导", "13800000021", Role::Counselor, None),
+            )
+            .unwrap();
     let new = NewActivity {
         kind: ActivityKind::Supervision,
         title: "哀伤辅导的边界".into(),
@@ -383,36 +459,40 @@ fn training_qualifies_for_psychological_support_and_supervision_is_an_activity()
         facilitator: Some(sup.clone()),
     };
     assert!(denied(
-        st.s.add_activity(&st.volunteer.clone(), new.clone())
+        st.s.orders_mut()
+            .add_activity(&st.volunteer.clone(), new.clone())
             .unwrap_err()
     ));
-    let a = st.s.add_activity(&d, new).unwrap();
-    st.s.record_attendance(&d, &a, v.as_str(), AttendeeKind::Worker, true)
+    let a = st.s.orders_mut().add_activity(&d, new).unwrap();
+    st.s.orders_mut()
+        .record_attendance(&d, &a, v.as_str(), AttendeeKind::Worker, true)
         .unwrap();
     // A volunteer who does not run it cannot take its attendance.
     assert!(denied(
-        st.s.record_attendance(
-            &st.volunteer.clone(),
-            &a,
-            v.as_str(),
-            AttendeeKind::Worker,
-            false
-        )
-        .unwrap_err()
+        st.s.orders_mut()
+            .record_attendance(
+                &st.volunteer.clone(),
+                &a,
+                v.as_str(),
+                AttendeeKind::Worker,
+                false
+            )
+            .unwrap_err()
     ));
     let listed =
-        st.s.activities(
-            Some(&st.grid),
-            now_millis() - 3_600_000,
-            now_millis() + 3_600_000,
-        )
-        .unwrap();
+        st.s.orders()
+            .activities(
+                Some(&st.grid),
+                now_millis() - 3_600_000,
+                now_millis() + 3_600_000,
+            )
+            .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].kind, listed[0].facilitator_id.clone()),
         (ActivityKind::Supervision, sup)
     );
-    assert_eq!(st.s.credit_activity_hours(&d, &a).unwrap(), 2);
+    assert_eq!(st.s.orders_mut().credit_activity_hours(&d, &a).unwrap(), 2);
 }
 
 fn sheet(header: &[&str], rows: &[&[&str]]) -> Sheet {
@@ -444,12 +524,14 @@ fn importing_workers_checks_every_row_and_reimporting_changes_nothing() {
     );
     // Dispatchers do not import workers.
     assert!(denied(
-        st.s.import(&st.dispatcher.clone(), ImportKind::Workers, &good, false)
+        st.s.setup_mut()
+            .import(&st.dispatcher.clone(), ImportKind::Workers, &good, false)
             .unwrap_err()
     ));
     let before = st.s.export_json().unwrap();
     let dry =
-        st.s.import(&admin, ImportKind::Workers, &good, true)
+        st.s.setup_mut()
+            .import(&admin, ImportKind::Workers, &good, true)
             .unwrap();
     assert_eq!(
         (dry.created, dry.written, dry.problems.len()),
@@ -461,18 +543,21 @@ fn importing_workers_checks_every_row_and_reimporting_changes_nothing() {
         "a dry run writes nothing"
     );
     let done =
-        st.s.import(&admin, ImportKind::Workers, &good, false)
+        st.s.setup_mut()
+            .import(&admin, ImportKind::Workers, &good, false)
             .unwrap();
     assert_eq!((done.created, done.unchanged, done.written), (2, 0, true));
     assert_eq!(
-        st.s.workers(Some(&st.grid), Some(Role::Volunteer))
+        st.s.people()
+            .workers(Some(&st.grid), Some(Role::Volunteer))
             .unwrap()
             .len(),
         2
     );
     let after = st.s.export_json().unwrap();
     let again =
-        st.s.import(&admin, ImportKind::Workers, &good, false)
+        st.s.setup_mut()
+            .import(&admin, ImportKind::Workers, &good, false)
             .unwrap();
     assert_eq!(
         (again.created, again.unchanged, again.written),
@@ -495,7 +580,8 @@ fn importing_workers_checks_every_row_and_reimporting_changes_nothing() {
         ],
     );
     let r =
-        st.s.import(&admin, ImportKind::Workers, &bad, false)
+        st.s.setup_mut()
+            .import(&admin, ImportKind::Workers, &bad, false)
             .unwrap();
     assert!(!r.written);
     let at = |row: usize, col: &str| r.problems.iter().any(|p| p.row == row && p.column == col);
@@ -585,11 +671,13 @@ fn importing_households_groups_residents_by_address() {
         ],
     );
     assert!(denied(
-        st.s.import(&st.volunteer.clone(), ImportKind::Households, &good, false)
+        st.s.setup_mut()
+            .import(&st.volunteer.clone(), ImportKind::Households, &good, false)
             .unwrap_err()
     ));
     let r =
-        st.s.import(&d, ImportKind::Households, &good, false)
+        st.s.setup_mut()
+            .import(&d, ImportKind::Households, &good, false)
             .unwrap();
     assert_eq!(
         (r.created, r.residents_added, r.written),
@@ -597,7 +685,10 @@ fn importing_households_groups_residents_by_address() {
         "{:?}",
         r.problems
     );
-    let rows = st.s.households_in_grid(&st.grid, 10, 0).unwrap();
+    let rows =
+        st.s.households()
+            .households_in_grid(&st.grid, 10, 0)
+            .unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(
         rows[0].priority,
@@ -605,12 +696,14 @@ fn importing_households_groups_residents_by_address() {
         "the woman living alone leads"
     );
     let tagged =
-        st.s.residents_with_tag(&VulnerabilityTag::ChronicIllness, None)
+        st.s.households()
+            .residents_with_tag(&VulnerabilityTag::ChronicIllness, None)
             .unwrap();
     assert_eq!(tagged.len(), 1);
     let after = st.s.export_json().unwrap();
     let again =
-        st.s.import(&d, ImportKind::Households, &good, false)
+        st.s.setup_mut()
+            .import(&d, ImportKind::Households, &good, false)
             .unwrap();
     assert_eq!(
         (
@@ -639,7 +732,8 @@ fn importing_households_groups_residents_by_address() {
         ]],
     );
     let r =
-        st.s.import(&d, ImportKind::Households, &more, false)
+        st.s.setup_mut()
+            .import(&d, ImportKind::Households, &more, false)
             .unwrap();
     assert_eq!((r.created, r.residents_added), (0, 1));
 
@@ -684,7 +778,10 @@ fn importing_households_groups_residents_by_address() {
             ],
         ],
     );
-    let r = st.s.import(&d, ImportKind::Households, &bad, true).unwrap();
+    let r =
+        st.s.setup_mut()
+            .import(&d, ImportKind::Households, &bad, true)
+            .unwrap();
     let at = |row: usize, col: &str| r.problems.iter().any(|p| p.row == row && p.column == col);
     assert!(
         at(2, "room") && at(3, "grid") && at(4, "sex") && at(4, "birth_year") && at(4, "tags"),
@@ -737,7 +834,8 @@ fn a_thousand_row_import_is_one_transaction() {
     s.rows[999][7] = "x".into();
     let before = st.s.export_json().unwrap();
     let r =
-        st.s.import(&st.dispatcher.clone(), ImportKind::Households, &s, false)
+        st.s.setup_mut()
+            .import(&st.dispatcher.clone(), ImportKind::Households, &s, false)
             .unwrap();
     assert_eq!(r.problems.len(), 1);
     assert_eq!(
@@ -747,7 +845,8 @@ fn a_thousand_row_import_is_one_transaction() {
     assert_eq!(st.s.export_json().unwrap(), before);
     s.rows[999][7] = "1950".into();
     let r =
-        st.s.import(&st.dispatcher.clone(), ImportKind::Households, &s, false)
+        st.s.setup_mut()
+            .import(&st.dispatcher.clone(), ImportKind::Households, &s, false)
             .unwrap();
     assert_eq!((r.created, r.residents_added), (1000, 1000));
     assert!(st.s.check().unwrap().is_ok());

@@ -34,12 +34,17 @@ fn resident(name: &str, tags: Vec<VulnerabilityTag>) -> NewResident {
 fn setup_with(options: StoreOptions) -> Fixture {
     let dir = TempDir::new().unwrap();
     let mut store = Store::open(dir.path().join("anxin.db"), options).unwrap();
-    store.init_station("中南路安心小屋").unwrap();
-    let community = store.add_community(&Author::System, "百步亭社区").unwrap();
+    store.setup_mut().init_station("中南路安心小屋").unwrap();
+    let community = store
+        .setup_mut()
+        .add_community(&Author::System, "百步亭社区")
+        .unwrap();
     let grid = store
+        .setup_mut()
         .add_grid(&Author::System, &community, "第3网格")
         .unwrap();
     let volunteer = store
+        .people_mut()
         .add_worker(
             &Author::System,
             NewWorker {
@@ -92,11 +97,13 @@ fn a_write_stores_change_index_and_audit_together() {
     let author = Author::Worker(f.volunteer.clone());
     let h = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("502"))
         .unwrap();
     let audit_before = count(&f.store, "audit");
     let chunks_before = count(&f.store, "doc_chunks");
     f.store
+        .households_mut()
         .add_resident(
             &author,
             &h,
@@ -107,6 +114,7 @@ fn a_write_stores_change_index_and_audit_together() {
     assert_eq!(count(&f.store, "audit"), audit_before + 1);
     let tagged = f
         .store
+        .households()
         .residents_with_tag(&VulnerabilityTag::ElderlyAlone, Some(&f.grid))
         .unwrap();
     assert_eq!(tagged.len(), 1);
@@ -121,6 +129,7 @@ fn bad_input_changes_nothing_and_names_the_field() {
     let author = Author::Worker(f.volunteer.clone());
     let h = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("502"))
         .unwrap();
     let before = row_counts(&f.store);
@@ -128,7 +137,11 @@ fn bad_input_changes_nothing_and_names_the_field() {
 
     let mut bad = resident("王秀英", vec![]);
     bad.birth_year = 1850;
-    let err = f.store.add_resident(&author, &h, bad).unwrap_err();
+    let err = f
+        .store
+        .households_mut()
+        .add_resident(&author, &h, bad)
+        .unwrap_err();
     assert!(
         matches!(&err, StoreError::Invalid(v) if v.field == "resident.birth_year"),
         "{err}"
@@ -138,22 +151,25 @@ fn bad_input_changes_nothing_and_names_the_field() {
     let mut bad = resident("", vec![]);
     bad.phone = "12".into();
     assert!(matches!(
-        f.store.add_resident(&author, &h, bad).unwrap_err(),
+        f.store.households_mut().add_resident(&author, &h, bad).unwrap_err(),
         StoreError::Invalid(v) if v.field == "resident.name"
     ));
     let err = f
         .store
+        .households_mut()
         .add_household(&author, &GridId::random(), address("1"))
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(v) if v.field == "grid_id"));
     let err = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address(""))
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(v) if v.field == "address.room"));
     let ghost = Author::Worker(WorkerId::random());
     assert!(matches!(
         f.store
+            .households_mut()
             .add_household(&ghost, &f.grid, address("1"))
             .unwrap_err(),
         StoreError::NotFound { kind: "worker", .. }
@@ -171,7 +187,7 @@ fn bad_input_changes_nothing_and_names_the_field() {
         notes: String::new(),
     };
     assert!(matches!(
-        f.store.record_visit(&author, &h, visit).unwrap_err(),
+        f.store.households_mut().record_visit(&author, &h, visit).unwrap_err(),
         StoreError::Invalid(v) if v.field == "need.days_left"
     ));
     assert!(matches!(
@@ -188,6 +204,7 @@ fn unchanged_value_writes_nothing() {
     let mut f = setup();
     let h = f
         .store
+        .households_mut()
         .add_household(&f.admin, &f.grid, address("502"))
         .unwrap();
     let before = row_counts(&f.store);
@@ -208,11 +225,13 @@ fn chunks_are_compacted_into_a_snapshot_past_the_threshold() {
     let author = Author::Worker(f.volunteer.clone());
     let h = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("502"))
         .unwrap();
     let mut seen_counts = Vec::new();
     for i in 0..7 {
         f.store
+            .households_mut()
             .add_resident(&author, &h, resident(&format!("居民{i}"), vec![]))
             .unwrap();
         seen_counts.push(
@@ -238,16 +257,20 @@ fn households_list_most_vulnerable_first() {
     let author = Author::Worker(f.volunteer.clone());
     let plain = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("101"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(&author, &plain, resident("甲", vec![]))
         .unwrap();
     let elderly = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("102"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(
             &author,
             &elderly,
@@ -256,9 +279,11 @@ fn households_list_most_vulnerable_first() {
         .unwrap();
     let child = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("103"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(
             &author,
             &child,
@@ -267,12 +292,15 @@ fn households_list_most_vulnerable_first() {
         .unwrap();
     let insulin = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("104"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(&author, &insulin, resident("丁", vec![]))
         .unwrap();
     f.store
+        .households_mut()
         .record_visit(
             &author,
             &insulin,
@@ -292,23 +320,30 @@ fn households_list_most_vulnerable_first() {
         .unwrap();
     let order: Vec<HouseholdId> = f
         .store
+        .households()
         .households_in_grid(&f.grid, 10, 0)
         .unwrap()
         .into_iter()
         .map(|r| r.id)
         .collect();
     assert_eq!(order, vec![insulin.clone(), elderly, child, plain]);
-    let visits = f.store.recent_visits(Some(&f.grid), 5).unwrap();
+    let visits = f
+        .store
+        .households()
+        .recent_visits(Some(&f.grid), 5)
+        .unwrap();
     assert_eq!(visits.len(), 1);
     assert!(visits[0].critical);
     assert_eq!(visits[0].household_id, insulin);
     let volunteers = f
         .store
+        .people()
         .workers(Some(&f.grid), Some(Role::Volunteer))
         .unwrap();
     assert_eq!(volunteers.len(), 1);
     assert!(f
         .store
+        .people()
         .workers(None, Some(Role::Counselor))
         .unwrap()
         .is_empty());
@@ -320,9 +355,11 @@ fn check_finds_a_tampered_index_and_audit_and_reindex_repairs_the_index() {
     let author = Author::Worker(f.volunteer.clone());
     let h = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("502"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(
             &author,
             &h,
@@ -363,6 +400,7 @@ fn damaged_document_is_reported_not_a_crash() {
     let mut f = setup();
     let h = f
         .store
+        .households_mut()
         .add_household(&f.admin, &f.grid, address("502"))
         .unwrap();
     // Damage found on the next start: `tamper` also forgets what this
@@ -387,10 +425,12 @@ fn history_tells_who_changed_what_and_when() {
     let author = Author::Worker(f.volunteer.clone());
     let h = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("502"))
         .unwrap();
     let r = f
         .store
+        .households_mut()
         .add_resident(&author, &h, resident("SECRET_NAME", vec![]))
         .unwrap();
     let history = f.store.history(h.as_str()).unwrap();
@@ -439,9 +479,9 @@ fn identity_is_stable_across_reopen() {
         .clone();
     assert_eq!(first, second);
     let mut s = Store::open(&path, StoreOptions::default()).unwrap();
-    s.init_station("站").unwrap();
+    s.setup_mut().init_station("站").unwrap();
     assert!(matches!(
-        s.init_station("again").unwrap_err(),
+        s.setup_mut().init_station("again").unwrap_err(),
         StoreError::AlreadyInitialised
     ));
 }
@@ -466,13 +506,21 @@ fn write_canary(
     close: bool,
 ) -> Option<Store> {
     let mut store = Store::open(dir.join("anxin.db"), options).unwrap();
-    store.init_station("站").unwrap();
-    let c = store.add_community(&Author::System, "社区").unwrap();
-    let g = store.add_grid(&Author::System, &c, "网格").unwrap();
+    store.setup_mut().init_station("站").unwrap();
+    let c = store
+        .setup_mut()
+        .add_community(&Author::System, "社区")
+        .unwrap();
+    let g = store
+        .setup_mut()
+        .add_grid(&Author::System, &c, "网格")
+        .unwrap();
     let h = store
+        .households_mut()
         .add_household(&Author::System, &g, address("1"))
         .unwrap();
     store
+        .households_mut()
         .add_resident(
             &Author::System,
             &h,
@@ -597,9 +645,11 @@ fn migrated_store_equals_fresh() {
     let author = Author::Worker(f.volunteer.clone());
     let h = f
         .store
+        .households_mut()
         .add_household(&author, &f.grid, address("502"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(
             &author,
             &h,
@@ -607,6 +657,7 @@ fn migrated_store_equals_fresh() {
         )
         .unwrap();
     f.store
+        .households_mut()
         .record_visit(
             &author,
             &h,
@@ -778,13 +829,16 @@ fn writes_reuse_the_document_in_memory_and_never_serve_a_stale_one() {
     let mut f = setup();
     let h = f
         .store
+        .households_mut()
         .add_household(&f.admin, &f.grid, address("601"))
         .unwrap();
     f.store
+        .households_mut()
         .add_resident(&f.admin, &h, resident("甲", vec![]))
         .unwrap();
     let loads = f.store.docs.misses();
     f.store
+        .households_mut()
         .add_resident(&f.admin, &h, resident("乙", vec![]))
         .unwrap();
     let read: Household = f.store.get(h.as_str()).unwrap();
@@ -799,12 +853,14 @@ fn writes_reuse_the_document_in_memory_and_never_serve_a_stale_one() {
     // stale, and the next read and write build on the file's.
     let mut other = f.store.opener()().unwrap();
     other
+        .households_mut()
         .add_resident(&f.admin, &h, resident("丙", vec![]))
         .unwrap();
     let read: Household = f.store.get(h.as_str()).unwrap();
     assert_eq!(read.members.len(), 3);
     assert_eq!(f.store.docs.misses(), loads + 1);
     f.store
+        .households_mut()
         .add_resident(&f.admin, &h, resident("丁", vec![]))
         .unwrap();
     let read: Household = other.get(h.as_str()).unwrap();

@@ -22,7 +22,7 @@ use crate::trust::{
 #[derive(Debug, Clone)]
 pub struct EnrolOptions {
     /// The scopes to grant; `None`: what the worker's role and grids call
-    /// for (see [`Store::default_scopes`]).
+    /// for (see [`Devices::default_scopes`]).
     pub scopes: Option<Vec<String>>,
     /// How long the one-time code stays usable, in minutes.
     pub code_minutes: u32,
@@ -94,19 +94,6 @@ impl Store {
         &self.keys
     }
 
-    /// The station's public key this device trusts, once it has one.
-    pub fn station_public(&self) -> Result<Option<[u8; 32]>, StoreError> {
-        match self.meta("station_key")? {
-            Some(text) => Ok(Some(
-                hex::decode(text)
-                    .ok()
-                    .and_then(|b| to_array(&b))
-                    .ok_or_else(|| corrupt("meta.station_key"))?,
-            )),
-            None => Ok(None),
-        }
-    }
-
     pub(super) fn station_key(&self) -> Result<StationKey, StoreError> {
         let text = self
             .meta("station_secret")?
@@ -132,33 +119,6 @@ impl Store {
         let c = signed.credential(station)?;
         self.verified.put(signed, station, c.clone());
         Ok(c)
-    }
-
-    /// This device's credential, signed and decoded.
-    pub fn credential(&self) -> Result<Option<(Signed, Credential)>, StoreError> {
-        // Every write asks (who does this device write as?): the signature
-        // is checked once per stored form, not per call.
-        let source = (
-            self.meta("credential")?,
-            self.registry_credential(&self.device.device_id)?,
-            self.station_public()?,
-        );
-        if let Some(checked) = self.own_credential.get(&source) {
-            return Ok(checked);
-        }
-        let (Some(text), renewal, Some(station)) = &source else {
-            return Ok(None);
-        };
-        let stored: Signed = hex::decode(text)
-            .ok()
-            .and_then(|b| postcard::from_bytes(&b).ok())
-            .ok_or_else(|| corrupt("meta.credential"))?;
-        // The newest renewal the registry holds for this device wins.
-        let signed = renewal.clone().unwrap_or(stored);
-        let credential = self.checked_credential(&signed, station)?;
-        let checked = Some((signed, credential));
-        self.own_credential.put(source.clone(), checked.clone());
-        Ok(checked)
     }
 }
 
@@ -208,61 +168,6 @@ impl super::Batch<'_> {
 }
 
 impl Store {
-    /// The scopes a worker's device gets unless told otherwise: the station
-    /// scope; every grid for a station admin or dispatcher, else the
-    /// worker's own grid and the grids whose rosters name them; the main
-    /// case team for counselors, clinicians and social workers.
-    pub fn default_scopes(&self, worker: &Worker) -> Result<Vec<String>, StoreError> {
-        let mut scopes = vec!["station".to_string()];
-        if matches!(worker.role, Role::StationAdmin | Role::Dispatcher) {
-            scopes.push("grid:*".into());
-        } else {
-            let station = self.station()?;
-            for grid in station.grids.keys() {
-                let gid = GridId(grid.clone());
-                let mine = worker.grid_id.as_ref() == Some(&gid)
-                    || self
-                        .roster_of(&gid)
-                        .map(|r| r.assignments.contains_key(worker.id.as_str()))
-                        .unwrap_or(false);
-                if mine {
-                    scopes.push(format!("grid:{grid}"));
-                }
-            }
-        }
-        if crate::trust::is_case_team(Some(worker.role)) {
-            scopes.push(format!("case:{}", crate::model::DEFAULT_CASE_TEAM));
-        }
-        Ok(scopes)
-    }
-
-    /// Starts enrolling a device for `worker`: a one-time code, usable for
-    /// `code_minutes`. Station admins only, on the station laptop.
-    pub fn enrol_device(
-        &mut self,
-        author: &Author,
-        worker: &WorkerId,
-        options: EnrolOptions,
-    ) -> Result<EnrolCode, StoreError> {
-        let w = self.get::<Worker>(worker.as_str())?;
-        if !w.active {
-            return Err(TrustError::Refused(crate::refusal::Rule::WorkerNotActive).into());
-        }
-        self.enrol(author, Some(&w), options)
-    }
-
-    /// Starts enrolling a second station laptop: a device that holds the
-    /// station's own identity (no worker; the station admin's authority,
-    /// every scope unless `options.scopes` narrows them), for a coordinator
-    /// working from another desk. Station admins only.
-    pub fn enrol_station_device(
-        &mut self,
-        author: &Author,
-        options: EnrolOptions,
-    ) -> Result<EnrolCode, StoreError> {
-        self.enrol(author, None, options)
-    }
-
     fn enrol(
         &mut self,
         author: &Author,
@@ -272,7 +177,7 @@ impl Store {
         let station_key = self.station_key()?;
         let scopes = match (options.scopes, w) {
             (Some(s), _) => s,
-            (None, Some(w)) => self.default_scopes(w)?,
+            (None, Some(w)) => self.devices().default_scopes(w)?,
             (None, None) => vec![
                 "station".into(),
                 "grid:*".into(),
@@ -368,7 +273,10 @@ impl Store {
         noise_key: [u8; 32],
     ) -> Result<Signed, StoreError> {
         let station_key = self.station_key()?;
-        let station = self.station_id()?.ok_or(StoreError::NotInitialised)?;
+        let station = self
+            .replica()
+            .station_id()?
+            .ok_or(StoreError::NotInitialised)?;
         let now = now_millis();
         let row: Option<(String, String, i64)> = self
             .conn
@@ -439,7 +347,7 @@ impl Store {
                 TrustError::Refused(crate::refusal::Rule::CredentialForAnotherDevice).into(),
             );
         }
-        if let Some(pinned) = self.station_public()? {
+        if let Some(pinned) = self.devices().station_public()? {
             if pinned != station_public {
                 return Err(TrustError::BadSignature {
                     what: "the station key",
@@ -447,7 +355,7 @@ impl Store {
                 .into());
             }
         }
-        self.adopt_station(&credential.station)?;
+        self.replica_mut().adopt_station(&credential.station)?;
         self.batch(|b| {
             b.set_meta("station_key", &hex::encode(station_public))?;
             b.set_meta(
@@ -465,89 +373,21 @@ impl Store {
         Ok(credential)
     }
 
-    /// Revokes a device: every peer that learns of it refuses the device
-    /// and its later changes. Station admins only, on the station laptop.
-    pub fn revoke_device(&mut self, author: &Author, device: &str) -> Result<(), StoreError> {
-        let key = self.station_key()?;
-        let station = self.station_id()?.ok_or(StoreError::NotInitialised)?;
-        if self.registry_credential(device)?.is_none() {
-            return Err(StoreError::NotFound {
-                kind: "device",
-                id: device.to_string(),
-            });
-        }
-        if device == self.device.device_id {
-            return Err(
-                TrustError::Refused(crate::refusal::Rule::StationCannotRevokeItself).into(),
-            );
-        }
-        let now = now_millis();
-        let signed = key.sign_revocation(&Revocation {
-            station,
-            device: device.to_string(),
-            at: now,
-        });
-        self.batch(|b| {
-            b.require(author, Act::ManageDevices)?;
-            insert_entry(&b.tx, device, "revocation", now, &signed)
-        })
-    }
-
-    /// Renews a device's credential for `days` more days (same keys, role
-    /// and scopes as now held by the worker's profile). Station admins only.
-    pub fn renew_device(
-        &mut self,
-        author: &Author,
-        device: &str,
-        days: u32,
-    ) -> Result<Millis, StoreError> {
-        let key = self.station_key()?;
-        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
-        let old = self
-            .registry_credential(device)?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: "device",
-                id: device.to_string(),
-            })?
-            .credential(&station)?;
-        if self.is_revoked(device)? {
-            return Err(TrustError::Revoked {
-                device: device.to_string(),
-            }
-            .into());
-        }
-        check_days(days)?;
-        let now = now_millis();
-        let mut renewed = old.clone();
-        if let Some(w) = &old.worker {
-            // A renewal carries the worker's current role.
-            renewed.role = Some(self.get::<Worker>(w)?.role);
-            if !crate::trust::is_case_team(renewed.role) {
-                renewed.scopes.retain(|s| !s.starts_with("case:"));
-            }
-        }
-        renewed.issued_at = now.max(old.issued_at + 1);
-        renewed.expires_at = now + i64::from(days) * crate::localtime::DAY;
-        let signed = key.sign_credential(&renewed)?;
-        self.batch(|b| {
-            b.require(author, Act::ManageDevices)?;
-            insert_entry(&b.tx, device, "credential", renewed.issued_at, &signed)
-        })?;
-        Ok(renewed.expires_at)
-    }
-
     /// The X25519 keys a bundle of `scopes` is sealed to: this device's,
     /// every station device's, and every other enrolled device's whose
     /// credential is current, unrevoked, and grants all of `scopes`.
     pub(crate) fn bundle_recipients(&self, scopes: &[String]) -> Result<Vec<[u8; 32]>, StoreError> {
-        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let station = self
+            .devices()
+            .station_public()?
+            .ok_or(TrustError::NotEnrolled)?;
         let now = now_millis();
         let mut out = vec![self.keys.noise_public()];
         for (device, signed) in self.registry_of_kind("credential")? {
             let Ok(c) = self.checked_credential(&signed, &station) else {
                 continue;
             };
-            if c.expires_at < now || self.is_revoked(&device)? {
+            if c.expires_at < now || self.devices().is_revoked(&device)? {
                 continue;
             }
             if c.is_station() || scopes.iter().all(|s| c.grants(s)) {
@@ -568,7 +408,7 @@ impl Store {
         &self,
         device: Option<&str>,
     ) -> Result<Option<[u8; 32]>, StoreError> {
-        let Some(station) = self.station_public()? else {
+        let Some(station) = self.devices().station_public()? else {
             return Ok(None);
         };
         let now = now_millis();
@@ -581,7 +421,7 @@ impl Store {
                 Some(d) => id == d,
                 None => c.is_station() && id != self.device.device_id,
             };
-            if !wanted || c.expires_at < now || self.is_revoked(&id)? {
+            if !wanted || c.expires_at < now || self.devices().is_revoked(&id)? {
                 continue;
             }
             if best.is_none_or(|(at, _)| c.issued_at < at) {
@@ -589,25 +429,6 @@ impl Store {
             }
         }
         Ok(best.map(|(_, key)| key))
-    }
-
-    /// Every device in the registry.
-    pub fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
-        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
-        let mut out = Vec::new();
-        for (device, signed) in self.registry_of_kind("credential")? {
-            let c = self.checked_credential(&signed, &station)?;
-            out.push(DeviceRow {
-                revoked: self.is_revoked(&device)?,
-                device_id: device,
-                worker_id: c.worker,
-                role: c.role,
-                scopes: c.scopes,
-                issued_at: c.issued_at,
-                expires_at: c.expires_at,
-            });
-        }
-        Ok(out)
     }
 
     fn registry_of_kind(&self, kind: &str) -> Result<Vec<(String, Signed)>, StoreError> {
@@ -642,130 +463,6 @@ impl Store {
             })
             .optional()?)
     }
-
-    /// Whether the registry holds a revocation of `device`.
-    pub fn is_revoked(&self, device: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM registry WHERE device_id = ?1 AND kind = 'revocation'")?
-            .query_row([device], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
-    /// Checks a peer's credential: signed by this station's key, for this
-    /// station, bound to the Noise key the peer proved in the handshake,
-    /// not expired, not revoked.
-    pub fn verify_peer(
-        &self,
-        signed: &Signed,
-        proven_noise_key: &[u8],
-    ) -> Result<Credential, StoreError> {
-        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
-        let mut c = self.checked_credential(signed, &station)?;
-        // A newer credential of the same device (a renewal that changed
-        // its role or narrowed its scopes) is what counts, whichever copy
-        // the peer presents.
-        if let Some(newer) = self.registry_credential(&c.device)? {
-            let newer = self.checked_credential(&newer, &station)?;
-            if newer.issued_at > c.issued_at && newer.noise_key == c.noise_key {
-                c = newer;
-            }
-        }
-        if Some(&c.station) != self.station_id()?.as_ref() {
-            return Err(TrustError::BadSignature {
-                what: "the peer's credential",
-            }
-            .into());
-        }
-        if c.noise_key.as_slice() != proven_noise_key {
-            return Err(TrustError::Refused(crate::refusal::Rule::PeerCredentialMismatch).into());
-        }
-        if c.expires_at < now_millis() {
-            return Err(TrustError::Expired { device: c.device }.into());
-        }
-        if self.is_revoked(&c.device)? {
-            return Err(TrustError::Revoked { device: c.device }.into());
-        }
-        Ok(c)
-    }
-
-    /// Every registry entry: (is a revocation, signed record).
-    pub fn registry_entries(&self) -> Result<Vec<(bool, Signed)>, StoreError> {
-        let mut out: Vec<(bool, Signed)> = self
-            .registry_of_kind("credential")?
-            .into_iter()
-            .map(|(_, s)| (false, s))
-            .collect();
-        out.extend(
-            self.registry_of_kind("revocation")?
-                .into_iter()
-                .map(|(_, s)| (true, s)),
-        );
-        Ok(out)
-    }
-
-    /// A digest of the registry: equal digests, equal registries.
-    pub fn registry_digest(&self) -> Result<[u8; 16], StoreError> {
-        let mut h = Sha256::new();
-        for (revocation, s) in self.registry_entries()? {
-            h.update([u8::from(revocation)]);
-            h.update((s.body.len() as u32).to_be_bytes());
-            h.update(&s.body);
-            h.update(&s.signature);
-        }
-        let d = h.finalize();
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&d[..16]);
-        Ok(out)
-    }
-
-    /// Merges registry entries a peer sent. Each must be signed by this
-    /// station's key; a credential replaces an older one of the same device
-    /// (a renewal); a revocation is forever. Returns how many were new;
-    /// anything unsigned or foreign is an error and nothing is written.
-    pub fn merge_registry(&mut self, entries: &[(bool, Signed)]) -> Result<usize, StoreError> {
-        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
-        let station_id = self.station_id()?.unwrap_or_default();
-        let mut checked = Vec::new();
-        for (revocation, signed) in entries {
-            let (device, at, who) = if *revocation {
-                let r = signed.revocation(&station)?;
-                (r.device, r.at, r.station)
-            } else {
-                let c = self.checked_credential(signed, &station)?;
-                (c.device, c.issued_at, c.station)
-            };
-            if who != station_id {
-                return Err(TrustError::BadSignature {
-                    what: "a registry entry",
-                }
-                .into());
-            }
-            checked.push((device, *revocation, at, signed));
-        }
-        self.batch(|b| {
-            let mut added = 0;
-            for (device, revocation, at, signed) in &checked {
-                let kind = if *revocation {
-                    "revocation"
-                } else {
-                    "credential"
-                };
-                let held: Option<i64> =
-                    b.tx.prepare_cached(
-                        "SELECT issued_at FROM registry WHERE device_id = ?1 AND kind = ?2",
-                    )?
-                    .query_row(params![device, kind], |r| r.get(0))
-                    .optional()?;
-                if held.is_none_or(|h| h < *at) && !(*revocation && held.is_some()) {
-                    insert_entry(&b.tx, device, kind, *at, signed)?;
-                    added += 1;
-                }
-            }
-            Ok(added)
-        })
-    }
 }
 
 fn insert_entry(
@@ -786,49 +483,6 @@ fn insert_entry(
 }
 
 impl Store {
-    /// This device's audit head, signed, if its chain changed since the
-    /// head it last signed (grew, or — tampered with — shrank or differs).
-    pub fn audit_head_to_send(&self) -> Result<Option<AuditHead>, StoreError> {
-        let (seq, hash) = audit::last(&self.conn)?;
-        let signed = self
-            .stored_head(&self.device.device_id)?
-            .map(|(s, h, _)| (s, h));
-        if seq == 0 || signed == Some((seq, hash)) {
-            return Ok(None);
-        }
-        self.sign_audit_head().map(Some)
-    }
-
-    /// Signs this device's audit head, to send to a peer. The newest head
-    /// this device signed is remembered: its chain must always contain it,
-    /// or `check` reports rows deleted from the end or a rewritten chain.
-    pub fn sign_audit_head(&self) -> Result<AuditHead, StoreError> {
-        let (seq, hash) = audit::last(&self.conn)?;
-        let device = &self.device.device_id;
-        let signature = self
-            .keys
-            .sign(&audit::head_message(device, seq, &hash))
-            .to_vec();
-        // Remember it only while the chain still holds the head signed
-        // before: otherwise the old head is the evidence and stays.
-        let intact = self.own_head_fault()?.is_none();
-        if intact {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
-                 seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, \
-                 received_at = excluded.received_at",
-                )?
-                .execute(params![device, seq, hash, signature, now_millis()])?;
-        }
-        Ok(AuditHead {
-            seq,
-            hash,
-            signature,
-        })
-    }
-
     fn stored_head(
         &self,
         device: &str,
@@ -858,6 +512,226 @@ impl Store {
             Some(_) => None,
         })
     }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Devices<S> {
+    /// The station's public key this device trusts, once it has one.
+    pub fn station_public(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        match self.store.meta("station_key")? {
+            Some(text) => Ok(Some(
+                hex::decode(text)
+                    .ok()
+                    .and_then(|b| to_array(&b))
+                    .ok_or_else(|| corrupt("meta.station_key"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// This device's credential, signed and decoded.
+    pub fn credential(&self) -> Result<Option<(Signed, Credential)>, StoreError> {
+        // Every write asks (who does this device write as?): the signature
+        // is checked once per stored form, not per call.
+        let source = (
+            self.store.meta("credential")?,
+            self.store
+                .registry_credential(&self.store.device.device_id)?,
+            self.station_public()?,
+        );
+        if let Some(checked) = self.store.own_credential.get(&source) {
+            return Ok(checked);
+        }
+        let (Some(text), renewal, Some(station)) = &source else {
+            return Ok(None);
+        };
+        let stored: Signed = hex::decode(text)
+            .ok()
+            .and_then(|b| postcard::from_bytes(&b).ok())
+            .ok_or_else(|| corrupt("meta.credential"))?;
+        // The newest renewal the registry holds for this device wins.
+        let signed = renewal.clone().unwrap_or(stored);
+        let credential = self.store.checked_credential(&signed, station)?;
+        let checked = Some((signed, credential));
+        self.store
+            .own_credential
+            .put(source.clone(), checked.clone());
+        Ok(checked)
+    }
+
+    /// The scopes a worker's device gets unless told otherwise: the station
+    /// scope; every grid for a station admin or dispatcher, else the
+    /// worker's own grid and the grids whose rosters name them; the main
+    /// case team for counselors, clinicians and social workers.
+    pub fn default_scopes(&self, worker: &Worker) -> Result<Vec<String>, StoreError> {
+        let mut scopes = vec!["station".to_string()];
+        if matches!(worker.role, Role::StationAdmin | Role::Dispatcher) {
+            scopes.push("grid:*".into());
+        } else {
+            let station = self.store.station()?;
+            for grid in station.grids.keys() {
+                let gid = GridId(grid.clone());
+                let mine = worker.grid_id.as_ref() == Some(&gid)
+                    || self
+                        .store
+                        .people()
+                        .roster_of(&gid)
+                        .map(|r| r.assignments.contains_key(worker.id.as_str()))
+                        .unwrap_or(false);
+                if mine {
+                    scopes.push(format!("grid:{grid}"));
+                }
+            }
+        }
+        if crate::trust::is_case_team(Some(worker.role)) {
+            scopes.push(format!("case:{}", crate::model::DEFAULT_CASE_TEAM));
+        }
+        Ok(scopes)
+    }
+
+    /// Every device in the registry.
+    pub fn list(&self) -> Result<Vec<DeviceRow>, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let mut out = Vec::new();
+        for (device, signed) in self.store.registry_of_kind("credential")? {
+            let c = self.store.checked_credential(&signed, &station)?;
+            out.push(DeviceRow {
+                revoked: self.is_revoked(&device)?,
+                device_id: device,
+                worker_id: c.worker,
+                role: c.role,
+                scopes: c.scopes,
+                issued_at: c.issued_at,
+                expires_at: c.expires_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether the registry holds a revocation of `device`.
+    pub fn is_revoked(&self, device: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .conn
+            .prepare_cached("SELECT 1 FROM registry WHERE device_id = ?1 AND kind = 'revocation'")?
+            .query_row([device], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Checks a peer's credential: signed by this station's key, for this
+    /// station, bound to the Noise key the peer proved in the handshake,
+    /// not expired, not revoked.
+    pub fn verify_peer(
+        &self,
+        signed: &Signed,
+        proven_noise_key: &[u8],
+    ) -> Result<Credential, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let mut c = self.store.checked_credential(signed, &station)?;
+        // A newer credential of the same device (a renewal that changed
+        // its role or narrowed its scopes) is what counts, whichever copy
+        // the peer presents.
+        if let Some(newer) = self.store.registry_credential(&c.device)? {
+            let newer = self.store.checked_credential(&newer, &station)?;
+            if newer.issued_at > c.issued_at && newer.noise_key == c.noise_key {
+                c = newer;
+            }
+        }
+        if Some(&c.station) != self.store.replica().station_id()?.as_ref() {
+            return Err(TrustError::BadSignature {
+                what: "the peer's credential",
+            }
+            .into());
+        }
+        if c.noise_key.as_slice() != proven_noise_key {
+            return Err(TrustError::Refused(crate::refusal::Rule::PeerCredentialMismatch).into());
+        }
+        if c.expires_at < now_millis() {
+            return Err(TrustError::Expired { device: c.device }.into());
+        }
+        if self.is_revoked(&c.device)? {
+            return Err(TrustError::Revoked { device: c.device }.into());
+        }
+        Ok(c)
+    }
+
+    /// Every registry entry: (is a revocation, signed record).
+    pub fn registry_entries(&self) -> Result<Vec<(bool, Signed)>, StoreError> {
+        let mut out: Vec<(bool, Signed)> = self
+            .store
+            .registry_of_kind("credential")?
+            .into_iter()
+            .map(|(_, s)| (false, s))
+            .collect();
+        out.extend(
+            self.store
+                .registry_of_kind("revocation")?
+                .into_iter()
+                .map(|(_, s)| (true, s)),
+        );
+        Ok(out)
+    }
+
+    /// A digest of the registry: equal digests, equal registries.
+    pub fn registry_digest(&self) -> Result<[u8; 16], StoreError> {
+        let mut h = Sha256::new();
+        for (revocation, s) in self.registry_entries()? {
+            h.update([u8::from(revocation)]);
+            h.update((s.body.len() as u32).to_be_bytes());
+            h.update(&s.body);
+            h.update(&s.signature);
+        }
+        let d = h.finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d[..16]);
+        Ok(out)
+    }
+
+    /// This device's audit head, signed, if its chain changed since the
+    /// head it last signed (grew, or — tampered with — shrank or differs).
+    pub fn audit_head_to_send(&self) -> Result<Option<AuditHead>, StoreError> {
+        let (seq, hash) = audit::last(&self.store.conn)?;
+        let signed = self
+            .store
+            .stored_head(&self.store.device.device_id)?
+            .map(|(s, h, _)| (s, h));
+        if seq == 0 || signed == Some((seq, hash)) {
+            return Ok(None);
+        }
+        self.sign_audit_head().map(Some)
+    }
+
+    /// Signs this device's audit head, to send to a peer. The newest head
+    /// this device signed is remembered: its chain must always contain it,
+    /// or `check` reports rows deleted from the end or a rewritten chain.
+    pub fn sign_audit_head(&self) -> Result<AuditHead, StoreError> {
+        let (seq, hash) = audit::last(&self.store.conn)?;
+        let device = &self.store.device.device_id;
+        let signature = self
+            .store
+            .keys
+            .sign(&audit::head_message(device, seq, &hash))
+            .to_vec();
+        // Remember it only while the chain still holds the head signed
+        // before: otherwise the old head is the evidence and stays.
+        let intact = self.store.own_head_fault()?.is_none();
+        if intact {
+            self.store
+                .conn
+                .prepare_cached(
+                    "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
+                 seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, \
+                 received_at = excluded.received_at",
+                )?
+                .execute(params![device, seq, hash, signature, now_millis()])?;
+        }
+        Ok(AuditHead {
+            seq,
+            hash,
+            signature,
+        })
+    }
 
     /// Records a peer's signed audit head, checked against its credential's
     /// signing key. A head shorter than one the peer signed before, or
@@ -875,7 +749,7 @@ impl Store {
             }
             .into());
         }
-        let finding = match self.stored_head(&peer.device)? {
+        let finding = match self.store.stored_head(&peer.device)? {
             Some((seq, _, _)) if head.seq < seq => Some(format!(
                 "device {}'s audit log is shorter (row {}) than a head it signed (row {seq}): rows were deleted from the end",
                 peer.device, head.seq
@@ -888,12 +762,14 @@ impl Store {
         };
         match &finding {
             Some(f) => {
-                self.conn
+                self.store
+                    .conn
                     .prepare_cached("UPDATE audit_heads SET finding = ?2 WHERE device_id = ?1")?
                     .execute(params![peer.device, f])?;
             }
             None => {
-                self.conn
+                self.store
+                    .conn
                     .prepare_cached(
                         "INSERT INTO audit_heads (device_id, seq, hash, signature, received_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET \
@@ -915,13 +791,165 @@ impl Store {
     /// What audit anchoring found: this device's chain against the head it
     /// last signed, and every finding about a peer's chain.
     pub fn audit_anchor_faults(&self) -> Result<Vec<String>, StoreError> {
-        let mut out: Vec<String> = self.own_head_fault()?.into_iter().collect();
-        let mut stmt = self.conn.prepare_cached(
+        let mut out: Vec<String> = self.store.own_head_fault()?.into_iter().collect();
+        let mut stmt = self.store.conn.prepare_cached(
             "SELECT finding FROM audit_heads WHERE finding IS NOT NULL ORDER BY device_id",
         )?;
         for f in stmt.query_map([], |r| r.get::<_, String>(0))? {
             out.push(f?);
         }
         Ok(out)
+    }
+}
+
+impl super::Devices<&mut Store> {
+    /// Starts enrolling a device for `worker`: a one-time code, usable for
+    /// `code_minutes`. Station admins only, on the station laptop.
+    pub fn enrol_device(
+        &mut self,
+        author: &Author,
+        worker: &WorkerId,
+        options: EnrolOptions,
+    ) -> Result<EnrolCode, StoreError> {
+        let w = self.store.get::<Worker>(worker.as_str())?;
+        if !w.active {
+            return Err(TrustError::Refused(crate::refusal::Rule::WorkerNotActive).into());
+        }
+        self.store.enrol(author, Some(&w), options)
+    }
+
+    /// Starts enrolling a second station laptop: a device that holds the
+    /// station's own identity (no worker; the station admin's authority,
+    /// every scope unless `options.scopes` narrows them), for a coordinator
+    /// working from another desk. Station admins only.
+    pub fn enrol_station_device(
+        &mut self,
+        author: &Author,
+        options: EnrolOptions,
+    ) -> Result<EnrolCode, StoreError> {
+        self.store.enrol(author, None, options)
+    }
+
+    /// Revokes a device: every peer that learns of it refuses the device
+    /// and its later changes. Station admins only, on the station laptop.
+    pub fn revoke_device(&mut self, author: &Author, device: &str) -> Result<(), StoreError> {
+        let key = self.store.station_key()?;
+        let station = self
+            .store
+            .replica()
+            .station_id()?
+            .ok_or(StoreError::NotInitialised)?;
+        if self.store.registry_credential(device)?.is_none() {
+            return Err(StoreError::NotFound {
+                kind: "device",
+                id: device.to_string(),
+            });
+        }
+        if device == self.store.device.device_id {
+            return Err(
+                TrustError::Refused(crate::refusal::Rule::StationCannotRevokeItself).into(),
+            );
+        }
+        let now = now_millis();
+        let signed = key.sign_revocation(&Revocation {
+            station,
+            device: device.to_string(),
+            at: now,
+        });
+        self.store.batch(|b| {
+            b.require(author, Act::ManageDevices)?;
+            insert_entry(&b.tx, device, "revocation", now, &signed)
+        })
+    }
+
+    /// Renews a device's credential for `days` more days (same keys, role
+    /// and scopes as now held by the worker's profile). Station admins only.
+    pub fn renew_device(
+        &mut self,
+        author: &Author,
+        device: &str,
+        days: u32,
+    ) -> Result<Millis, StoreError> {
+        let key = self.store.station_key()?;
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let old = self
+            .store
+            .registry_credential(device)?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "device",
+                id: device.to_string(),
+            })?
+            .credential(&station)?;
+        if self.is_revoked(device)? {
+            return Err(TrustError::Revoked {
+                device: device.to_string(),
+            }
+            .into());
+        }
+        check_days(days)?;
+        let now = now_millis();
+        let mut renewed = old.clone();
+        if let Some(w) = &old.worker {
+            // A renewal carries the worker's current role.
+            renewed.role = Some(self.store.get::<Worker>(w)?.role);
+            if !crate::trust::is_case_team(renewed.role) {
+                renewed.scopes.retain(|s| !s.starts_with("case:"));
+            }
+        }
+        renewed.issued_at = now.max(old.issued_at + 1);
+        renewed.expires_at = now + i64::from(days) * crate::localtime::DAY;
+        let signed = key.sign_credential(&renewed)?;
+        self.store.batch(|b| {
+            b.require(author, Act::ManageDevices)?;
+            insert_entry(&b.tx, device, "credential", renewed.issued_at, &signed)
+        })?;
+        Ok(renewed.expires_at)
+    }
+
+    /// Merges registry entries a peer sent. Each must be signed by this
+    /// station's key; a credential replaces an older one of the same device
+    /// (a renewal); a revocation is forever. Returns how many were new;
+    /// anything unsigned or foreign is an error and nothing is written.
+    pub fn merge_registry(&mut self, entries: &[(bool, Signed)]) -> Result<usize, StoreError> {
+        let station = self.station_public()?.ok_or(TrustError::NotEnrolled)?;
+        let station_id = self.store.replica().station_id()?.unwrap_or_default();
+        let mut checked = Vec::new();
+        for (revocation, signed) in entries {
+            let (device, at, who) = if *revocation {
+                let r = signed.revocation(&station)?;
+                (r.device, r.at, r.station)
+            } else {
+                let c = self.store.checked_credential(signed, &station)?;
+                (c.device, c.issued_at, c.station)
+            };
+            if who != station_id {
+                return Err(TrustError::BadSignature {
+                    what: "a registry entry",
+                }
+                .into());
+            }
+            checked.push((device, *revocation, at, signed));
+        }
+        self.store.batch(|b| {
+            let mut added = 0;
+            for (device, revocation, at, signed) in &checked {
+                let kind = if *revocation {
+                    "revocation"
+                } else {
+                    "credential"
+                };
+                let held: Option<i64> =
+                    b.tx.prepare_cached(
+                        "SELECT issued_at FROM registry WHERE device_id = ?1 AND kind = ?2",
+                    )?
+                    .query_row(params![device, kind], |r| r.get(0))
+                    .optional()?;
+                if held.is_none_or(|h| h < *at) && !(*revocation && held.is_some()) {
+                    insert_entry(&b.tx, device, kind, *at, signed)?;
+                    added += 1;
+                }
+            }
+            Ok(added)
+        })
     }
 }

@@ -68,7 +68,8 @@ fn compound() -> Compound {
     )
     .unwrap();
     assert!(meet(&mut counselor_phone, &mut station, &enrol).completed());
-    let worker_of = |s: &Store| WorkerId(s.credential().unwrap().unwrap().1.worker.unwrap());
+    let worker_of =
+        |s: &Store| WorkerId(s.devices().credential().unwrap().unwrap().1.worker.unwrap());
     let volunteer = worker_of(&volunteer_phone);
     let counselor = worker_of(&counselor_phone);
     let grid = station
@@ -76,7 +77,10 @@ fn compound() -> Compound {
         .unwrap()
         .grid_id
         .unwrap();
-    let dispatcher = station.workers(None, Some(Role::Dispatcher)).unwrap()[0]
+    let dispatcher = station
+        .people()
+        .workers(None, Some(Role::Dispatcher))
+        .unwrap()[0]
         .id
         .clone();
     Compound {
@@ -122,10 +126,13 @@ fn screen(
     by: &WorkerId,
     item9: i32,
 ) -> (HouseholdId, ResidentId, crate::store::Recorded) {
-    let household = store.households_in_grid(grid, 1, 0).unwrap()[0].id.clone();
+    let household = store.households().households_in_grid(grid, 1, 0).unwrap()[0]
+        .id
+        .clone();
     let h: Household = store.get(household.as_str()).unwrap();
     let resident = ResidentId(h.members.keys().next().unwrap().clone());
     let recorded = store
+        .cases_mut()
         .record_screening(
             &Author::Worker(by.clone()),
             NewScreening {
@@ -186,6 +193,7 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     for claimed in [&w.counselor, &w.volunteer] {
         assert!(w
             .volunteer_phone
+            .cases_mut()
             .review_screening(
                 &Author::Worker(claimed.clone()),
                 &recorded.case_id,
@@ -198,12 +206,13 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     // The honest sitting reaches the relay (and leaves her phone); the
     // malicious app keeps a copy to build on.
     let case = recorded.case_id.as_str().to_string();
-    let (_, _, honest) = w.volunteer_phone.document_bytes(&case).unwrap();
+    let (_, _, honest) = w.volunteer_phone.replica().document_bytes(&case).unwrap();
     let honest_attested = w.volunteer_phone.attestations(&case).unwrap();
     let report = over_tcp(&w.relay, &mut w.volunteer_phone);
     assert!(report.quarantined.is_empty(), "{:?}", report.quarantined);
     assert!(!w
         .volunteer_phone
+        .replica()
         .has_document(recorded.case_id.as_str())
         .unwrap());
 
@@ -229,6 +238,7 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     w.volunteer_phone.set_scope_keys(&scopes).unwrap();
     let restore = |phone: &mut Store| {
         let restored = phone
+            .replica_mut()
             .apply_document(
                 "kept copy",
                 &case,
@@ -285,9 +295,10 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
         );
         // The relay did not take it, so the phone did not purge it (a
         // departed file leaves only once its receiver stored it).
-        assert!(w.volunteer_phone.has_document(&case).unwrap());
+        assert!(w.volunteer_phone.replica().has_document(&case).unwrap());
         // The next one starts from a clean file on her phone.
         w.volunteer_phone
+            .replica_mut()
             .purge_document(recorded.case_id.as_str(), "test")
             .unwrap();
     }
@@ -315,7 +326,7 @@ fn a_volunteers_forged_review_and_crisis_closing_never_reach_the_case_team_even_
     assert!(meet(&mut w.counselor_phone, &mut w.relay, &SyncConfig::default()).completed());
     assert!(meet(&mut w.relay, &mut w.station, &SyncConfig::default()).completed());
     for store in [&w.relay, &w.station, &w.counselor_phone] {
-        let (_, state) = store.case(&recorded.case_id, now_millis()).unwrap();
+        let (_, state) = store.cases().case(&recorded.case_id, now_millis()).unwrap();
         assert_eq!(state.tier, Tier::Crisis);
         assert!(state.screenings.iter().all(|s| s.review.is_none()));
         assert_eq!(state.open_crises().count(), 1);
@@ -352,7 +363,8 @@ fn a_volunteers_phone_cannot_promote_itself_rewrite_logs_or_dispatch_to_itself()
         })
         .unwrap();
     let orders: Vec<RequestId> = phone
-        .orders(None, None)
+        .orders()
+        .list(None, None)
         .unwrap()
         .into_iter()
         .map(|o| o.id)
@@ -398,10 +410,14 @@ fn a_volunteers_phone_cannot_promote_itself_rewrite_logs_or_dispatch_to_itself()
             .unwrap();
     }
     // And one honest visit: the rest of the session goes on.
-    let household = phone.households_in_grid(&w.grid, 1, 0).unwrap()[0]
+    let household = phone
+        .households()
+        .households_in_grid(&w.grid, 1, 0)
+        .unwrap()[0]
         .id
         .clone();
     let visit = phone
+        .households_mut()
         .record_visit(
             &v,
             &household,
@@ -414,7 +430,7 @@ fn a_volunteers_phone_cannot_promote_itself_rewrite_logs_or_dispatch_to_itself()
         .unwrap();
     let before: Vec<_> = orders[..4]
         .iter()
-        .map(|o| w.relay.order(o).unwrap().0)
+        .map(|o| w.relay.orders().order(o).unwrap().0)
         .collect();
 
     let r = meet(&mut w.volunteer_phone, &mut w.relay, &SyncConfig::default());
@@ -447,7 +463,7 @@ fn a_volunteers_phone_cannot_promote_itself_rewrite_logs_or_dispatch_to_itself()
     assert_eq!(me.role, Role::Volunteer);
     assert_ne!(w.relay.station().unwrap().name, "冒名站");
     for (o, b) in orders[..4].iter().zip(&before) {
-        assert_eq!(&w.relay.order(o).unwrap().0, b);
+        assert_eq!(&w.relay.orders().order(o).unwrap().0, b);
     }
     let hh: Household = w.relay.get(household.as_str()).unwrap();
     assert!(hh.visits.contains_key(visit.as_str()));
@@ -462,7 +478,11 @@ fn a_volunteers_phone_cannot_promote_itself_rewrite_logs_or_dispatch_to_itself()
 #[test]
 fn changes_no_enrolled_device_vouches_for_are_refused() {
     let mut w = compound();
-    let household = w.relay.households_in_grid(&w.grid, 1, 0).unwrap()[0]
+    let household = w
+        .relay
+        .households()
+        .households_in_grid(&w.grid, 1, 0)
+        .unwrap()[0]
         .id
         .clone();
     let scope = format!("grid:{}", w.grid);
@@ -470,7 +490,11 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     let mut doc = crate::doc::Document::new(&automerge::ActorId::random());
     let mut h: Household = w.relay.get(household.as_str()).unwrap();
     let (_, bytes_before) = {
-        let (k, _, b) = w.relay.document_bytes(household.as_str()).unwrap();
+        let (k, _, b) = w
+            .relay
+            .replica()
+            .document_bytes(household.as_str())
+            .unwrap();
         (k, b)
     };
     doc.automerge().load_incremental(&bytes_before).unwrap();
@@ -488,6 +512,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     .unwrap();
     let out = w
         .station
+        .replica_mut()
         .apply_document(
             "stranger",
             household.as_str(),
@@ -506,6 +531,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     // then whole.
     let v = Author::Worker(w.volunteer.clone());
     w.volunteer_phone
+        .households_mut()
         .record_visit(
             &v,
             &household,
@@ -518,6 +544,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
         .unwrap();
     let (_, _, bytes) = w
         .volunteer_phone
+        .replica()
         .document_bytes(household.as_str())
         .unwrap();
     let mut attested = w.volunteer_phone.attestations(household.as_str()).unwrap();
@@ -527,6 +554,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     }
     let out = w
         .station
+        .replica_mut()
         .apply_document(
             "phone",
             household.as_str(),
@@ -548,6 +576,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     }
     let out = w
         .station
+        .replica_mut()
         .apply_document(
             "phone",
             household.as_str(),
@@ -561,6 +590,7 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     let whole = w.volunteer_phone.attestations(household.as_str()).unwrap();
     let out = w
         .station
+        .replica_mut()
         .apply_document(
             "phone",
             household.as_str(),
@@ -575,8 +605,12 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
     // A revoked phone's change, relayed by a device that had not heard of
     // the revocation yet: refused where the revocation is known.
     let device = w.volunteer_phone.device().device_id.clone();
-    w.station.revoke_device(&Author::System, &device).unwrap();
+    w.station
+        .devices_mut()
+        .revoke_device(&Author::System, &device)
+        .unwrap();
     w.volunteer_phone
+        .households_mut()
         .record_visit(
             &v,
             &household,
@@ -614,7 +648,11 @@ fn changes_no_enrolled_device_vouches_for_are_refused() {
 #[test]
 fn history_credits_the_verified_device_never_the_claim() {
     let mut w = compound();
-    let household = w.volunteer_phone.households_in_grid(&w.grid, 1, 0).unwrap()[0]
+    let household = w
+        .volunteer_phone
+        .households()
+        .households_in_grid(&w.grid, 1, 0)
+        .unwrap()[0]
         .id
         .clone();
     // Her phone records a visit claiming to be the counselor: households
@@ -657,7 +695,7 @@ fn a_counselor_signs_at_the_station_laptop_with_her_own_identity_and_peers_credi
     let (household, _, recorded) = screen(&mut w.station, &w.grid, &volunteer, 0);
     let counselor = Author::Worker(w.counselor.clone());
     let review = |s: &mut Store| {
-        s.review_screening(
+        s.cases_mut().review_screening(
             &counselor,
             &recorded.case_id,
             &recorded.screening,
@@ -681,6 +719,7 @@ fn a_counselor_signs_at_the_station_laptop_with_her_own_identity_and_peers_credi
     // Signed as her, the laptop writes nothing in anyone else's name.
     assert!(w
         .station
+        .households_mut()
         .record_visit(
             &Author::Worker(w.volunteer.clone()),
             &household,
@@ -702,6 +741,7 @@ fn a_counselor_signs_at_the_station_laptop_with_her_own_identity_and_peers_credi
     .completed());
     let (_, state) = w
         .counselor_phone
+        .cases()
         .case(&recorded.case_id, now_millis())
         .unwrap();
     assert_eq!(state.screenings[0].current_tier(), Tier::T1);
@@ -723,6 +763,7 @@ fn a_counselor_signs_at_the_station_laptop_with_her_own_identity_and_peers_credi
     // Revoked like a device: the file no longer signs.
     let identity_device = last.device.clone().unwrap();
     w.station
+        .devices_mut()
         .revoke_device(&Author::System, &identity_device)
         .unwrap();
     assert!(w.station.sign_as(&file, "her passphrase").is_err());

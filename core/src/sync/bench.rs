@@ -99,12 +99,13 @@ fn naive(a: &Store, b: &Store) -> Result<u64, StoreError> {
 fn naive_of(a: &Store, b: &Store, ids: Vec<String>) -> Result<u64, StoreError> {
     let mut bytes = 0u64;
     for id in ids {
-        let mut x =
-            AutoCommit::load(&a.document_bytes(&id)?.2).map_err(|_| StoreError::NotFound {
+        let mut x = AutoCommit::load(&a.replica().document_bytes(&id)?.2).map_err(|_| {
+            StoreError::NotFound {
                 kind: "document",
                 id: id.clone(),
-            })?;
-        let mut y = match b.document_bytes(&id) {
+            }
+        })?;
+        let mut y = match b.replica().document_bytes(&id) {
             Ok((_, _, bytes)) => AutoCommit::load(&bytes).unwrap_or_default(),
             Err(_) => AutoCommit::new(),
         };
@@ -154,7 +155,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     let ids = all_ids(&station)?;
     let mut snapshot_bytes = 0u64;
     for id in &ids {
-        snapshot_bytes += station.document_bytes(id)?.2.len() as u64;
+        snapshot_bytes += station.replica().document_bytes(id)?.2.len() as u64;
     }
 
     // First sync: a new device joins.
@@ -193,6 +194,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &LinkConfig::perfect(),
     );
     let grid_ids = station
+        .replica()
         .inventory(&format!("grid:{}", fixture.grids[0]))?
         .into_iter()
         .map(|(id, _)| id)
@@ -221,7 +223,9 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     );
 
     // Incremental: a visit recorded at 1% of households.
-    let worker = station.workers(None, Some(Role::Volunteer))?[0].id.clone();
+    let worker = station.people().workers(None, Some(Role::Volunteer))?[0]
+        .id
+        .clone();
     let by = Author::Worker(worker);
     let mut changed_json_bytes = 0u64;
     let mut changed_record_json_bytes = 0u64;
@@ -242,7 +246,10 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
             notes: "需要尽快送药".into(),
         };
         changed_json_bytes += serde_json::to_string(&visit).unwrap_or_default().len() as u64;
-        let visit_id = station.record_visit(&by, &HouseholdId(id.clone()), visit)?;
+        let visit_id =
+            station
+                .households_mut()
+                .record_visit(&by, &HouseholdId(id.clone()), visit)?;
         let household: Household = station.get(id)?;
         if let Some(stored) = household.visits.get(&visit_id.0) {
             changed_record_json_bytes +=

@@ -144,7 +144,7 @@ pub(crate) fn export_keys(store: &Store, scopes: &[String]) -> Result<Vec<u8>, B
 
 /// Seals every document of `scopes` into bundle bytes.
 pub fn export(store: &Store, scopes: &[Scope]) -> Result<Vec<u8>, BundleError> {
-    let Some((credential, _)) = store.credential()? else {
+    let Some((credential, _)) = store.devices().credential()? else {
         return Err(BundleError::NotEnrolled);
     };
     // The bundle and the store spell scopes as the wire does.
@@ -156,8 +156,8 @@ pub fn export(store: &Store, scopes: &[Scope]) -> Result<Vec<u8>, BundleError> {
         if !held.contains(scope) {
             return Err(BundleError::UnknownScope(scope.clone()));
         }
-        for (id, _) in store.inventory(scope)? {
-            let (kind, scope, bytes) = store.document_bytes(&id)?;
+        for (id, _) in store.replica().inventory(scope)? {
+            let (kind, scope, bytes) = store.replica().document_bytes(&id)?;
             let attestations = store.attestations(&id)?;
             docs.push(BundleDoc {
                 id,
@@ -169,11 +169,11 @@ pub fn export(store: &Store, scopes: &[Scope]) -> Result<Vec<u8>, BundleError> {
         }
     }
     let bundle = Bundle {
-        station: store.station_id()?.unwrap_or_default(),
+        station: store.replica().station_id()?.unwrap_or_default(),
         scopes: scopes.to_vec(),
         created_at: now_millis(),
         device: store.device().device_id.clone(),
-        registry: store.registry_entries()?,
+        registry: store.devices().registry_entries()?,
         docs,
     };
     let body = postcard::to_stdvec(&bundle).map_err(|_| BundleError::NotABundle)?;
@@ -209,7 +209,10 @@ fn open(store: &Store, bytes: &[u8]) -> Result<Bundle, BundleError> {
     if bytes.len() > MAX_BUNDLE_BYTES || !bytes.starts_with(&MAGIC) {
         return Err(BundleError::NotABundle);
     }
-    let station_key = store.station_public()?.ok_or(BundleError::NotEnrolled)?;
+    let station_key = store
+        .devices()
+        .station_public()?
+        .ok_or(BundleError::NotEnrolled)?;
     let me = identity(store).ok_or(BundleError::NotEnrolled)?;
     let decryptor =
         age::Decryptor::new_buffered(&bytes[MAGIC.len()..]).map_err(|_| BundleError::Corrupted)?;
@@ -225,10 +228,10 @@ fn open(store: &Store, bytes: &[u8]) -> Result<Bundle, BundleError> {
     let sealed: Sealed = postcard::from_bytes(&plain).map_err(|_| BundleError::Corrupted)?;
     let bad = |e: TrustError| BundleError::BadExporter(e.to_string());
     let exporter = sealed.credential.credential(&station_key).map_err(bad)?;
-    if Some(&exporter.station) != store.station_id()?.as_ref() {
+    if Some(&exporter.station) != store.replica().station_id()?.as_ref() {
         return Err(BundleError::Foreign);
     }
-    if store.is_revoked(&exporter.device)? {
+    if store.devices().is_revoked(&exporter.device)? {
         return Err(bad(TrustError::Revoked {
             device: exporter.device,
         }));
@@ -253,7 +256,7 @@ pub fn import(store: &mut Store, bytes: &[u8]) -> Result<ImportReport, BundleErr
     let bundle = open(store, bytes)?;
     // Credentials and revocations first: each is checked against the
     // station key, and authors met only through this bundle become known.
-    store.merge_registry(&bundle.registry)?;
+    store.devices_mut().merge_registry(&bundle.registry)?;
     let held = store.held_scope_keys()?;
     let mut report = ImportReport {
         documents: bundle.docs.len() as u32,
@@ -269,7 +272,7 @@ pub fn import(store: &mut Store, bytes: &[u8]) -> Result<ImportReport, BundleErr
             report.quarantined.push((doc.id, "unknown kind".into()));
             continue;
         };
-        match store.apply_document(
+        match store.replica_mut().apply_document(
             &peer,
             &doc.id,
             kind,

@@ -73,7 +73,10 @@ fn images() -> (Vec<Vec<u8>>, Vec<u8>) {
     let mut replicas = vec![base()];
     // The counselor's identity file: she signs her reviews with it at
     // whichever laptop she sits (entered in the registry, which spreads).
-    let counselor = replicas[0].workers(None, Some(Role::Counselor)).unwrap()[0]
+    let counselor = replicas[0]
+        .people()
+        .workers(None, Some(Role::Counselor))
+        .unwrap()[0]
         .id
         .clone();
     let identity = replicas[0]
@@ -132,20 +135,36 @@ fn world(images: &[Vec<u8>], identity: &[u8], n: usize) -> World {
         .map(|i| Store::from_image(i).unwrap())
         .collect();
     let malicious = Store::from_image(&images[5]).unwrap();
-    let forger = WorkerId(malicious.credential().unwrap().unwrap().1.worker.unwrap());
+    let forger = WorkerId(
+        malicious
+            .devices()
+            .credential()
+            .unwrap()
+            .unwrap()
+            .1
+            .worker
+            .unwrap(),
+    );
     let station = replicas[0].station().unwrap();
     let grids: Vec<GridId> = station.grids.values().map(|g| g.id.clone()).collect();
     let volunteers = replicas[0]
+        .people()
         .workers(None, Some(Role::Volunteer))
         .unwrap()
         .into_iter()
         .filter(|w| w.grid_id.as_ref() == Some(&grids[0]))
         .map(|w| w.id)
         .collect();
-    let dispatcher = replicas[0].workers(None, Some(Role::Dispatcher)).unwrap()[0]
+    let dispatcher = replicas[0]
+        .people()
+        .workers(None, Some(Role::Dispatcher))
+        .unwrap()[0]
         .id
         .clone();
-    let counselor = replicas[0].workers(None, Some(Role::Counselor)).unwrap()[0]
+    let counselor = replicas[0]
+        .people()
+        .workers(None, Some(Role::Counselor))
+        .unwrap()[0]
         .id
         .clone();
     World {
@@ -169,6 +188,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
     let by = Author::Worker(volunteer.clone());
     let store = &mut w.replicas[i];
     let known: Vec<HouseholdId> = store
+        .households()
         .households_in_grid(&grid, 1000, 0)
         .unwrap()
         .into_iter()
@@ -182,12 +202,16 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                 unit: String::new(),
                 room: format!("{}", rng.gen_range(101..999)),
             };
-            let h = store.add_household(&by, &grid, address).unwrap();
+            let h = store
+                .households_mut()
+                .add_household(&by, &grid, address)
+                .unwrap();
             w.acked.households.push(h);
         }
         1 | 2 => {
             let h = known.choose(rng).unwrap().clone();
             let r = store
+                .households_mut()
                 .add_resident(
                     &by,
                     &h,
@@ -205,6 +229,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
         3 => {
             let h = known.choose(rng).unwrap().clone();
             let v = store
+                .households_mut()
                 .record_visit(
                     &by,
                     &h,
@@ -220,6 +245,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
         4 => {
             let h = known.choose(rng).unwrap().clone();
             let o = store
+                .orders_mut()
                 .create_order(
                     &by,
                     NewOrder {
@@ -271,6 +297,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                 Author::Worker(w.counselor.clone())
             };
             let rec = store
+                .cases_mut()
                 .record_screening(
                     &screener,
                     crate::store::NewScreening {
@@ -288,18 +315,19 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
         }
         14 => {
             // The counselor reviews a screening this replica knows.
-            let cases = store.cases(None).unwrap();
+            let cases = store.cases().list(None).unwrap();
             let Some(row) = cases.choose(rng) else {
                 return;
             };
             let case = CaseId(row.id.clone());
-            let (_, state) = store.case(&case, now_millis()).unwrap();
+            let (_, state) = store.cases().case(&case, now_millis()).unwrap();
             let Some(s) = state.screenings.choose(rng) else {
                 return;
             };
             let tier = *Tier::ALL.choose(rng).unwrap();
             store.sign_as(&w.identity, IDENTITY_PASSPHRASE).unwrap();
             store
+                .cases_mut()
                 .review_screening(
                     &Author::Worker(w.counselor.clone()),
                     &case,
@@ -315,7 +343,8 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
             // Move an order this replica knows one step on, as whoever may:
             // concurrent accepts on two replicas make conflicts, on purpose.
             let orders: Vec<_> = store
-                .orders(None, None)
+                .orders()
+                .list(None, None)
                 .unwrap()
                 .into_iter()
                 .filter(|r| matches!(r.status, OrderStatus::Requested | OrderStatus::Dispatched))
@@ -335,6 +364,7 @@ fn operate(w: &mut World, rng: &mut ChaCha8Rng) {
                 _ => return,
             };
             if store
+                .orders_mut()
                 .order_action(&Author::Worker(actor), &id, action)
                 .is_ok()
             {
@@ -353,7 +383,8 @@ fn forge(w: &mut World, rng: &mut ChaCha8Rng) {
     let m = &mut w.malicious;
     let me = Author::Worker(w.forger.clone());
     let orders: Vec<RequestId> = m
-        .orders(None, None)
+        .orders()
+        .list(None, None)
         .unwrap()
         .into_iter()
         .map(|o| o.id)
@@ -375,7 +406,10 @@ fn forge(w: &mut World, rng: &mut ChaCha8Rng) {
             })
         }
         2 => {
-            let households = m.households_in_grid(&w.grids[0], 1000, 0).unwrap();
+            let households = m
+                .households()
+                .households_in_grid(&w.grids[0], 1000, 0)
+                .unwrap();
             let Some(row) = households.choose(rng) else {
                 return;
             };
@@ -482,7 +516,7 @@ fn meet_malicious(w: &mut World, rng: &mut ChaCha8Rng) {
             );
         }
         _ => {
-            let bytes = bundle::export(m, &m.held_scopes().unwrap()).unwrap();
+            let bytes = bundle::export(m, &m.replica().held_scopes().unwrap()).unwrap();
             bundle::import(honest, &bytes).unwrap();
         }
     }
@@ -502,8 +536,8 @@ fn check_untouched(w: &World, export: &str, schedule: u64) {
             Role::Volunteer,
             "schedule {schedule}: replica {i} promoted the forger"
         );
-        for row in r.orders(None, None).unwrap() {
-            let (request, _) = r.order(&row.id).unwrap();
+        for row in r.orders().list(None, None).unwrap() {
+            let (request, _) = r.orders().order(&row.id).unwrap();
             assert!(
                 request
                     .events
@@ -513,7 +547,7 @@ fn check_untouched(w: &World, export: &str, schedule: u64) {
             );
         }
         for (order, event) in &w.deleted {
-            if let Ok((request, _)) = r.order(order) {
+            if let Ok((request, _)) = r.orders().order(order) {
                 assert!(
                     request.events.contains_key(event),
                     "schedule {schedule}: replica {i} lost an event the forger deleted"
@@ -529,7 +563,8 @@ fn accept_apart(w: &mut World, rng: &mut ChaCha8Rng) {
     let (i, j) = (0, 1 + rng.gen_range(0..w.replicas.len() - 1));
     let grid = w.grids[0].clone();
     let dispatched: Vec<RequestId> = w.replicas[i]
-        .orders(None, Some(OrderStatus::Dispatched))
+        .orders()
+        .list(None, Some(OrderStatus::Dispatched))
         .unwrap()
         .into_iter()
         .map(|r| r.id)
@@ -538,7 +573,8 @@ fn accept_apart(w: &mut World, rng: &mut ChaCha8Rng) {
         Some(o) => o.clone(),
         None => {
             let Some(r) = w.replicas[i]
-                .orders(None, Some(OrderStatus::Requested))
+                .orders()
+                .list(None, Some(OrderStatus::Requested))
                 .unwrap()
                 .pop()
             else {
@@ -547,6 +583,7 @@ fn accept_apart(w: &mut World, rng: &mut ChaCha8Rng) {
             let by = Author::Worker(w.dispatcher.clone());
             let to = Assignee::Grid(grid);
             w.replicas[i]
+                .orders_mut()
                 .order_action(&by, &r.id, OrderAction::Dispatched { to })
                 .unwrap();
             *w.acked.order_events.entry(r.id.clone()).or_insert(0) += 1;
@@ -567,6 +604,7 @@ fn accept_apart(w: &mut World, rng: &mut ChaCha8Rng) {
     for (k, replica) in [i, j].into_iter().enumerate() {
         let by = Author::Worker(volunteers[k % volunteers.len()].clone());
         if w.replicas[replica]
+            .orders_mut()
             .order_action(&by, &order, OrderAction::Accepted)
             .is_ok()
         {
@@ -591,7 +629,7 @@ fn meet(w: &mut World, rng: &mut ChaCha8Rng) {
     };
     match rng.gen_range(0..4) {
         0 => {
-            let bytes = bundle::export(x, &x.scopes().unwrap()).unwrap();
+            let bytes = bundle::export(x, &x.replica().scopes().unwrap()).unwrap();
             bundle::import(y, &bytes).unwrap();
         }
         1 => {
@@ -676,7 +714,7 @@ fn check_world(w: &mut World, schedule: u64) -> String {
         );
     }
     for (o, n) in &w.acked.order_events {
-        let (request, _) = s.order(o).unwrap();
+        let (request, _) = s.orders().order(o).unwrap();
         assert_eq!(
             request.events.len(),
             *n,
@@ -691,10 +729,10 @@ fn check_world(w: &mut World, schedule: u64) -> String {
             "schedule {schedule}: case events lost"
         );
         // The fold agrees on every replica.
-        let state = s.case(c, 0).unwrap().1;
+        let state = s.cases().case(c, 0).unwrap().1;
         for r in &w.replicas[1..] {
             assert_eq!(
-                r.case(c, 0).unwrap().1,
+                r.cases().case(c, 0).unwrap().1,
                 state,
                 "schedule {schedule}: case fold differs"
             );
@@ -747,7 +785,7 @@ fn schedules(range: std::ops::Range<u64>) {
         full_exchange(&mut w);
         let export = check_world(&mut w, schedule);
         check_untouched(&w, &export, schedule);
-        conflicts_seen += w.replicas[0].order_conflicts(None).unwrap().len();
+        conflicts_seen += w.replicas[0].orders().order_conflicts(None).unwrap().len();
         if schedule % 25 == 0 {
             for r in &mut w.replicas {
                 assert!(r.check().unwrap().is_ok(), "schedule {schedule}");

@@ -374,7 +374,7 @@ impl SyncSession {
                 (crate::trust::NOISE_ENROL, Some(code.psk()))
             }
             None => {
-                let Some((own, _)) = store.credential()? else {
+                let Some((own, _)) = store.devices().credential()? else {
                     return Err(TrustError::NotEnrolled.into());
                 };
                 let guess = match &self.config.responder {
@@ -457,7 +457,7 @@ impl SyncSession {
         let scopes = if self.config.enrol.is_some() {
             // Enrolling: the scopes chosen for this device, or everything
             // the credential will grant ("station" alone asks for that).
-            if store.has_explicit_scopes()? {
+            if store.replica().has_explicit_scopes()? {
                 store.scope_keys()?
             } else {
                 vec!["station".to_string()]
@@ -467,7 +467,7 @@ impl SyncSession {
         };
         let mut digests = Vec::new();
         for s in &scopes {
-            let (digest, docs) = store.scope_digest(s)?;
+            let (digest, docs) = store.replica().scope_digest(s)?;
             digests.push(ScopeDigest {
                 digest: short(&digest),
                 docs,
@@ -481,12 +481,16 @@ impl SyncSession {
             min: self.config.versions.0,
             max: self.config.versions.1,
             device: pack_id(&store.device().device_id),
-            station: store.station_id()?.map(|s| pack_id(&s)).unwrap_or_default(),
+            station: store
+                .replica()
+                .station_id()?
+                .map(|s| pack_id(&s))
+                .unwrap_or_default(),
             scopes: protocol::pack_scopes(&scopes),
             digests,
             departing: protocol::pack_scopes(&departing),
-            registry: if store.station_public()?.is_some() {
-                store.registry_digest()?
+            registry: if store.devices().station_public()?.is_some() {
+                store.devices().registry_digest()?
             } else {
                 [0; 16]
             },
@@ -656,12 +660,15 @@ impl SyncSession {
                 }
                 self.session = session;
                 self.phase = Phase::Running;
-                let Some((own, _)) = store.credential()? else {
+                let Some((own, _)) = store.devices().credential()? else {
                     return self.refuse_handshake(TrustError::Refused(
                         crate::refusal::Rule::PeerNotEnrolled,
                     ));
                 };
-                let station_key = store.station_public()?.ok_or(TrustError::NotEnrolled)?;
+                let station_key = store
+                    .devices()
+                    .station_public()?
+                    .ok_or(TrustError::NotEnrolled)?;
                 let (pattern, psk) = match enrol {
                     Some(id) => match store.enrolment_psk(&id)? {
                         Some(psk) => (crate::trust::NOISE_ENROL, Some(psk)),
@@ -694,7 +701,7 @@ impl SyncSession {
                 if !matches!(self.channel, Channel::Idle) {
                     return Ok(Vec::new()); // a duplicate
                 }
-                let Some((own, _)) = store.credential()? else {
+                let Some((own, _)) = store.devices().credential()? else {
                     self.phase = Phase::Running;
                     return self.refuse_handshake(TrustError::Refused(
                         crate::refusal::Rule::PeerNotEnrolled,
@@ -727,7 +734,7 @@ impl SyncSession {
                 let proof: InitiatorProof = postcard::from_bytes(&payload)
                     .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
                 let verified = match (&proof.credential, &proof.enrolling) {
-                    (Some(signed), None) => store.verify_peer(signed, &remote),
+                    (Some(signed), None) => store.devices().verify_peer(signed, &remote),
                     _ => Err(TrustError::Malformed {
                         what: "the peer's proof",
                     }
@@ -792,7 +799,7 @@ impl SyncSession {
                         self.enrol_station_key = Some(station_key);
                         c
                     }
-                    None => match store.verify_peer(&proof.credential, &remote) {
+                    None => match store.devices().verify_peer(&proof.credential, &remote) {
                         Err(StoreError::Trust(TrustError::BadSignature { .. })) => {
                             return Err(TrustError::BadSignature {
                                 what: "the peer (another station's key)",
@@ -823,7 +830,7 @@ impl SyncSession {
                 let frames = self.hello_frames(store)?;
                 let own = match &self.config.enrol {
                     Some(_) => None,
-                    None => store.credential()?.map(|(s, _)| s),
+                    None => store.devices().credential()?.map(|(s, _)| s),
                 };
                 let proof = postcard::to_stdvec(&InitiatorProof {
                     credential: own,
@@ -867,12 +874,12 @@ impl SyncSession {
                         store
                             .redeem_enrolment(&id, device, *signing_key, noise_key)
                             .and_then(|signed| {
-                                let c = store.verify_peer(&signed, &remote)?;
+                                let c = store.devices().verify_peer(&signed, &remote)?;
                                 self.issued = Some(signed);
                                 Ok(c)
                             })
                     }
-                    (None, Some(signed), None) => store.verify_peer(signed, &remote),
+                    (None, Some(signed), None) => store.devices().verify_peer(signed, &remote),
                     _ => Err(TrustError::Malformed {
                         what: "the peer's proof",
                     }
@@ -1074,7 +1081,7 @@ impl SyncSession {
                     hash: hex::encode(hash),
                     signature,
                 };
-                if let Some(finding) = store.record_audit_head(&peer, &head)? {
+                if let Some(finding) = store.devices().record_audit_head(&peer, &head)? {
                     self.report.audit_findings.push(finding);
                 }
                 Ok(())
@@ -1083,12 +1090,13 @@ impl SyncSession {
                 if entries.len() > MAX_REGISTRY_ENTRIES {
                     return Err(SyncError::Protocol("too many registry entries"));
                 }
-                store.merge_registry(&entries)?;
+                store.devices_mut().merge_registry(&entries)?;
                 if self.initiator {
                     // Send back what the responder lacks.
                     let theirs: BTreeSet<Vec<u8>> =
                         entries.iter().map(|(_, s)| s.signature.clone()).collect();
                     let missing: Vec<(bool, Signed)> = store
+                        .devices()
                         .registry_entries()?
                         .into_iter()
                         .filter(|(_, s)| !theirs.contains(&s.signature))
@@ -1134,7 +1142,7 @@ impl SyncSession {
                     ));
                 }
                 let station = if station.is_empty() {
-                    store.station_id()?.unwrap_or_default()
+                    store.replica().station_id()?.unwrap_or_default()
                 } else {
                     unpack_id(&station)
                 };
@@ -1159,7 +1167,7 @@ impl SyncSession {
                 // (case files a volunteer wrote) go whole to a peer that
                 // holds it; no inventory is exchanged for such a scope.
                 for (id, to) in self.departed(store)?.clone() {
-                    let (_, scope, _) = store.document_bytes(&id)?;
+                    let (_, scope, _) = store.replica().document_bytes(&id)?;
                     if scope == to
                         && self.peer_scopes.contains(&to)
                         && !self.report.shared_scopes.contains(&to)
@@ -1208,8 +1216,9 @@ impl SyncSession {
                     return Ok(());
                 };
                 let attested = protocol::unvouch(attest);
-                let applied =
-                    store.apply_document(&self.peer, &id, kind, &scope, &bytes, &attested)?;
+                let applied = store
+                    .replica_mut()
+                    .apply_document(&self.peer, &id, kind, &scope, &bytes, &attested)?;
                 self.count(id, applied);
                 Ok(())
             }
@@ -1221,7 +1230,7 @@ impl SyncSession {
                 let attested = protocol::unvouch(attest);
                 let state = self.states.entry(id.clone()).or_default();
                 let mut cached = self.docs.remove(&id);
-                let step = store.sync_document(
+                let step = store.replica_mut().sync_document(
                     &self.peer,
                     &id,
                     state,
@@ -1307,7 +1316,7 @@ impl SyncSession {
                     return Ok(());
                 }
                 let mut cached = self.docs.remove(&id);
-                let applied = store.apply_changes(
+                let applied = store.replica_mut().apply_changes(
                     &self.peer,
                     &id,
                     &changes,
@@ -1353,14 +1362,14 @@ impl SyncSession {
         station: &str,
         offered: &[String],
     ) -> Result<(), SyncError> {
-        match store.station_id()? {
+        match store.replica().station_id()? {
             Some(mine) if mine != station => Err(SyncError::Refused(
                 "the peer belongs to another station".into(),
             )),
             // Enrolling (the credential already adopted the station): hold
             // the scopes offered, unless this device chose its own.
             Some(_) if self.config.enrol.is_some() => {
-                if !store.has_explicit_scopes()? {
+                if !store.replica().has_explicit_scopes()? {
                     store.set_scope_keys(offered)?;
                 }
                 Ok(())
@@ -1414,7 +1423,7 @@ impl SyncSession {
             .into_iter()
             .filter(|s| grant.grants(s))
             .collect();
-        let my_station = store.station_id()?.unwrap_or_default();
+        let my_station = store.replica().station_id()?.unwrap_or_default();
         if my_station.is_empty() {
             let reason = "this device belongs to no station".to_string();
             self.outbox.push(Item::Refuse {
@@ -1466,7 +1475,10 @@ impl SyncSession {
         let holds: Vec<String> = departing.into_iter().filter(|s| own.contains(s)).collect();
         if let Some(credential) = self.issued.take() {
             self.outbox.push(Item::Enrolled {
-                station_key: store.station_public()?.ok_or(TrustError::NotEnrolled)?,
+                station_key: store
+                    .devices()
+                    .station_public()?
+                    .ok_or(TrustError::NotEnrolled)?,
                 credential,
             });
         }
@@ -1483,9 +1495,9 @@ impl SyncSession {
             holds: protocol::pack_scopes(&holds),
         });
         self.outbox.extend(audit_head_item(store)?);
-        if registry != store.registry_digest()? {
+        if registry != store.devices().registry_digest()? {
             self.outbox.push(Item::Registry {
-                entries: store.registry_entries()?,
+                entries: store.devices().registry_entries()?,
             });
         }
         let theirs: HashMap<&str, &ScopeDigest> = scopes
@@ -1497,7 +1509,7 @@ impl SyncSession {
         // a version-2 peer gets an inventory of each.
         let mut reconciled: Vec<String> = Vec::new();
         for scope in &shared {
-            let (digest, _) = store.scope_digest(scope)?;
+            let (digest, _) = store.replica().scope_digest(scope)?;
             let their = theirs.get(scope.as_str());
             if their.map(|d| d.digest) == Some(short(&digest)) {
                 self.report.unchanged_scopes += 1;
@@ -1506,7 +1518,7 @@ impl SyncSession {
             if their.is_none_or(|d| d.docs == 0) {
                 // The peer holds nothing of this scope (a new device): send
                 // the documents at once, no inventory or Want list needed.
-                for (id, _) in store.inventory(scope)? {
+                for (id, _) in store.replica().inventory(scope)? {
                     self.send_snapshot(store, &id)?;
                 }
                 continue;
@@ -1515,14 +1527,14 @@ impl SyncSession {
                 reconciled.push(scope.clone());
                 continue;
             }
-            let docs = store.inventory(scope)?;
+            let docs = store.replica().inventory(scope)?;
             self.outbox.push(Item::Inventory {
                 scope: protocol::pack_scope(scope),
                 docs: docs.into_iter().map(|(id, h)| (pack_id(&id), h)).collect(),
             });
         }
         if !reconciled.is_empty() {
-            let set = RangeSet::new(self.session, store.docs_with_heads(&reconciled)?);
+            let set = RangeSet::new(self.session, store.replica().docs_with_heads(&reconciled)?);
             // Positions in the Hello's scope list: the peer listed every
             // scope it holds documents of.
             let positions = reconciled
@@ -1554,7 +1566,8 @@ impl SyncSession {
         if !self.initiator || !self.shared.contains(&scope) {
             return Err(SyncError::Protocol("unexpected inventory"));
         }
-        let mine: HashMap<String, [u8; 8]> = store.inventory(&scope)?.into_iter().collect();
+        let mine: HashMap<String, [u8; 8]> =
+            store.replica().inventory(&scope)?.into_iter().collect();
         let theirs_map: HashMap<&str, [u8; 8]> =
             theirs.iter().map(|(id, h)| (id.as_str(), *h)).collect();
         let mut want = Vec::new();
@@ -1564,8 +1577,14 @@ impl SyncSession {
                 Some(h) if h != their_heads => {
                     let state = self.states.entry(id.clone()).or_default();
                     let mut cached = None;
-                    let step =
-                        store.sync_document(&self.peer, id, state, None, &[], &mut cached)?;
+                    let step = store.replica_mut().sync_document(
+                        &self.peer,
+                        id,
+                        state,
+                        None,
+                        &[],
+                        &mut cached,
+                    )?;
                     if let Some(doc) = cached {
                         self.docs.insert(id.clone(), doc);
                     }
@@ -1599,7 +1618,7 @@ impl SyncSession {
     /// (any other id is refused, never answered with its changes); one
     /// this device lacks is asked for whole instead.
     fn may_sync(&mut self, store: &Store, id: &str) -> Result<bool, SyncError> {
-        match store.document_scope(id)? {
+        match store.replica().document_scope(id)? {
             Some(scope) if !self.shared.contains(&scope) => {
                 self.report
                     .refused
@@ -1639,7 +1658,10 @@ impl SyncSession {
             if named.iter().any(|s| !self.shared.contains(s)) {
                 return Err(SyncError::Protocol("a reconciled scope that is not shared"));
             }
-            self.ranges = Some(RangeSet::new(self.session, store.docs_with_heads(&named)?));
+            self.ranges = Some(RangeSet::new(
+                self.session,
+                store.replica().docs_with_heads(&named)?,
+            ));
         }
         let Some(set) = self.ranges.take() else {
             return Err(SyncError::Protocol("ranges before the reconciled scopes"));
@@ -1696,7 +1718,9 @@ impl SyncSession {
         answering_heads: bool,
     ) -> Result<(), SyncError> {
         let mut cached = self.docs.remove(id);
-        let found = store.changes_since(id, their_heads, &mut cached)?;
+        let found = store
+            .replica()
+            .changes_since(id, their_heads, &mut cached)?;
         let mine = cached.as_mut().map(|d| d.heads()).unwrap_or_default();
         if let Some(doc) = cached {
             self.docs.insert(id.to_string(), doc);
@@ -1723,7 +1747,14 @@ impl SyncSession {
             None => {
                 let state = self.states.entry(id.to_string()).or_default();
                 let mut cached = self.docs.remove(id);
-                let step = store.sync_document(&self.peer, id, state, None, &[], &mut cached)?;
+                let step = store.replica_mut().sync_document(
+                    &self.peer,
+                    id,
+                    state,
+                    None,
+                    &[],
+                    &mut cached,
+                )?;
                 if let Some(doc) = cached {
                     self.docs.insert(id.to_string(), doc);
                 }
@@ -1739,12 +1770,14 @@ impl SyncSession {
     fn purge_departed(&mut self, store: &mut Store) -> Result<(), SyncError> {
         // Computed afresh: a move received in this session may have made a
         // document sent in it a departed one, safe to purge now.
-        for (id, to) in store.departed()? {
+        for (id, to) in store.replica().departed()? {
             if self.sent.contains(&id)
                 && self.peer_scopes.contains(&to)
                 && !self.refused_by_peer.contains(&id)
             {
-                store.purge_document(&id, "sync.purge_moved")?;
+                store
+                    .replica_mut()
+                    .purge_document(&id, "sync.purge_moved")?;
                 self.report.purged.push(id);
             }
         }
@@ -1767,13 +1800,13 @@ impl SyncSession {
         });
     }
 
-    /// The documents this device must hand on (`Store::departed`),
+    /// The documents this device must hand on (`Replica::departed`),
     /// computed once per session: the Hello, the Welcome and every snapshot
     /// (a Want for N ids) use it, and each computation loads the station
     /// document.
     fn departed(&mut self, store: &Store) -> Result<&BTreeMap<String, String>, SyncError> {
         if self.departed.is_none() {
-            self.departed = Some(store.departed()?.into_iter().collect());
+            self.departed = Some(store.replica().departed()?.into_iter().collect());
         }
         Ok(self.departed.get_or_insert_with(BTreeMap::new))
     }
@@ -1786,7 +1819,7 @@ impl SyncSession {
                 return Ok(());
             }
         }
-        match store.document_bytes(id) {
+        match store.replica().document_bytes(id) {
             Ok((kind, scope, bytes)) => {
                 let position = self.shared.iter().position(|s| *s == scope);
                 if let Some(scope) = position {
@@ -1816,11 +1849,14 @@ impl SyncSession {
 
 /// This device's signed audit head as an item, when its chain grew.
 fn audit_head_item(store: &Store) -> Result<Option<Item>, SyncError> {
-    Ok(store.audit_head_to_send()?.map(|h| Item::AuditHead {
-        seq: h.seq,
-        hash: hex::decode(&h.hash).unwrap_or_default(),
-        signature: h.signature,
-    }))
+    Ok(store
+        .devices()
+        .audit_head_to_send()?
+        .map(|h| Item::AuditHead {
+            seq: h.seq,
+            hash: hex::decode(&h.hash).unwrap_or_default(),
+            signature: h.signature,
+        }))
 }
 
 /// The channel once the handshake finished: sealed frames from now on.

@@ -111,25 +111,31 @@ fn the_one_message_handshake_survives_a_link_that_loses_duplicates_and_reorders(
     let mut b = memory_store();
     let enrol = join(&mut a);
     assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
-    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
-    let worker = a.workers(Some(&grids[0]), Some(Role::Volunteer)).unwrap()[0]
+    let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
+    let worker = a
+        .people()
+        .workers(Some(&grids[0]), Some(Role::Volunteer))
+        .unwrap()[0]
         .id
         .clone();
     // Reordered and duplicated frames (no loss: every session completes),
     // a change on the laptop before each.
     for seed in 0..20 {
-        a.add_resident(
-            &Author::Worker(worker.clone()),
-            &h,
-            NewResident {
-                name: format!("成员{seed}"),
-                sex: Sex::Male,
-                birth_year: 1990,
-                phone: String::new(),
-                tags: vec![],
-            },
-        )
-        .unwrap();
+        a.households_mut()
+            .add_resident(
+                &Author::Worker(worker.clone()),
+                &h,
+                NewResident {
+                    name: format!("成员{seed}"),
+                    sex: Sex::Male,
+                    birth_year: 1990,
+                    phone: String::new(),
+                    tags: vec![],
+                },
+            )
+            .unwrap();
         let link = LinkConfig {
             seed,
             reorder: 0.5,
@@ -149,34 +155,42 @@ fn concurrent_edits_on_two_devices_converge() {
     let mut b = memory_store();
     let enrol = join(&mut a);
     assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
-    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
-    let worker = a.workers(Some(&grids[0]), Some(Role::Volunteer)).unwrap()[0]
+    let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
+    let worker = a
+        .people()
+        .workers(Some(&grids[0]), Some(Role::Volunteer))
+        .unwrap()[0]
         .id
         .clone();
     let by = Author::Worker(worker);
-    a.add_resident(
-        &by,
-        &h,
-        NewResident {
-            name: "新成员".into(),
-            sex: Sex::Female,
-            birth_year: 2001,
-            phone: String::new(),
-            tags: vec![],
-        },
-    )
-    .unwrap();
-    b.record_visit(
-        &by,
-        &h,
-        NewVisit {
-            at: now_millis(),
-            needs: vec![],
-            notes: "离线记录".into(),
-        },
-    )
-    .unwrap();
+    a.households_mut()
+        .add_resident(
+            &by,
+            &h,
+            NewResident {
+                name: "新成员".into(),
+                sex: Sex::Female,
+                birth_year: 2001,
+                phone: String::new(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    b.households_mut()
+        .record_visit(
+            &by,
+            &h,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![],
+                notes: "离线记录".into(),
+            },
+        )
+        .unwrap();
     let new_household = b
+        .households_mut()
         .add_household(
             &by,
             &grids[1],
@@ -222,16 +236,26 @@ fn a_volunteer_of_one_grid_never_receives_another_grids_households() {
     let enrol = join(&mut a);
     let r = run(&mut c, &mut a, &enrol, &LinkConfig::perfect());
     assert!(r.completed());
-    assert!(c.households_in_grid(&grids[1], 1000, 0).unwrap().is_empty());
+    assert!(c
+        .households()
+        .households_in_grid(&grids[1], 1000, 0)
+        .unwrap()
+        .is_empty());
     assert_eq!(
-        c.households_in_grid(&grids[0], 1000, 0).unwrap().len(),
-        a.households_in_grid(&grids[0], 1000, 0).unwrap().len()
+        c.households()
+            .households_in_grid(&grids[0], 1000, 0)
+            .unwrap()
+            .len(),
+        a.households()
+            .households_in_grid(&grids[0], 1000, 0)
+            .unwrap()
+            .len()
     );
     // Nothing of grid 1 came, even in the index.
     let other = format!("grid:{}", grids[1]);
-    assert_eq!(c.scope_digest(&other).unwrap().1, 0);
+    assert_eq!(c.replica().scope_digest(&other).unwrap().1, 0);
     // And asking for a document out of scope gets nothing.
-    assert!(c.workers(None, None).unwrap().len() > 1);
+    assert!(c.people().workers(None, None).unwrap().len() > 1);
 }
 
 #[test]
@@ -315,19 +339,24 @@ fn lossy_links_may_cut_sessions_but_repeated_sessions_converge() {
             break;
         }
     }
-    assert!(joined || b.station_id().unwrap().is_some());
-    let worker = a.workers(Some(&grids[0]), None).unwrap()[0].id.clone();
-    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
-    a.record_visit(
-        &Author::Worker(worker),
-        &h,
-        NewVisit {
-            at: now_millis(),
-            needs: vec![],
-            notes: String::new(),
-        },
-    )
-    .unwrap();
+    assert!(joined || b.replica().station_id().unwrap().is_some());
+    let worker = a.people().workers(Some(&grids[0]), None).unwrap()[0]
+        .id
+        .clone();
+    let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
+    a.households_mut()
+        .record_visit(
+            &Author::Worker(worker),
+            &h,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![],
+                notes: String::new(),
+            },
+        )
+        .unwrap();
     for seed in 100..110 {
         run(
             &mut b,
@@ -399,7 +428,9 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
     assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
     // A peer (here: a direct call, as a broken app would) sends a household
     // whose content breaks the rules.
-    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
+    let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
     let mut bad: Household = a.get(h.as_str()).unwrap();
     bad.id = HouseholdId::random();
     bad.address.room = String::new();
@@ -416,6 +447,7 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
     )
     .unwrap();
     let out = b
+        .replica_mut()
         .apply_document(
             "peer",
             bad.id.as_str(),
@@ -426,10 +458,11 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
         )
         .unwrap();
     assert!(matches!(out, crate::store::Applied::Quarantined(_)));
-    assert!(!b.has_document(bad.id.as_str()).unwrap());
-    assert_eq!(b.quarantined().unwrap().len(), 1);
+    assert!(!b.replica().has_document(bad.id.as_str()).unwrap());
+    assert_eq!(b.replica().quarantined().unwrap().len(), 1);
     // Undecodable bytes too.
     let out = b
+        .replica_mut()
         .apply_document("peer", "x", DocKind::Household, "station", b"junk", &[])
         .unwrap();
     assert!(matches!(out, crate::store::Applied::Quarantined(_)));
@@ -494,6 +527,7 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
 
     // The station records a household, and carries it out as a bundle.
     let h = a
+        .households_mut()
         .add_household(
             &Author::System,
             &grids[0],
@@ -507,7 +541,7 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
         .unwrap();
     let bytes = bundle::export_keys(&a, &scopes).unwrap();
     // The carrier reads nothing: no address, no station id, no name.
-    let station_id = a.station_id().unwrap().unwrap();
+    let station_id = a.replica().station_id().unwrap().unwrap();
     for secret in [
         "带出小区".as_bytes(),
         station_id.as_bytes(),
@@ -582,17 +616,18 @@ fn sealed_bundles_reach_only_enrolled_devices_and_refuse_damage_without_changing
     assert!(b.check().unwrap().is_ok());
 
     // An edit carried back by bundle merges (the phone's own volunteer's).
-    let worker = WorkerId(b.credential().unwrap().unwrap().1.worker.unwrap());
-    b.record_visit(
-        &Author::Worker(worker),
-        &h,
-        NewVisit {
-            at: now_millis(),
-            needs: vec![],
-            notes: "带出".into(),
-        },
-    )
-    .unwrap();
+    let worker = WorkerId(b.devices().credential().unwrap().unwrap().1.worker.unwrap());
+    b.households_mut()
+        .record_visit(
+            &Author::Worker(worker),
+            &h,
+            NewVisit {
+                at: now_millis(),
+                needs: vec![],
+                notes: "带出".into(),
+            },
+        )
+        .unwrap();
     let back = bundle::export_keys(&b, &scopes).unwrap();
     let r = bundle::import(&mut a, &back).unwrap();
     assert_eq!(r.applied, 1, "{r:?}");
@@ -643,20 +678,28 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     };
     let mut phone = phone_of(&mut station);
     let mut other_phone = phone_of(&mut station);
-    let h = phone.households_in_grid(&grids[0], 1, 0).unwrap()[0]
+    let h = phone
+        .households()
+        .households_in_grid(&grids[0], 1, 0)
+        .unwrap()[0]
         .id
         .clone();
     let volunteer = phone
+        .people()
         .workers(Some(&grids[0]), Some(Role::Volunteer))
         .unwrap()[0]
         .id
         .clone();
-    let dispatcher = station.workers(None, Some(Role::Dispatcher)).unwrap()[0]
+    let dispatcher = station
+        .people()
+        .workers(None, Some(Role::Dispatcher))
+        .unwrap()[0]
         .id
         .clone();
 
     // Offline: the volunteer records a visit; the coordinator moves the household.
     phone
+        .households_mut()
         .record_visit(
             &Author::Worker(volunteer.clone()),
             &h,
@@ -669,11 +712,13 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
         .unwrap();
     assert!(matches!(
         station
+            .households_mut()
             .move_household(&Author::Worker(volunteer.clone()), &h, &grids[1])
             .unwrap_err(),
         crate::store::StoreError::Dispatch(_)
     ));
     station
+        .households_mut()
         .move_household(&Author::Worker(dispatcher), &h, &grids[1])
         .unwrap();
     assert_eq!(
@@ -697,7 +742,7 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
         &LinkConfig::perfect(),
     );
     assert!(r.completed(), "{:?}", r.initiator.error);
-    assert!(phone.has_document(h.as_str()).unwrap());
+    assert!(phone.replica().has_document(h.as_str()).unwrap());
     assert!(r.initiator.purged.is_empty());
 
     // The phone meets the station: its edit goes to the station, then the
@@ -717,13 +762,13 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
     // The household and its orders, which moved with it.
     assert!(r.initiator.purged.contains(&h.to_string()));
     for id in r.initiator.purged.iter().filter(|id| **id != h.to_string()) {
-        let (order, _) = station.order(&RequestId(id.clone())).unwrap();
+        let (order, _) = station.orders().order(&RequestId(id.clone())).unwrap();
         assert_eq!(
             (order.household_id.clone(), order.grid_id.clone()),
             (h.clone(), grids[1].clone())
         );
     }
-    assert!(!phone.has_document(h.as_str()).unwrap());
+    assert!(!phone.replica().has_document(h.as_str()).unwrap());
     let merged: Household = station.get(h.as_str()).unwrap();
     assert_eq!(merged.grid_id, grids[1]);
     assert!(merged.visits.values().any(|v| v.notes == "搬走前"));
@@ -742,7 +787,7 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
         &LinkConfig::perfect()
     )
     .completed());
-    assert!(grid2_phone.has_document(h.as_str()).unwrap());
+    assert!(grid2_phone.replica().has_document(h.as_str()).unwrap());
 }
 
 #[test]
@@ -775,19 +820,22 @@ fn the_change_journal_names_every_document_a_sync_applied_and_nothing_rolled_bac
     assert!(b.take_changes().unwrap().is_empty(), "drained");
 
     // One household edited on the laptop: the next sync names it alone.
-    let h = a.households_in_grid(&grids[0], 1, 0).unwrap()[0].id.clone();
-    a.add_resident(
-        &Author::System,
-        &h,
-        NewResident {
-            name: "周".into(),
-            sex: Sex::Male,
-            birth_year: 1950,
-            phone: String::new(),
-            tags: vec![],
-        },
-    )
-    .unwrap();
+    let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
+        .id
+        .clone();
+    a.households_mut()
+        .add_resident(
+            &Author::System,
+            &h,
+            NewResident {
+                name: "周".into(),
+                sex: Sex::Male,
+                birth_year: 1950,
+                phone: String::new(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
     assert!(run(
         &mut b,
         &mut a,
@@ -808,6 +856,7 @@ fn the_change_journal_names_every_document_a_sync_applied_and_nothing_rolled_bac
     // transaction).
     let missing = HouseholdId::parse("00000000-0000-4000-8000-000000000000", "h").unwrap();
     assert!(b
+        .households_mut()
         .add_resident(
             &Author::System,
             &missing,
@@ -827,13 +876,14 @@ fn the_change_journal_names_every_document_a_sync_applied_and_nothing_rolled_bac
 
 /// Records a visit at `n` households of `store`, spread over its grids.
 fn visit_households(store: &mut Store, n: usize) {
-    let worker = store.workers(None, Some(Role::Volunteer)).unwrap()[0]
+    let worker = store.people().workers(None, Some(Role::Volunteer)).unwrap()[0]
         .id
         .clone();
     let by = Author::Worker(worker);
     let ids = store.doc_ids(DocKind::Household).unwrap();
     for id in ids.iter().step_by(ids.len() / n).take(n) {
         store
+            .households_mut()
             .record_visit(
                 &by,
                 &HouseholdId(id.clone()),
@@ -932,7 +982,8 @@ fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
     assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
     let id = laptop.doc_ids(DocKind::Household).unwrap()[0].clone();
     let held = |s: &Store| {
-        s.docs_with_heads(&s.held_scope_keys().unwrap())
+        s.replica()
+            .docs_with_heads(&s.held_scope_keys().unwrap())
             .unwrap()
             .into_iter()
             .find(|(d, _)| *d == id)
@@ -941,11 +992,15 @@ fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
     };
     let phone_heads = held(&phone);
     // Two visits on the laptop: the second change depends on the first.
-    let volunteer = laptop.workers(None, Some(Role::Volunteer)).unwrap()[0]
+    let volunteer = laptop
+        .people()
+        .workers(None, Some(Role::Volunteer))
+        .unwrap()[0]
         .id
         .clone();
     for notes in ["送药", "送菜"] {
         laptop
+            .households_mut()
             .record_visit(
                 &Author::Worker(volunteer.clone()),
                 &HouseholdId(id.clone()),
@@ -958,6 +1013,7 @@ fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
             .unwrap();
     }
     let (changes, attest) = laptop
+        .replica()
         .changes_since(&id, &phone_heads, &mut None)
         .unwrap()
         .unwrap();
@@ -970,25 +1026,29 @@ fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
     // The second change first: it waits in the session copy.
     let mut session_copy = None;
     let applied = phone
+        .replica_mut()
         .apply_changes(&peer, &id, &changes[1..], &attest, &mut session_copy)
         .unwrap();
     assert!(matches!(applied, crate::store::Applied::Unchanged));
     assert_eq!(visits(&phone), expected - 2, "nothing stored yet");
     let applied = phone
+        .replica_mut()
         .apply_changes(&peer, &id, &changes[..1], &attest, &mut session_copy)
         .unwrap();
     assert!(matches!(applied, crate::store::Applied::Changed));
     assert_eq!(visits(&phone), expected, "both changes stored");
-    assert!(phone.quarantined().unwrap().is_empty());
+    assert!(phone.replica().quarantined().unwrap().is_empty());
 
     // Without the session copy the waiting change is gone, and the first
     // cannot be stored alone either: the laptop's attestation vouches for
     // its newest change, which this copy no longer has.
     let mut forgetful = Store::from_image(&before).unwrap();
     forgetful
+        .replica_mut()
         .apply_changes(&peer, &id, &changes[1..], &attest, &mut None)
         .unwrap();
     let applied = forgetful
+        .replica_mut()
         .apply_changes(&peer, &id, &changes[..1], &attest, &mut None)
         .unwrap();
     assert!(matches!(applied, crate::store::Applied::Pending));

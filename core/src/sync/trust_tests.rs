@@ -48,7 +48,7 @@ fn file_station(households: u32, seed: u64) -> (tempfile::TempDir, Store) {
 
 fn admin(s: &Store) -> Author {
     Author::Worker(
-        s.workers(None, Some(Role::StationAdmin)).unwrap()[0]
+        s.people().workers(None, Some(Role::StationAdmin)).unwrap()[0]
             .id
             .clone(),
     )
@@ -183,7 +183,7 @@ fn a_code_works_once_and_not_after_it_expired() {
     let r = run(&mut q, &mut a, &enrol, &LinkConfig::perfect());
     assert!(!r.completed());
     assert!(r.initiator.error.unwrap().contains("already used"));
-    assert_eq!(q.station_id().unwrap(), None);
+    assert_eq!(q.replica().station_id().unwrap(), None);
 
     // Wrong secret for a real id: the handshake fails (the pre-shared key
     // differs), nothing is issued.
@@ -193,8 +193,8 @@ fn a_code_works_once_and_not_after_it_expired() {
     }
     let r = run(&mut q, &mut a, &enrol, &LinkConfig::perfect());
     assert!(!r.completed());
-    assert_eq!(q.station_id().unwrap(), None);
-    let devices = a.devices().unwrap().len();
+    assert_eq!(q.replica().station_id().unwrap(), None);
+    let devices = a.devices().list().unwrap().len();
     assert_eq!(devices, 2, "the laptop and the one phone");
 
     // An expired code is refused like a used one.
@@ -204,14 +204,16 @@ fn a_code_works_once_and_not_after_it_expired() {
     let r = run(&mut q, &mut a, &late, &LinkConfig::perfect());
     assert!(!r.completed());
     assert!(r.initiator.error.unwrap().contains("expired"));
-    assert_eq!(q.station_id().unwrap(), None);
+    assert_eq!(q.replica().station_id().unwrap(), None);
 
     // A device id that is not a UUID (multi-byte, say) is refused cleanly.
-    let volunteer = a.workers(None, Some(Role::Volunteer)).unwrap()[0]
+    let volunteer = a.people().workers(None, Some(Role::Volunteer)).unwrap()[0]
         .id
         .clone();
+    let by = admin(&a);
     let code = a
-        .enrol_device(&admin(&a), &volunteer, EnrolOptions::default())
+        .devices_mut()
+        .enrol_device(&by, &volunteer, EnrolOptions::default())
         .unwrap();
     let keys = crate::trust::DeviceKeys::generate();
     let err = a
@@ -230,11 +232,13 @@ fn a_code_works_once_and_not_after_it_expired() {
     // Only a station admin makes codes; case scopes only for the case team.
     let volunteer_author = Author::Worker(volunteer.clone());
     assert!(a
+        .devices_mut()
         .enrol_device(&volunteer_author, &volunteer, EnrolOptions::default())
         .is_err());
     let err = a
+        .devices_mut()
         .enrol_device(
-            &admin(&a),
+            &by,
             &volunteer,
             EnrolOptions {
                 scopes: Some(vec!["station".into(), "case:main".into()]),
@@ -252,12 +256,14 @@ fn a_code_works_once_and_not_after_it_expired() {
 fn a_volunteers_phone_never_receives_case_files_even_when_it_asks() {
     let mut a = station(10, 3);
     // A counselor's phone, with the case team.
-    let counselor = a.workers(None, Some(Role::Counselor)).unwrap()[0]
+    let counselor = a.people().workers(None, Some(Role::Counselor)).unwrap()[0]
         .id
         .clone();
+    let by = admin(&a);
     let code = a
+        .devices_mut()
         .enrol_device(
-            &admin(&a),
+            &by,
             &counselor,
             EnrolOptions {
                 scopes: Some(vec!["station".into(), "grid:*".into(), "case:main".into()]),
@@ -276,9 +282,11 @@ fn a_volunteers_phone_never_receives_case_files_even_when_it_asks() {
     // The worker becomes a volunteer; the station renews the device, which
     // drops the case team. The phone still presents its old credential and
     // still asks for case:main: the station goes by the newest credential.
-    a.set_worker_role(&admin(&a), &counselor, Role::Volunteer)
+    let by = admin(&a);
+    a.people_mut()
+        .set_worker_role(&by, &counselor, Role::Volunteer)
         .unwrap();
-    a.renew_device(&admin(&a), &device, 30).unwrap();
+    a.devices_mut().renew_device(&by, &device, 30).unwrap();
     let r = meet(&mut phone, &mut a);
     assert!(r.completed(), "{:?}", r.initiator.error);
     assert!(
@@ -290,7 +298,7 @@ fn a_volunteers_phone_never_receives_case_files_even_when_it_asks() {
         r.responder.shared_scopes
     );
     // It learned its renewed credential, and asks for no case files again.
-    let (_, mine) = phone.credential().unwrap().unwrap();
+    let (_, mine) = phone.devices().credential().unwrap().unwrap();
     assert_eq!(mine.role, Some(Role::Volunteer));
     assert!(!mine.grants("case:main"));
     let r = meet(&mut phone, &mut a);
@@ -315,10 +323,11 @@ fn a_revoked_phone_is_refused_by_every_peer_that_learned_of_it() {
     assert!(meet(&mut q, &mut p).completed());
 
     let lost = p.device().device_id.clone();
-    a.revoke_device(&admin(&a), &lost).unwrap();
+    let by = admin(&a);
+    a.devices_mut().revoke_device(&by, &lost).unwrap();
     // q learns of the revocation at the station...
     assert!(meet(&mut q, &mut a).completed());
-    assert!(q.is_revoked(&lost).unwrap());
+    assert!(q.devices().is_revoked(&lost).unwrap());
     // ...and then refuses the lost phone, either way round.
     let r = meet(&mut p, &mut q);
     assert!(!r.completed());
@@ -352,21 +361,26 @@ fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purge
     let mut phone = enrol_grid1(&mut a, vec!["station".into(), g1.clone()]);
     // A rogue phone claims grid 2 too; its credential does not grant it.
     let mut rogue = enrol_grid1(&mut a, vec!["station".into(), g1.clone(), g2.clone()]);
-    let h = phone.households_in_grid(&grids[0], 1, 0).unwrap()[0]
+    let h = phone
+        .households()
+        .households_in_grid(&grids[0], 1, 0)
+        .unwrap()[0]
         .id
         .clone();
     let dispatcher = Author::Worker(
-        a.workers(None, Some(Role::Dispatcher)).unwrap()[0]
+        a.people().workers(None, Some(Role::Dispatcher)).unwrap()[0]
             .id
             .clone(),
     );
-    a.move_household(&dispatcher, &h, &grids[1]).unwrap();
+    a.households_mut()
+        .move_household(&dispatcher, &h, &grids[1])
+        .unwrap();
     // The rogue learns of the move at the station, and at its next
     // meeting hands its own copy to the station, which holds grid 2.
     for _ in 0..2 {
         assert!(meet(&mut rogue, &mut a).completed());
     }
-    assert!(!rogue.has_document(h.as_str()).unwrap());
+    assert!(!rogue.replica().has_document(h.as_str()).unwrap());
     // The phone learns of it from the rogue (in the first session, before
     // it knew, it may still share its grid-1 copy with a grid-1 peer). Its
     // copy must go to a peer entitled to grid 2, and the rogue is not,
@@ -377,11 +391,15 @@ fn a_peer_not_entitled_to_a_grid_gets_no_departed_household_and_nothing_is_purge
         assert!(r.initiator.purged.is_empty());
     }
     assert!(phone
+        .replica()
         .departed()
         .unwrap()
         .iter()
         .any(|(id, _)| id == h.as_str()));
-    assert!(phone.has_document(h.as_str()).unwrap(), "the copy stays");
+    assert!(
+        phone.replica().has_document(h.as_str()).unwrap(),
+        "the copy stays"
+    );
     // The station is entitled: the phone hands it over there, then purges.
     let r = meet(&mut phone, &mut a);
     assert!(r.completed());
@@ -480,7 +498,7 @@ fn garbage_snapshots_fill_the_bounded_quarantine_never_the_disk() {
         n += 30;
     }
     assert!(n >= 1_000, "the session went on through {n} refusals");
-    let rows = a.quarantine_rows().unwrap();
+    let rows = a.replica().quarantine_rows().unwrap();
     let bytes: i64 = rows.iter().map(|r| r.bytes).sum();
     assert!(
         rows.len() as i64 <= crate::store::QUARANTINE_MAX_ROWS,
@@ -489,8 +507,8 @@ fn garbage_snapshots_fill_the_bounded_quarantine_never_the_disk() {
     );
     assert!(bytes <= crate::store::QUARANTINE_MAX_BYTES, "{bytes}");
     assert!(rows.iter().all(|r| r.reason.contains("decoded")));
-    assert_eq!(a.purge_quarantine(None).unwrap(), rows.len());
-    assert!(a.quarantine_rows().unwrap().is_empty());
+    assert_eq!(a.replica_mut().purge_quarantine(None).unwrap(), rows.len());
+    assert!(a.replica().quarantine_rows().unwrap().is_empty());
 }
 
 #[test]
@@ -558,8 +576,14 @@ fn case_files_never_rest_on_an_unencrypted_disk() {
     let enrol = enrol_everything(&mut a).unwrap();
     let mut plain = Store::open(dir.path().join("plain.db"), StoreOptions::default()).unwrap();
     assert!(run(&mut plain, &mut a, &enrol, &LinkConfig::perfect()).completed());
-    assert!(!plain.encrypted_at_rest());
-    assert!(plain.credential().unwrap().unwrap().1.grants("case:main"));
+    assert!(!plain.replica().encrypted_at_rest());
+    assert!(plain
+        .devices()
+        .credential()
+        .unwrap()
+        .unwrap()
+        .1
+        .grants("case:main"));
     assert!(!plain
         .held_scope_keys()
         .unwrap()
@@ -585,7 +609,7 @@ fn case_files_never_rest_on_an_unencrypted_disk() {
 /// A volunteer records a household on `phone` (a new audit row).
 fn work_on(phone: &mut Store, i: usize) {
     let by = Author::Worker(
-        phone.workers(None, Some(Role::Volunteer)).unwrap()[0]
+        phone.people().workers(None, Some(Role::Volunteer)).unwrap()[0]
             .id
             .clone(),
     );
@@ -599,6 +623,7 @@ fn work_on(phone: &mut Store, i: usize) {
         .id
         .clone();
     phone
+        .households_mut()
         .add_household(
             &by,
             &grid,

@@ -37,7 +37,7 @@ fn main() {
                 unit: String::new(),
                 room: format!("{}", rng.gen_range(101..1999)),
             };
-            match store.add_household(&by, &grid, address) {
+            match store.households_mut().add_household(&by, &grid, address) {
                 Ok(h) => {
                     // Printed only after the write returned: acknowledged.
                     writeln!(out, "ack household {h}").ok();
@@ -58,7 +58,7 @@ fn main() {
                 phone: String::new(),
                 tags: vec![VulnerabilityTag::Recovered],
             };
-            match store.add_resident(&by, &h, resident) {
+            match store.households_mut().add_resident(&by, &h, resident) {
                 Ok(r) => {
                     writeln!(out, "ack resident {h} {r}").ok();
                     out.flush().ok();
