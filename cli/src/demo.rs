@@ -1018,8 +1018,8 @@ fn phones(
         let scopes = p.replica().scopes()?;
         let mut docs = 0;
         for scope in &scopes {
-            let mine = p.replica().scope_digest(&scope.to_key())?;
-            let theirs = station.replica().scope_digest(&scope.to_key())?;
+            let mine = p.replica().scope_digest(scope)?;
+            let theirs = station.replica().scope_digest(scope)?;
             all_agree &= mine == theirs;
             docs += mine.1;
         }

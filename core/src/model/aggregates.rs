@@ -208,6 +208,14 @@ impl Scope {
     }
 }
 
+/// Serialized as its spelling (`station`, `grid:<id>`, `case:<team>`), as
+/// reports written before scopes were typed gave it.
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_key())
+    }
+}
+
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_key())

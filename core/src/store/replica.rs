@@ -255,6 +255,92 @@ impl Store {
             .execute([text])?;
         Ok(())
     }
+    /// A digest of the scope spelled `key`: documents and their heads, and how many there
+    /// are: equal digests mean the two devices hold the same documents in
+    /// the same state.
+    pub(crate) fn scope_digest_of(&self, key: &str) -> Result<([u8; 32], u32), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([key])?;
+        let mut h = Sha256::new();
+        let mut n = 0u32;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let heads: String = r.get(1)?;
+            h.update((id.len() as u32).to_le_bytes());
+            h.update(id.as_bytes());
+            h.update((heads.len() as u32).to_le_bytes());
+            h.update(heads.as_bytes());
+            n += 1;
+        }
+        Ok((h.finalize().into(), n))
+    }
+
+    /// Every document of the scope spelled `key` with a short digest of its heads.
+    pub(crate) fn inventory_of(&self, key: &str) -> Result<Vec<(String, [u8; 8])>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([key], |r| {
+                let heads: String = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, heads_digest(&heads)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Documents this device holds but may not keep, with the scope they
+    /// belong to: households (and their orders) that moved to a grid it does
+    /// not hold, and case files written here by a worker outside the case
+    /// team (a volunteer who screened a resident). Each is handed on whole
+    /// to a peer that holds that scope, then purged.
+    pub(crate) fn departed_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let Ok(station) = self.station() else {
+            return Ok(Vec::new());
+        };
+        let held = self.held_scope_keys()?;
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, scope FROM docs WHERE kind = 'case' ORDER BY id")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, scope) = row?;
+            if !held.contains(&scope) {
+                out.push((id, scope));
+            }
+        }
+        for (id, m) in &station.moves {
+            let to = format!("grid:{}", m.to_grid);
+            if held.contains(&to) {
+                continue;
+            }
+            let mut ids = vec![id.clone()];
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id FROM idx_request WHERE household_id = ?1")?;
+            ids.extend(
+                stmt.query_map([id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            for doc in ids {
+                if self.replica().has_document(&doc)? {
+                    out.push((doc, to.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The scope a held document is filed under; `None` if not held.
+    pub(crate) fn document_scope_key(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT scope FROM docs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
 
     fn quarantine(
         &mut self,
@@ -444,39 +530,13 @@ impl<S: std::ops::Deref<Target = Store>> super::Replica<S> {
     /// A digest of a scope's documents and their heads, and how many there
     /// are: equal digests mean the two devices hold the same documents in
     /// the same state.
-    pub fn scope_digest(&self, scope: &str) -> Result<([u8; 32], u32), StoreError> {
-        let mut stmt = self
-            .store
-            .conn
-            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
-        let mut rows = stmt.query([scope])?;
-        let mut h = Sha256::new();
-        let mut n = 0u32;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let heads: String = r.get(1)?;
-            h.update((id.len() as u32).to_le_bytes());
-            h.update(id.as_bytes());
-            h.update((heads.len() as u32).to_le_bytes());
-            h.update(heads.as_bytes());
-            n += 1;
-        }
-        Ok((h.finalize().into(), n))
+    pub fn scope_digest(&self, scope: &Scope) -> Result<([u8; 32], u32), StoreError> {
+        self.store.scope_digest_of(&scope.to_key())
     }
 
     /// Every document of a scope with a short digest of its heads.
-    pub fn inventory(&self, scope: &str) -> Result<Vec<(String, [u8; 8])>, StoreError> {
-        let mut stmt = self
-            .store
-            .conn
-            .prepare_cached("SELECT id, heads FROM docs WHERE scope = ?1 ORDER BY id")?;
-        let rows = stmt
-            .query_map([scope], |r| {
-                let heads: String = r.get(1)?;
-                Ok((r.get::<_, String>(0)?, heads_digest(&heads)))
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
+    pub fn inventory(&self, scope: &Scope) -> Result<Vec<(String, [u8; 8])>, StoreError> {
+        self.store.inventory_of(&scope.to_key())
     }
 
     /// A document's kind, scope and whole compacted bytes, to send to a peer.
@@ -503,60 +563,6 @@ impl<S: std::ops::Deref<Target = Store>> super::Replica<S> {
                     id: id.to_string(),
                 })?;
         Ok((kind, scope, doc.save()))
-    }
-
-    /// Documents this device holds but may not keep, with the scope they
-    /// belong to: households (and their orders) that moved to a grid it does
-    /// not hold, and case files written here by a worker outside the case
-    /// team (a volunteer who screened a resident). Each is handed on whole
-    /// to a peer that holds that scope, then purged.
-    pub fn departed(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let Ok(station) = self.store.station() else {
-            return Ok(Vec::new());
-        };
-        let held = self.store.held_scope_keys()?;
-        let mut out = Vec::new();
-        let mut stmt = self
-            .store
-            .conn
-            .prepare_cached("SELECT id, scope FROM docs WHERE kind = 'case' ORDER BY id")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-            let (id, scope) = row?;
-            if !held.contains(&scope) {
-                out.push((id, scope));
-            }
-        }
-        for (id, m) in &station.moves {
-            let to = format!("grid:{}", m.to_grid);
-            if held.contains(&to) {
-                continue;
-            }
-            let mut ids = vec![id.clone()];
-            let mut stmt = self
-                .store
-                .conn
-                .prepare_cached("SELECT id FROM idx_request WHERE household_id = ?1")?;
-            ids.extend(
-                stmt.query_map([id], |r| r.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-            for doc in ids {
-                if self.has_document(&doc)? {
-                    out.push((doc, to.clone()));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The scope a held document is filed under; `None` if not held.
-    pub fn document_scope(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .store
-            .conn
-            .prepare_cached("SELECT scope FROM docs WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?)
     }
 
     /// Whether this store holds document `id`.

@@ -195,7 +195,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     );
     let grid_ids = station
         .replica()
-        .inventory(&format!("grid:{}", fixture.grids[0]))?
+        .inventory(&Scope::Grid(fixture.grids[0].clone()))?
         .into_iter()
         .map(|(id, _)| id)
         .collect();

@@ -156,7 +156,7 @@ pub fn export(store: &Store, scopes: &[Scope]) -> Result<Vec<u8>, BundleError> {
         if !held.contains(scope) {
             return Err(BundleError::UnknownScope(scope.clone()));
         }
-        for (id, _) in store.replica().inventory(scope)? {
+        for (id, _) in store.inventory_of(scope)? {
             let (kind, scope, bytes) = store.replica().document_bytes(&id)?;
             let attestations = store.attestations(&id)?;
             docs.push(BundleDoc {

@@ -34,7 +34,7 @@ use serde::Serialize;
 use super::channel::{self, Channel, Handshake, Incoming, InitiatorProof, ResponderProof};
 use super::protocol::{self, pack_id, unpack_id, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
 use super::ranges::{BadRange, Difference, RangeSet};
-use crate::model::DocKind;
+use crate::model::{DocKind, Scope};
 use crate::store::{Applied, Store, StoreError};
 use crate::trust::{fingerprint, Credential, EnrolCode, Signed, TrustError};
 
@@ -148,7 +148,7 @@ pub struct SessionReport {
     /// The protocol version used.
     pub version: u16,
     /// Scopes exchanged.
-    pub shared_scopes: Vec<String>,
+    pub shared_scopes: Vec<Scope>,
     /// Scopes whose digests already matched.
     pub unchanged_scopes: usize,
     /// Documents sent whole.
@@ -467,7 +467,7 @@ impl SyncSession {
         };
         let mut digests = Vec::new();
         for s in &scopes {
-            let (digest, docs) = store.replica().scope_digest(s)?;
+            let (digest, docs) = store.scope_digest_of(s)?;
             digests.push(ScopeDigest {
                 digest: short(&digest),
                 docs,
@@ -1156,8 +1156,8 @@ impl SyncSession {
                     // must hand on is reckoned against those.
                     self.departed = None;
                 }
-                self.shared = shared.clone();
-                self.report.shared_scopes = shared;
+                self.report.shared_scopes = typed_scopes(&shared);
+                self.shared = shared;
                 for s in self.peer_scopes.clone() {
                     if !self.shared.contains(&s) {
                         self.shared.push(s);
@@ -1170,7 +1170,7 @@ impl SyncSession {
                     let (_, scope, _) = store.replica().document_bytes(&id)?;
                     if scope == to
                         && self.peer_scopes.contains(&to)
-                        && !self.report.shared_scopes.contains(&to)
+                        && !self.report.shared_scopes.iter().any(|s| s.to_key() == to)
                     {
                         self.send_snapshot(store, &id)?;
                     }
@@ -1454,7 +1454,7 @@ impl SyncSession {
                 .collect()
         };
         self.report.version = version;
-        self.report.shared_scopes = shared.clone();
+        self.report.shared_scopes = typed_scopes(&shared);
         self.shared = shared.clone();
         self.peer_scopes = scopes.clone();
         let positions: Vec<u32> = shared
@@ -1509,7 +1509,7 @@ impl SyncSession {
         // a version-2 peer gets an inventory of each.
         let mut reconciled: Vec<String> = Vec::new();
         for scope in &shared {
-            let (digest, _) = store.replica().scope_digest(scope)?;
+            let (digest, _) = store.scope_digest_of(scope)?;
             let their = theirs.get(scope.as_str());
             if their.map(|d| d.digest) == Some(short(&digest)) {
                 self.report.unchanged_scopes += 1;
@@ -1518,7 +1518,7 @@ impl SyncSession {
             if their.is_none_or(|d| d.docs == 0) {
                 // The peer holds nothing of this scope (a new device): send
                 // the documents at once, no inventory or Want list needed.
-                for (id, _) in store.replica().inventory(scope)? {
+                for (id, _) in store.inventory_of(scope)? {
                     self.send_snapshot(store, &id)?;
                 }
                 continue;
@@ -1527,7 +1527,7 @@ impl SyncSession {
                 reconciled.push(scope.clone());
                 continue;
             }
-            let docs = store.replica().inventory(scope)?;
+            let docs = store.inventory_of(scope)?;
             self.outbox.push(Item::Inventory {
                 scope: protocol::pack_scope(scope),
                 docs: docs.into_iter().map(|(id, h)| (pack_id(&id), h)).collect(),
@@ -1566,8 +1566,7 @@ impl SyncSession {
         if !self.initiator || !self.shared.contains(&scope) {
             return Err(SyncError::Protocol("unexpected inventory"));
         }
-        let mine: HashMap<String, [u8; 8]> =
-            store.replica().inventory(&scope)?.into_iter().collect();
+        let mine: HashMap<String, [u8; 8]> = store.inventory_of(&scope)?.into_iter().collect();
         let theirs_map: HashMap<&str, [u8; 8]> =
             theirs.iter().map(|(id, h)| (id.as_str(), *h)).collect();
         let mut want = Vec::new();
@@ -1618,7 +1617,7 @@ impl SyncSession {
     /// (any other id is refused, never answered with its changes); one
     /// this device lacks is asked for whole instead.
     fn may_sync(&mut self, store: &Store, id: &str) -> Result<bool, SyncError> {
-        match store.replica().document_scope(id)? {
+        match store.document_scope_key(id)? {
             Some(scope) if !self.shared.contains(&scope) => {
                 self.report
                     .refused
@@ -1770,7 +1769,7 @@ impl SyncSession {
     fn purge_departed(&mut self, store: &mut Store) -> Result<(), SyncError> {
         // Computed afresh: a move received in this session may have made a
         // document sent in it a departed one, safe to purge now.
-        for (id, to) in store.replica().departed()? {
+        for (id, to) in store.departed_keys()? {
             if self.sent.contains(&id)
                 && self.peer_scopes.contains(&to)
                 && !self.refused_by_peer.contains(&id)
@@ -1806,7 +1805,7 @@ impl SyncSession {
     /// document.
     fn departed(&mut self, store: &Store) -> Result<&BTreeMap<String, String>, SyncError> {
         if self.departed.is_none() {
-            self.departed = Some(store.replica().departed()?.into_iter().collect());
+            self.departed = Some(store.departed_keys()?.into_iter().collect());
         }
         Ok(self.departed.get_or_insert_with(BTreeMap::new))
     }
@@ -1868,6 +1867,12 @@ fn open_channel(hs: Box<snow::HandshakeState>) -> Result<Channel, SyncError> {
         transport: Box::new(transport),
         next_nonce: 0,
     })
+}
+
+/// Scopes as the report gives them; the session's own are their wire
+/// spelling, already checked (the held scopes' and the peer's that match).
+fn typed_scopes(keys: &[String]) -> Vec<Scope> {
+    keys.iter().filter_map(|k| Scope::from_key(k)).collect()
 }
 
 const BAD_SCOPE: SyncError = SyncError::Protocol("a malformed scope");

@@ -252,7 +252,7 @@ fn a_volunteer_of_one_grid_never_receives_another_grids_households() {
             .len()
     );
     // Nothing of grid 1 came, even in the index.
-    let other = format!("grid:{}", grids[1]);
+    let other = Scope::Grid(grids[1].clone());
     assert_eq!(c.replica().scope_digest(&other).unwrap().1, 0);
     // And asking for a document out of scope gets nothing.
     assert!(c.people().workers(None, None).unwrap().len() > 1);
