@@ -287,3 +287,122 @@ pub fn import(store: &mut Store, bytes: &[u8]) -> Result<ImportReport, BundleErr
     }
     Ok(report)
 }
+
+/// The bundle's format pinned for the phones and laptops in the field: the
+/// signed body and the sealed payload by golden bytes (`tests/golden/sync/`,
+/// as the sync items), and a whole sealed bundle frozen at format 3
+/// (`tests/frozen/bundle-v3.anxb`, sealed by the frozen store's device)
+/// that every later build must open, verify and import.
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+    use crate::store::StoreOptions;
+
+    fn fixed_bundle() -> Bundle {
+        Bundle {
+            station: "3b1f0e5c-8a2d-4c6e-9f10-2a3b4c5d6e7f".into(),
+            scopes: vec!["station".into(), "grid:g1".into()],
+            created_at: 1_764_000_000_000,
+            device: "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a".into(),
+            registry: vec![(
+                false,
+                Signed {
+                    body: b"credential".to_vec(),
+                    signature: (0..64).collect(),
+                },
+            )],
+            docs: vec![BundleDoc {
+                id: "h-1".into(),
+                kind: DocKind::Household.as_str().into(),
+                scope: "grid:g1".into(),
+                bytes: vec![0x85, 0x6f, 0x4a, 0x83],
+                attestations: vec![Attestation {
+                    actor: vec![0xab; 16],
+                    seq: 3,
+                    signature: (64..128).collect(),
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn the_bundle_body_and_sealed_payload_keep_their_bytes() {
+        let body = postcard::to_stdvec(&fixed_bundle()).unwrap();
+        let sealed = postcard::to_stdvec(&Sealed {
+            credential: Signed {
+                body: b"exporter".to_vec(),
+                signature: (128..192).collect(),
+            },
+            bundle: body.clone(),
+            signature: (192..=255).collect(),
+        })
+        .unwrap();
+        let problems: Vec<String> = [("bundle-body", body), ("bundle-sealed", sealed)]
+            .iter()
+            .filter_map(|(name, bytes)| super::super::golden_tests::golden(name, bytes).err())
+            .collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        assert_eq!(&MAGIC, b"ANXBNDL3");
+        assert_eq!(SIGNATURE_TAG, b"anxin/bundle/3");
+    }
+
+    /// The frozen store (see `store::tests`), opened from a copy with its key.
+    fn frozen_store(dir: &tempfile::TempDir) -> Store {
+        let frozen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/frozen");
+        let path = dir.path().join("store-v10.db");
+        std::fs::copy(frozen.join("store-v10.db"), &path).unwrap();
+        let key = format!(
+            "x:{}",
+            hex::encode(std::fs::read(frozen.join("store-v10.db.key")).unwrap())
+        );
+        Store::open(
+            &path,
+            StoreOptions {
+                key: Some(key),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// A bundle sealed by the first release's format opens, its exporter
+    /// and signature verify, and its documents import: a household the
+    /// store lost comes back whole; the rest are already held.
+    #[test]
+    fn a_bundle_frozen_at_format_3_opens_verifies_and_imports() {
+        let frozen =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/frozen/bundle-v3.anxb");
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut store = frozen_store(&dir);
+        if !frozen.exists() && std::env::var_os("ANXIN_WRITE_GOLDEN").is_some() {
+            let scopes = store.replica().held_scopes().unwrap();
+            std::fs::write(&frozen, export(&store, &scopes).unwrap()).unwrap();
+        }
+        let bytes = std::fs::read(&frozen).expect("tests/frozen/bundle-v3.anxb");
+        let households = store.doc_ids(DocKind::Household).unwrap();
+        let lost = households[0].clone();
+        store
+            .replica_mut()
+            .purge_document(&lost, "the test lost it")
+            .unwrap();
+        assert!(!store.replica().has_document(&lost).unwrap());
+
+        let report = import(&mut store, &bytes).unwrap();
+        assert!(report.quarantined.is_empty(), "{:?}", report.quarantined);
+        assert_eq!(report.refused, 0);
+        assert_eq!(report.applied, 1, "the lost household, and only it");
+        assert_eq!(report.unchanged + report.applied, report.documents);
+        assert!(store.replica().has_document(&lost).unwrap());
+        assert_eq!(store.doc_ids(DocKind::Household).unwrap(), households);
+        assert!(store.check().unwrap().is_ok());
+
+        // Altered by one byte, the same bundle is refused and changes nothing.
+        let mut altered = bytes.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        assert!(matches!(
+            import(&mut store, &altered),
+            Err(BundleError::Corrupted)
+        ));
+    }
+}

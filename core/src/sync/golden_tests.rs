@@ -20,7 +20,7 @@ fn golden_dir() -> PathBuf {
 
 /// Compares `bytes` with the golden file `name.hex` (written when
 /// `ANXIN_WRITE_GOLDEN` is set and the file is missing).
-fn golden(name: &str, bytes: &[u8]) -> Result<(), String> {
+pub(super) fn golden(name: &str, bytes: &[u8]) -> Result<(), String> {
     let path = golden_dir().join(format!("{name}.hex"));
     let hex = hex::encode(bytes);
     match std::fs::read_to_string(&path) {
