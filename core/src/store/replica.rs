@@ -342,6 +342,40 @@ impl Store {
             .optional()?)
     }
 
+    /// [`Replica::document_bytes`] with the scope as the store spells it.
+    /// A document with no incremental chunks is sent as its stored
+    /// snapshot, which is already its whole compacted form (the snapshot
+    /// is written by `save`); only one with chunks is loaded and saved
+    /// again, so a first sync does not rebuild every document it sends.
+    pub(crate) fn document_bytes_keyed(
+        &self,
+        id: &str,
+    ) -> Result<(DocKind, String, Vec<u8>), StoreError> {
+        let not_found = || StoreError::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        };
+        let (kind, scope, chunks): (String, String, i64) = self
+            .conn
+            .prepare_cached("SELECT kind, scope, chunk_count FROM docs WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .ok_or_else(not_found)?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            source: crate::doc::DocError::Undecodable,
+        })?;
+        if chunks == 0 {
+            let snapshot: Vec<u8> = self
+                .conn
+                .prepare_cached("SELECT snapshot FROM docs WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            return Ok((kind, scope, snapshot));
+        }
+        let mut doc = self.load_document(id, Some(kind))?.ok_or_else(not_found)?;
+        Ok((kind, scope, doc.save()))
+    }
+
     fn quarantine(
         &mut self,
         peer: &str,
@@ -540,29 +574,13 @@ impl<S: std::ops::Deref<Target = Store>> super::Replica<S> {
     }
 
     /// A document's kind, scope and whole compacted bytes, to send to a peer.
-    pub fn document_bytes(&self, id: &str) -> Result<(DocKind, String, Vec<u8>), StoreError> {
-        let (kind, scope): (String, String) = self
-            .store
-            .conn
-            .prepare_cached("SELECT kind, scope FROM docs WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: "document",
-                id: id.to_string(),
-            })?;
-        let kind = DocKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+    pub fn document_bytes(&self, id: &str) -> Result<(DocKind, Scope, Vec<u8>), StoreError> {
+        let (kind, scope, bytes) = self.store.document_bytes_keyed(id)?;
+        let scope = Scope::from_key(&scope).ok_or_else(|| StoreError::Corrupt {
             id: id.to_string(),
             source: crate::doc::DocError::Undecodable,
         })?;
-        let mut doc =
-            self.store
-                .load_document(id, Some(kind))?
-                .ok_or_else(|| StoreError::NotFound {
-                    kind: "document",
-                    id: id.to_string(),
-                })?;
-        Ok((kind, scope, doc.save()))
+        Ok((kind, scope, bytes))
     }
 
     /// Whether this store holds document `id`.

@@ -157,7 +157,7 @@ pub fn export(store: &Store, scopes: &[Scope]) -> Result<Vec<u8>, BundleError> {
             return Err(BundleError::UnknownScope(scope.clone()));
         }
         for (id, _) in store.inventory_of(scope)? {
-            let (kind, scope, bytes) = store.replica().document_bytes(&id)?;
+            let (kind, scope, bytes) = store.document_bytes_keyed(&id)?;
             let attestations = store.attestations(&id)?;
             docs.push(BundleDoc {
                 id,

@@ -1167,8 +1167,8 @@ impl SyncSession {
                 // (case files a volunteer wrote) go whole to a peer that
                 // holds it; no inventory is exchanged for such a scope.
                 for (id, to) in self.departed(store)?.clone() {
-                    let (_, scope, _) = store.replica().document_bytes(&id)?;
-                    if scope == to
+                    let scope = store.document_scope_key(&id)?;
+                    if scope.as_ref() == Some(&to)
                         && self.peer_scopes.contains(&to)
                         && !self.report.shared_scopes.iter().any(|s| s.to_key() == to)
                     {
@@ -1818,7 +1818,7 @@ impl SyncSession {
                 return Ok(());
             }
         }
-        match store.replica().document_bytes(id) {
+        match store.document_bytes_keyed(id) {
             Ok((kind, scope, bytes)) => {
                 let position = self.shared.iter().position(|s| *s == scope);
                 if let Some(scope) = position {
