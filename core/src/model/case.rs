@@ -21,11 +21,11 @@ pub const MAX_CASE_EVENTS: usize = 2_000;
 /// The case team every station starts with.
 pub const DEFAULT_CASE_TEAM: &str = "main";
 
-/// A case file's id: derived from the resident's, so every device names the
-/// same resident's file alike.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CaseId(pub String);
+super::ids::checked_id!(
+    /// A case file's id: derived from the resident's, so every device names
+    /// the same resident's file alike.
+    CaseId
+);
 
 impl CaseId {
     /// The case id of a resident.
@@ -39,38 +39,6 @@ impl CaseId {
                 .into_uuid()
                 .to_string(),
         )
-    }
-
-    /// Parses a case id given from outside (a command line, a binding):
-    /// canonical UUID text only, like every other id.
-    pub fn parse(text: &str, field: &'static str) -> Result<Self, super::ValidationError> {
-        uuid::Uuid::parse_str(text.trim())
-            .map(|u| Self(u.to_string()))
-            .map_err(|_| super::ValidationError::new(field, super::Violation::NotAnId))
-    }
-
-    /// The id's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for CaseId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Reconcile for CaseId {
-    type Key<'a> = autosurgeon::reconcile::NoKey;
-    fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
-        r.str(&self.0)
-    }
-}
-
-impl Hydrate for CaseId {
-    fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
-        Ok(Self(s.to_string()))
     }
 }
 

@@ -4,7 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! id_type {
+/// A UUID-text identifier type: the struct and what every id has (a
+/// checked `parse`, its text, the automerge mapping, `Display`). Ids drawn
+/// at random add `random`/`from_rng` ([`id_type!`]); a case id is derived
+/// from its resident's instead (`case::CaseId::of`).
+macro_rules! checked_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(
@@ -14,17 +18,6 @@ macro_rules! id_type {
         pub struct $name(pub String);
 
         impl $name {
-            /// A fresh random identifier.
-            pub fn random() -> Self {
-                Self(uuid::Uuid::new_v4().to_string())
-            }
-
-            /// An identifier drawn from a seeded generator (fixtures, tests):
-            /// the same seed gives the same ids.
-            pub fn from_rng<R: rand::Rng>(rng: &mut R) -> Self {
-                Self(uuid::Builder::from_random_bytes(rng.gen()).into_uuid().to_string())
-            }
-
             /// Parses an identifier given from outside (a command line, a
             /// binding). Only canonical UUID text is accepted.
             pub fn parse(text: &str, field: &'static str) -> Result<Self, super::ValidationError> {
@@ -69,6 +62,27 @@ macro_rules! id_type {
         impl From<String> for $name {
             fn from(s: String) -> Self {
                 Self(s)
+            }
+        }
+    };
+}
+pub(super) use checked_id;
+
+/// An identifier drawn at random (see [`checked_id!`]).
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        checked_id!($(#[$doc])* $name);
+
+        impl $name {
+            /// A fresh random identifier.
+            pub fn random() -> Self {
+                Self(uuid::Uuid::new_v4().to_string())
+            }
+
+            /// An identifier drawn from a seeded generator (fixtures, tests):
+            /// the same seed gives the same ids.
+            pub fn from_rng<R: rand::Rng>(rng: &mut R) -> Self {
+                Self(uuid::Builder::from_random_bytes(rng.gen()).into_uuid().to_string())
             }
         }
     };
