@@ -35,7 +35,7 @@ use super::channel::{self, Channel, Handshake, Incoming, InitiatorProof, Respond
 use super::protocol::{self, pack_id, unpack_id, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
 use super::ranges::{BadRange, Difference, RangeSet};
 use crate::model::{DocKind, Scope};
-use crate::store::{Applied, Store, StoreError};
+use crate::store::{Applied, Store, StoreError, SyncStep};
 use crate::trust::{fingerprint, Credential, EnrolCode, Signed, TrustError};
 
 /// Limits of one session.
@@ -1574,19 +1574,7 @@ impl SyncSession {
             match mine.get(id) {
                 None => want.push(id.clone()),
                 Some(h) if h != their_heads => {
-                    let state = self.states.entry(id.clone()).or_default();
-                    let mut cached = None;
-                    let step = store.replica_mut().sync_document(
-                        &self.peer,
-                        id,
-                        state,
-                        None,
-                        &[],
-                        &mut cached,
-                    )?;
-                    if let Some(doc) = cached {
-                        self.docs.insert(id.clone(), doc);
-                    }
+                    let step = self.open_sync(store, id)?;
                     if step.reply.is_some() {
                         self.progress.total += 1;
                     }
@@ -1744,23 +1732,27 @@ impl SyncSession {
                 });
             }
             None => {
-                let state = self.states.entry(id.to_string()).or_default();
-                let mut cached = self.docs.remove(id);
-                let step = store.replica_mut().sync_document(
-                    &self.peer,
-                    id,
-                    state,
-                    None,
-                    &[],
-                    &mut cached,
-                )?;
-                if let Some(doc) = cached {
-                    self.docs.insert(id.to_string(), doc);
-                }
+                let step = self.open_sync(store, id)?;
                 self.push_sync(id, step.reply, step.attest);
             }
         }
         Ok(())
+    }
+
+    /// Starts the automerge sync of a document both hold differently (no
+    /// message received yet), from the session's copy of it when there is
+    /// one (decision 11), and keeps the copy the merge leaves.
+    fn open_sync(&mut self, store: &mut Store, id: &str) -> Result<SyncStep, SyncError> {
+        let state = self.states.entry(id.to_string()).or_default();
+        let mut cached = self.docs.remove(id);
+        let step =
+            store
+                .replica_mut()
+                .sync_document(&self.peer, id, state, None, &[], &mut cached)?;
+        if let Some(doc) = cached {
+            self.docs.insert(id.to_string(), doc);
+        }
+        Ok(step)
     }
 
     /// After a completed session: documents that moved to a grid this
