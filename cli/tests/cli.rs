@@ -1373,6 +1373,8 @@ fn bench_sync_prints_every_figure() {
         "incremental_bytes",
         "changed_json_bytes",
         "incremental_round_trips",
+        "v3_incremental_bytes",
+        "v2_incremental_bytes",
         "ble_seconds",
         "ble_limit_seconds",
         "peak_rss_bytes",
@@ -1384,6 +1386,10 @@ fn bench_sync_prints_every_figure() {
     assert_eq!(v["unchanged_round_trips"], 1);
     assert_eq!(v["unchanged_grid_round_trips"], 1);
     assert!(v["unchanged_bytes"].as_u64().unwrap() < v["naive_unchanged_bytes"].as_u64().unwrap());
+    // A visit pushed as what changed since the last session: one round
+    // trip, fewer bytes than finding it by ranges.
+    assert_eq!(v["incremental_round_trips"], 1);
+    assert!(v["incremental_bytes"].as_u64().unwrap() < v["v3_incremental_bytes"].as_u64().unwrap());
     fails(&["bench", "sync", "--households", "0"], 2, "--households");
 }
 

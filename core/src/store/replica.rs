@@ -167,6 +167,13 @@ fn parse_heads(text: &str) -> Option<Vec<ChangeHash>> {
     text.split(',').map(|h| h.parse().ok()).collect()
 }
 
+/// A document written since a sync mark, with its heads as of the mark
+/// (`None`: not held then). See [`Store::changed_since`].
+pub(crate) type ChangedSince = (String, Option<Vec<ChangeHash>>);
+
+/// The meta key prefix of a peer's sync mark ([`Store::sync_mark`]).
+const SYNC_MARK: &str = "sync_mark:";
+
 /// A short digest of a document's heads, for inventories.
 pub fn heads_digest(heads: &str) -> [u8; 8] {
     let d = Sha256::digest(heads.as_bytes());
@@ -275,6 +282,83 @@ impl Store {
             n += 1;
         }
         Ok((h.finalize().into(), n))
+    }
+
+    /// Where this device's history stands: the position of its newest
+    /// audit row. Every acknowledged write, local or received, appends one
+    /// (with the document's heads after it), so the audit log doubles as
+    /// the store's change sequence.
+    pub(crate) fn change_seq(&self) -> Result<i64, StoreError> {
+        Ok(audit::last(&self.conn)?.0)
+    }
+
+    /// The change sequence at the end of the last completed session with
+    /// `peer` (see [`Store::changed_since`]); `None` when there was none,
+    /// or when the mark lies beyond this store's history (a store restored
+    /// from an older copy), which no longer describes what the peer holds.
+    pub(crate) fn sync_mark(&self, peer: &str) -> Result<Option<i64>, StoreError> {
+        let Some(text) = self.meta(&format!("{SYNC_MARK}{peer}"))? else {
+            return Ok(None);
+        };
+        let mark: Option<i64> = text.parse().ok();
+        Ok(mark.filter(|m| *m >= 0 && *m <= self.change_seq().unwrap_or(0)))
+    }
+
+    /// Records that a session with `peer` completed with this store at
+    /// `seq` of its change sequence.
+    pub(crate) fn set_sync_mark(&self, peer: &str, seq: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![format!("{SYNC_MARK}{peer}"), seq.to_string()])?;
+        Ok(())
+    }
+
+    /// The documents of `scopes` written here (locally or by a peer) after
+    /// position `mark` of the change sequence and up to `upto`, sorted by
+    /// id, each with its
+    /// heads as of `mark` — what a peer that held everything this device
+    /// held at `mark` has of it — or `None` for a document this device did
+    /// not hold then. Read from the audit log and the index; no document
+    /// is loaded.
+    pub(crate) fn changed_since(
+        &self,
+        mark: i64,
+        upto: i64,
+        scopes: &[String],
+    ) -> Result<Vec<ChangedSince>, StoreError> {
+        // Driven by the audit rows after the mark (a range of its key),
+        // not by the documents: the cost is what changed, not the store.
+        let ids: std::collections::BTreeMap<String, String> = self
+            .conn
+            .prepare_cached(
+                "SELECT a.doc_id, d.scope FROM audit a JOIN docs d ON d.id = a.doc_id \
+                 WHERE a.seq > ?1 AND a.seq <= ?2",
+            )?
+            .query_map([mark, upto], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut before = self.conn.prepare_cached(
+            "SELECT heads FROM audit WHERE doc_id = ?1 AND seq <= ?2 \
+             ORDER BY seq DESC LIMIT 1",
+        )?;
+        let mut out = Vec::new();
+        for (id, scope) in ids {
+            if !scopes.contains(&scope) {
+                continue;
+            }
+            let heads: Option<String> = before
+                .query_row(params![id, mark], |r| r.get(0))
+                .optional()?;
+            // Empty heads (a purge's row) mean the document was not held.
+            let heads = heads
+                .as_deref()
+                .and_then(parse_heads)
+                .filter(|h| !h.is_empty());
+            out.push((id, heads));
+        }
+        Ok(out)
     }
 
     /// Every document of the scope spelled `key` with a short digest of its heads.

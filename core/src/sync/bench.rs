@@ -56,6 +56,12 @@ pub struct SyncBench {
     pub incremental_round_trips: u32,
     /// The naive baseline's bytes for the incremental exchange.
     pub naive_incremental_bytes: u64,
+    /// The same incremental exchange with protocol version 3 (range-based
+    /// reconciliation of every changed scope, no memory of the last
+    /// session), measured in the same run.
+    pub v3_incremental_bytes: u64,
+    /// Its round trips.
+    pub v3_incremental_round_trips: u32,
     /// The same incremental exchange with protocol version 2 (an
     /// inventory of every changed scope), measured in the same run.
     pub v2_incremental_bytes: u64,
@@ -201,8 +207,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         .collect();
     let naive_unchanged_grid_bytes = naive_of(&station, &grid_phone, grid_ids)?;
 
-    // A second phone in the same state, to measure the incremental
-    // exchange with protocol version 2 as well.
+    // Phones in the same state, to measure the incremental exchange with
+    // protocol versions 3 and 2 as well.
     let mut v2_phone = open(dir, "phone-v2.db")?;
     let v2_join = crate::fixture::enrol_everything(&mut station)?;
     run(
@@ -211,16 +217,33 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &v2_join,
         &LinkConfig::perfect(),
     );
+    let mut v3_phone = open(dir, "phone-v3.db")?;
+    let v3_join = crate::fixture::enrol_everything(&mut station)?;
+    run(
+        &mut v3_phone,
+        &mut station,
+        &v3_join,
+        &LinkConfig::perfect(),
+    );
 
-    // The phone learns of the devices enrolled since its last session: the
-    // registry travels once, in the session after an enrolment, and is not
-    // part of what a document change costs.
+    // The phones learn of the devices enrolled since their last session:
+    // the registry travels once, in the session after an enrolment, and is
+    // not part of what a document change costs.
+    let v2 = SyncConfig {
+        versions: (2, 2),
+        ..SyncConfig::default()
+    };
+    let v3 = SyncConfig {
+        versions: (2, 3),
+        ..SyncConfig::default()
+    };
     run(
         &mut phone,
         &mut station,
         &SyncConfig::default(),
         &LinkConfig::perfect(),
     );
+    run(&mut v2_phone, &mut station, &v2, &LinkConfig::perfect());
 
     // Incremental: a visit recorded at 1% of households.
     let worker = station.people().workers(None, Some(Role::Volunteer))?[0]
@@ -264,11 +287,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &SyncConfig::default(),
         &LinkConfig::perfect(),
     );
-    let v2 = SyncConfig {
-        versions: (2, 2),
-        ..SyncConfig::default()
-    };
     let v2_incremental = run(&mut v2_phone, &mut station, &v2, &LinkConfig::perfect());
+    let v3_incremental = run(&mut v3_phone, &mut station, &v3, &LinkConfig::perfect());
 
     // First sync over Bluetooth LE.
     let mut ble_phone = open(dir, "ble.db")?;
@@ -301,6 +321,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         changed_record_json_bytes,
         incremental_round_trips: incremental.round_trips,
         naive_incremental_bytes,
+        v3_incremental_bytes: v3_incremental.bytes(),
+        v3_incremental_round_trips: v3_incremental.round_trips,
         v2_incremental_bytes: v2_incremental.bytes(),
         v2_incremental_round_trips: v2_incremental.round_trips,
         ble_seconds: ble_run.seconds,

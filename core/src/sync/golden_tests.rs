@@ -208,6 +208,22 @@ fn every_item() -> Vec<(&'static str, Item)> {
                 bytes: vec![0x4b, 0x4c, 0x4a, 0x06, 0x00],
             },
         ),
+        (
+            "pushed",
+            Item::Pushed {
+                scopes: vec![0, 3],
+                digests: vec![
+                    ScopeDigest {
+                        digest: [7; 16],
+                        docs: 673,
+                    },
+                    ScopeDigest {
+                        digest: [8; 16],
+                        docs: 0,
+                    },
+                ],
+            },
+        ),
     ]
 }
 

@@ -11,8 +11,11 @@ pub const PROTOCOL_MIN: u16 = 2;
 /// The newest protocol version this build speaks. Version 3 finds what
 /// changed by range-based reconciliation (`sync::ranges`: the `Ranges`,
 /// `Heads` and `Changes` items) instead of whole-scope inventories; a
-/// version-2 peer is still answered with inventories.
-pub const PROTOCOL_MAX: u16 = 3;
+/// version-2 peer is still answered with inventories. Version 4 first
+/// pushes what changed since the two devices' last completed session (the
+/// `Pushed` item) and reconciles by ranges only when the digests still
+/// differ after that; a version-3 peer gets ranges at once.
+pub const PROTOCOL_MAX: u16 = 4;
 
 /// One frame: part `index` of `count` of a turn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -332,8 +335,11 @@ pub enum Item {
     /// Range-based reconciliation (version 3): nodes of the tree over the
     /// documents of the reconciled scopes.
     Ranges {
-        /// In the responder's first: which shared scopes are reconciled
-        /// (positions in the shared list); empty afterwards.
+        /// In the first from the side that starts the reconciliation
+        /// (the responder, or with version 4 whichever side found the
+        /// digests still differing after a push): which scopes are
+        /// reconciled, as positions in the initiator's Hello scope list;
+        /// empty afterwards.
         scopes: Vec<u32>,
         /// The nodes.
         nodes: Vec<RangeNode>,
@@ -363,6 +369,19 @@ pub enum Item {
         /// The compressed list of items.
         bytes: Vec<u8>,
     },
+    /// Version 4: the sender has sent, in this turn, every document of
+    /// these scopes that it wrote or received since its last completed
+    /// session with the receiver (as changes since the state it held
+    /// then, or whole when it did not hold the document then). The digests
+    /// are of its state once the turn is sent: a receiver that matches them
+    /// after applying the turn, with nothing of its own to send, is done;
+    /// otherwise the scopes are reconciled by ranges.
+    Pushed {
+        /// The scopes, as positions in the initiator's Hello scope list.
+        scopes: Vec<u32>,
+        /// The sender's digest of each of them, in the same order.
+        digests: Vec<ScopeDigest>,
+    },
 }
 
 impl Item {
@@ -390,6 +409,7 @@ impl Item {
             Item::Heads { .. } => 15,
             Item::Changes { .. } => 16,
             Item::Deflated { .. } => 17,
+            Item::Pushed { .. } => 18,
         }
     }
 }

@@ -6,11 +6,16 @@
 //! 0. Hello: protocol version range, device, station, scopes and a digest
 //!    per scope.
 //! 1. Welcome (or Refuse): the agreed version and the shared scopes, and
-//!    (version 3) the root of the range tree over the documents of the
-//!    shared scopes whose digests differ (a version-2 peer gets an
-//!    inventory of each). An unchanged scope costs nothing more: one round
-//!    trip in all.
-//! 2. and on: each side answers the other's ranges (`sync::ranges`); the
+//!    for the shared scopes whose digests differ: (version 4, with a peer
+//!    this device completed a session with) what changed here since that
+//!    session and a `Pushed` item with this side's digests, which the
+//!    initiator answers with its own push or, digests equal, with Done;
+//!    otherwise (version 3) the root of the range tree over their
+//!    documents (a version-2 peer gets an inventory of each). An
+//!    unchanged scope costs nothing more: one round trip in all.
+//! 2. and on: each side answers the other's ranges (`sync::ranges`; with
+//!    version 4 started by whichever side still finds the digests
+//!    differing after the pushes); the
 //!    side that learns both sides of a range sends snapshots of what the
 //!    peer lacks, a Want list of what it lacks, and for a document both
 //!    hold differently the peer's missing changes or its own heads (falling
@@ -181,6 +186,13 @@ pub struct SessionReport {
     /// What audit anchoring found about the peer's chain (rows deleted
     /// from the end, a rewritten chain); also reported by `check`.
     pub audit_findings: Vec<String>,
+    /// Documents sent because they changed since the last completed
+    /// session with this peer (protocol 4).
+    pub pushed: u32,
+    /// Whether documents were reconciled by ranges (protocol 3, or 4 when
+    /// the peer's or this device's memory of their last session did not
+    /// account for every difference).
+    pub reconciled_by_ranges: bool,
     /// Whether the session finished.
     pub completed: bool,
     /// Why it stopped early, if it did.
@@ -262,8 +274,18 @@ pub struct SyncSession {
     /// Responder: it asked for a retry once already.
     retried: bool,
     /// Version 3: the documents this session reconciles by ranges, built
-    /// once (the responder's first `Ranges` names their scopes).
+    /// once (the first `Ranges` names their scopes).
     ranges: Option<RangeSet>,
+    /// Version 4: the peer's `Pushed` of its last turn (scopes and its
+    /// digests), acted on once the whole turn is applied (the deflated
+    /// items of a turn come before its snapshots).
+    peer_pushed: Option<(Vec<String>, Vec<ScopeDigest>)>,
+    /// Version 4: this side sent its own push (at most once a session).
+    pushed: bool,
+    /// Where this store's change sequence stood when the session began:
+    /// a push carries what changed up to there, not what the peer has
+    /// just sent.
+    start_seq: i64,
 }
 
 /// Sealed frames an initiator keeps while the `Reply` they overtook is on
@@ -317,6 +339,9 @@ impl SyncSession {
             early: Vec::new(),
             retried: false,
             ranges: None,
+            peer_pushed: None,
+            pushed: false,
+            start_seq: i64::MAX,
         }
     }
 
@@ -368,6 +393,7 @@ impl SyncSession {
             return Ok(Vec::new());
         }
         self.phase = Phase::Running;
+        self.start_seq = store.change_seq()?;
         let (pattern, psk) = match &self.config.enrol {
             Some(code) => {
                 self.enrol_id = Some(code.id);
@@ -1008,6 +1034,9 @@ impl SyncSession {
         if turn >= self.config.max_turns {
             return Err(SyncError::Cap("too many turns"));
         }
+        if let Some((scopes, theirs)) = self.peer_pushed.take() {
+            self.after_peer_pushed(store, scopes, theirs)?;
+        }
         let items = std::mem::take(&mut self.outbox);
         // The responder only ever answers what it receives: when the
         // initiator has nothing to send, nothing is left to do.
@@ -1015,6 +1044,7 @@ impl SyncSession {
             self.phase = Phase::Finished;
             self.report.completed = true;
             self.purge_departed(store)?;
+            self.mark_completed(store)?;
             return Ok(self.send_turn(turn, vec![Item::Done]));
         }
         Ok(self.send_turn(turn, items))
@@ -1329,12 +1359,152 @@ impl SyncSession {
                 self.count(id, applied);
                 Ok(())
             }
+            Item::Pushed { scopes, digests } => {
+                if self.report.version < 4 || self.peer_pushed.is_some() {
+                    return Err(SyncError::Protocol("unexpected push"));
+                }
+                if digests.len() != scopes.len() {
+                    return Err(SyncError::Protocol("a push without a digest per scope"));
+                }
+                let named = self.named_scopes(&scopes)?;
+                self.peer_pushed = Some((named, digests));
+                Ok(())
+            }
             Item::Done => {
                 self.phase = Phase::Finished;
                 self.report.completed = true;
-                self.purge_departed(store)
+                self.purge_departed(store)?;
+                self.mark_completed(store)
             }
         }
+    }
+
+    /// Scopes named by their positions in the initiator's Hello, each one
+    /// this session shares.
+    fn named_scopes(&self, positions: &[u32]) -> Result<Vec<String>, SyncError> {
+        let named: Vec<String> = positions
+            .iter()
+            .map(|i| self.hello_scopes.get(*i as usize).cloned())
+            .collect::<Option<_>>()
+            .ok_or(BAD_SCOPE)?;
+        if named.iter().any(|s| !self.shared.contains(s)) {
+            return Err(SyncError::Protocol("a reconciled scope that is not shared"));
+        }
+        Ok(named)
+    }
+
+    /// Positions of scopes in the initiator's Hello (the peer listed every
+    /// scope it holds documents of).
+    fn hello_positions(&self, scopes: &[String]) -> Vec<u32> {
+        scopes
+            .iter()
+            .filter_map(|s| {
+                self.hello_scopes
+                    .iter()
+                    .position(|x| x == s)
+                    .map(|i| i as u32)
+            })
+            .collect()
+    }
+
+    /// Starts range-based reconciliation of `scopes`: the root of the tree.
+    fn start_ranges(&mut self, store: &Store, scopes: &[String]) -> Result<(), SyncError> {
+        if self.ranges.is_some() {
+            return Err(SyncError::Protocol("unexpected push"));
+        }
+        let set = RangeSet::new(self.session, store.replica().docs_with_heads(scopes)?);
+        self.outbox.push(Item::Ranges {
+            scopes: self.hello_positions(scopes),
+            nodes: vec![set.describe(0, 0)],
+        });
+        self.ranges = Some(set);
+        self.report.reconciled_by_ranges = true;
+        Ok(())
+    }
+
+    /// Version 4: queues every document of `scopes` written here since
+    /// `mark` (the end of the last completed session with this peer), as
+    /// the changes since the state it had then, or whole if it was not
+    /// held then. Returns how many documents it queued something for.
+    fn push_changed(
+        &mut self,
+        store: &mut Store,
+        mark: i64,
+        scopes: &[String],
+    ) -> Result<u32, SyncError> {
+        let mut queued = 0;
+        for (id, then) in store.changed_since(mark, self.start_seq, scopes)? {
+            let before = self.outbox.len();
+            match then {
+                None => self.send_snapshot(store, &id)?,
+                Some(heads) => self.send_changes(store, &id, &heads, false)?,
+            }
+            if self.outbox.len() > before {
+                queued += 1;
+            }
+        }
+        self.report.pushed += queued;
+        Ok(queued)
+    }
+
+    /// This device's digests of `scopes`, in order.
+    fn digests_of(store: &Store, scopes: &[String]) -> Result<Vec<ScopeDigest>, SyncError> {
+        scopes
+            .iter()
+            .map(|s| {
+                let (digest, docs) = store.scope_digest_of(s)?;
+                Ok(ScopeDigest {
+                    digest: short(&digest),
+                    docs,
+                })
+            })
+            .collect()
+    }
+
+    /// Closes this side's push: the scopes and this device's digests of
+    /// them.
+    fn push_digests(&mut self, store: &Store, scopes: &[String]) -> Result<(), SyncError> {
+        let digests = Self::digests_of(store, scopes)?;
+        self.outbox.push(Item::Pushed {
+            scopes: self.hello_positions(scopes),
+            digests,
+        });
+        Ok(())
+    }
+
+    /// The peer's push is applied: the initiator pushes its own changes
+    /// once (the responder then compares); a side with nothing to push
+    /// compares its digests with the peer's, and an equal state ends the
+    /// reconciliation while a differing one falls back to ranges.
+    fn after_peer_pushed(
+        &mut self,
+        store: &mut Store,
+        scopes: Vec<String>,
+        theirs: Vec<ScopeDigest>,
+    ) -> Result<(), SyncError> {
+        if self.initiator && !self.pushed {
+            self.pushed = true;
+            if let Some(mark) = store.sync_mark(&self.peer)? {
+                if self.push_changed(store, mark, &scopes)? > 0 {
+                    return self.push_digests(store, &scopes);
+                }
+            }
+        }
+        if Self::digests_of(store, &scopes)? != theirs {
+            self.start_ranges(store, &scopes)?;
+        }
+        Ok(())
+    }
+
+    /// A completed session: remember where this store's change sequence
+    /// stands, so that the next session with this peer starts from what
+    /// changed since.
+    fn mark_completed(&mut self, store: &mut Store) -> Result<(), SyncError> {
+        if !self.peer.is_empty() {
+            let seq = store.change_seq()?;
+            store.set_sync_mark(&self.peer, seq)?;
+        }
+        Ok(())
     }
 
     fn count(&mut self, id: String, applied: Applied) {
@@ -1397,6 +1567,8 @@ impl SyncSession {
         if self.initiator {
             return Err(SyncError::Protocol("unexpected hello"));
         }
+        // The Hello is the first thing a responder applies.
+        self.start_seq = store.change_seq()?;
         let Some(grant) = self.peer_credential.clone() else {
             return Err(SyncError::Protocol("a Hello before the handshake"));
         };
@@ -1457,6 +1629,7 @@ impl SyncSession {
         self.report.shared_scopes = typed_scopes(&shared);
         self.shared = shared.clone();
         self.peer_scopes = scopes.clone();
+        self.hello_scopes = scopes.clone();
         let positions: Vec<u32> = shared
             .iter()
             .filter_map(|s| scopes.iter().position(|x| x == s).map(|i| i as u32))
@@ -1534,18 +1707,22 @@ impl SyncSession {
             });
         }
         if !reconciled.is_empty() {
-            let set = RangeSet::new(self.session, store.replica().docs_with_heads(&reconciled)?);
-            // Positions in the Hello's scope list: the peer listed every
-            // scope it holds documents of.
-            let positions = reconciled
-                .iter()
-                .filter_map(|s| scopes.iter().position(|x| x == s).map(|i| i as u32))
-                .collect();
-            self.outbox.push(Item::Ranges {
-                scopes: positions,
-                nodes: vec![set.describe(0, 0)],
-            });
-            self.ranges = Some(set);
+            // Version 4, with a peer this device completed a session with:
+            // what changed here since then goes at once, and the peer
+            // answers with what changed on its side; ranges only if that
+            // leaves the scopes differing.
+            let mark = match version {
+                4.. => store.sync_mark(&self.peer)?,
+                _ => None,
+            };
+            match mark {
+                Some(mark) => {
+                    self.pushed = true;
+                    self.push_changed(store, mark, &reconciled)?;
+                    self.push_digests(store, &reconciled)?;
+                }
+                None => self.start_ranges(store, &reconciled)?,
+            }
         }
         // Held scopes come after the shared ones, in the same order on both
         // sides, so snapshots handed on can name them by position.
@@ -1634,17 +1811,11 @@ impl SyncSession {
             return Err(SyncError::Cap("too many ranges"));
         }
         if !scopes.is_empty() {
-            if !self.initiator || self.ranges.is_some() {
+            if self.ranges.is_some() {
                 return Err(SyncError::Protocol("unexpected reconciled scopes"));
             }
-            let named: Vec<String> = scopes
-                .iter()
-                .map(|i| self.hello_scopes.get(*i as usize).cloned())
-                .collect::<Option<_>>()
-                .ok_or(BAD_SCOPE)?;
-            if named.iter().any(|s| !self.shared.contains(s)) {
-                return Err(SyncError::Protocol("a reconciled scope that is not shared"));
-            }
+            let named = self.named_scopes(&scopes)?;
+            self.report.reconciled_by_ranges = true;
             self.ranges = Some(RangeSet::new(
                 self.session,
                 store.replica().docs_with_heads(&named)?,
@@ -1784,6 +1955,7 @@ impl SyncSession {
         attest: Vec<crate::trust::Attestation>,
     ) {
         let Some(bytes) = reply else { return };
+        self.report.sync_messages_sent += 1;
         self.outbox.push(Item::Sync {
             id: pack_id(id),
             bytes,
@@ -1825,6 +1997,7 @@ impl SyncSession {
                     });
                     self.progress.done += 1;
                     self.progress.total += 1;
+                    self.report.snapshots_sent += 1;
                 } else {
                     self.report
                         .refused

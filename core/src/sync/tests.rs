@@ -48,6 +48,9 @@ fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
     let r = run(&mut b, &mut a, &enrol, &LinkConfig::perfect());
     assert!(r.completed(), "{:?}", r.initiator.error);
     assert!(r.initiator.documents_received > 60);
+    // A new device holds nothing: every document goes whole.
+    assert_eq!(r.responder.snapshots_sent, r.initiator.documents_received);
+    assert_eq!(r.responder.sync_messages_sent, 0);
     same(&a, &b);
     let mut b_check = b;
     assert!(b_check.check().unwrap().is_ok());
@@ -215,6 +218,11 @@ fn concurrent_edits_on_two_devices_converge() {
         r.responder.error
     );
     same(&a, &b);
+    // Protocol 4: each side pushed what it wrote since their first
+    // session (b a visit and a new household, a a resident), and the
+    // digests then agreed.
+    assert_eq!((r.initiator.pushed, r.responder.pushed), (1, 2));
+    assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
     let merged: Household = a.get(h.as_str()).unwrap();
     assert!(merged.members.values().any(|m| m.name == "新成员"));
     assert!(merged.visits.values().any(|v| v.notes == "离线记录"));
@@ -263,7 +271,7 @@ fn mismatched_versions_and_stations_are_refused_clearly() {
     let (mut a, _) = station(5);
     let mut b = memory_store();
     let newer = SyncConfig {
-        versions: (4, 5),
+        versions: (5, 6),
         ..join(&mut a)
     };
     let r = run_with(
@@ -900,25 +908,14 @@ fn visit_households(store: &mut Store, n: usize) {
 #[test]
 fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
     let (mut station_laptop, _) = station(600);
-    let (mut phone, mut old_phone) = (memory_store(), memory_store());
-    let (enrol, enrol_old) = (join(&mut station_laptop), join(&mut station_laptop));
-    assert!(run(
-        &mut phone,
-        &mut station_laptop,
-        &enrol,
-        &LinkConfig::perfect()
-    )
-    .completed());
-    assert!(run(
-        &mut old_phone,
-        &mut station_laptop,
-        &enrol_old,
-        &LinkConfig::perfect()
-    )
-    .completed());
-    // Both hear of each other's credentials: the exchanges below carry
+    let mut phones = [memory_store(), memory_store(), memory_store()];
+    for p in phones.iter_mut() {
+        let enrol = join(&mut station_laptop);
+        assert!(run(p, &mut station_laptop, &enrol, &LinkConfig::perfect()).completed());
+    }
+    // Each hears of the others' credentials: the exchanges below carry
     // documents only.
-    for p in [&mut phone, &mut old_phone] {
+    for p in phones.iter_mut() {
         assert!(run(
             p,
             &mut station_laptop,
@@ -928,19 +925,36 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
         .completed());
     }
     visit_households(&mut station_laptop, 3);
+    let [phone, v3_phone, old_phone] = &mut phones;
 
-    // Version 3: ranges find the three documents; the station, ahead,
-    // sends their new changes.
+    // Version 4: the station remembers its last session with this phone
+    // and sends what changed since at once; the digests then agree, and
+    // nothing is reconciled by ranges.
     let r = run(
-        &mut phone,
+        phone,
         &mut station_laptop,
         &SyncConfig::default(),
         &LinkConfig::perfect(),
     );
     assert!(r.completed(), "{:?}", r.initiator.error);
-    assert_eq!(r.initiator.version, 3);
+    assert_eq!(r.initiator.version, 4);
     assert_eq!(r.initiator.documents_received, 3);
-    same(&phone, &station_laptop);
+    assert_eq!((r.responder.pushed, r.initiator.pushed), (3, 0));
+    assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
+    same(phone, &station_laptop);
+
+    // Version 3: ranges find the three documents; the station, ahead,
+    // sends their new changes.
+    let v3 = SyncConfig {
+        versions: (2, 3),
+        ..SyncConfig::default()
+    };
+    let r3 = run(v3_phone, &mut station_laptop, &v3, &LinkConfig::perfect());
+    assert!(r3.completed(), "{:?}", r3.initiator.error);
+    assert_eq!(r3.initiator.version, 3);
+    assert_eq!(r3.initiator.documents_received, 3);
+    assert!(r3.initiator.reconciled_by_ranges);
+    same(v3_phone, &station_laptop);
 
     // An older app (version 2): the same three documents, found by
     // inventories of every changed scope.
@@ -948,24 +962,143 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
         versions: (2, 2),
         ..SyncConfig::default()
     };
-    let r2 = run(
-        &mut old_phone,
-        &mut station_laptop,
-        &old,
-        &LinkConfig::perfect(),
-    );
+    let r2 = run(old_phone, &mut station_laptop, &old, &LinkConfig::perfect());
     assert!(r2.completed(), "{:?}", r2.initiator.error);
     assert_eq!(r2.initiator.version, 2);
     assert_eq!(r2.initiator.documents_received, 3);
-    same(&old_phone, &station_laptop);
+    same(old_phone, &station_laptop);
 
     assert!(
-        r.bytes() * 3 < r2.bytes(),
-        "ranges {} bytes, inventories {} bytes",
+        r.bytes() < r3.bytes() && r3.bytes() * 3 < r2.bytes(),
+        "pushed {} bytes, ranges {} bytes, inventories {} bytes",
         r.bytes(),
+        r3.bytes(),
         r2.bytes()
     );
-    assert!(r.round_trips <= 3, "{} round trips", r.round_trips);
+    assert!(r.round_trips <= 1, "{} round trips", r.round_trips);
+    assert!(r3.round_trips <= 3, "{} round trips", r3.round_trips);
+}
+
+/// Protocol 4 pushes what changed since the two devices' last completed
+/// session. A device that heard of a change from a third one hands it on
+/// the same way: the phone's visit reaches the other phone through the
+/// station, without ranges either time.
+#[test]
+fn what_a_device_heard_since_the_last_session_is_pushed_on() {
+    let (mut laptop, _) = station(40);
+    let (mut phone, mut other_phone) = (memory_store(), memory_store());
+    for p in [&mut phone, &mut other_phone] {
+        let enrol = join(&mut laptop);
+        assert!(run(p, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    }
+    for p in [&mut phone, &mut other_phone] {
+        assert!(run(
+            p,
+            &mut laptop,
+            &SyncConfig::default(),
+            &LinkConfig::perfect()
+        )
+        .completed());
+        let peer = laptop.device().device_id.clone();
+        assert_eq!(p.sync_mark(&peer).unwrap(), Some(p.change_seq().unwrap()));
+    }
+    visit_households(&mut phone, 2);
+    let r = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    assert_eq!((r.initiator.pushed, r.responder.pushed), (2, 0));
+    assert_eq!(r.responder.documents_received, 2);
+    assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
+    assert!(r.round_trips <= 2, "{} round trips", r.round_trips);
+    same(&phone, &laptop);
+
+    let r = run(
+        &mut other_phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    assert_eq!(r.responder.pushed, 2);
+    assert_eq!(r.initiator.documents_received, 2);
+    assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
+    assert_eq!(r.round_trips, 1);
+    same(&other_phone, &laptop);
+}
+
+/// A push rests on each side's memory of the last session; the digests
+/// check it. A memory that overstates what the peer holds (here: the
+/// station believes the phone has a visit it never sent) leaves the scopes
+/// differing after the push, and ranges find the rest. A memory from
+/// beyond this store's history (a store restored from an older copy) is
+/// not used at all.
+#[test]
+fn a_wrong_memory_of_the_last_session_is_caught_by_the_digests() {
+    let (mut laptop, _) = station(40);
+    let mut phone = memory_store();
+    let enrol = join(&mut laptop);
+    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    let phone_id = phone.device().device_id.clone();
+
+    visit_households(&mut laptop, 1);
+    laptop
+        .set_sync_mark(&phone_id, laptop.change_seq().unwrap())
+        .unwrap();
+    let r = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    assert_eq!(r.responder.pushed, 0);
+    assert!(r.initiator.reconciled_by_ranges);
+    assert_eq!(r.initiator.documents_received, 1);
+    same(&phone, &laptop);
+
+    visit_households(&mut laptop, 3);
+    laptop.set_sync_mark(&phone_id, i64::MAX / 2).unwrap();
+    assert_eq!(laptop.sync_mark(&phone_id).unwrap(), None);
+    let r = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    assert_eq!(r.responder.pushed, 0);
+    assert!(r.responder.reconciled_by_ranges);
+    assert_eq!(r.initiator.documents_received, 3);
+    same(&phone, &laptop);
+    // The completed session left a true mark behind.
+    assert_eq!(
+        laptop.sync_mark(&phone_id).unwrap(),
+        Some(laptop.change_seq().unwrap())
+    );
 }
 
 /// ARCHITECTURE decision 11: a session keeps the documents it syncs in
