@@ -88,6 +88,10 @@ fn corrupt(what: &str) -> StoreError {
     }
 }
 
+/// The meta key prefix of which of this device's credentials a peer holds
+/// ([`Store::credential_held_by`]).
+const HELD_BY: &str = "credential_held_by:";
+
 impl Store {
     /// This device's keys.
     pub(crate) fn keys(&self) -> &DeviceKeys {
@@ -399,20 +403,21 @@ impl Store {
         Ok(out)
     }
 
-    /// The Noise key of the device a session is likely to reach, so the
-    /// initiator can open with its proof and Hello at once (Noise IK):
+    /// The Noise key, device id and credential of the device a session is
+    /// likely to reach, so the initiator can open with its proof and Hello
+    /// at once (Noise IK):
     /// `device` if named, else the station laptop (the earliest station
     /// device other than this one). Only a current, unrevoked credential
     /// counts; none means the session opens without a guess.
     pub(crate) fn likely_responder(
         &self,
         device: Option<&str>,
-    ) -> Result<Option<[u8; 32]>, StoreError> {
+    ) -> Result<Option<([u8; 32], String, Signed)>, StoreError> {
         let Some(station) = self.devices().station_public()? else {
             return Ok(None);
         };
         let now = now_millis();
-        let mut best: Option<(Millis, [u8; 32])> = None;
+        let mut best: Option<(Millis, [u8; 32], String, Signed)> = None;
         for (id, signed) in self.registry_of_kind("credential")? {
             let Ok(c) = self.checked_credential(&signed, &station) else {
                 continue;
@@ -424,11 +429,73 @@ impl Store {
             if !wanted || c.expires_at < now || self.devices().is_revoked(&id)? {
                 continue;
             }
-            if best.is_none_or(|(at, _)| c.issued_at < at) {
-                best = Some((c.issued_at, c.noise_key));
+            if best.as_ref().is_none_or(|(at, ..)| c.issued_at < *at) {
+                best = Some((c.issued_at, c.noise_key, id, signed));
             }
         }
-        Ok(best.map(|(_, key)| key))
+        Ok(best.map(|(_, key, device, signed)| (key, device, signed)))
+    }
+
+    /// The credential in the registry that a peer named by its
+    /// fingerprint (`sync::channel::ProofNames::mine`), if held. It is
+    /// checked like a credential sent in full (`Devices::verify_peer`).
+    pub(crate) fn registry_credential_named(
+        &self,
+        fingerprint: &[u8; 8],
+    ) -> Result<Option<Signed>, StoreError> {
+        Ok(self
+            .registry_of_kind("credential")?
+            .into_iter()
+            .map(|(_, s)| s)
+            .find(|s| crate::sync::channel::credential_fingerprint(s) == *fingerprint))
+    }
+
+    /// The fingerprint of this device's credential that `peer` holds in its
+    /// registry, as of their last completed session at protocol 4 or later
+    /// (so it reads a proof that names it); `None` if not known.
+    pub(crate) fn credential_held_by(&self, peer: &str) -> Result<Option<[u8; 8]>, StoreError> {
+        Ok(self
+            .meta(&format!("{HELD_BY}{peer}"))?
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| b.try_into().ok()))
+    }
+
+    /// Records (or, `None`, forgets) which of this device's credentials
+    /// `peer` holds.
+    pub(crate) fn set_credential_held_by(
+        &self,
+        peer: &str,
+        fingerprint: Option<[u8; 8]>,
+    ) -> Result<(), StoreError> {
+        let key = format!("{HELD_BY}{peer}");
+        match fingerprint {
+            Some(f) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(rusqlite::params![key, hex::encode(f)])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([key])?,
+        };
+        Ok(())
+    }
+
+    /// The fingerprint of this device's current credential when its own
+    /// registry holds it too (a session's registry exchange then leaves it
+    /// with the peer).
+    pub(crate) fn own_credential_in_registry(&self) -> Result<Option<[u8; 8]>, StoreError> {
+        let Some((own, _)) = self.devices().credential()? else {
+            return Ok(None);
+        };
+        let fingerprint = crate::sync::channel::credential_fingerprint(&own);
+        Ok(self
+            .registry_credential(&self.device.device_id)?
+            .filter(|r| crate::sync::channel::credential_fingerprint(r) == fingerprint)
+            .map(|_| fingerprint))
     }
 
     fn registry_of_kind(&self, kind: &str) -> Result<Vec<(String, Signed)>, StoreError> {

@@ -116,6 +116,73 @@ pub struct InitiatorProof {
     pub frames: Vec<Vec<u8>>,
 }
 
+/// What an initiator adds after its [`InitiatorProof`] (protocol 4 and
+/// later): credentials each side already holds of the other, named by
+/// [`credential_fingerprint`] instead of sent. An older responder decodes
+/// the proof and ignores the bytes after it (postcard reads what the type
+/// needs), so the names cost it nothing and the initiator only leaves its
+/// own credential out for a responder that spoke version 4 before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofNames {
+    /// The initiator's credential is the one in the responder's registry
+    /// with this fingerprint (the proof's `credential` is then `None`).
+    pub mine: Option<[u8; 8]>,
+    /// The initiator holds the responder's credential with this
+    /// fingerprint: the responder may leave it out of its proof.
+    pub yours: Option<[u8; 8]>,
+}
+
+/// Names a signed credential (the first 8 bytes of SHA-256 over its
+/// signature, which no two credentials share).
+pub fn credential_fingerprint(signed: &Signed) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(&signed.signature);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
+}
+
+/// The initiator's proof as sent: the proof, then the names when there
+/// are any.
+pub fn encode_initiator_proof(proof: &InitiatorProof, names: &ProofNames) -> Vec<u8> {
+    let mut out = postcard::to_stdvec(proof).unwrap_or_default();
+    if *names != ProofNames::default() {
+        out.extend(postcard::to_stdvec(names).unwrap_or_default());
+    }
+    out
+}
+
+/// The initiator's proof as received, from an older initiator (no names)
+/// or a newer one.
+pub fn decode_initiator_proof(bytes: &[u8]) -> Result<(InitiatorProof, ProofNames), &'static str> {
+    let (proof, rest) =
+        postcard::take_from_bytes::<InitiatorProof>(bytes).map_err(|_| HANDSHAKE_FAILED)?;
+    let names = match rest {
+        [] => ProofNames::default(),
+        rest => match postcard::take_from_bytes::<ProofNames>(rest) {
+            Ok((names, [])) => names,
+            _ => return Err(HANDSHAKE_FAILED),
+        },
+    };
+    Ok((proof, names))
+}
+
+impl ResponderProof {
+    /// The credential the initiator named (`ProofNames::yours`) stands for
+    /// the responder's, left out.
+    pub fn named() -> Signed {
+        Signed {
+            body: Vec::new(),
+            signature: Vec::new(),
+        }
+    }
+
+    /// Whether the responder left its credential out.
+    pub fn left_out(&self) -> bool {
+        self.credential.body.is_empty() && self.credential.signature.is_empty()
+    }
+}
+
 /// A message as received.
 pub enum Incoming<'a> {
     /// A handshake message.

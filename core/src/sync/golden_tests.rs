@@ -281,6 +281,73 @@ fn every_frame_item_a_frame_and_every_handshake_message_keep_their_bytes() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The proofs inside the handshake's Noise payloads: an initiator's with
+/// its credential and the responder's named (what any responder reads), one
+/// naming both, and a responder's that leaves its credential out.
+#[test]
+fn the_handshake_proofs_keep_their_bytes_and_older_responders_read_them() {
+    use super::channel::{
+        decode_initiator_proof, encode_initiator_proof, InitiatorProof, ProofNames, ResponderProof,
+    };
+    let hello = vec![vec![1, 2, 3]];
+    let sent = InitiatorProof {
+        credential: Some(signed()),
+        enrolling: None,
+        frames: hello.clone(),
+    };
+    let names = ProofNames {
+        mine: None,
+        yours: Some([4; 8]),
+    };
+    let bytes = encode_initiator_proof(&sent, &names);
+    // A responder of protocol 3 decodes the proof as it always did and
+    // ignores the names after it.
+    let old: InitiatorProof = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        old.credential.map(|c| c.signature),
+        Some(signed().signature)
+    );
+    assert_eq!(old.frames, hello);
+    let (new, read) = decode_initiator_proof(&bytes).unwrap();
+    assert_eq!((new.frames, read), (hello.clone(), names));
+    // Without names the proof is byte for byte the protocol-3 one.
+    assert_eq!(
+        encode_initiator_proof(&sent, &ProofNames::default()),
+        postcard::to_stdvec(&sent).unwrap()
+    );
+    let both = encode_initiator_proof(
+        &InitiatorProof {
+            credential: None,
+            enrolling: None,
+            frames: hello,
+        },
+        &ProofNames {
+            mine: Some([3; 8]),
+            yours: Some([4; 8]),
+        },
+    );
+    let responder = postcard::to_stdvec(&ResponderProof {
+        station_key: None,
+        credential: ResponderProof::named(),
+    })
+    .unwrap();
+    let mut problems = Vec::new();
+    for (name, bytes) in [
+        ("proof-initiator-naming-yours", &bytes),
+        ("proof-initiator-naming-both", &both),
+        ("proof-responder-named", &responder),
+    ] {
+        if let Err(e) = golden(name, bytes) {
+            problems.push(e);
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Trailing bytes that are not names are refused, not ignored.
+    let mut bad = both.clone();
+    bad.push(7);
+    assert!(decode_initiator_proof(&bad).is_err());
+}
+
 #[test]
 fn document_kinds_keep_their_wire_codes() {
     // Written out, not computed: these are what phones in the field send.

@@ -36,7 +36,9 @@ use automerge::sync::State;
 use automerge::ChangeHash;
 use serde::Serialize;
 
-use super::channel::{self, Channel, Handshake, Incoming, InitiatorProof, ResponderProof};
+use super::channel::{
+    self, Channel, Handshake, Incoming, InitiatorProof, ProofNames, ResponderProof,
+};
 use super::protocol::{self, pack_id, unpack_id, Item, ScopeDigest, PROTOCOL_MAX, PROTOCOL_MIN};
 use super::ranges::{BadRange, Difference, RangeSet};
 use crate::model::{DocKind, Scope};
@@ -269,6 +271,11 @@ pub struct SyncSession {
     refused_by_peer: BTreeSet<String>,
     /// Initiator: the responder's key it opened an IK handshake with.
     known_responder: Option<[u8; 32]>,
+    /// Initiator: the credential it holds of the responder it expects,
+    /// named in its proof so the responder may leave it out; and whether
+    /// its own proof named its credential instead of sending it.
+    expected_credential: Option<Signed>,
+    named_mine: bool,
     /// Initiator: sealed frames that overtook the responder's `Reply`.
     early: Vec<(u64, Vec<u8>)>,
     /// Responder: it asked for a retry once already.
@@ -336,6 +343,8 @@ impl SyncSession {
             departed: None,
             refused_by_peer: BTreeSet::new(),
             known_responder: None,
+            expected_credential: None,
+            named_mine: false,
             early: Vec::new(),
             retried: false,
             ranges: None,
@@ -408,8 +417,8 @@ impl SyncSession {
                     ExpectedResponder::Device(d) => store.likely_responder(Some(d))?,
                     ExpectedResponder::Unknown => None,
                 };
-                if let Some(key) = guess {
-                    return self.open_known(store, own, key);
+                if let Some((key, device, credential)) = guess {
+                    return self.open_known(store, own, key, &device, credential);
                 }
                 (crate::trust::NOISE_SESSION, None)
             }
@@ -451,6 +460,8 @@ impl SyncSession {
         store: &Store,
         own: Signed,
         responder: [u8; 32],
+        responder_device: &str,
+        responder_credential: Signed,
     ) -> Result<Vec<Vec<u8>>, SyncError> {
         let mut hs = channel::noise_state(
             crate::trust::NOISE_SESSION_KNOWN,
@@ -461,15 +472,28 @@ impl SyncSession {
         )
         .map_err(SyncError::Protocol)?;
         let frames = self.hello_frames(store)?;
-        let proof = postcard::to_stdvec(&InitiatorProof {
-            credential: Some(own),
-            enrolling: None,
-            frames,
-        })
-        .unwrap_or_default();
+        // Credentials both sides hold already are named, not sent: the
+        // responder's always (an older one ignores the name), this
+        // device's when the responder last had it at protocol 4 or later.
+        let mine = channel::credential_fingerprint(&own);
+        let held = store.credential_held_by(responder_device)? == Some(mine);
+        let names = ProofNames {
+            mine: held.then_some(mine),
+            yours: Some(channel::credential_fingerprint(&responder_credential)),
+        };
+        let proof = channel::encode_initiator_proof(
+            &InitiatorProof {
+                credential: (!held).then_some(own),
+                enrolling: None,
+                frames,
+            },
+            &names,
+        );
         let noise = channel::write(&mut hs, &proof).map_err(SyncError::Protocol)?;
         self.channel = Channel::Handshaking(Box::new(hs));
         self.known_responder = Some(responder);
+        self.expected_credential = Some(responder_credential);
+        self.named_mine = held;
         let msg = channel::handshake_message(&Handshake::OpenKnown {
             session: self.session,
             noise,
@@ -757,18 +781,41 @@ impl SyncSession {
                     .get_remote_static()
                     .map(|k| k.to_vec())
                     .ok_or(SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
-                let proof: InitiatorProof = postcard::from_bytes(&payload)
-                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
-                let verified = match (&proof.credential, &proof.enrolling) {
-                    (Some(signed), None) => store.devices().verify_peer(signed, &remote),
+                let (proof, names) =
+                    channel::decode_initiator_proof(&payload).map_err(SyncError::Protocol)?;
+                let verified = match (&proof.credential, &proof.enrolling, &names.mine) {
+                    (Some(signed), None, _) => store.devices().verify_peer(signed, &remote),
+                    (None, None, Some(named)) => match store.registry_credential_named(named)? {
+                        Some(signed) => store.devices().verify_peer(&signed, &remote),
+                        // Not in this registry (lost, or a renewal not
+                        // heard of): the initiator starts over and sends
+                        // its credential.
+                        None => {
+                            if std::mem::replace(&mut self.retried, true) {
+                                return Err(SyncError::Protocol(channel::HANDSHAKE_FAILED));
+                            }
+                            let m = channel::handshake_message(&Handshake::Retry);
+                            self.count_sent(std::slice::from_ref(&m));
+                            return Ok(vec![m]);
+                        }
+                    },
                     _ => Err(TrustError::Malformed {
                         what: "the peer's proof",
                     }
                     .into()),
                 };
+                // The initiator holds this device's credential: named, not
+                // sent (protocol 4; a session held to 3 sends it).
+                let credential = if self.config.versions.1 >= 4
+                    && names.yours == Some(channel::credential_fingerprint(&own))
+                {
+                    ResponderProof::named()
+                } else {
+                    own
+                };
                 let reply = postcard::to_stdvec(&ResponderProof {
                     station_key: None,
-                    credential: own,
+                    credential,
                 })
                 .unwrap_or_default();
                 let noise = channel::write(&mut hs, &reply).map_err(SyncError::Protocol)?;
@@ -786,6 +833,21 @@ impl SyncSession {
                 }
                 self.early.clear();
                 self.report.handshake_round_trips += 1;
+                if std::mem::take(&mut self.named_mine) {
+                    // The responder did not hold the credential named: it
+                    // gets it in full from now on.
+                    if let Some(c) = self.expected_credential.as_ref().and_then(|c| {
+                        store
+                            .devices()
+                            .station_public()
+                            .ok()
+                            .flatten()
+                            .and_then(|k| c.credential(&k).ok())
+                    }) {
+                        store.set_credential_held_by(&c.device, None)?;
+                    }
+                }
+                self.expected_credential = None;
                 self.open_unknown(store, crate::trust::NOISE_SESSION, None)
             }
             (Handshake::Reply { noise }, true) => {
@@ -825,7 +887,19 @@ impl SyncSession {
                         self.enrol_station_key = Some(station_key);
                         c
                     }
-                    None => match store.devices().verify_peer(&proof.credential, &remote) {
+                    None => match store.devices().verify_peer(
+                        match (&self.expected_credential, proof.left_out()) {
+                            (Some(named), true) => named,
+                            (None, true) => {
+                                return Err(TrustError::Malformed {
+                                    what: "the peer's proof",
+                                }
+                                .into())
+                            }
+                            (_, false) => &proof.credential,
+                        },
+                        &remote,
+                    ) {
                         Err(StoreError::Trust(TrustError::BadSignature { .. })) => {
                             return Err(TrustError::BadSignature {
                                 what: "the peer (another station's key)",
@@ -889,8 +963,8 @@ impl SyncSession {
                     return Err(SyncError::Protocol(channel::HANDSHAKE_FAILED));
                 };
                 self.channel = open_channel(hs)?;
-                let proof: InitiatorProof = postcard::from_bytes(&payload)
-                    .map_err(|_| SyncError::Protocol(channel::HANDSHAKE_FAILED))?;
+                let (proof, _) =
+                    channel::decode_initiator_proof(&payload).map_err(SyncError::Protocol)?;
                 let verified = match (self.enrol_id, &proof.credential, &proof.enrolling) {
                     (Some(id), None, Some((device, signing_key))) => {
                         let noise_key: [u8; 32] = remote
@@ -1503,6 +1577,14 @@ impl SyncSession {
         if !self.peer.is_empty() {
             let seq = store.change_seq()?;
             store.set_sync_mark(&self.peer, seq)?;
+            // The registries were exchanged: a peer at protocol 4 holds
+            // this device's credential if this device's registry does, and
+            // reads a proof that names it.
+            let held = match self.report.version {
+                4.. => store.own_credential_in_registry()?,
+                _ => None,
+            };
+            store.set_credential_held_by(&self.peer, held)?;
         }
         Ok(())
     }

@@ -979,6 +979,138 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
     assert!(r3.round_trips <= 3, "{} round trips", r3.round_trips);
 }
 
+/// Protocol 4: credentials both sides hold already are named in the
+/// handshake, not sent (two credentials were most of an unchanged
+/// session's bytes). A responder that no longer holds the credential named
+/// asks for a retry and gets it in full; the next session names it again.
+#[test]
+fn credentials_both_sides_hold_are_named_not_sent() {
+    let (mut laptop, _) = station(20);
+    let mut phone = memory_store();
+    let enrol = join(&mut laptop);
+    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    let phone_id = phone.device().device_id.clone();
+    let laptop_id = laptop.device().device_id.clone();
+    assert!(phone.credential_held_by(&laptop_id).unwrap().is_some());
+
+    // A laptop held to protocol 3 sends its credential (the phone named
+    // it, which an older laptop ignores); the phone names its own only to
+    // a peer that spoke 4 last time, and the laptop still reads that.
+    let v3 = SyncConfig {
+        versions: (2, 3),
+        ..SyncConfig::default()
+    };
+    let full = run_with(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &v3,
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        full.completed(),
+        "{:?} {:?}",
+        full.initiator.error,
+        full.responder.error
+    );
+    assert_eq!(full.initiator.version, 3);
+    // Spoken at 3: the phone no longer counts on the laptop reading names.
+    assert_eq!(phone.credential_held_by(&laptop_id).unwrap(), None);
+    let both_full = run_with(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &v3,
+        &LinkConfig::perfect(),
+    );
+    assert!(both_full.completed());
+    let first_named = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(first_named.completed());
+    let named = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        named.completed(),
+        "{:?} {:?}",
+        named.initiator.error,
+        named.responder.error
+    );
+    assert_eq!(
+        (named.initiator.handshake_round_trips, named.round_trips),
+        (0, 1)
+    );
+    assert!(
+        named.bytes() + 400 < both_full.bytes(),
+        "named {} bytes, sent in full {} bytes",
+        named.bytes(),
+        both_full.bytes()
+    );
+    assert!(named.bytes() < 700, "{} bytes unchanged", named.bytes());
+
+    // The laptop lost the phone's credential: a retry, the credential in
+    // full, and the registries exchanged again.
+    laptop
+        .tamper(&format!(
+            "DELETE FROM registry WHERE device_id = '{phone_id}' AND kind = 'credential'"
+        ))
+        .unwrap();
+    let retried = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        retried.completed(),
+        "{:?} {:?}",
+        retried.initiator.error,
+        retried.responder.error
+    );
+    assert_eq!(retried.initiator.handshake_round_trips, 2);
+    let again = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(again.completed());
+    assert_eq!(
+        (again.initiator.handshake_round_trips, again.round_trips),
+        (0, 1)
+    );
+    assert_eq!(again.bytes(), named.bytes());
+
+    // A revoked phone naming its credential is refused as before.
+    let admin = Author::Worker(
+        laptop
+            .people()
+            .workers(None, Some(Role::StationAdmin))
+            .unwrap()[0]
+            .id
+            .clone(),
+    );
+    laptop
+        .devices_mut()
+        .revoke_device(&admin, &phone_id)
+        .unwrap();
+    let refused = run(
+        &mut phone,
+        &mut laptop,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(!refused.completed());
+    assert!(refused.initiator.error.unwrap().contains("revoked"));
+}
+
 /// Protocol 4 pushes what changed since the two devices' last completed
 /// session. A device that heard of a change from a third one hands it on
 /// the same way: the phone's visit reaches the other phone through the
