@@ -212,16 +212,7 @@ fn every_item() -> Vec<(&'static str, Item)> {
             "pushed",
             Item::Pushed {
                 scopes: vec![0, 3],
-                digests: vec![
-                    ScopeDigest {
-                        digest: [7; 16],
-                        docs: 673,
-                    },
-                    ScopeDigest {
-                        digest: [8; 16],
-                        docs: 0,
-                    },
-                ],
+                digest: [7; 16],
             },
         ),
     ]

@@ -372,15 +372,17 @@ pub enum Item {
     /// Version 4: the sender has sent, in this turn, every document of
     /// these scopes that it wrote or received since its last completed
     /// session with the receiver (as changes since the state it held
-    /// then, or whole when it did not hold the document then). The digests
-    /// are of its state once the turn is sent: a receiver that matches them
+    /// then, or whole when it did not hold the document then). The digest
+    /// is of its state once the turn is sent: a receiver that matches it
     /// after applying the turn, with nothing of its own to send, is done;
     /// otherwise the scopes are reconciled by ranges.
     Pushed {
         /// The scopes, as positions in the initiator's Hello scope list.
         scopes: Vec<u32>,
-        /// The sender's digest of each of them, in the same order.
-        digests: Vec<ScopeDigest>,
+        /// The sender's digest of them together: SHA-256 over each
+        /// scope's digest (32 bytes) and document count (4 bytes, little
+        /// endian), in the order listed, cut to 16 bytes.
+        digest: [u8; 16],
     },
 }
 

@@ -8,7 +8,7 @@
 //! 1. Welcome (or Refuse): the agreed version and the shared scopes, and
 //!    for the shared scopes whose digests differ: (version 4, with a peer
 //!    this device completed a session with) what changed here since that
-//!    session and a `Pushed` item with this side's digests, which the
+//!    session and a `Pushed` item with this side's digest of them, which the
 //!    initiator answers with its own push or, digests equal, with Done;
 //!    otherwise (version 3) the root of the range tree over their
 //!    documents (a version-2 peer gets an inventory of each). An
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use automerge::sync::State;
 use automerge::ChangeHash;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::channel::{
     self, Channel, Handshake, Incoming, InitiatorProof, ProofNames, ResponderProof,
@@ -284,9 +285,9 @@ pub struct SyncSession {
     /// once (the first `Ranges` names their scopes).
     ranges: Option<RangeSet>,
     /// Version 4: the peer's `Pushed` of its last turn (scopes and its
-    /// digests), acted on once the whole turn is applied (the deflated
+    /// digest of them), acted on once the whole turn is applied (the deflated
     /// items of a turn come before its snapshots).
-    peer_pushed: Option<(Vec<String>, Vec<ScopeDigest>)>,
+    peer_pushed: Option<(Vec<String>, [u8; 16])>,
     /// Version 4: this side sent its own push (at most once a session).
     pushed: bool,
     /// Where this store's change sequence stood when the session began:
@@ -1433,15 +1434,12 @@ impl SyncSession {
                 self.count(id, applied);
                 Ok(())
             }
-            Item::Pushed { scopes, digests } => {
+            Item::Pushed { scopes, digest } => {
                 if self.report.version < 4 || self.peer_pushed.is_some() {
                     return Err(SyncError::Protocol("unexpected push"));
                 }
-                if digests.len() != scopes.len() {
-                    return Err(SyncError::Protocol("a push without a digest per scope"));
-                }
                 let named = self.named_scopes(&scopes)?;
-                self.peer_pushed = Some((named, digests));
+                self.peer_pushed = Some((named, digest));
                 Ok(())
             }
             Item::Done => {
@@ -1521,27 +1519,26 @@ impl SyncSession {
         Ok(queued)
     }
 
-    /// This device's digests of `scopes`, in order.
-    fn digests_of(store: &Store, scopes: &[String]) -> Result<Vec<ScopeDigest>, SyncError> {
-        scopes
-            .iter()
-            .map(|s| {
-                let (digest, docs) = store.scope_digest_of(s)?;
-                Ok(ScopeDigest {
-                    digest: short(&digest),
-                    docs,
-                })
-            })
-            .collect()
+    /// This device's digest of `scopes` together: SHA-256 over each one's
+    /// digest and document count, in order, cut to 16 bytes. One digest
+    /// for all, because a difference in any of them sends all to ranges.
+    fn digest_of(store: &Store, scopes: &[String]) -> Result<[u8; 16], SyncError> {
+        let mut h = Sha256::new();
+        for s in scopes {
+            let (digest, docs) = store.scope_digest_of(s)?;
+            h.update(digest);
+            h.update(docs.to_le_bytes());
+        }
+        Ok(short(&h.finalize().into()))
     }
 
-    /// Closes this side's push: the scopes and this device's digests of
+    /// Closes this side's push: the scopes and this device's digest of
     /// them.
     fn push_digests(&mut self, store: &Store, scopes: &[String]) -> Result<(), SyncError> {
-        let digests = Self::digests_of(store, scopes)?;
+        let digest = Self::digest_of(store, scopes)?;
         self.outbox.push(Item::Pushed {
             scopes: self.hello_positions(scopes),
-            digests,
+            digest,
         });
         Ok(())
     }
@@ -1554,7 +1551,7 @@ impl SyncSession {
         &mut self,
         store: &mut Store,
         scopes: Vec<String>,
-        theirs: Vec<ScopeDigest>,
+        theirs: [u8; 16],
     ) -> Result<(), SyncError> {
         if self.initiator && !self.pushed {
             self.pushed = true;
@@ -1564,7 +1561,7 @@ impl SyncSession {
                 }
             }
         }
-        if Self::digests_of(store, &scopes)? != theirs {
+        if Self::digest_of(store, &scopes)? != theirs {
             self.start_ranges(store, &scopes)?;
         }
         Ok(())
