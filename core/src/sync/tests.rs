@@ -40,6 +40,23 @@ fn same(a: &Store, b: &Store) {
     );
 }
 
+/// A session with default limits on a perfect link, which must complete.
+fn resync(initiator: &mut Store, responder: &mut Store) -> super::link::LinkRun {
+    let r = run(
+        initiator,
+        responder,
+        &SyncConfig::default(),
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    r
+}
+
 #[test]
 fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
     let (mut a, _) = station(60);
@@ -1024,25 +1041,8 @@ fn credentials_both_sides_hold_are_named_not_sent() {
         &LinkConfig::perfect(),
     );
     assert!(both_full.completed());
-    let first_named = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(first_named.completed());
-    let named = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        named.completed(),
-        "{:?} {:?}",
-        named.initiator.error,
-        named.responder.error
-    );
+    let first_named = resync(&mut phone, &mut laptop);
+    let named = resync(&mut phone, &mut laptop);
     assert_eq!(
         (named.initiator.handshake_round_trips, named.round_trips),
         (0, 1)
@@ -1054,6 +1054,15 @@ fn credentials_both_sides_hold_are_named_not_sent() {
         both_full.bytes()
     );
     assert!(named.bytes() < 700, "{} bytes unchanged", named.bytes());
+    // In between, the first session at 4 again: the laptop's credential
+    // named, the phone's still sent (the laptop spoke 3 last time).
+    assert!(
+        named.bytes() + 200 < first_named.bytes() && first_named.bytes() + 200 < both_full.bytes(),
+        "{} / {} / {} bytes",
+        named.bytes(),
+        first_named.bytes(),
+        both_full.bytes()
+    );
 
     // The laptop lost the phone's credential: a retry, the credential in
     // full, and the registries exchanged again.
@@ -1062,26 +1071,9 @@ fn credentials_both_sides_hold_are_named_not_sent() {
             "DELETE FROM registry WHERE device_id = '{phone_id}' AND kind = 'credential'"
         ))
         .unwrap();
-    let retried = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        retried.completed(),
-        "{:?} {:?}",
-        retried.initiator.error,
-        retried.responder.error
-    );
+    let retried = resync(&mut phone, &mut laptop);
     assert_eq!(retried.initiator.handshake_round_trips, 2);
-    let again = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(again.completed());
+    let again = resync(&mut phone, &mut laptop);
     assert_eq!(
         (again.initiator.handshake_round_trips, again.round_trips),
         (0, 1)
@@ -1124,47 +1116,19 @@ fn what_a_device_heard_since_the_last_session_is_pushed_on() {
         assert!(run(p, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
     }
     for p in [&mut phone, &mut other_phone] {
-        assert!(run(
-            p,
-            &mut laptop,
-            &SyncConfig::default(),
-            &LinkConfig::perfect()
-        )
-        .completed());
+        resync(p, &mut laptop);
         let peer = laptop.device().device_id.clone();
         assert_eq!(p.sync_mark(&peer).unwrap(), Some(p.change_seq().unwrap()));
     }
     visit_households(&mut phone, 2);
-    let r = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        r.completed(),
-        "{:?} {:?}",
-        r.initiator.error,
-        r.responder.error
-    );
+    let r = resync(&mut phone, &mut laptop);
     assert_eq!((r.initiator.pushed, r.responder.pushed), (2, 0));
     assert_eq!(r.responder.documents_received, 2);
     assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
     assert!(r.round_trips <= 2, "{} round trips", r.round_trips);
     same(&phone, &laptop);
 
-    let r = run(
-        &mut other_phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        r.completed(),
-        "{:?} {:?}",
-        r.initiator.error,
-        r.responder.error
-    );
+    let r = resync(&mut other_phone, &mut laptop);
     assert_eq!(r.responder.pushed, 2);
     assert_eq!(r.initiator.documents_received, 2);
     assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
@@ -1190,18 +1154,7 @@ fn a_wrong_memory_of_the_last_session_is_caught_by_the_digests() {
     laptop
         .set_sync_mark(&phone_id, laptop.change_seq().unwrap())
         .unwrap();
-    let r = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        r.completed(),
-        "{:?} {:?}",
-        r.initiator.error,
-        r.responder.error
-    );
+    let r = resync(&mut phone, &mut laptop);
     assert_eq!(r.responder.pushed, 0);
     assert!(r.initiator.reconciled_by_ranges);
     assert_eq!(r.initiator.documents_received, 1);
@@ -1210,18 +1163,7 @@ fn a_wrong_memory_of_the_last_session_is_caught_by_the_digests() {
     visit_households(&mut laptop, 3);
     laptop.set_sync_mark(&phone_id, i64::MAX / 2).unwrap();
     assert_eq!(laptop.sync_mark(&phone_id).unwrap(), None);
-    let r = run(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        r.completed(),
-        "{:?} {:?}",
-        r.initiator.error,
-        r.responder.error
-    );
+    let r = resync(&mut phone, &mut laptop);
     assert_eq!(r.responder.pushed, 0);
     assert!(r.responder.reconciled_by_ranges);
     assert_eq!(r.initiator.documents_received, 3);
