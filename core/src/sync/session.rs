@@ -272,10 +272,10 @@ pub struct SyncSession {
     refused_by_peer: BTreeSet<String>,
     /// Initiator: the responder's key it opened an IK handshake with.
     known_responder: Option<[u8; 32]>,
-    /// Initiator: the credential it holds of the responder it expects,
-    /// named in its proof so the responder may leave it out; and whether
-    /// its own proof named its credential instead of sending it.
-    expected_credential: Option<Signed>,
+    /// Initiator: the device it expects and the credential it holds of
+    /// it, named in its proof so the responder may leave it out; and
+    /// whether its own proof named its credential instead of sending it.
+    expected: Option<(String, Signed)>,
     named_mine: bool,
     /// Initiator: sealed frames that overtook the responder's `Reply`.
     early: Vec<(u64, Vec<u8>)>,
@@ -344,7 +344,7 @@ impl SyncSession {
             departed: None,
             refused_by_peer: BTreeSet::new(),
             known_responder: None,
-            expected_credential: None,
+            expected: None,
             named_mine: false,
             early: Vec::new(),
             retried: false,
@@ -493,7 +493,7 @@ impl SyncSession {
         let noise = channel::write(&mut hs, &proof).map_err(SyncError::Protocol)?;
         self.channel = Channel::Handshaking(Box::new(hs));
         self.known_responder = Some(responder);
-        self.expected_credential = Some(responder_credential);
+        self.expected = Some((responder_device.to_string(), responder_credential));
         self.named_mine = held;
         let msg = channel::handshake_message(&Handshake::OpenKnown {
             session: self.session,
@@ -834,21 +834,14 @@ impl SyncSession {
                 }
                 self.early.clear();
                 self.report.handshake_round_trips += 1;
-                if std::mem::take(&mut self.named_mine) {
+                if let (true, Some((device, _))) =
+                    (std::mem::take(&mut self.named_mine), &self.expected)
+                {
                     // The responder did not hold the credential named: it
                     // gets it in full from now on.
-                    if let Some(c) = self.expected_credential.as_ref().and_then(|c| {
-                        store
-                            .devices()
-                            .station_public()
-                            .ok()
-                            .flatten()
-                            .and_then(|k| c.credential(&k).ok())
-                    }) {
-                        store.set_credential_held_by(&c.device, None)?;
-                    }
+                    store.set_credential_held_by(device, None)?;
                 }
-                self.expected_credential = None;
+                self.expected = None;
                 self.open_unknown(store, crate::trust::NOISE_SESSION, None)
             }
             (Handshake::Reply { noise }, true) => {
@@ -889,8 +882,8 @@ impl SyncSession {
                         c
                     }
                     None => match store.devices().verify_peer(
-                        match (&self.expected_credential, proof.left_out()) {
-                            (Some(named), true) => named,
+                        match (&self.expected, proof.left_out()) {
+                            (Some((_, named)), true) => named,
                             (None, true) => {
                                 return Err(TrustError::Malformed {
                                     what: "the peer's proof",
