@@ -40,6 +40,16 @@ fn same(a: &Store, b: &Store) {
     );
 }
 
+/// A station of `households` households and a phone enrolled with
+/// everything it holds, after their first (completed) session.
+fn station_and_phone(households: u32) -> (Store, Store, Vec<GridId>) {
+    let (mut laptop, grids) = station(households);
+    let mut phone = memory_store();
+    let enrol = join(&mut laptop);
+    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    (laptop, phone, grids)
+}
+
 /// A session with default limits on a perfect link, which must complete.
 fn resync(initiator: &mut Store, responder: &mut Store) -> super::link::LinkRun {
     let r = run(
@@ -127,10 +137,7 @@ fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
 
 #[test]
 fn the_one_message_handshake_survives_a_link_that_loses_duplicates_and_reorders() {
-    let (mut a, grids) = station(40);
-    let mut b = memory_store();
-    let enrol = join(&mut a);
-    assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    let (mut a, mut b, grids) = station_and_phone(40);
     let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
         .id
         .clone();
@@ -171,10 +178,7 @@ fn the_one_message_handshake_survives_a_link_that_loses_duplicates_and_reorders(
 
 #[test]
 fn concurrent_edits_on_two_devices_converge() {
-    let (mut a, grids) = station(30);
-    let mut b = memory_store();
-    let enrol = join(&mut a);
-    assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    let (mut a, mut b, grids) = station_and_phone(30);
     let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
         .id
         .clone();
@@ -447,10 +451,7 @@ fn garbage_frames_are_errors_not_panics() {
 
 #[test]
 fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
-    let (mut a, grids) = station(10);
-    let mut b = memory_store();
-    let enrol = join(&mut a);
-    assert!(run(&mut b, &mut a, &enrol, &LinkConfig::perfect()).completed());
+    let (mut a, mut b, grids) = station_and_phone(10);
     // A peer (here: a direct call, as a broken app would) sends a household
     // whose content breaks the rules.
     let h = a.households().households_in_grid(&grids[0], 1, 0).unwrap()[0]
@@ -1002,10 +1003,7 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
 /// asks for a retry and gets it in full; the next session names it again.
 #[test]
 fn credentials_both_sides_hold_are_named_not_sent() {
-    let (mut laptop, _) = station(20);
-    let mut phone = memory_store();
-    let enrol = join(&mut laptop);
-    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    let (mut laptop, mut phone, _) = station_and_phone(20);
     let phone_id = phone.device().device_id.clone();
     let laptop_id = laptop.device().device_id.clone();
     assert!(phone.credential_held_by(&laptop_id).unwrap().is_some());
@@ -1144,10 +1142,7 @@ fn what_a_device_heard_since_the_last_session_is_pushed_on() {
 /// not used at all.
 #[test]
 fn a_wrong_memory_of_the_last_session_is_caught_by_the_digests() {
-    let (mut laptop, _) = station(40);
-    let mut phone = memory_store();
-    let enrol = join(&mut laptop);
-    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    let (mut laptop, mut phone, _) = station_and_phone(40);
     let phone_id = phone.device().device_id.clone();
 
     visit_households(&mut laptop, 1);
@@ -1183,10 +1178,7 @@ fn a_wrong_memory_of_the_last_session_is_caught_by_the_digests() {
 /// the first, though the peer believes it delivered it.
 #[test]
 fn a_change_that_arrives_before_its_dependency_waits_in_the_session_copy() {
-    let (mut laptop, _) = station(4);
-    let mut phone = memory_store();
-    let enrol = join(&mut laptop);
-    assert!(run(&mut phone, &mut laptop, &enrol, &LinkConfig::perfect()).completed());
+    let (mut laptop, mut phone, _) = station_and_phone(4);
     let id = laptop.doc_ids(DocKind::Household).unwrap()[0].clone();
     let held = |s: &Store| {
         s.replica()
