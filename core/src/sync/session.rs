@@ -300,10 +300,18 @@ pub struct SyncSession {
 /// its way; more end the session.
 const MAX_EARLY_FRAMES: usize = 64;
 
+/// Session ids are drawn from the numbers postcard writes in exactly four
+/// bytes (2^21 up to 2^28): a session's size then never depends on the draw
+/// (a random `u32` took four or five bytes in every frame, so the same
+/// exchange varied by a few bytes), and 2^28 - 2^21 ids still tell one
+/// session's frames from another's and salt its range fingerprints.
+const SESSION_IDS: std::ops::Range<u32> = (1 << 21)..(1 << 28);
+
 impl SyncSession {
     /// A session that this side starts.
     pub fn initiate(config: SyncConfig) -> Self {
-        Self::new(config, true, rand::random())
+        use rand::Rng;
+        Self::new(config, true, rand::thread_rng().gen_range(SESSION_IDS))
     }
 
     /// A session that answers a peer's Hello.
