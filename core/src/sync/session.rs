@@ -163,6 +163,9 @@ pub struct SessionReport {
     pub snapshots_sent: u32,
     /// Automerge sync messages sent.
     pub sync_messages_sent: u32,
+    /// Automerge changes sent on their own (a document's changes the peer
+    /// lacked, found from its heads).
+    pub changes_sent: u32,
     /// Documents received that changed this store.
     pub documents_received: u32,
     /// Frames sent and received.
@@ -290,6 +293,11 @@ pub struct SyncSession {
     peer_pushed: Option<(Vec<String>, [u8; 16])>,
     /// Version 4: this side sent its own push (at most once a session).
     pushed: bool,
+    /// Version 4, initiator: the changes the responder pushed, by
+    /// document. The peer holds them, so this side's own push counts them
+    /// as known (a document both wrote would otherwise go back with the
+    /// peer's changes in it).
+    pushed_to_me: HashMap<String, Vec<ChangeHash>>,
     /// Where this store's change sequence stood when the session began:
     /// a push carries what changed up to there, not what the peer has
     /// just sent.
@@ -358,6 +366,7 @@ impl SyncSession {
             retried: false,
             ranges: None,
             peer_pushed: None,
+            pushed_to_me: HashMap::new(),
             pushed: false,
             start_seq: i64::MAX,
         }
@@ -1432,6 +1441,17 @@ impl SyncSession {
                 if let Some(doc) = cached {
                     self.docs.insert(id.clone(), doc);
                 }
+                if self.initiator && !self.pushed && !matches!(applied, Applied::Quarantined(_)) {
+                    // Decoded once more only here: applied, each change is
+                    // in the session's copy of the document, and its hash
+                    // is all this side's push needs of it.
+                    self.pushed_to_me.entry(id.clone()).or_default().extend(
+                        changes
+                            .into_iter()
+                            .filter_map(|c| automerge::Change::from_bytes(c).ok())
+                            .map(|c| c.hash()),
+                    );
+                }
                 self.count(id, applied);
                 Ok(())
             }
@@ -1508,9 +1528,14 @@ impl SyncSession {
         let mut queued = 0;
         for (id, then) in store.changed_since(mark, self.start_seq, scopes)? {
             let before = self.outbox.len();
+            let just_pushed = self.pushed_to_me.remove(&id).unwrap_or_default();
             match then {
-                None => self.send_snapshot(store, &id)?,
-                Some(heads) => self.send_changes(store, &id, &heads, false)?,
+                None if just_pushed.is_empty() => self.send_snapshot(store, &id)?,
+                then => {
+                    let mut known = then.unwrap_or_default();
+                    known.extend(just_pushed);
+                    self.send_changes(store, &id, &known, false)?
+                }
             }
             if self.outbox.len() > before {
                 queued += 1;
@@ -1968,6 +1993,7 @@ impl SyncSession {
                 if !changes.is_empty() {
                     self.progress.total += 1;
                     self.progress.done += 1;
+                    self.report.changes_sent += changes.len() as u32;
                     self.outbox.push(Item::Changes {
                         id: pack_id(id),
                         changes,

@@ -243,6 +243,9 @@ fn concurrent_edits_on_two_devices_converge() {
     // session (b a visit and a new household, a a resident), and the
     // digests then agreed.
     assert_eq!((r.initiator.pushed, r.responder.pushed), (1, 2));
+    // a sends back only its own change to the household both wrote, not
+    // b's visit it has just received with it.
+    assert_eq!((r.initiator.changes_sent, r.responder.changes_sent), (1, 1));
     assert!(!r.initiator.reconciled_by_ranges && !r.responder.reconciled_by_ranges);
     let merged: Household = a.get(h.as_str()).unwrap();
     assert!(merged.members.values().any(|m| m.name == "新成员"));
