@@ -1390,6 +1390,12 @@ fn bench_sync_prints_every_figure() {
     // trip, fewer bytes than finding it by ranges.
     assert_eq!(v["incremental_round_trips"], 1);
     assert!(v["incremental_bytes"].as_u64().unwrap() < v["v3_incremental_bytes"].as_u64().unwrap());
+    // The idle session and the changes' share add up to the incremental
+    // exchange, and both cost something.
+    let idle = v["idle_session_bytes"].as_u64().unwrap();
+    let changes = v["incremental_change_bytes"].as_u64().unwrap();
+    assert!(idle > 0 && changes > 0, "{v}");
+    assert_eq!(idle + changes, v["incremental_bytes"].as_u64().unwrap());
     fails(&["bench", "sync", "--households", "0"], 2, "--households");
 }
 

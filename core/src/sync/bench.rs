@@ -54,6 +54,16 @@ pub struct SyncBench {
     pub changed_record_json_bytes: u64,
     /// Round trips of the incremental exchange.
     pub incremental_round_trips: u32,
+    /// Bytes of the same phone's session with the station just before the
+    /// changes, when neither had anything to send: what any session costs
+    /// (the Noise handshake, the Hello and Welcome, the push digest and
+    /// Done).
+    pub idle_session_bytes: u64,
+    /// `incremental_bytes` less `idle_session_bytes`: what the changes
+    /// themselves cost (their automerge changes, their authors'
+    /// signatures, the station's signed audit head that their writes
+    /// moved on).
+    pub incremental_change_bytes: u64,
     /// The naive baseline's bytes for the incremental exchange.
     pub naive_incremental_bytes: u64,
     /// The same incremental exchange with protocol version 3 (range-based
@@ -244,6 +254,19 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &LinkConfig::perfect(),
     );
     run(&mut v2_phone, &mut station, &v2, &LinkConfig::perfect());
+    // A session with nothing to send, just before the changes (the second
+    // of two: the first may still carry a signed audit head of the
+    // catching up).
+    let mut idle_session_bytes = 0;
+    for _ in 0..2 {
+        idle_session_bytes = run(
+            &mut phone,
+            &mut station,
+            &SyncConfig::default(),
+            &LinkConfig::perfect(),
+        )
+        .bytes();
+    }
 
     // Incremental: a visit recorded at 1% of households.
     let worker = station.people().workers(None, Some(Role::Volunteer))?[0]
@@ -320,6 +343,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         changed_json_bytes,
         changed_record_json_bytes,
         incremental_round_trips: incremental.round_trips,
+        idle_session_bytes,
+        incremental_change_bytes: incremental.bytes().saturating_sub(idle_session_bytes),
         naive_incremental_bytes,
         v3_incremental_bytes: v3_incremental.bytes(),
         v3_incremental_round_trips: v3_incremental.round_trips,
