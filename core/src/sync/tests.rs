@@ -67,6 +67,19 @@ fn resync(initiator: &mut Store, responder: &mut Store) -> super::link::LinkRun 
     r
 }
 
+/// A session of an initiator that speaks protocol versions 2 up to
+/// `version` (an older app), which must complete at that version.
+fn resync_at(initiator: &mut Store, responder: &mut Store, version: u16) -> super::link::LinkRun {
+    let older = SyncConfig {
+        versions: (2, version),
+        ..SyncConfig::default()
+    };
+    let r = run(initiator, responder, &older, &LinkConfig::perfect());
+    assert!(r.completed(), "{:?}", r.initiator.error);
+    assert_eq!(r.initiator.version, version);
+    r
+}
+
 #[test]
 fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
     let (mut a, _) = station(60);
@@ -966,26 +979,14 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
 
     // Version 3: ranges find the three documents; the station, ahead,
     // sends their new changes.
-    let v3 = SyncConfig {
-        versions: (2, 3),
-        ..SyncConfig::default()
-    };
-    let r3 = run(v3_phone, &mut station_laptop, &v3, &LinkConfig::perfect());
-    assert!(r3.completed(), "{:?}", r3.initiator.error);
-    assert_eq!(r3.initiator.version, 3);
+    let r3 = resync_at(v3_phone, &mut station_laptop, 3);
     assert_eq!(r3.initiator.documents_received, 3);
     assert!(r3.initiator.reconciled_by_ranges);
     same(v3_phone, &station_laptop);
 
     // An older app (version 2): the same three documents, found by
     // inventories of every changed scope.
-    let old = SyncConfig {
-        versions: (2, 2),
-        ..SyncConfig::default()
-    };
-    let r2 = run(old_phone, &mut station_laptop, &old, &LinkConfig::perfect());
-    assert!(r2.completed(), "{:?}", r2.initiator.error);
-    assert_eq!(r2.initiator.version, 2);
+    let r2 = resync_at(old_phone, &mut station_laptop, 2);
     assert_eq!(r2.initiator.documents_received, 3);
     same(old_phone, &station_laptop);
 
