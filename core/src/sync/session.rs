@@ -1441,10 +1441,15 @@ impl SyncSession {
                 if let Some(doc) = cached {
                     self.docs.insert(id.clone(), doc);
                 }
-                if self.initiator && !self.pushed && !matches!(applied, Applied::Quarantined(_)) {
-                    // Decoded once more only here: applied, each change is
-                    // in the session's copy of the document, and its hash
-                    // is all this side's push needs of it.
+                if self.initiator
+                    && self.report.version >= 4
+                    && !self.pushed
+                    && !matches!(applied, Applied::Quarantined(_))
+                {
+                    // Decoded once more only here (a push of the peer's may
+                    // be under way: its Pushed closes the turn): applied,
+                    // each change is in the session's copy of the document,
+                    // and its hash is all this side's push needs of it.
                     self.pushed_to_me.entry(id.clone()).or_default().extend(
                         changes
                             .into_iter()
