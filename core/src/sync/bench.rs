@@ -219,22 +219,14 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
 
     // Phones in the same state, to measure the incremental exchange with
     // protocol versions 3 and 2 as well.
-    let mut v2_phone = open(dir, "phone-v2.db")?;
-    let v2_join = crate::fixture::enrol_everything(&mut station)?;
-    run(
-        &mut v2_phone,
-        &mut station,
-        &v2_join,
-        &LinkConfig::perfect(),
-    );
-    let mut v3_phone = open(dir, "phone-v3.db")?;
-    let v3_join = crate::fixture::enrol_everything(&mut station)?;
-    run(
-        &mut v3_phone,
-        &mut station,
-        &v3_join,
-        &LinkConfig::perfect(),
-    );
+    let mut enrolled_phone = |file: &str| -> Result<Store, StoreError> {
+        let mut phone = open(dir, file)?;
+        let join = crate::fixture::enrol_everything(&mut station)?;
+        run(&mut phone, &mut station, &join, &LinkConfig::perfect());
+        Ok(phone)
+    };
+    let mut v2_phone = enrolled_phone("phone-v2.db")?;
+    let mut v3_phone = enrolled_phone("phone-v3.db")?;
 
     // The phones learn of the devices enrolled since their last session:
     // the registry travels once, in the session after an enrolment, and is

@@ -95,13 +95,7 @@ fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
     let mut b_check = b;
     assert!(b_check.check().unwrap().is_ok());
 
-    let r = run(
-        &mut b_check,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed());
+    let r = resync(&mut b_check, &mut a);
     // The phone knew the station laptop's key from the registry: its proof
     // and Hello went in the handshake's first message.
     assert_eq!(r.initiator.handshake_round_trips, 0);
@@ -239,18 +233,7 @@ fn concurrent_edits_on_two_devices_converge() {
             },
         )
         .unwrap();
-    let r = run(
-        &mut a,
-        &mut b,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        r.completed(),
-        "{:?} {:?}",
-        r.initiator.error,
-        r.responder.error
-    );
+    let r = resync(&mut a, &mut b);
     same(&a, &b);
     // Protocol 4: each side pushed what it wrote since their first
     // session (b a visit and a new household, a a resident), and the
@@ -410,13 +393,7 @@ fn lossy_links_may_cut_sessions_but_repeated_sessions_converge() {
             &LinkConfig::lossy(seed),
         );
     }
-    let r = run(
-        &mut b,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed());
+    resync(&mut b, &mut a);
     same(&a, &b);
 }
 
@@ -508,13 +485,7 @@ fn an_invalid_document_from_a_peer_is_quarantined_and_the_session_goes_on() {
         .apply_document("peer", "x", DocKind::Household, "station", b"junk", &[])
         .unwrap();
     assert!(matches!(out, crate::store::Applied::Quarantined(_)));
-    let r = run(
-        &mut b,
-        &mut a,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed());
+    resync(&mut b, &mut a);
     same(&a, &b);
 }
 
@@ -770,32 +741,14 @@ fn a_moved_household_is_handed_on_with_its_pending_edits_then_purged() {
 
     // The phones meet each other: the move is learned, but neither holds
     // grid 2, so nothing is handed on and nothing is purged.
-    let r = run(
-        &mut other_phone,
-        &mut station,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed());
-    let r = run(
-        &mut phone,
-        &mut other_phone,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed(), "{:?}", r.initiator.error);
+    resync(&mut other_phone, &mut station);
+    let r = resync(&mut phone, &mut other_phone);
     assert!(phone.replica().has_document(h.as_str()).unwrap());
     assert!(r.initiator.purged.is_empty());
 
     // The phone meets the station: its edit goes to the station, then the
     // copy is purged from the phone.
-    let r = run(
-        &mut phone,
-        &mut station,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed(), "{:?}", r.initiator.error);
+    let r = resync(&mut phone, &mut station);
     assert!(
         r.responder.quarantined.is_empty(),
         "{:?}",
@@ -964,13 +917,7 @@ fn a_few_changes_in_a_large_station_cost_their_size_not_the_stations() {
     // Version 4: the station remembers its last session with this phone
     // and sends what changed since at once; the digests then agree, and
     // nothing is reconciled by ranges.
-    let r = run(
-        phone,
-        &mut station_laptop,
-        &SyncConfig::default(),
-        &LinkConfig::perfect(),
-    );
-    assert!(r.completed(), "{:?}", r.initiator.error);
+    let r = resync(phone, &mut station_laptop);
     assert_eq!(r.initiator.version, 4);
     assert_eq!(r.initiator.documents_received, 3);
     assert_eq!((r.responder.pushed, r.initiator.pushed), (3, 0));
