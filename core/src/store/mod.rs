@@ -606,6 +606,18 @@ impl Store {
             .optional()?)
     }
 
+    /// Sets a meta value outside any write (what this device remembers of
+    /// its peers and scopes; a batch has its own [`Batch::set_meta`]).
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, value])?;
+        Ok(())
+    }
+
     fn load_document(
         &self,
         id: &str,

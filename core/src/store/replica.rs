@@ -254,13 +254,7 @@ impl Store {
         sorted.sort();
         sorted.dedup();
         let text = serde_json::to_string(&sorted).unwrap_or_default();
-        self.conn
-            .prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('scopes', ?1) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute([text])?;
-        Ok(())
+        self.set_meta("scopes", &text)
     }
     /// A digest of the scope spelled `key`: documents and their heads, and how many there
     /// are: equal digests mean the two devices hold the same documents in
@@ -307,13 +301,7 @@ impl Store {
     /// Records that a session with `peer` completed with this store at
     /// `seq` of its change sequence.
     pub(crate) fn set_sync_mark(&self, peer: &str, seq: i64) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute(params![format!("{SYNC_MARK}{peer}"), seq.to_string()])?;
-        Ok(())
+        self.set_meta(&format!("{SYNC_MARK}{peer}"), &seq.to_string())
     }
 
     /// The documents of `scopes` written here (locally or by a peer) after

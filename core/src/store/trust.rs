@@ -469,19 +469,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = format!("{HELD_BY}{peer}");
         match fingerprint {
-            Some(f) => self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(rusqlite::params![key, hex::encode(f)])?,
-            None => self
-                .conn
-                .prepare_cached("DELETE FROM meta WHERE key = ?1")?
-                .execute([key])?,
-        };
-        Ok(())
+            Some(f) => self.set_meta(&key, &hex::encode(f)),
+            None => {
+                self.conn
+                    .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                    .execute([key])?;
+                Ok(())
+            }
+        }
     }
 
     /// The fingerprint of this device's current credential when its own
