@@ -1550,28 +1550,31 @@ impl SyncSession {
         Ok(queued)
     }
 
-    /// This device's digest of `scopes` together: SHA-256 over each one's
-    /// digest and document count, in order, cut to 16 bytes. One digest
-    /// for all, because a difference in any of them sends all to ranges.
+    /// This device's digest of `scopes` together ([`combined_digest`]).
+    /// One digest for all, because a difference in any of them sends all
+    /// to ranges.
     fn digest_of(store: &Store, scopes: &[String]) -> Result<[u8; 16], SyncError> {
-        let mut h = Sha256::new();
-        for s in scopes {
-            let (digest, docs) = store.scope_digest_of(s)?;
-            h.update(digest);
-            h.update(docs.to_le_bytes());
-        }
-        Ok(short(&h.finalize().into()))
+        let each = scopes
+            .iter()
+            .map(|s| store.scope_digest_of(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(combined_digest(&each))
     }
 
     /// Closes this side's push: the scopes and this device's digest of
     /// them.
     fn push_digests(&mut self, store: &Store, scopes: &[String]) -> Result<(), SyncError> {
         let digest = Self::digest_of(store, scopes)?;
+        self.push_digest(scopes, digest);
+        Ok(())
+    }
+
+    /// Closes this side's push with a digest already computed.
+    fn push_digest(&mut self, scopes: &[String], digest: [u8; 16]) {
         self.outbox.push(Item::Pushed {
             scopes: self.hello_positions(scopes),
             digest,
         });
-        Ok(())
     }
 
     /// The peer's push is applied: the initiator pushes its own changes
@@ -1740,10 +1743,7 @@ impl SyncSession {
         self.shared = shared.clone();
         self.peer_scopes = scopes.clone();
         self.hello_scopes = scopes.clone();
-        let positions: Vec<u32> = shared
-            .iter()
-            .filter_map(|s| scopes.iter().position(|x| x == s).map(|i| i as u32))
-            .collect();
+        let positions = self.hello_positions(&shared);
         let offered: Vec<String> = shared
             .iter()
             .filter(|s| !scopes.contains(s))
@@ -1791,8 +1791,10 @@ impl SyncSession {
         // Version 3 reconciles the differing scopes together, by ranges;
         // a version-2 peer gets an inventory of each.
         let mut reconciled: Vec<String> = Vec::new();
+        // Their digests, for the push's (pushing changes nothing here).
+        let mut reconciled_digests = Vec::new();
         for scope in &shared {
-            let (digest, _) = store.scope_digest_of(scope)?;
+            let (digest, docs) = store.scope_digest_of(scope)?;
             let their = theirs.get(scope.as_str());
             if their.map(|d| d.digest) == Some(short(&digest)) {
                 self.report.unchanged_scopes += 1;
@@ -1808,6 +1810,7 @@ impl SyncSession {
             }
             if version >= 3 {
                 reconciled.push(scope.clone());
+                reconciled_digests.push((digest, docs));
                 continue;
             }
             let docs = store.inventory_of(scope)?;
@@ -1829,7 +1832,7 @@ impl SyncSession {
                 Some(mark) => {
                     self.pushed = true;
                     self.push_changed(store, mark, &reconciled)?;
-                    self.push_digests(store, &reconciled)?;
+                    self.push_digest(&reconciled, combined_digest(&reconciled_digests));
                 }
                 None => self.start_ranges(store, &reconciled)?,
             }
@@ -2164,4 +2167,16 @@ fn short(digest: &[u8; 32]) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     out
+}
+
+/// Scopes' digests together (each as `Store::scope_digest_of` gives it):
+/// SHA-256 over each one's digest and document count (little endian), in
+/// order, cut to 16 bytes — what a `Pushed` item carries.
+fn combined_digest(each: &[([u8; 32], u32)]) -> [u8; 16] {
+    let mut h = Sha256::new();
+    for (digest, docs) in each {
+        h.update(digest);
+        h.update(docs.to_le_bytes());
+    }
+    short(&h.finalize().into())
 }
