@@ -1373,6 +1373,7 @@ fn bench_sync_prints_every_figure() {
         "incremental_bytes",
         "changed_json_bytes",
         "incremental_round_trips",
+        "v4_incremental_bytes",
         "v3_incremental_bytes",
         "v2_incremental_bytes",
         "ble_seconds",
@@ -1387,9 +1388,19 @@ fn bench_sync_prints_every_figure() {
     assert_eq!(v["unchanged_grid_round_trips"], 1);
     assert!(v["unchanged_bytes"].as_u64().unwrap() < v["naive_unchanged_bytes"].as_u64().unwrap());
     // A visit pushed as what changed since the last session: one round
-    // trip, fewer bytes than finding it by ranges.
+    // trip, fewer bytes than finding it by ranges; protocol 5's Resume and
+    // dictionary fewer again than protocol 4's full Hello.
     assert_eq!(v["incremental_round_trips"], 1);
-    assert!(v["incremental_bytes"].as_u64().unwrap() < v["v3_incremental_bytes"].as_u64().unwrap());
+    assert_eq!(v["v4_incremental_round_trips"], 1);
+    let bytes = |f: &str| v[f].as_u64().unwrap();
+    assert!(
+        bytes("incremental_bytes") < bytes("v4_incremental_bytes"),
+        "{v}"
+    );
+    assert!(
+        bytes("v4_incremental_bytes") < bytes("v3_incremental_bytes"),
+        "{v}"
+    );
     // The idle session and the changes' share add up to the incremental
     // exchange, and both cost something.
     let idle = v["idle_session_bytes"].as_u64().unwrap();

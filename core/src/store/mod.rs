@@ -618,6 +618,14 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a meta value set by [`Store::set_meta`].
+    fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute([key])?;
+        Ok(())
+    }
+
     fn load_document(
         &self,
         id: &str,

@@ -174,6 +174,14 @@ pub(crate) type ChangedSince = (String, Option<Vec<ChangeHash>>);
 /// The meta key prefix of a peer's sync mark ([`Store::sync_mark`]).
 const SYNC_MARK: &str = "sync_mark:";
 
+/// The meta key prefix of what a peer remembers of this device's scopes
+/// ([`Store::resume_hash_with`]).
+const RESUME_HASH: &str = "resume_hash:";
+
+/// The meta key prefix of a peer's remembered Hello scopes
+/// ([`Store::hello_scopes_of`]).
+const HELLO_SCOPES: &str = "hello_scopes:";
+
 /// A short digest of a document's heads, for inventories.
 pub fn heads_digest(heads: &str) -> [u8; 8] {
     let d = Sha256::digest(heads.as_bytes());
@@ -302,6 +310,48 @@ impl Store {
     /// `seq` of its change sequence.
     pub(crate) fn set_sync_mark(&self, peer: &str, seq: i64) -> Result<(), StoreError> {
         self.set_meta(&format!("{SYNC_MARK}{peer}"), &seq.to_string())
+    }
+
+    /// Initiator: the hash of the scope list (`protocol::scope_list_hash`)
+    /// `peer` remembers from this device's last version-5 session with it,
+    /// which completed; `None` if there is none.
+    pub(crate) fn resume_hash_with(&self, peer: &str) -> Result<Option<[u8; 8]>, StoreError> {
+        Ok(self
+            .meta(&format!("{RESUME_HASH}{peer}"))?
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| b.try_into().ok()))
+    }
+
+    /// Records (or, `None`, forgets) what [`Store::resume_hash_with`]
+    /// answers.
+    pub(crate) fn set_resume_hash_with(
+        &self,
+        peer: &str,
+        hash: Option<[u8; 8]>,
+    ) -> Result<(), StoreError> {
+        let key = format!("{RESUME_HASH}{peer}");
+        match hash {
+            Some(h) => self.set_meta(&key, &hex::encode(h)),
+            None => self.delete_meta(&key),
+        }
+    }
+
+    /// Responder: the scopes `peer` listed in its last full Hello of
+    /// protocol 5 or later, in order (what its `Resume` names by hash).
+    pub(crate) fn hello_scopes_of(&self, peer: &str) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(self
+            .meta(&format!("{HELLO_SCOPES}{peer}"))?
+            .and_then(|text| serde_json::from_str(&text).ok()))
+    }
+
+    /// Remembers the scopes of `peer`'s full Hello.
+    pub(crate) fn set_hello_scopes_of(
+        &self,
+        peer: &str,
+        scopes: &[String],
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(scopes).unwrap_or_default();
+        self.set_meta(&format!("{HELLO_SCOPES}{peer}"), &text)
     }
 
     /// The documents of `scopes` written here (locally or by a peer) after

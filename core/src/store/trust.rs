@@ -470,12 +470,7 @@ impl Store {
         let key = format!("{HELD_BY}{peer}");
         match fingerprint {
             Some(f) => self.set_meta(&key, &hex::encode(f)),
-            None => {
-                self.conn
-                    .prepare_cached("DELETE FROM meta WHERE key = ?1")?
-                    .execute([key])?;
-                Ok(())
-            }
+            None => self.delete_meta(&key),
         }
     }
 

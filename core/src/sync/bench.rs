@@ -44,7 +44,8 @@ pub struct SyncBench {
     pub naive_first_sync_bytes: u64,
     /// Documents changed for the incremental exchange.
     pub changed_docs: u64,
-    /// Bytes of the incremental exchange.
+    /// Bytes of the incremental exchange (protocol 5: the phone greets
+    /// with a `Resume`, the turns are compressed with the dictionary).
     pub incremental_bytes: u64,
     /// Raw JSON of what the changes recorded, as the caller gave it (the
     /// visits' fields, without the ids the store assigns).
@@ -66,6 +67,12 @@ pub struct SyncBench {
     pub incremental_change_bytes: u64,
     /// The naive baseline's bytes for the incremental exchange.
     pub naive_incremental_bytes: u64,
+    /// The same incremental exchange with protocol version 4 (the push of
+    /// what changed since the last session, after a full Hello, compressed
+    /// without a dictionary), measured in the same run.
+    pub v4_incremental_bytes: u64,
+    /// Its round trips.
+    pub v4_incremental_round_trips: u32,
     /// The same incremental exchange with protocol version 3 (range-based
     /// reconciliation of every changed scope, no memory of the last
     /// session), measured in the same run.
@@ -218,7 +225,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     let naive_unchanged_grid_bytes = naive_of(&station, &grid_phone, grid_ids)?;
 
     // Phones in the same state, to measure the incremental exchange with
-    // protocol versions 3 and 2 as well.
+    // protocol versions 4, 3 and 2 as well.
     let mut enrolled_phone = |file: &str| -> Result<Store, StoreError> {
         let mut phone = open(dir, file)?;
         let join = crate::fixture::enrol_everything(&mut station)?;
@@ -227,6 +234,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     };
     let mut v2_phone = enrolled_phone("phone-v2.db")?;
     let mut v3_phone = enrolled_phone("phone-v3.db")?;
+    let mut v4_phone = enrolled_phone("phone-v4.db")?;
 
     // The phones learn of the devices enrolled since their last session:
     // the registry travels once, in the session after an enrolment, and is
@@ -239,6 +247,10 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         versions: (2, 3),
         ..SyncConfig::default()
     };
+    let v4 = SyncConfig {
+        versions: (2, 4),
+        ..SyncConfig::default()
+    };
     run(
         &mut phone,
         &mut station,
@@ -246,6 +258,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         &LinkConfig::perfect(),
     );
     run(&mut v2_phone, &mut station, &v2, &LinkConfig::perfect());
+    run(&mut v3_phone, &mut station, &v3, &LinkConfig::perfect());
+    run(&mut v4_phone, &mut station, &v4, &LinkConfig::perfect());
     // A session with nothing to send, just before the changes (the second
     // of two: the first may still carry a signed audit head of the
     // catching up).
@@ -304,6 +318,7 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
     );
     let v2_incremental = run(&mut v2_phone, &mut station, &v2, &LinkConfig::perfect());
     let v3_incremental = run(&mut v3_phone, &mut station, &v3, &LinkConfig::perfect());
+    let v4_incremental = run(&mut v4_phone, &mut station, &v4, &LinkConfig::perfect());
 
     // First sync over Bluetooth LE.
     let mut ble_phone = open(dir, "ble.db")?;
@@ -338,6 +353,8 @@ pub fn run_bench(dir: &std::path::Path, households: u32) -> Result<SyncBench, St
         idle_session_bytes,
         incremental_change_bytes: incremental.bytes().saturating_sub(idle_session_bytes),
         naive_incremental_bytes,
+        v4_incremental_bytes: v4_incremental.bytes(),
+        v4_incremental_round_trips: v4_incremental.round_trips,
         v3_incremental_bytes: v3_incremental.bytes(),
         v3_incremental_round_trips: v3_incremental.round_trips,
         v2_incremental_bytes: v2_incremental.bytes(),

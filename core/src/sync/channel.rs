@@ -4,7 +4,9 @@
 //!
 //! On the wire every message of protocol 2 and later starts with [`MAGIC`] and a tag:
 //! a handshake message (postcard-encoded [`Handshake`]) or a sealed frame
-//! (an 8-byte nonce, then ChaCha20-Poly1305 ciphertext of one inner frame).
+//! (an 8-byte nonce, then ChaCha20-Poly1305 ciphertext of one inner frame;
+//! from protocol 5, once both agreed it, the nonce as a varint under its
+//! own tag — one byte instead of eight for a session's first 128 frames).
 //! Sealed frames carry their nonce because a link may lose, duplicate or
 //! reorder frames; the inner session already ignores duplicates.
 //!
@@ -43,9 +45,11 @@ use crate::trust::{noise_params, Signed};
 pub const MAGIC: [u8; 3] = [0xA7, 0x58, 0x02];
 const TAG_HANDSHAKE: u8 = 1;
 const TAG_SEALED: u8 = 2;
+const TAG_SEALED_SHORT: u8 = 3;
 
-/// Bytes a sealed frame adds: magic, tag, nonce, authentication tag.
-pub const SEAL_OVERHEAD: usize = MAGIC.len() + 1 + 8 + 16;
+/// The most bytes sealing adds to a frame: magic, tag, nonce,
+/// authentication tag.
+pub const SEAL_OVERHEAD: usize = MAGIC.len() + 1 + 10 + 16;
 
 /// The largest Noise message.
 pub const NOISE_MAX: usize = 65_535;
@@ -207,6 +211,12 @@ pub fn parse(bytes: &[u8]) -> Result<Incoming<'_>, &'static str> {
             nonce.copy_from_slice(&body[..8]);
             Ok(Incoming::Sealed(u64::from_be_bytes(nonce), &body[8..]))
         }
+        Some((&TAG_SEALED_SHORT, body)) => match postcard::take_from_bytes::<u64>(body) {
+            Ok((nonce, ciphertext)) if ciphertext.len() >= 16 => {
+                Ok(Incoming::Sealed(nonce, ciphertext))
+            }
+            _ => Err("a sealed frame cannot be decoded"),
+        },
         _ => Err("a message of unknown kind"),
     }
 }
@@ -289,15 +299,22 @@ pub fn read(hs: &mut HandshakeState, message: &[u8]) -> Result<Vec<u8>, &'static
     Ok(buf)
 }
 
-/// Seals one inner frame.
+/// Seals one inner frame; with `short_nonce` (protocol 5, agreed) the
+/// nonce is written as a varint.
 pub fn seal(
     transport: &StatelessTransportState,
     nonce: u64,
     frame: &[u8],
+    short_nonce: bool,
 ) -> Result<Vec<u8>, &'static str> {
     let mut out = MAGIC.to_vec();
-    out.push(TAG_SEALED);
-    out.extend_from_slice(&nonce.to_be_bytes());
+    if short_nonce {
+        out.push(TAG_SEALED_SHORT);
+        out.extend(postcard::to_stdvec(&nonce).unwrap_or_default());
+    } else {
+        out.push(TAG_SEALED);
+        out.extend_from_slice(&nonce.to_be_bytes());
+    }
     let start = out.len();
     out.resize(start + frame.len() + 16, 0);
     let n = transport
@@ -320,4 +337,28 @@ pub fn open(
         .map_err(|_| "a sealed frame failed authentication")?;
     out.truncate(n);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_frame_carries_its_nonce_in_eight_bytes_or_as_a_varint() {
+        let ciphertext = [0x5a; 16];
+        // Protocol 2 to 4: tag 2, the nonce big-endian in 8 bytes.
+        let long = [&MAGIC[..], &[2], &300u64.to_be_bytes(), &ciphertext].concat();
+        // Protocol 5: tag 3, the nonce as a varint (300 = ac 02).
+        let short = [&MAGIC[..], &[3, 0xac, 0x02], &ciphertext].concat();
+        for bytes in [long, short] {
+            match parse(&bytes) {
+                Ok(Incoming::Sealed(300, c)) => assert_eq!(c, ciphertext),
+                _ => panic!("not a sealed frame with nonce 300"),
+            }
+        }
+        // Too short for an authentication tag, or a varint that never
+        // ends: refused, not misread.
+        assert!(parse(&[&MAGIC[..], &[3, 0x01], &[0; 15]].concat()).is_err());
+        assert!(parse(&[&MAGIC[..], &[3], &[0xff; 10]].concat()).is_err());
+    }
 }

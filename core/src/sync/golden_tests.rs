@@ -215,7 +215,42 @@ fn every_item() -> Vec<(&'static str, Item)> {
                 digest: [7; 16],
             },
         ),
+        (
+            "resume",
+            Item::Resume {
+                min: 5,
+                max: 5,
+                scopes: [8; 8],
+                digests: vec![[9; 8], [0; 8]],
+                departing: vec![id(4)],
+                registry: [5; 8],
+            },
+        ),
+        ("send_hello", Item::SendHello),
+        (
+            "deflated_with",
+            Item::DeflatedWith {
+                dictionary: 1,
+                bytes: vec![0x4b, 0x4c, 0x4a, 0x06, 0x00],
+            },
+        ),
     ]
+}
+
+/// What a `Resume` names a scope list by, and the dictionary protocol 5
+/// compresses with: both sides must compute them alike for years.
+#[test]
+fn the_scope_list_hash_and_the_dictionary_number_keep_their_values() {
+    let scopes = vec![
+        "station".to_string(),
+        "grid:00000000-0000-4000-8000-000000000001".to_string(),
+    ];
+    let hash = super::protocol::scope_list_hash(&scopes);
+    assert_eq!(golden("scope-list-hash", &hash), Ok(()));
+    // Order matters: positions in the list name scopes.
+    let reversed: Vec<String> = scopes.iter().rev().cloned().collect();
+    assert_ne!(super::protocol::scope_list_hash(&reversed), hash);
+    assert_eq!(super::protocol::DICTIONARY_V5, 1);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod bundle;
 pub mod channel;
+pub mod dictionary;
 pub mod link;
 pub mod protocol;
 pub mod ranges;

@@ -14,8 +14,15 @@ pub const PROTOCOL_MIN: u16 = 2;
 /// version-2 peer is still answered with inventories. Version 4 first
 /// pushes what changed since the two devices' last completed session (the
 /// `Pushed` item) and reconciles by ranges only when the digests still
-/// differ after that; a version-3 peer gets ranges at once.
-pub const PROTOCOL_MAX: u16 = 4;
+/// differ after that; a version-3 peer gets ranges at once. Version 5
+/// greets a peer it completed a version-5 session with by a `Resume` (its
+/// scopes named by a hash of the list the peer remembers, each scope's
+/// digest in 8 bytes) instead of the full Hello, and compresses turns with
+/// a preset dictionary (`DeflatedWith`, see `sync::dictionary`).
+pub const PROTOCOL_MAX: u16 = 5;
+
+/// The dictionary protocol 5 compresses turns with.
+pub const DICTIONARY_V5: u8 = 1;
 
 /// One frame: part `index` of `count` of a turn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,7 +235,8 @@ pub enum Item {
     Welcome {
         /// The version both speak.
         version: u16,
-        /// Device id.
+        /// Device id; from version 5 empty (the responder's credential,
+        /// proved in the handshake, names it).
         device: Vec<u8>,
         /// Station id, sent only to a device that is joining (others proved
         /// theirs matches in their Hello).
@@ -384,6 +392,38 @@ pub enum Item {
         /// endian), in the order listed, cut to 16 bytes.
         digest: [u8; 16],
     },
+    /// Version 5: the initiator's Hello to a responder it completed a
+    /// version-5 session with. Its device and station are those of its
+    /// credential; its scopes are the list of the last full Hello the
+    /// responder had from it, named by [`scope_list_hash`] (a responder
+    /// that holds no such list answers `SendHello`).
+    Resume {
+        /// Lowest protocol version spoken (5 or more).
+        min: u16,
+        /// Highest protocol version spoken.
+        max: u16,
+        /// [`scope_list_hash`] of the scopes held, in their Hello order.
+        scopes: [u8; 8],
+        /// For each of those scopes, the first 8 bytes of its digest; eight
+        /// zero bytes for a scope the initiator holds no document of.
+        digests: Vec<[u8; 8]>,
+        /// As in the Hello.
+        departing: Vec<Vec<u8>>,
+        /// The first 8 bytes of the Hello's `registry`.
+        registry: [u8; 8],
+    },
+    /// Version 5: the responder holds no scope list that a `Resume` names
+    /// (its memory was lost, or the initiator's scopes changed): the
+    /// initiator sends the full Hello as its next turn.
+    SendHello,
+    /// Version 5: a turn's small items, as in `Deflated`, compressed with a
+    /// preset dictionary (`sync::dictionary`) that both sides hold.
+    DeflatedWith {
+        /// The dictionary's number.
+        dictionary: u8,
+        /// The compressed list of items.
+        bytes: Vec<u8>,
+    },
 }
 
 impl Item {
@@ -412,6 +452,9 @@ impl Item {
             Item::Changes { .. } => 16,
             Item::Deflated { .. } => 17,
             Item::Pushed { .. } => 18,
+            Item::Resume { .. } => 19,
+            Item::SendHello => 20,
+            Item::DeflatedWith { .. } => 21,
         }
     }
 }
@@ -419,49 +462,97 @@ impl Item {
 /// A turn's items that compress (all but snapshots) deflated into one
 /// item placed first, followed by the snapshots, when that saves at least a
 /// tenth; otherwise the items as they were. Items keep their order among
-/// themselves, and no item depends on a snapshot of the same turn.
-pub fn deflate_items(items: Vec<Item>) -> Vec<Item> {
+/// themselves, and no item depends on a snapshot of the same turn. With a
+/// `dictionary` (version 5) the item is `DeflatedWith` it, else `Deflated`.
+pub fn deflate_items(items: Vec<Item>, dictionary: Option<u8>) -> Vec<Item> {
     use std::io::Write;
     let (small, snapshots): (Vec<Item>, Vec<Item>) = items
         .into_iter()
         .partition(|i| !matches!(i, Item::Snapshot { .. }));
     let raw = postcard::to_stdvec(&small).unwrap_or_default();
-    if raw.len() < 256 {
+    // Too small to gain (a Done, a lone Welcome), unless a dictionary
+    // holds its words.
+    if raw.len() < if dictionary.is_some() { 64 } else { 256 } {
         return small.into_iter().chain(snapshots).collect();
     }
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    let deflated = encoder
-        .write_all(&raw)
-        .and_then(|_| encoder.finish())
-        .unwrap_or_default();
+    let deflated = match dictionary.and_then(|d| super::dictionary::dictionary(d).map(|b| (d, b))) {
+        Some((_, dict)) => super::dictionary::deflate(dict, &raw).unwrap_or_default(),
+        None => {
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder
+                .write_all(&raw)
+                .and_then(|_| encoder.finish())
+                .unwrap_or_default()
+        }
+    };
     if deflated.is_empty() || deflated.len() * 10 > raw.len() * 9 {
         return small.into_iter().chain(snapshots).collect();
     }
-    std::iter::once(Item::Deflated { bytes: deflated })
-        .chain(snapshots)
-        .collect()
+    let packed = match dictionary {
+        Some(dictionary) if super::dictionary::dictionary(dictionary).is_some() => {
+            Item::DeflatedWith {
+                dictionary,
+                bytes: deflated,
+            }
+        }
+        _ => Item::Deflated { bytes: deflated },
+    };
+    std::iter::once(packed).chain(snapshots).collect()
 }
 
-/// The items of a `Deflated` item, refusing more than `max_bytes` once
-/// inflated (a small item must not expand into gigabytes) and nested
-/// `Deflated` items.
-pub fn inflate_items(bytes: &[u8], max_bytes: usize) -> Result<Vec<Item>, &'static str> {
+/// The items of a `Deflated` item (`dictionary` `None`) or a
+/// `DeflatedWith` one, refusing more than `max_bytes` once inflated (a
+/// small item must not expand into gigabytes), an unknown dictionary and
+/// nested compressed items.
+pub fn inflate_items(
+    bytes: &[u8],
+    max_bytes: usize,
+    dictionary: Option<u8>,
+) -> Result<Vec<Item>, &'static str> {
     use std::io::Read;
-    let mut raw = Vec::new();
-    flate2::read::DeflateDecoder::new(bytes)
-        .take(max_bytes as u64 + 1)
-        .read_to_end(&mut raw)
-        .map_err(|_| "deflated items cannot be inflated")?;
-    if raw.len() > max_bytes {
-        return Err("deflated items larger than the agreed cap");
-    }
+    let raw = match dictionary {
+        Some(d) => {
+            let dict = super::dictionary::dictionary(d).ok_or("an unknown dictionary")?;
+            super::dictionary::inflate(dict, bytes, max_bytes)?
+        }
+        None => {
+            let mut raw = Vec::new();
+            flate2::read::DeflateDecoder::new(bytes)
+                .take(max_bytes as u64 + 1)
+                .read_to_end(&mut raw)
+                .map_err(|_| "deflated items cannot be inflated")?;
+            if raw.len() > max_bytes {
+                return Err("deflated items larger than the agreed cap");
+            }
+            raw
+        }
+    };
     let items: Vec<Item> =
         postcard::from_bytes(&raw).map_err(|_| "deflated items cannot be decoded")?;
-    if items.iter().any(|i| matches!(i, Item::Deflated { .. })) {
+    if items
+        .iter()
+        .any(|i| matches!(i, Item::Deflated { .. } | Item::DeflatedWith { .. }))
+    {
         return Err("nested deflated items");
     }
     Ok(items)
+}
+
+/// What a `Resume` names a list of scopes by: SHA-256 over each scope's
+/// wire spelling ([`pack_scope`]) preceded by its length (4 bytes, little
+/// endian), in order, cut to 8 bytes.
+pub fn scope_list_hash(scopes: &[String]) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for s in scopes {
+        let packed = pack_scope(s);
+        h.update((packed.len() as u32).to_le_bytes());
+        h.update(&packed);
+    }
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&h.finalize()[..8]);
+    out
 }
 
 /// Encodes a frame.

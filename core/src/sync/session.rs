@@ -195,6 +195,10 @@ pub struct SessionReport {
     /// Documents sent because they changed since the last completed
     /// session with this peer (protocol 4).
     pub pushed: u32,
+    /// Whether the initiator greeted with a `Resume` the responder
+    /// recognised (protocol 5: the scope list it remembered, 8-byte
+    /// digests) rather than the full Hello.
+    pub resumed: bool,
     /// Whether documents were reconciled by ranges (protocol 3, or 4 when
     /// the peer's or this device's memory of their last session did not
     /// account for every difference).
@@ -302,6 +306,11 @@ pub struct SyncSession {
     /// a push carries what changed up to there, not what the peer has
     /// just sent.
     start_seq: i64,
+    /// Version 5, initiator: its Hello was a `Resume`.
+    resuming: bool,
+    /// Version 5, responder: it could not resume and asked for the full
+    /// Hello (the rest of the initiator's first turn may still come).
+    asked_for_hello: bool,
 }
 
 /// Sealed frames an initiator keeps while the `Reply` they overtook is on
@@ -369,6 +378,8 @@ impl SyncSession {
             pushed_to_me: HashMap::new(),
             pushed: false,
             start_seq: i64::MAX,
+            resuming: false,
+            asked_for_hello: false,
         }
     }
 
@@ -489,7 +500,7 @@ impl SyncSession {
             true,
         )
         .map_err(SyncError::Protocol)?;
-        let frames = self.hello_frames(store)?;
+        let frames = self.hello_frames(store, Some(responder_device))?;
         // Credentials both sides hold already are named, not sent: the
         // responder's always (an older one ignores the name), this
         // device's when the responder last had it at protocol 4 or later.
@@ -520,8 +531,25 @@ impl SyncSession {
         Ok(vec![msg])
     }
 
-    /// The inner session's first turn: Hello.
-    fn hello_frames(&mut self, store: &Store) -> Result<Vec<Vec<u8>>, SyncError> {
+    /// The inner session's first turn: the Hello (a `Resume` to `peer`
+    /// when both can) and this device's audit head.
+    fn hello_frames(
+        &mut self,
+        store: &Store,
+        peer: Option<&str>,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        let hello = self.hello(store, peer)?;
+        let mut items = vec![hello];
+        items.extend(audit_head_item(store)?);
+        let frames = protocol::pack(self.session, 0, items, self.inner_cap(), &mut self.next_key);
+        self.report.turns = 1;
+        Ok(frames)
+    }
+
+    /// This device's Hello: its scopes and their digests. To a `peer` it
+    /// completed a version-5 session with, holding the same scopes as
+    /// then, a `Resume` instead (the peer remembers the list).
+    fn hello(&mut self, store: &Store, peer: Option<&str>) -> Result<Item, SyncError> {
         let scopes = if self.config.enrol.is_some() {
             // Enrolling: the scopes chosen for this device, or everything
             // the credential will grant ("station" alone asks for that).
@@ -545,7 +573,42 @@ impl SyncSession {
         let mut departing: Vec<String> = self.departed(store)?.values().cloned().collect();
         departing.sort();
         departing.dedup();
-        let hello = Item::Hello {
+        let departing = protocol::pack_scopes(&departing);
+        let registry = if store.devices().station_public()?.is_some() {
+            store.devices().registry_digest()?
+        } else {
+            [0; 16]
+        };
+        let resumable = match peer {
+            Some(peer) if self.config.enrol.is_none() && self.config.versions.1 >= 5 => {
+                store.resume_hash_with(peer)? == Some(protocol::scope_list_hash(&scopes))
+            }
+            _ => false,
+        };
+        if resumable {
+            // Forgotten until this session completes: a peer that can no
+            // longer resume (its app went back to an older version) then
+            // gets the full Hello next time, not the same failure.
+            if let Some(peer) = peer {
+                store.set_resume_hash_with(peer, None)?;
+            }
+            self.resuming = true;
+            return Ok(Item::Resume {
+                min: self.config.versions.0.max(5),
+                max: self.config.versions.1,
+                scopes: protocol::scope_list_hash(&scopes),
+                digests: digests
+                    .iter()
+                    .map(|d| match d.docs {
+                        0 => [0; 8],
+                        _ => short8(&d.digest),
+                    })
+                    .collect(),
+                departing,
+                registry: short8(&registry),
+            });
+        }
+        Ok(Item::Hello {
             min: self.config.versions.0,
             max: self.config.versions.1,
             device: pack_id(&store.device().device_id),
@@ -556,18 +619,9 @@ impl SyncSession {
                 .unwrap_or_default(),
             scopes: protocol::pack_scopes(&scopes),
             digests,
-            departing: protocol::pack_scopes(&departing),
-            registry: if store.devices().station_public()?.is_some() {
-                store.devices().registry_digest()?
-            } else {
-                [0; 16]
-            },
-        };
-        let mut items = vec![hello];
-        items.extend(audit_head_item(store)?);
-        let frames = protocol::pack(self.session, 0, items, self.inner_cap(), &mut self.next_key);
-        self.report.turns = 1;
-        Ok(frames)
+            departing,
+            registry,
+        })
     }
 
     fn count_sent(&mut self, frames: &[Vec<u8>]) {
@@ -585,12 +639,17 @@ impl SyncSession {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(frames.len());
+        let short_nonce = self.report.version >= 5;
+        let mut sealing = 0;
         for f in frames {
-            out.push(channel::seal(transport, *next_nonce, &f).map_err(SyncError::Protocol)?);
+            let sealed = channel::seal(transport, *next_nonce, &f, short_nonce)
+                .map_err(SyncError::Protocol)?;
+            sealing += sealed.len() - f.len();
+            out.push(sealed);
             *next_nonce += 1;
         }
         // The inner frames were counted by `send_turn`; count the sealing.
-        self.report.bytes_sent += (out.len() * channel::SEAL_OVERHEAD) as u64;
+        self.report.bytes_sent += sealing as u64;
         Ok(out)
     }
 
@@ -598,10 +657,10 @@ impl SyncSession {
         let frames_items_done = matches!(items.as_slice(), [Item::Done]);
         // Version 3 (agreed: the peer understands it) compresses the
         // turn's small items.
-        let items = if self.report.version >= 3 {
-            protocol::deflate_items(items)
-        } else {
-            items
+        let items = match self.report.version {
+            5.. => protocol::deflate_items(items, Some(protocol::DICTIONARY_V5)),
+            3..=4 => protocol::deflate_items(items, None),
+            _ => items,
         };
         let frames = protocol::pack(
             self.session,
@@ -938,7 +997,8 @@ impl SyncSession {
                     }
                     return self.seal_all(out);
                 }
-                let frames = self.hello_frames(store)?;
+                let peer = self.peer.clone();
+                let frames = self.hello_frames(store, Some(&peer))?;
                 let own = match &self.config.enrol {
                     Some(_) => None,
                     None => store.devices().credential()?.map(|(s, _)| s),
@@ -1136,7 +1196,12 @@ impl SyncSession {
     }
 
     fn handle(&mut self, store: &mut Store, item: Item) -> Result<(), SyncError> {
-        if !self.initiator && !self.greeted && !matches!(item, Item::Hello { .. }) {
+        if !self.initiator
+            && !self.greeted
+            && !matches!(item, Item::Hello { .. } | Item::Resume { .. })
+            // What followed a Resume this side could not resume from.
+            && (!self.asked_for_hello || !matches!(item, Item::AuditHead { .. }))
+        {
             return Err(SyncError::Protocol("nothing may come before the Hello"));
         }
         match item {
@@ -1156,19 +1221,72 @@ impl SyncSession {
                 self.greeted = true;
                 self.on_hello(
                     store,
-                    min,
-                    max,
-                    unpack_id(&device),
-                    if station.is_empty() {
-                        String::new()
-                    } else {
-                        unpack_id(&station)
+                    PeerHello {
+                        min,
+                        max,
+                        device: unpack_id(&device),
+                        station: if station.is_empty() {
+                            String::new()
+                        } else {
+                            unpack_id(&station)
+                        },
+                        scopes: protocol::unpack_scopes(&scopes).ok_or(BAD_SCOPE)?,
+                        digests: digests.iter().map(TheirDigest::of_hello).collect(),
+                        departing: protocol::unpack_scopes(&departing).ok_or(BAD_SCOPE)?,
+                        registry: registry.to_vec(),
+                        resumed: false,
                     },
-                    protocol::unpack_scopes(&scopes).ok_or(BAD_SCOPE)?,
-                    digests,
-                    protocol::unpack_scopes(&departing).ok_or(BAD_SCOPE)?,
-                    registry,
                 )
+            }
+            Item::Resume {
+                min,
+                max,
+                scopes,
+                digests,
+                departing,
+                registry,
+            } => {
+                if self.initiator || self.greeted || self.asked_for_hello {
+                    return Err(SyncError::Protocol("unexpected hello"));
+                }
+                let Some(grant) = self.peer_credential.clone() else {
+                    return Err(SyncError::Protocol("a Hello before the handshake"));
+                };
+                let remembered = store.hello_scopes_of(&grant.device)?.filter(|list| {
+                    protocol::scope_list_hash(list) == scopes && list.len() == digests.len()
+                });
+                let Some(list) = remembered else {
+                    self.asked_for_hello = true;
+                    self.outbox.push(Item::SendHello);
+                    return Ok(());
+                };
+                self.greeted = true;
+                // A credential the station signed proves its holder belongs
+                // to this device's station (a Hello says so in words).
+                let station = store.replica().station_id()?.unwrap_or_default();
+                self.on_hello(
+                    store,
+                    PeerHello {
+                        min,
+                        max,
+                        device: grant.device,
+                        station,
+                        scopes: list,
+                        digests: digests.iter().map(TheirDigest::of_resume).collect(),
+                        departing: protocol::unpack_scopes(&departing).ok_or(BAD_SCOPE)?,
+                        registry: registry.to_vec(),
+                        resumed: true,
+                    },
+                )
+            }
+            Item::SendHello => {
+                if !self.initiator || !self.resuming || self.report.version != 0 {
+                    return Err(SyncError::Protocol("unexpected request for a Hello"));
+                }
+                self.resuming = false;
+                let hello = self.hello(store, None)?;
+                self.outbox.push(hello);
+                Ok(())
             }
             Item::Enrolled {
                 station_key,
@@ -1261,10 +1379,20 @@ impl SyncSession {
                 } else {
                     unpack_id(&station)
                 };
-                let device = unpack_id(&device);
+                // Who the peer is, its credential proved; a Welcome that
+                // names another device is not believed.
+                let proved = self.peer_credential.as_ref().map(|c| c.device.clone());
+                let device = match (device.is_empty(), proved) {
+                    (true, Some(proved)) => proved,
+                    (false, Some(proved)) if unpack_id(&device) != proved => {
+                        return Err(SyncError::Protocol("the Welcome names another device"))
+                    }
+                    (_, proved) => proved.unwrap_or_else(|| unpack_id(&device)),
+                };
                 self.peer = device.clone();
                 self.report.peer = device;
                 self.report.version = version;
+                self.report.resumed = self.resuming;
                 self.adopt(store, &station, &shared)?;
                 if self.config.enrol.is_some() {
                     // Enrolling set the scopes this device holds: what it
@@ -1406,8 +1534,20 @@ impl SyncSession {
                 if self.config.versions.1 < 3 {
                     return Err(SyncError::Protocol("deflated items before version 3"));
                 }
-                let items = protocol::inflate_items(&bytes, self.config.max_piece_bytes)
+                let items = protocol::inflate_items(&bytes, self.config.max_piece_bytes, None)
                     .map_err(SyncError::Protocol)?;
+                for item in items {
+                    self.handle(store, item)?;
+                }
+                Ok(())
+            }
+            Item::DeflatedWith { dictionary, bytes } => {
+                if self.config.versions.1 < 5 {
+                    return Err(SyncError::Protocol("a dictionary before version 5"));
+                }
+                let items =
+                    protocol::inflate_items(&bytes, self.config.max_piece_bytes, Some(dictionary))
+                        .map_err(SyncError::Protocol)?;
                 for item in items {
                     self.handle(store, item)?;
                 }
@@ -1616,6 +1756,13 @@ impl SyncSession {
                 _ => None,
             };
             store.set_credential_held_by(&self.peer, held)?;
+            if self.initiator {
+                // The peer remembers the scopes of a version-5 Hello, full
+                // or resumed: the next session may name them by hash.
+                let resume = (self.report.version >= 5 && self.config.enrol.is_none())
+                    .then(|| protocol::scope_list_hash(&self.hello_scopes));
+                store.set_resume_hash_with(&self.peer, resume)?;
+            }
         }
         Ok(())
     }
@@ -1664,19 +1811,18 @@ impl SyncSession {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn on_hello(
-        &mut self,
-        store: &mut Store,
-        min: u16,
-        max: u16,
-        device: String,
-        station: String,
-        scopes: Vec<String>,
-        digests: Vec<ScopeDigest>,
-        departing: Vec<String>,
-        registry: [u8; 16],
-    ) -> Result<(), SyncError> {
+    fn on_hello(&mut self, store: &mut Store, hello: PeerHello) -> Result<(), SyncError> {
+        let PeerHello {
+            min,
+            max,
+            device,
+            station,
+            scopes,
+            digests,
+            departing,
+            registry,
+            resumed,
+        } = hello;
         if self.initiator {
             return Err(SyncError::Protocol("unexpected hello"));
         }
@@ -1739,7 +1885,12 @@ impl SyncSession {
                 .collect()
         };
         self.report.version = version;
+        self.report.resumed = resumed;
         self.report.shared_scopes = typed_scopes(&shared);
+        if version >= 5 && !resumed && !joining {
+            // What a later `Resume` of this peer's names.
+            store.set_hello_scopes_of(&device, &scopes)?;
+        }
         self.shared = shared.clone();
         self.peer_scopes = scopes.clone();
         self.hello_scopes = scopes.clone();
@@ -1767,7 +1918,11 @@ impl SyncSession {
         }
         self.outbox.push(Item::Welcome {
             version,
-            device: pack_id(&store.device().device_id),
+            // From version 5 the handshake's proof names this device.
+            device: match version {
+                5.. => Vec::new(),
+                _ => pack_id(&store.device().device_id),
+            },
             station: if joining {
                 pack_id(&my_station)
             } else {
@@ -1778,12 +1933,12 @@ impl SyncSession {
             holds: protocol::pack_scopes(&holds),
         });
         self.outbox.extend(audit_head_item(store)?);
-        if registry != store.devices().registry_digest()? {
+        if !store.devices().registry_digest()?.starts_with(&registry) {
             self.outbox.push(Item::Registry {
                 entries: store.devices().registry_entries()?,
             });
         }
-        let theirs: HashMap<&str, &ScopeDigest> = scopes
+        let theirs: HashMap<&str, &TheirDigest> = scopes
             .iter()
             .map(|s| s.as_str())
             .zip(digests.iter())
@@ -1796,11 +1951,11 @@ impl SyncSession {
         for scope in &shared {
             let (digest, docs) = store.scope_digest_of(scope)?;
             let their = theirs.get(scope.as_str());
-            if their.map(|d| d.digest) == Some(short(&digest)) {
+            if their.is_some_and(|d| d.matches(&digest, docs)) {
                 self.report.unchanged_scopes += 1;
                 continue;
             }
-            if their.is_none_or(|d| d.docs == 0) {
+            if their.is_none_or(|d| d.empty) {
                 // The peer holds nothing of this scope (a new device): send
                 // the documents at once, no inventory or Want list needed.
                 for (id, _) in store.inventory_of(scope)? {
@@ -2161,6 +2316,61 @@ const MAX_RANGE_NODES: usize = 100_000;
 
 /// More registry entries than any station has devices: a hostile peer.
 const MAX_REGISTRY_ENTRIES: usize = 100_000;
+
+/// A Hello as the responder acts on it, whether it came in full or as a
+/// `Resume` (its scopes and station then known from before).
+struct PeerHello {
+    min: u16,
+    max: u16,
+    device: String,
+    station: String,
+    scopes: Vec<String>,
+    digests: Vec<TheirDigest>,
+    departing: Vec<String>,
+    /// The first 16 (Hello) or 8 (`Resume`) bytes of the peer's registry
+    /// digest.
+    registry: Vec<u8>,
+    resumed: bool,
+}
+
+/// The peer's digest of one scope: the first 16 bytes (a Hello) or 8 (a
+/// `Resume`) of it, and whether the peer holds nothing of the scope.
+struct TheirDigest {
+    prefix: Vec<u8>,
+    empty: bool,
+}
+
+impl TheirDigest {
+    fn of_hello(d: &ScopeDigest) -> Self {
+        TheirDigest {
+            prefix: d.digest.to_vec(),
+            empty: d.docs == 0,
+        }
+    }
+
+    fn of_resume(d: &[u8; 8]) -> Self {
+        TheirDigest {
+            prefix: d.to_vec(),
+            empty: *d == [0; 8],
+        }
+    }
+
+    /// Whether this device's digest of the scope (of `docs` documents) is
+    /// the peer's.
+    fn matches(&self, mine: &[u8; 32], docs: u32) -> bool {
+        match self.empty {
+            true => docs == 0,
+            false => mine.starts_with(&self.prefix),
+        }
+    }
+}
+
+/// The first 8 bytes of a scope digest, as a `Resume` carries it.
+fn short8(digest: &[u8; 16]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&digest[..8]);
+    out
+}
 
 /// The first 16 bytes of a scope digest: plenty to tell states apart.
 fn short(digest: &[u8; 32]) -> [u8; 16] {
