@@ -262,7 +262,7 @@ mod tests {
             // What opens a responder's turn and closes a push.
             let opening: Vec<Item> = vec![
                 Item::Welcome {
-                    version: super::super::super::protocol::PROTOCOL_MAX,
+                    version: crate::sync::protocol::PROTOCOL_MAX,
                     device: Vec::new(),
                     station: Vec::new(),
                     shared: (0..6).collect(),
