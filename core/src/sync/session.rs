@@ -2390,3 +2390,67 @@ fn combined_digest(each: &[([u8; 32], u32)]) -> [u8; 16] {
     }
     short(&h.finalize().into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{enrol_everything, generate, FixtureSpec};
+    use crate::store::StoreOptions;
+
+    /// The initiator takes its peer's identity from the credential the
+    /// handshake proved: a Welcome may leave the device out (protocol 5)
+    /// but not name another one.
+    #[test]
+    fn a_welcome_naming_another_device_than_the_proved_one_is_refused() {
+        let mut laptop = Store::open(":memory:", StoreOptions::default()).unwrap();
+        generate(
+            &mut laptop,
+            FixtureSpec {
+                households: 2,
+                seed: 3,
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        let mut phone = Store::open(":memory:", StoreOptions::default()).unwrap();
+        let join = enrol_everything(&mut laptop).unwrap();
+        let enrolled = crate::sync::link::run(
+            &mut phone,
+            &mut laptop,
+            &join,
+            &crate::sync::link::LinkConfig::perfect(),
+        );
+        assert!(enrolled.completed());
+        let (_, proved) = laptop.devices().credential().unwrap().unwrap();
+        let welcome = |device: Vec<u8>| Item::Welcome {
+            version: 5,
+            device,
+            station: Vec::new(),
+            shared: Vec::new(),
+            offered: Vec::new(),
+            holds: Vec::new(),
+        };
+        let session = |proved: &Credential| {
+            let mut s = SyncSession::initiate(SyncConfig::default());
+            s.peer_credential = Some(proved.clone());
+            s
+        };
+
+        let mut named_right = session(&proved);
+        named_right
+            .handle(&mut phone, welcome(pack_id(&proved.device)))
+            .unwrap();
+        assert_eq!(named_right.report.peer, proved.device);
+
+        let mut left_out = session(&proved);
+        left_out.handle(&mut phone, welcome(Vec::new())).unwrap();
+        assert_eq!(left_out.report.peer, proved.device);
+
+        let mut named_wrong = session(&proved);
+        let other = pack_id(&phone.device().device_id);
+        assert!(matches!(
+            named_wrong.handle(&mut phone, welcome(other)),
+            Err(SyncError::Protocol("the Welcome names another device"))
+        ));
+    }
+}
