@@ -153,6 +153,20 @@ mod tests {
         assert!(with * 4 < alone, "{with} vs {alone}");
     }
 
+    proptest::proptest! {
+        /// A peer controls the bytes: whatever they are, inflating ends
+        /// with the items or an error, never more than the cap.
+        #[test]
+        fn any_bytes_inflate_to_at_most_the_cap_or_an_error(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            cap in 0usize..5_000,
+        ) {
+            if let Ok(out) = inflate(DICTIONARY_1, &bytes, cap) {
+                proptest::prop_assert!(out.len() <= cap);
+            }
+        }
+    }
+
     /// Drafts a dictionary from this build's changes (see
     /// [`DICTIONARY_1`]). Not a check: run by hand.
     #[cfg(feature = "fixture")]
