@@ -626,6 +626,27 @@ impl Store {
         Ok(())
     }
 
+    /// A fixed-size value kept in `meta` as hex (a fingerprint, a hash);
+    /// `None` if absent or malformed.
+    fn meta_bytes<const N: usize>(&self, key: &str) -> Result<Option<[u8; N]>, StoreError> {
+        Ok(self
+            .meta(key)?
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| b.try_into().ok()))
+    }
+
+    /// Keeps (or, `None`, forgets) a value [`Store::meta_bytes`] reads.
+    fn set_meta_bytes<const N: usize>(
+        &self,
+        key: &str,
+        value: Option<[u8; N]>,
+    ) -> Result<(), StoreError> {
+        match value {
+            Some(v) => self.set_meta(key, &hex::encode(v)),
+            None => self.delete_meta(key),
+        }
+    }
+
     fn load_document(
         &self,
         id: &str,

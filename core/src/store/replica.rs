@@ -316,10 +316,7 @@ impl Store {
     /// `peer` remembers from this device's last version-5 session with it,
     /// which completed; `None` if there is none.
     pub(crate) fn resume_hash_with(&self, peer: &str) -> Result<Option<[u8; 8]>, StoreError> {
-        Ok(self
-            .meta(&format!("{RESUME_HASH}{peer}"))?
-            .and_then(|h| hex::decode(h).ok())
-            .and_then(|b| b.try_into().ok()))
+        self.meta_bytes(&format!("{RESUME_HASH}{peer}"))
     }
 
     /// Records (or, `None`, forgets) what [`Store::resume_hash_with`]
@@ -329,11 +326,7 @@ impl Store {
         peer: &str,
         hash: Option<[u8; 8]>,
     ) -> Result<(), StoreError> {
-        let key = format!("{RESUME_HASH}{peer}");
-        match hash {
-            Some(h) => self.set_meta(&key, &hex::encode(h)),
-            None => self.delete_meta(&key),
-        }
+        self.set_meta_bytes(&format!("{RESUME_HASH}{peer}"), hash)
     }
 
     /// Responder: the scopes `peer` listed in its last full Hello of

@@ -454,10 +454,7 @@ impl Store {
     /// registry, as of their last completed session at protocol 4 or later
     /// (so it reads a proof that names it); `None` if not known.
     pub(crate) fn credential_held_by(&self, peer: &str) -> Result<Option<[u8; 8]>, StoreError> {
-        Ok(self
-            .meta(&format!("{HELD_BY}{peer}"))?
-            .and_then(|h| hex::decode(h).ok())
-            .and_then(|b| b.try_into().ok()))
+        self.meta_bytes(&format!("{HELD_BY}{peer}"))
     }
 
     /// Records (or, `None`, forgets) which of this device's credentials
@@ -467,11 +464,7 @@ impl Store {
         peer: &str,
         fingerprint: Option<[u8; 8]>,
     ) -> Result<(), StoreError> {
-        let key = format!("{HELD_BY}{peer}");
-        match fingerprint {
-            Some(f) => self.set_meta(&key, &hex::encode(f)),
-            None => self.delete_meta(&key),
-        }
+        self.set_meta_bytes(&format!("{HELD_BY}{peer}"), fingerprint)
     }
 
     /// The fingerprint of this device's current credential when its own
