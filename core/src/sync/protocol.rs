@@ -475,7 +475,9 @@ pub fn deflate_items(items: Vec<Item>, dictionary: Option<u8>) -> Vec<Item> {
     if raw.len() < if dictionary.is_some() { 64 } else { 256 } {
         return small.into_iter().chain(snapshots).collect();
     }
-    let deflated = match dictionary.and_then(|d| super::dictionary::dictionary(d).map(|b| (d, b))) {
+    // The dictionary, when one is asked for and this build has it.
+    let preset = dictionary.and_then(|d| super::dictionary::dictionary(d).map(|bytes| (d, bytes)));
+    let deflated = match preset {
         Some((_, dict)) => super::dictionary::deflate(dict, &raw).unwrap_or_default(),
         None => {
             let mut encoder =
@@ -489,14 +491,12 @@ pub fn deflate_items(items: Vec<Item>, dictionary: Option<u8>) -> Vec<Item> {
     if deflated.is_empty() || deflated.len() * 10 > raw.len() * 9 {
         return small.into_iter().chain(snapshots).collect();
     }
-    let packed = match dictionary {
-        Some(dictionary) if super::dictionary::dictionary(dictionary).is_some() => {
-            Item::DeflatedWith {
-                dictionary,
-                bytes: deflated,
-            }
-        }
-        _ => Item::Deflated { bytes: deflated },
+    let packed = match preset {
+        Some((dictionary, _)) => Item::DeflatedWith {
+            dictionary,
+            bytes: deflated,
+        },
+        None => Item::Deflated { bytes: deflated },
     };
     std::iter::once(packed).chain(snapshots).collect()
 }

@@ -80,6 +80,33 @@ fn resync_at(initiator: &mut Store, responder: &mut Store, version: u16) -> supe
     r
 }
 
+/// A session with a responder that speaks protocol versions 2 up to
+/// `version` (an older app at the other end), which must complete.
+fn resync_with_older(
+    initiator: &mut Store,
+    responder: &mut Store,
+    version: u16,
+) -> super::link::LinkRun {
+    let older = SyncConfig {
+        versions: (2, version),
+        ..SyncConfig::default()
+    };
+    let r = run_with(
+        initiator,
+        responder,
+        &SyncConfig::default(),
+        &older,
+        &LinkConfig::perfect(),
+    );
+    assert!(
+        r.completed(),
+        "{:?} {:?}",
+        r.initiator.error,
+        r.responder.error
+    );
+    r
+}
+
 #[test]
 fn a_new_device_joins_then_an_unchanged_resync_is_one_round_trip() {
     let (mut a, _) = station(60);
@@ -1054,19 +1081,7 @@ fn a_phone_resumes_with_a_station_that_remembers_its_scopes() {
     // protocol 4 cannot decode it. Either way the session fails.)
     let why = failed.initiator.error.unwrap_or_default();
     assert!(why.contains("no common protocol version"), "{why}");
-    let recovered = run_with(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &v4,
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        recovered.completed(),
-        "{:?} {:?}",
-        recovered.initiator.error,
-        recovered.responder.error
-    );
+    let recovered = resync_with_older(&mut phone, &mut laptop, 4);
     assert_eq!(recovered.initiator.version, 4);
     same(&phone, &laptop);
 }
@@ -1085,33 +1100,11 @@ fn credentials_both_sides_hold_are_named_not_sent() {
     // A laptop held to protocol 3 sends its credential (the phone named
     // it, which an older laptop ignores); the phone names its own only to
     // a peer that spoke 4 last time, and the laptop still reads that.
-    let v3 = SyncConfig {
-        versions: (2, 3),
-        ..SyncConfig::default()
-    };
-    let full = run_with(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &v3,
-        &LinkConfig::perfect(),
-    );
-    assert!(
-        full.completed(),
-        "{:?} {:?}",
-        full.initiator.error,
-        full.responder.error
-    );
+    let full = resync_with_older(&mut phone, &mut laptop, 3);
     assert_eq!(full.initiator.version, 3);
     // Spoken at 3: the phone no longer counts on the laptop reading names.
     assert_eq!(phone.credential_held_by(&laptop_id).unwrap(), None);
-    let both_full = run_with(
-        &mut phone,
-        &mut laptop,
-        &SyncConfig::default(),
-        &v3,
-        &LinkConfig::perfect(),
-    );
+    let both_full = resync_with_older(&mut phone, &mut laptop, 3);
     assert!(both_full.completed());
     let first_named = resync(&mut phone, &mut laptop);
     let named = resync(&mut phone, &mut laptop);
