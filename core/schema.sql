@@ -23,7 +23,7 @@ CREATE TABLE doc_chunks (
     seq    INTEGER NOT NULL,
     bytes  BLOB NOT NULL,
     PRIMARY KEY (doc_id, seq)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE audit (
     seq       INTEGER PRIMARY KEY,
@@ -63,7 +63,7 @@ CREATE TABLE idx_resident_tag (
     name         TEXT NOT NULL,
     birth_year   INTEGER NOT NULL,
     PRIMARY KEY (tag, resident_id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX idx_resident_tag_by_household ON idx_resident_tag (household_id);
 CREATE INDEX idx_resident_tag_by_grid ON idx_resident_tag (grid_id, tag);
 
@@ -218,7 +218,7 @@ CREATE TABLE attestations (
     seq       INTEGER NOT NULL,
     signature BLOB NOT NULL,
     PRIMARY KEY (doc_id, actor)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE drafts (
     id           TEXT PRIMARY KEY,

@@ -5,6 +5,9 @@
 //!    index rows and audit row in one transaction) against a raw SQLite
 //!    insert of a row of similar size, with the same `synchronous = FULL`
 //!    and WAL setting, one transaction each.
+//!    Beside the time, the pages each write puts through the WAL (and so
+//!    through its fsync), counted from the WAL's frames: what the write path's
+//!    schema and statements cost, free of the disk's noise.
 //! 2. Opening a store of an N-household fixture to the first "households of
 //!    my grid" list, against the naive way without an index: load every
 //!    household document and sort in memory.
@@ -29,6 +32,58 @@ fn rss_bytes(field: &str) -> u64 {
         })
         .map(|kb| kb * 1024)
         .unwrap_or(0)
+}
+
+/// Writes this many times, each time after emptying the WAL, to count
+/// the pages one write appends to it.
+const WAL_SAMPLES: u32 = 20;
+
+/// The mean number of pages one `write` appends to the WAL of the database
+/// at `path` (a second connection empties the WAL before each: it works only
+/// while the writer holds no transaction open between writes).
+fn wal_pages_per_write(
+    path: &std::path::Path,
+    key: Option<&str>,
+    mut write: impl FnMut(u32) -> Result<(), Failure>,
+) -> Result<f64, Failure> {
+    let fail = |e: rusqlite::Error| Failure::other(e.to_string());
+    let side = rusqlite::Connection::open(path).map_err(fail)?;
+    if let Some(key) = key {
+        side.pragma_update(None, "key", key).map_err(fail)?;
+    }
+    let wal = path.with_extension("db-wal");
+    // SQLCipher answers for a keyed connection, with the size as text.
+    let page_size: rusqlite::types::Value = side
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(fail)?;
+    let page_size: u64 = match page_size {
+        rusqlite::types::Value::Integer(n) => n.unsigned_abs(),
+        rusqlite::types::Value::Text(t) => t.parse().unwrap_or(0),
+        _ => 0,
+    };
+    if page_size == 0 {
+        return Err(Failure::other("the database's page size cannot be read"));
+    }
+    let mut frames = 0;
+    for i in 0..WAL_SAMPLES {
+        // (busy, frames in the WAL, frames checkpointed): all of them must
+        // have been copied back for the WAL to start again from empty.
+        let (busy, _, _): (i64, i64, i64) = side
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(fail)?;
+        if busy != 0 {
+            return Err(Failure::other(
+                "the WAL could not be emptied to count pages",
+            ));
+        }
+        write(i)?;
+        let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        // A 32-byte WAL header, then per frame a 24-byte header and a page.
+        frames += len.saturating_sub(32) / (24 + page_size);
+    }
+    Ok(frames as f64 / f64::from(WAL_SAMPLES))
 }
 
 pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Result<(), Failure> {
@@ -75,6 +130,14 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
             .add_resident(&Author::System, h, resident(i))?;
     }
     let anxin_write = started.elapsed().as_secs_f64() / writes as f64;
+    let anxin_pages = wal_pages_per_write(&dir.path().join("writes.db"), key, |i| {
+        let h = &targets[i as usize % targets.len()];
+        store
+            .households_mut()
+            .add_resident(&Author::System, h, resident(writes + i))
+            .map(drop)
+            .map_err(Failure::from)
+    })?;
     drop(store);
 
     let raw = rusqlite::Connection::open(dir.path().join("raw.db"))
@@ -98,6 +161,15 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
         .map_err(|e| Failure::other(e.to_string()))?;
     }
     let raw_write = started.elapsed().as_secs_f64() / writes as f64;
+    let raw_pages = wal_pages_per_write(&dir.path().join("raw.db"), key, |i| {
+        let body = serde_json::to_string(&resident(writes + i)).unwrap_or_default();
+        raw.execute(
+            "INSERT INTO residents (id, household, body) VALUES (?1, ?2, ?3)",
+            rusqlite::params![ResidentId::random().as_str(), targets[0].as_str(), body],
+        )
+        .map(drop)
+        .map_err(|e| Failure::other(e.to_string()))
+    })?;
     drop(raw);
 
     // 2. Opening a large store to the first list.
@@ -150,6 +222,8 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
         "anxin_write_ms": anxin_write * 1e3,
         "raw_sqlite_insert_ms": raw_write * 1e3,
         "write_ratio": anxin_write / raw_write,
+        "anxin_wal_pages_per_write": anxin_pages,
+        "raw_wal_pages_per_write": raw_pages,
         "households": households,
         "fixture_seconds": fixture_seconds,
         "open_to_first_list_ms": open_to_list * 1e3,
@@ -170,6 +244,9 @@ pub fn store(households: u32, writes: u32, key: Option<&str>, json: bool) -> Res
             anxin_write * 1e3,
             raw_write * 1e3,
             anxin_write / raw_write
+        );
+        println!(
+            "pages through the WAL per write: anxin {anxin_pages:.1}, raw SQLite {raw_pages:.1}"
         );
         println!(
             "open a {households}-household store to the first grid list: {:.1} ms; naive (load every household) {:.1} ms: {:.0}x faster",

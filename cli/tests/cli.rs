@@ -1410,6 +1410,44 @@ fn bench_sync_prints_every_figure() {
     fails(&["bench", "sync", "--households", "0"], 2, "--households");
 }
 
+#[test]
+fn bench_store_prints_every_figure_and_counts_the_pages_of_a_write() {
+    let v = json(&[
+        "bench",
+        "store",
+        "--households",
+        "5",
+        "--writes",
+        "5",
+        "--json",
+    ]);
+    for field in [
+        "anxin_write_ms",
+        "raw_sqlite_insert_ms",
+        "write_ratio",
+        "anxin_wal_pages_per_write",
+        "raw_wal_pages_per_write",
+        "open_to_first_list_ms",
+        "naive_open_to_first_list_ms",
+        "peak_rss_bytes",
+    ] {
+        assert!(v[field].is_number(), "{field} missing: {v}");
+    }
+    // Pages, not time: what the write path's schema and statements put
+    // through the WAL and its fsync. A raw insert writes its table and its
+    // key's index; an acknowledged write its document's chunk and row, the
+    // attestation, the index rows that changed and the audit row — about
+    // ten pages, where it was fifteen with `INSERT OR REPLACE` index rows,
+    // the scope rewritten with every write and rowid chunk and tag tables.
+    let pages = |f: &str| v[f].as_f64().unwrap();
+    assert!(pages("raw_wal_pages_per_write") >= 1.0, "{v}");
+    assert!(
+        pages("anxin_wal_pages_per_write") > pages("raw_wal_pages_per_write"),
+        "{v}"
+    );
+    assert!(pages("anxin_wal_pages_per_write") < 14.0, "{v}");
+}
+
 /// One valid answer list per shipped instrument, in form numbering.
 const VECTORS: &[(&str, &str, i64, &str)] = &[
     ("phq9", "2,2,2,2,1,1,1,1,0", 12, "t2"),

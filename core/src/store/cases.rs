@@ -39,22 +39,32 @@ impl Indexed for Case {
             .assigned
             .clone()
             .or_else(|| state.screenings.last().map(|s| s.by.clone()));
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO idx_case \
-             (id, resident_id, household_id, team, tier, assigned, open_crises, screenings, conflicts, last_screened) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?
-.execute(
-            params![
-                id,
-                self.resident_id.as_str(),
-                self.household_id.as_str(),
-                self.team,
-                state.tier.as_str(),
-                state.assigned.as_ref().map(|w| w.to_string()),
-                state.open_crises().count() as i64,
-                state.screenings.len() as i64,
-                state.conflicts.len() as i64,
-                state.screenings.last().map(|s| s.at),
+        super::index::upsert_row(
+            conn,
+            "idx_case",
+            &[
+                "id",
+                "resident_id",
+                "household_id",
+                "team",
+                "tier",
+                "assigned",
+                "open_crises",
+                "screenings",
+                "conflicts",
+                "last_screened",
+            ],
+            &[
+                &id,
+                &self.resident_id.as_str(),
+                &self.household_id.as_str(),
+                &self.team,
+                &state.tier.as_str(),
+                &state.assigned.as_ref().map(|w| w.to_string()),
+                &(state.open_crises().count() as i64),
+                &(state.screenings.len() as i64),
+                &(state.conflicts.len() as i64),
+                &state.screenings.last().map(|s| s.at),
             ],
         )?;
         for d in &state.due {

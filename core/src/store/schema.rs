@@ -72,10 +72,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0010_drafts.sql"),
         needs_reindex: false,
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../../migrations/0011_without_rowid.sql"),
+        needs_reindex: false,
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST: u32 = 10;
+pub const LATEST: u32 = 11;
 
 const FRESH: &str = include_str!("../../schema.sql");
 
@@ -130,10 +135,12 @@ pub fn describe(conn: &Connection) -> Result<Vec<String>, StoreError> {
     for (kind, name, table) in rows {
         match kind.as_str() {
             "table" => {
-                let strict: bool = conn
-                    .prepare("SELECT strict FROM pragma_table_list WHERE name = ?1")?
-                    .query_row([&name], |r| r.get(0))?;
-                out.push(format!("table {name} strict={strict}"));
+                let (strict, without_rowid): (bool, bool) = conn
+                    .prepare("SELECT strict, wr FROM pragma_table_list WHERE name = ?1")?
+                    .query_row([&name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                out.push(format!(
+                    "table {name} strict={strict} without_rowid={without_rowid}"
+                ));
                 let mut cols = conn.prepare(
                     "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
                 )?;

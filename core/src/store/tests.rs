@@ -756,6 +756,19 @@ fn schema_description_sees_differences() {
         schema::describe(&a.conn).unwrap(),
         schema::describe(&b.conn).unwrap()
     );
+    // So does a table that lost WITHOUT ROWID (same columns, same key).
+    let c = Store::open(dir.path().join("c.db"), StoreOptions::default()).unwrap();
+    c.conn
+        .execute_batch(
+            "DROP TABLE attestations;
+             CREATE TABLE attestations (doc_id TEXT NOT NULL, actor BLOB NOT NULL, \
+             seq INTEGER NOT NULL, signature BLOB NOT NULL, PRIMARY KEY (doc_id, actor)) STRICT;",
+        )
+        .unwrap();
+    assert_ne!(
+        schema::describe(&a.conn).unwrap(),
+        schema::describe(&c.conn).unwrap()
+    );
 }
 
 #[test]
