@@ -889,3 +889,31 @@ fn writes_reuse_the_document_in_memory_and_never_serve_a_stale_one() {
     assert_eq!(read.members.len(), 4);
     assert!(f.store.check().unwrap().is_ok());
 }
+
+/// A responder sets what it remembers of its peer (`hello_scopes:`) on every
+/// full Hello, in the middle of the handshake. Remembering what is already
+/// remembered writes nothing — no WAL frame, so no fsync: SQLite leaves a
+/// row whose new bytes equal the old ones untouched, and this holds it to it.
+#[test]
+fn setting_a_meta_value_to_what_it_already_is_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("meta.db");
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let wal_after = |value: &str| {
+        store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        store.set_meta("hello_scopes:peer", value).unwrap();
+        std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    assert!(wal_after(r#"["grid:a"]"#) > 0);
+    assert_eq!(wal_after(r#"["grid:a"]"#), 0);
+    assert!(wal_after(r#"["grid:a","grid:b"]"#) > 0);
+    assert_eq!(
+        store.meta("hello_scopes:peer").unwrap().as_deref(),
+        Some(r#"["grid:a","grid:b"]"#)
+    );
+}
