@@ -374,8 +374,9 @@ impl Store {
         // Every fixed statement of the store goes through the statement
         // cache (`prepare_cached`): sessions and the write path run them
         // over and over, and parsing was an eighth of a sync's time. The
-        // capacity holds them all (about 110; rusqlite keeps 16), so none is
-        // evicted and parsed again.
+        // capacity holds them all (about 110 fixed ones, and the index rows'
+        // `UPDATE`s, one per set of columns that change together — a few per
+        // index table; rusqlite keeps 16), so none is evicted and parsed again.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         if options.journal_changes {
             // A temporary table: per connection, in memory, and written in
@@ -657,7 +658,7 @@ impl Store {
 }
 
 /// Statements kept prepared per connection (see `Store::assemble`).
-const STATEMENT_CACHE: usize = 160;
+const STATEMENT_CACHE: usize = 256;
 
 fn load_or_create_identity(
     conn: &Connection,
